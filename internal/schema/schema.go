@@ -1,0 +1,175 @@
+// Package schema is the one definition of the DynamoDB tables. Local
+// development and the tests create tables from it in DynamoDB Local, and the
+// CDK stack provisions the same tables from it, so the two cannot drift.
+package schema
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Logical table names. They are also the suffix of the physical names.
+const (
+	Directory = "Directory"
+	Messages  = "Messages"
+	Audit     = "Audit"
+)
+
+// Index names.
+const (
+	// IndexByPortalUser lists the patients linked to one portal user (sparse:
+	// only link items carry GSI1PK).
+	IndexByPortalUser = "ByPortalUser"
+	// IndexByActivity orders one patient's conversations by last activity
+	// (sparse: only conversation headers carry ActivitySK). An LSI, so the
+	// list can be read with strong consistency right after a write.
+	IndexByActivity = "ByActivity"
+	// IndexInbox is the staff inbox across a practice's patients, newest
+	// activity first (sparse: only conversation headers carry InboxPK).
+	IndexInbox = "Inbox"
+)
+
+// Key attribute names shared by every table.
+const (
+	AttrPK         = "PK"
+	AttrSK         = "SK"
+	AttrGSI1PK     = "GSI1PK"
+	AttrGSI1SK     = "GSI1SK"
+	AttrActivitySK = "ActivitySK"
+	AttrInboxPK    = "InboxPK"
+	AttrInboxSK    = "InboxSK"
+	AttrExpiresAt  = "ExpiresAt"
+)
+
+// KeyType is the type of a key attribute.
+type KeyType string
+
+// Key attribute types.
+const (
+	String KeyType = "S"
+	Number KeyType = "N"
+)
+
+// Key is one key attribute.
+type Key struct {
+	Name string
+	Type KeyType
+}
+
+// Index is a secondary index. Projection is always ALL: every index here
+// serves a list screen that needs the whole item.
+type Index struct {
+	Name         string
+	PartitionKey Key
+	SortKey      *Key
+}
+
+// Table describes one table: keys, indexes and the TTL attribute.
+type Table struct {
+	Name         string
+	PartitionKey Key
+	SortKey      *Key
+	GSIs         []Index
+	LSIs         []Index
+	// TTLAttribute, when set, lets DynamoDB expire short-lived items such as
+	// idempotency records. Chart data never carries it.
+	TTLAttribute string
+	// AppendOnly tables may only receive new items; infra grants no update
+	// or delete on them.
+	AppendOnly bool
+}
+
+func str(name string) *Key { return &Key{Name: name, Type: String} }
+
+// Tables returns every table of the product. All are keyed by patient, except
+// that the directory also holds staff and practice records.
+func Tables() []Table {
+	return []Table{
+		{
+			// Patients, portal-user links, staff, pools and practice data.
+			// PK "PATIENT#<id>" holds a patient's profile and its links.
+			Name:         Directory,
+			PartitionKey: Key{AttrPK, String},
+			SortKey:      str(AttrSK),
+			GSIs: []Index{{
+				Name:         IndexByPortalUser,
+				PartitionKey: Key{AttrGSI1PK, String},
+				SortKey:      str(AttrGSI1SK),
+			}},
+		},
+		{
+			// PK is the patient ID. SK "CONV#<id>" is a conversation header,
+			// "CONV#<id>#MSG#<ulid>" its messages, "IDEM#..." an idempotency
+			// record, so a conversation and its chain come back in one Query.
+			Name:         Messages,
+			PartitionKey: Key{AttrPK, String},
+			SortKey:      str(AttrSK),
+			LSIs: []Index{{
+				Name:         IndexByActivity,
+				PartitionKey: Key{AttrPK, String},
+				SortKey:      str(AttrActivitySK),
+			}},
+			GSIs: []Index{{
+				Name:         IndexInbox,
+				PartitionKey: Key{AttrInboxPK, String},
+				SortKey:      str(AttrInboxSK),
+			}},
+			TTLAttribute: AttrExpiresAt,
+		},
+		{
+			// PK is the patient ID, SK "<RFC3339 time>#<ulid>".
+			Name:         Audit,
+			PartitionKey: Key{AttrPK, String},
+			SortKey:      str(AttrSK),
+			AppendOnly:   true,
+		},
+	}
+}
+
+// PhysicalName is the table's name in an environment with the given prefix.
+func PhysicalName(prefix, logical string) string { return prefix + logical }
+
+// CreateTableInput builds the DynamoDB request that creates t under name.
+// Billing is on demand, as in the deployed stack.
+func (t Table) CreateTableInput(name string) *dynamodb.CreateTableInput {
+	attrs := map[string]types.ScalarAttributeType{}
+	keySchema := func(pk Key, sk *Key) []types.KeySchemaElement {
+		attrs[pk.Name] = types.ScalarAttributeType(pk.Type)
+		ks := []types.KeySchemaElement{{AttributeName: aws.String(pk.Name), KeyType: types.KeyTypeHash}}
+		if sk != nil {
+			attrs[sk.Name] = types.ScalarAttributeType(sk.Type)
+			ks = append(ks, types.KeySchemaElement{AttributeName: aws.String(sk.Name), KeyType: types.KeyTypeRange})
+		}
+		return ks
+	}
+	all := &types.Projection{ProjectionType: types.ProjectionTypeAll}
+	in := &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: types.BillingModePayPerRequest,
+		KeySchema:   keySchema(t.PartitionKey, t.SortKey),
+	}
+	for _, g := range t.GSIs {
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
+			IndexName: aws.String(g.Name), KeySchema: keySchema(g.PartitionKey, g.SortKey), Projection: all,
+		})
+	}
+	for _, l := range t.LSIs {
+		in.LocalSecondaryIndexes = append(in.LocalSecondaryIndexes, types.LocalSecondaryIndex{
+			IndexName: aws.String(l.Name), KeySchema: keySchema(l.PartitionKey, l.SortKey), Projection: all,
+		})
+	}
+	for name, typ := range attrs {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{
+			AttributeName: aws.String(name), AttributeType: typ,
+		})
+	}
+	// Map order is random; sort so the request is deterministic.
+	slices.SortFunc(in.AttributeDefinitions, func(a, b types.AttributeDefinition) int {
+		return strings.Compare(*a.AttributeName, *b.AttributeName)
+	})
+	return in
+}
