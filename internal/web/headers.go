@@ -31,7 +31,6 @@ func CSP(connectSrc ...string) string {
 		"object-src 'none'",
 		"base-uri 'none'",
 		"frame-ancestors 'none'",
-		"upgrade-insecure-requests",
 	}, "; ")
 }
 
