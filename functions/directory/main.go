@@ -1,0 +1,9 @@
+// Command directory is the Lambda function that serves the read-only directory routes: Current Patient list, pools, staff and patient search.
+package main
+
+import (
+	"github.com/pedsportal/messaging/internal/api"
+	"github.com/pedsportal/messaging/internal/lambdaapp"
+)
+
+func main() { lambdaapp.Start(api.NewDirectory) }

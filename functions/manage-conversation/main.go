@@ -1,0 +1,9 @@
+// Command manage-conversation is the Lambda function that lets staff close, reopen and assign conversations.
+package main
+
+import (
+	"github.com/pedsportal/messaging/internal/api"
+	"github.com/pedsportal/messaging/internal/lambdaapp"
+)
+
+func main() { lambdaapp.Start(api.NewManageConversation) }

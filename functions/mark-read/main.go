@@ -1,0 +1,9 @@
+// Command mark-read is the Lambda function that marks a conversation read for the caller's side.
+package main
+
+import (
+	"github.com/pedsportal/messaging/internal/api"
+	"github.com/pedsportal/messaging/internal/lambdaapp"
+)
+
+func main() { lambdaapp.Start(api.NewMarkRead) }

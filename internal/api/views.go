@@ -1,0 +1,53 @@
+package api
+
+import (
+	"github.com/pedsportal/messaging/internal/cursor"
+	"github.com/pedsportal/messaging/internal/domain"
+)
+
+// conversationView is a conversation as the caller sees it: the header plus
+// the caller's own unread count.
+type conversationView struct {
+	domain.Conversation
+	Unread int `json:"unread"`
+}
+
+func viewOf(c *domain.Conversation, side domain.Side) *conversationView {
+	if c == nil {
+		return nil
+	}
+	return &conversationView{Conversation: *c, Unread: c.UnreadFor(side)}
+}
+
+func viewsOf(cs []domain.Conversation, side domain.Side) []conversationView {
+	out := make([]conversationView, len(cs))
+	for i := range cs {
+		out[i] = *viewOf(&cs[i], side)
+	}
+	return out
+}
+
+type listResponse[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+// pageOpts parses limit and cursor for a list bound to binding. Errors:
+// EInvalid.
+func pageOpts(c *call, codec *cursor.Codec, binding string) (int, map[string]string, error) {
+	limit, err := limitParam(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	start, err := codec.Decode(binding, c.req.QueryStringParameters["cursor"])
+	if err != nil {
+		return 0, nil, domain.Invalid("cursor", "the cursor is invalid or expired; start again from the first page")
+	}
+	return limit, start, nil
+}
+
+// Page sizes.
+const (
+	defaultLimit = 20
+	maxLimit     = 100
+)

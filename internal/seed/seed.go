@@ -1,0 +1,261 @@
+// Package seed is the one demo data set, used by `make dev`, the end-to-end
+// tests and the browser tests: a practice with a doctor, a nurse, a front
+// desk user and an admin, a parent with two children, a parent with one,
+// and conversations in several states.
+package seed
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/store"
+)
+
+// PracticeID is the demo practice.
+const PracticeID = "prac-maple-grove"
+
+// User is a demo login: what the development issuer mints tokens for.
+type User struct {
+	Sub      string
+	Username string
+	Name     string
+	Side     domain.Side
+	Groups   []string // staff roles
+}
+
+// Demo user subs, for tests.
+const (
+	DrPatel      = "11111111-0000-4000-8000-000000000001"
+	NurseKim     = "11111111-0000-4000-8000-000000000002"
+	DeskLee      = "11111111-0000-4000-8000-000000000003"
+	AdminGarcia  = "11111111-0000-4000-8000-000000000004"
+	ParentRivera = "22222222-0000-4000-8000-000000000001"
+	ParentChen   = "22222222-0000-4000-8000-000000000002"
+	// ParentNoLinks is a portal login with no patients, to show deny by default.
+	ParentNoLinks = "22222222-0000-4000-8000-000000000003"
+)
+
+// Demo patient IDs.
+const (
+	Mateo = "pat-mateo-rivera"
+	Sofia = "pat-sofia-rivera"
+	Lily  = "pat-lily-chen"
+)
+
+// Demo pool IDs.
+const (
+	PoolFrontDesk = "pool-front-desk"
+	PoolNurse     = "pool-nurse-line"
+	PoolBilling   = "pool-billing"
+	PoolDrPatel   = "pool-dr-patel"
+)
+
+// Users returns every demo login.
+func Users() []User {
+	return []User{
+		{DrPatel, "dr.patel", "Dr. Anika Patel", domain.SideStaff, []string{"doctor"}},
+		{NurseKim, "nurse.kim", "Jordan Kim, RN", domain.SideStaff, []string{"nurse"}},
+		{DeskLee, "desk.lee", "Sam Lee", domain.SideStaff, []string{"frontdesk"}},
+		{AdminGarcia, "admin.garcia", "Maria Garcia", domain.SideStaff, []string{"admin"}},
+		{ParentRivera, "parent.rivera", "Ana Rivera", domain.SidePortal, nil},
+		{ParentChen, "parent.chen", "Wei Chen", domain.SidePortal, nil},
+		{ParentNoLinks, "parent.new", "Jamie Doe", domain.SidePortal, nil},
+	}
+}
+
+// UserByName returns the demo user with that username.
+func UserByName(username string) (User, bool) {
+	for _, u := range Users() {
+		if u.Username == username {
+			return u, true
+		}
+	}
+	return User{}, false
+}
+
+// Writer is what seeding needs from the store.
+type Writer interface {
+	PutPractice(ctx context.Context, p domain.Practice) error
+	PutPatient(ctx context.Context, p domain.Patient) error
+	PutStaff(ctx context.Context, m domain.StaffMember) error
+	PutPool(ctx context.Context, p domain.Pool) error
+	PutPortalUser(ctx context.Context, u domain.PortalUser) error
+	PutLink(ctx context.Context, practiceID string, l domain.Link) error
+	CreateConversation(ctx context.Context, c domain.Conversation, m domain.Message, idem store.Idempotency) (store.Written, error)
+	AppendMessage(ctx context.Context, m domain.Message, idem store.Idempotency) (store.Written, error)
+	MarkRead(ctx context.Context, patientID, convID string, side domain.Side, at time.Time) (*domain.Conversation, error)
+	UpdateConversation(ctx context.Context, patientID, convID string, c store.ConversationChange) (*domain.Conversation, error)
+}
+
+var _ Writer = (*store.Store)(nil)
+
+// Directory writes the practice, staff, pools, patients, portal users and
+// links.
+func Directory(ctx context.Context, w Writer) error {
+	if err := w.PutPractice(ctx, domain.Practice{ID: PracticeID, Name: "Maple Grove Pediatrics"}); err != nil {
+		return err
+	}
+	for _, u := range Users() {
+		var err error
+		if u.Side == domain.SideStaff {
+			err = w.PutStaff(ctx, domain.StaffMember{ID: u.Sub, PracticeID: PracticeID, DisplayName: u.Name, Role: domain.StaffRole(u.Groups[0]), Active: true})
+		} else {
+			err = w.PutPortalUser(ctx, domain.PortalUser{ID: u.Sub, PracticeID: PracticeID, DisplayName: u.Name})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, p := range []domain.Pool{
+		{ID: PoolFrontDesk, PracticeID: PracticeID, Name: "Front desk"},
+		{ID: PoolNurse, PracticeID: PracticeID, Name: "Nurse line"},
+		{ID: PoolBilling, PracticeID: PracticeID, Name: "Billing"},
+		{ID: PoolDrPatel, PracticeID: PracticeID, Name: "Dr. Patel", DoctorID: DrPatel},
+	} {
+		if err := w.PutPool(ctx, p); err != nil {
+			return err
+		}
+	}
+	patients := []domain.Patient{
+		{ID: Mateo, PracticeID: PracticeID, DisplayName: "Mateo Rivera", DateOfBirth: "2017-03-14"},
+		{ID: Sofia, PracticeID: PracticeID, DisplayName: "Sofia Rivera", DateOfBirth: "2020-08-02"},
+		{ID: Lily, PracticeID: PracticeID, DisplayName: "Lily Chen", DateOfBirth: "2019-11-30"},
+	}
+	for _, p := range patients {
+		if err := w.PutPatient(ctx, p); err != nil {
+			return err
+		}
+	}
+	links := []struct {
+		patient domain.Patient
+		user    string
+		name    string
+	}{
+		{patients[0], ParentRivera, "Ana Rivera"},
+		{patients[1], ParentRivera, "Ana Rivera"},
+		{patients[2], ParentChen, "Wei Chen"},
+	}
+	for _, l := range links {
+		err := w.PutLink(ctx, PracticeID, domain.Link{
+			PatientID: l.patient.ID, PortalUserID: l.user, Relationship: domain.RelParent,
+			PatientName: l.patient.DisplayName, PatientDOB: l.patient.DateOfBirth,
+			PortalUserName: l.name, LinkedAt: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC), LinkedBy: AdminGarcia,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Conversations writes demo conversations in several states, dated relative
+// to now: an open question waiting for staff, an answered one the parent
+// has not read, a closed one, and one a staff member started.
+func Conversations(ctx context.Context, w Writer, now time.Time) error {
+	staff := func(sub string) domain.Party {
+		u := mustUser(sub)
+		return domain.Party{ID: u.Sub, Name: u.Name, Role: u.Groups[0], Side: domain.SideStaff}
+	}
+	parent := func(sub string) domain.Party {
+		u := mustUser(sub)
+		return domain.Party{ID: u.Sub, Name: u.Name, Role: "portal", Side: domain.SidePortal}
+	}
+	type msg struct {
+		from domain.Party
+		ago  time.Duration
+		body string
+	}
+	type conv struct {
+		patient domain.PatientRef
+		pool    domain.PoolRef
+		subject string
+		msgs    []msg
+		closed  bool
+		read    domain.Side // side that has read everything, "" for none
+	}
+	mateo := domain.PatientRef{ID: Mateo, DisplayName: "Mateo Rivera"}
+	sofia := domain.PatientRef{ID: Sofia, DisplayName: "Sofia Rivera"}
+	lily := domain.PatientRef{ID: Lily, DisplayName: "Lily Chen"}
+	nurse := domain.PoolRef{ID: PoolNurse, Name: "Nurse line"}
+	desk := domain.PoolRef{ID: PoolFrontDesk, Name: "Front desk"}
+	billing := domain.PoolRef{ID: PoolBilling, Name: "Billing"}
+	drPatel := domain.PoolRef{ID: PoolDrPatel, Name: "Dr. Patel"}
+	convs := []conv{
+		{mateo, nurse, "Rash after starting amoxicillin", []msg{
+			{parent(ParentRivera), 50 * time.Minute, "Mateo started amoxicillin on Monday and now has a red, blotchy rash on his chest. No fever, no trouble breathing. Should we stop the medicine?"},
+		}, false, ""},
+		{sofia, drPatel, "Follow-up on ear infection", []msg{
+			{parent(ParentRivera), 26 * time.Hour, "Sofia finished her antibiotics yesterday. She still tugs at her left ear at night. Does she need a recheck?"},
+			{staff(DrPatel), 20 * time.Hour, "Thanks for the update. Some ear tugging can last a few days. If it continues past Friday or she gets a fever, please book a recheck."},
+		}, false, domain.SideStaff},
+		{mateo, desk, "School physical form", []msg{
+			{parent(ParentRivera), 9 * 24 * time.Hour, "Can you fill out Mateo's school physical form? I uploaded it at the front desk."},
+			{staff(DeskLee), 8 * 24 * time.Hour, "Done: the signed form is ready for pickup at the front desk."},
+			{parent(ParentRivera), 8*24*time.Hour - time.Hour, "Picked it up, thank you!"},
+		}, true, domain.SidePortal},
+		{lily, billing, "Question about last statement", []msg{
+			{parent(ParentChen), 3 * 24 * time.Hour, "The statement from the last visit shows a balance, but I thought the visit was covered. Can you check?"},
+		}, false, ""},
+		{lily, nurse, "Flu vaccine clinic reminder", []msg{
+			{staff(NurseKim), 5 * time.Hour, "Hi! Lily is due for her flu vaccine. We have walk-in clinic hours Saturday 9–12. Reply here if you have any questions."},
+		}, false, ""},
+	}
+	for i, c := range convs {
+		first := c.msgs[0]
+		at := now.Add(-first.ago).UTC()
+		id := ulid.MustNew(ulid.Timestamp(at), ulid.DefaultEntropy()).String()
+		h := domain.Conversation{
+			ID: id, Patient: c.patient, PracticeID: PracticeID, Subject: c.subject, Pool: c.pool,
+			Status: domain.StatusOpen, StartedBy: first.from, CreatedAt: at, LastActivityAt: at,
+			MessageCount: 1, Preview: domain.Preview(first.body), Version: 1,
+			PortalUserID: map[string]string{Lily: ParentChen}[c.patient.ID],
+		}
+		if h.PortalUserID == "" {
+			h.PortalUserID = ParentRivera
+		}
+		if first.from.Side == domain.SidePortal {
+			h.StaffUnread, h.PortalReadAt = 1, &at
+		} else {
+			h.PortalUnread, h.StaffReadAt = 1, &at
+			a := first.from
+			h.Assignee = &a
+		}
+		m := domain.Message{ID: ulid.MustNew(ulid.Timestamp(at), ulid.DefaultEntropy()).String(), ConversationID: id, PatientID: c.patient.ID, Body: first.body, Author: first.from, CreatedAt: at}
+		if _, err := w.CreateConversation(ctx, h, m, store.Idempotency{CallerID: first.from.ID, Key: fmt.Sprintf("seed-%d-0", i), Hash: "seed"}); err != nil {
+			return fmt.Errorf("seed conversation %d: %w", i, err)
+		}
+		for j, r := range c.msgs[1:] {
+			at := now.Add(-r.ago).UTC()
+			m := domain.Message{ID: ulid.MustNew(ulid.Timestamp(at), ulid.DefaultEntropy()).String(), ConversationID: id, PatientID: c.patient.ID, Body: r.body, Author: r.from, CreatedAt: at}
+			if _, err := w.AppendMessage(ctx, m, store.Idempotency{CallerID: r.from.ID, Key: fmt.Sprintf("seed-%d-%d", i, j+1), Hash: "seed"}); err != nil {
+				return fmt.Errorf("seed reply %d/%d: %w", i, j, err)
+			}
+		}
+		if c.read != "" {
+			last := now.Add(-c.msgs[len(c.msgs)-1].ago + 10*time.Minute)
+			if _, err := w.MarkRead(ctx, c.patient.ID, id, c.read, last); err != nil {
+				return err
+			}
+		}
+		if c.closed {
+			closed := domain.StatusClosed
+			if _, err := w.UpdateConversation(ctx, c.patient.ID, id, store.ConversationChange{Status: &closed}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func mustUser(sub string) User {
+	for _, u := range Users() {
+		if u.Sub == sub {
+			return u
+		}
+	}
+	panic("seed: unknown user " + sub)
+}

@@ -1,0 +1,81 @@
+package store
+
+import (
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pedsportal/messaging/internal/schema"
+)
+
+// Key prefixes. Every item of a patient shares the patient's partition, so
+// one Query serves a list or a whole chain.
+const (
+	pfxPatient    = "PATIENT#"
+	pfxPortalUser = "PORTALUSER#"
+	pfxStaff      = "STAFF#"
+	pfxPractice   = "PRACTICE#"
+	pfxLink       = "LINK#"
+	pfxPool       = "POOL#"
+	pfxConv       = "CONV#"
+	pfxMsg        = "#MSG#"
+	pfxIdem       = "IDEM#"
+	skProfile     = "PROFILE"
+)
+
+// keyTime is a fixed-width UTC time, so that keys sort by time as strings.
+// (RFC 3339 with trimmed fractions does not.)
+const keyTime = "2006-01-02T15:04:05.000000Z"
+
+func timeKey(t time.Time) string { return t.UTC().Format(keyTime) }
+
+type key struct {
+	PK string `dynamodbav:"PK"`
+	SK string `dynamodbav:"SK"`
+}
+
+func (k key) av() map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"PK": &types.AttributeValueMemberS{Value: k.PK},
+		"SK": &types.AttributeValueMemberS{Value: k.SK},
+	}
+}
+
+func patientKey(patientID string) key { return key{pfxPatient + patientID, skProfile} }
+func linkKey(patientID, portalUserID string) key {
+	return key{pfxPatient + patientID, pfxLink + portalUserID}
+}
+func staffKey(staffID string) key           { return key{pfxStaff + staffID, skProfile} }
+func portalUserKey(portalUserID string) key { return key{pfxPortalUser + portalUserID, skProfile} }
+func poolKey(poolID string) key             { return key{pfxPool + poolID, skProfile} }
+func rosterPoolKey(practiceID, poolID string) key {
+	return key{pfxPractice + practiceID, pfxPool + poolID}
+}
+func practiceKey(practiceID string) key { return key{pfxPractice + practiceID, skProfile} }
+func rosterPatientKey(practiceID, patientID string) key {
+	return key{pfxPractice + practiceID, pfxPatient + patientID}
+}
+func rosterStaffKey(practiceID, staffID string) key {
+	return key{pfxPractice + practiceID, pfxStaff + staffID}
+}
+
+// Messages table: the partition key is the bare patient ID.
+func convKey(patientID, convID string) key { return key{patientID, pfxConv + convID} }
+func msgKey(patientID, convID, msgID string) key {
+	return key{patientID, pfxConv + convID + pfxMsg + msgID}
+}
+func idemKey(patientID, callerID, idemKey string) key {
+	return key{patientID, pfxIdem + callerID + "#" + idemKey}
+}
+
+// marshal is attributevalue.MarshalMap for item structs, which cannot fail
+// for the plain structs used here; an error is still returned, not hidden.
+func marshal(v any) (map[string]types.AttributeValue, error) {
+	return attributevalue.MarshalMap(v)
+}
+
+const (
+	schemaGSI1PK      = schema.AttrGSI1PK
+	indexByPortalUser = schema.IndexByPortalUser
+)
