@@ -54,6 +54,15 @@ const (
 	PoolDrPatel   = "pool-dr-patel"
 )
 
+// Demo conversation IDs, fixed so that sample events and docs can name them.
+const (
+	ConvRash       = "01KSEED0000000000000000001"
+	ConvEar        = "01KSEED0000000000000000002"
+	ConvSchoolForm = "01KSEED0000000000000000003"
+	ConvBilling    = "01KSEED0000000000000000004"
+	ConvFluClinic  = "01KSEED0000000000000000005"
+)
+
 // Users returns every demo login.
 func Users() []User {
 	return []User{
@@ -170,6 +179,7 @@ func Conversations(ctx context.Context, w Writer, now time.Time) error {
 		body string
 	}
 	type conv struct {
+		id      string
 		patient domain.PatientRef
 		pool    domain.PoolRef
 		subject string
@@ -185,29 +195,29 @@ func Conversations(ctx context.Context, w Writer, now time.Time) error {
 	billing := domain.PoolRef{ID: PoolBilling, Name: "Billing"}
 	drPatel := domain.PoolRef{ID: PoolDrPatel, Name: "Dr. Patel"}
 	convs := []conv{
-		{mateo, nurse, "Rash after starting amoxicillin", []msg{
+		{ConvRash, mateo, nurse, "Rash after starting amoxicillin", []msg{
 			{parent(ParentRivera), 50 * time.Minute, "Mateo started amoxicillin on Monday and now has a red, blotchy rash on his chest. No fever, no trouble breathing. Should we stop the medicine?"},
 		}, false, ""},
-		{sofia, drPatel, "Follow-up on ear infection", []msg{
+		{ConvEar, sofia, drPatel, "Follow-up on ear infection", []msg{
 			{parent(ParentRivera), 26 * time.Hour, "Sofia finished her antibiotics yesterday. She still tugs at her left ear at night. Does she need a recheck?"},
 			{staff(DrPatel), 20 * time.Hour, "Thanks for the update. Some ear tugging can last a few days. If it continues past Friday or she gets a fever, please book a recheck."},
 		}, false, domain.SideStaff},
-		{mateo, desk, "School physical form", []msg{
+		{ConvSchoolForm, mateo, desk, "School physical form", []msg{
 			{parent(ParentRivera), 9 * 24 * time.Hour, "Can you fill out Mateo's school physical form? I uploaded it at the front desk."},
 			{staff(DeskLee), 8 * 24 * time.Hour, "Done: the signed form is ready for pickup at the front desk."},
 			{parent(ParentRivera), 8*24*time.Hour - time.Hour, "Picked it up, thank you!"},
 		}, true, domain.SidePortal},
-		{lily, billing, "Question about last statement", []msg{
+		{ConvBilling, lily, billing, "Question about last statement", []msg{
 			{parent(ParentChen), 3 * 24 * time.Hour, "The statement from the last visit shows a balance, but I thought the visit was covered. Can you check?"},
 		}, false, ""},
-		{lily, nurse, "Flu vaccine clinic reminder", []msg{
+		{ConvFluClinic, lily, nurse, "Flu vaccine clinic reminder", []msg{
 			{staff(NurseKim), 5 * time.Hour, "Hi! Lily is due for her flu vaccine. We have walk-in clinic hours Saturday 9–12. Reply here if you have any questions."},
 		}, false, ""},
 	}
 	for i, c := range convs {
 		first := c.msgs[0]
 		at := now.Add(-first.ago).UTC()
-		id := ulid.MustNew(ulid.Timestamp(at), ulid.DefaultEntropy()).String()
+		id := c.id
 		h := domain.Conversation{
 			ID: id, Patient: c.patient, PracticeID: PracticeID, Subject: c.subject, Pool: c.pool,
 			Status: domain.StatusOpen, StartedBy: first.from, CreatedAt: at, LastActivityAt: at,

@@ -254,9 +254,12 @@ func (s *Store) SearchPatients(ctx context.Context, practiceID, q string, limit 
 }
 
 // queryPrefix reads every item of partition pk whose sort key starts with
-// prefix, following pages.
+// prefix (any, when prefix is empty), following pages.
 func (s *Store) queryPrefix(ctx context.Context, table, pk, prefix string, out any) error {
-	kc := expression.Key("PK").Equal(expression.Value(pk)).And(expression.Key("SK").BeginsWith(prefix))
+	kc := expression.Key("PK").Equal(expression.Value(pk))
+	if prefix != "" {
+		kc = kc.And(expression.Key("SK").BeginsWith(prefix))
+	}
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
 	if err != nil {
 		return fmt.Errorf("build query: %w", err)
