@@ -31,8 +31,8 @@ dev-reset: ## Wipe the local development data.
 	rm -rf .dev
 	@echo "Local data removed; the next 'make dev' seeds fresh demo data."
 
-token: ## Print an access token for a demo user: make token USER=parent.rivera
-	$(GO) run ./internal/cmd/devtoken $(USER)
+token: ## Print an access token for a demo user (make dev must be running): make token AS=parent.rivera
+	@$(GO) run ./internal/cmd/devtoken $(AS)
 
 ## ---- tests ----
 
