@@ -17,8 +17,10 @@ const (
 // at most max characters, and no control characters other than line breaks
 // and tabs (they render unpredictably and hide content).
 func ValidateText(field, s string, max int) error {
-	if !utf8.ValidString(s) {
-		return Invalid(field, "%s is not valid UTF-8", field)
+	// U+FFFD is what invalid UTF-8 becomes when a JSON layer upstream
+	// repairs it; storing it would silently change what the user wrote.
+	if !utf8.ValidString(s) || strings.ContainsRune(s, utf8.RuneError) {
+		return Invalid(field, "%s is not valid UTF-8 text", field)
 	}
 	if strings.TrimSpace(s) == "" {
 		return Invalid(field, "%s must not be empty", field)
