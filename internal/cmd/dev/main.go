@@ -1,0 +1,88 @@
+// Command dev runs the whole product on localhost with demo data: `make dev`.
+// Ctrl-C stops every server, DynamoDB Local included.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/pedsportal/messaging/internal/devstack"
+	"github.com/pedsportal/messaging/internal/seed"
+)
+
+// Fixed ports, so that bookmarks and the shell token command keep working.
+// Override with DEV_API_ADDR, DEV_SITE_ADDR and DEV_ISSUER_ADDR.
+const (
+	apiAddr    = "127.0.0.1:8080"
+	siteAddr   = "127.0.0.1:8081"
+	issuerAddr = "127.0.0.1:8082"
+	dataDir    = ".dev"
+)
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	fmt.Println("Starting DynamoDB Local, the development issuer, the API gateway and the pages…")
+	started := time.Now()
+	st, err := devstack.Start(ctx, devstack.Options{
+		DataDir:     dataDir,
+		TablePrefix: "dev-",
+		APIAddr:     env("DEV_API_ADDR", apiAddr),
+		SiteAddr:    env("DEV_SITE_ADDR", siteAddr),
+		IssuerAddr:  env("DEV_ISSUER_ADDR", issuerAddr),
+		Log:         log,
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "make dev: %v\n", err)
+		os.Exit(1)
+	}
+	defer st.Stop()
+
+	data := "existing data in " + dataDir + "/ (make dev-reset wipes it)"
+	if st.Seeded {
+		data = "fresh demo data, kept in " + dataDir + "/ across restarts"
+	}
+	fmt.Printf(`
+Patient-portal messaging is up (%.1fs), with %s.
+
+  Pages         %s/           (staff: %s/staff/   portal: %s/portal/)
+  API           %s
+  Issuer        %s            (sign-in page lists the demo users)
+
+Demo users (sign in by picking one; no passwords locally):
+`, time.Since(started).Seconds(), data, st.SiteURL, st.SiteURL, st.SiteURL, st.APIURL, st.IssuerURL)
+	for _, u := range seed.Users() {
+		role := "portal user"
+		if len(u.Groups) > 0 {
+			role = "staff: " + u.Groups[0]
+		}
+		fmt.Printf("  %-14s %-18s %s\n", u.Username, u.Name, role)
+	}
+	fmt.Printf(`
+Get an access token from the shell (audience portal or staff, as listed):
+  make token AS=parent.rivera
+  curl -s -d username=nurse.kim %s/staff/dev/token
+
+Then, for example:
+  TOKEN=$(make -s token AS=parent.rivera)
+  curl -s -H "Authorization: Bearer $TOKEN" %s/portal/patients
+
+Press Ctrl-C to stop.
+`, st.IssuerURL, st.APIURL)
+	<-ctx.Done()
+	fmt.Println("\nStopping…")
+}

@@ -1,0 +1,287 @@
+// Package devstack runs the whole product on loopback: DynamoDB Local, the
+// development issuer, the local API gateway in front of the real handlers,
+// and the pages. `make dev` runs it, and so do the end-to-end and browser
+// tests, so that what a developer clicks is what the tests prove.
+package devstack
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/pedsportal/messaging/internal/api"
+	"github.com/pedsportal/messaging/internal/authz"
+	"github.com/pedsportal/messaging/internal/cursor"
+	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/localdev/dynamolocal"
+	"github.com/pedsportal/messaging/internal/localdev/gateway"
+	"github.com/pedsportal/messaging/internal/localdev/issuer"
+	"github.com/pedsportal/messaging/internal/routes"
+	"github.com/pedsportal/messaging/internal/seed"
+	"github.com/pedsportal/messaging/internal/store"
+	"github.com/pedsportal/messaging/internal/web"
+)
+
+// Options configures Start. Zero values suit tests: in-memory DynamoDB
+// Local, free ports, a unique table prefix.
+type Options struct {
+	// DynamoEndpoint uses a running DynamoDB instead of starting one.
+	DynamoEndpoint string
+	// DataDir keeps DynamoDB Local's data and the issuer's keys across
+	// restarts. Empty: in memory.
+	DataDir string
+	// Addresses to listen on; empty means 127.0.0.1 on a free port.
+	APIAddr, SiteAddr, IssuerAddr string
+	// TablePrefix names the tables; empty means a unique prefix.
+	TablePrefix string
+	// TokenTTL is the lifetime of issued tokens (default one hour).
+	TokenTTL time.Duration
+	// Log receives the handlers' and servers' logs. Default: discarded.
+	Log *slog.Logger
+}
+
+// Stack is the running product.
+type Stack struct {
+	SiteURL   string
+	APIURL    string
+	IssuerURL string
+	Store     *store.Store
+	DB        *dynamodb.Client
+	Issuer    *issuer.Issuer
+	// Seeded is true when this start wrote the demo data (a fresh store).
+	Seeded bool
+
+	dynamo  *dynamolocal.Server
+	gateway *gateway.Gateway
+	servers []*http.Server
+}
+
+// Start brings everything up and seeds the demo data into empty tables.
+func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Stack{}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+
+	endpoint := opts.DynamoEndpoint
+	if endpoint == "" {
+		dl := dynamolocal.Options{Logger: log}
+		if opts.DataDir != "" {
+			// Absolute: DynamoDB Local runs from its own folder.
+			if dl.DataDir, err = filepath.Abs(filepath.Join(opts.DataDir, "dynamodb")); err != nil {
+				return nil, err
+			}
+			if err := os.MkdirAll(dl.DataDir, 0o700); err != nil {
+				return nil, err
+			}
+		}
+		if s.dynamo, err = dynamolocal.Start(ctx, dl); err != nil {
+			return nil, err
+		}
+		endpoint = s.dynamo.Endpoint()
+	}
+	s.DB = dynamolocal.NewClient(ctx, endpoint)
+	prefix := opts.TablePrefix
+	if prefix == "" {
+		prefix = "dev" + ulid.Make().String() + "-"
+	}
+	if err := dynamolocal.CreateTables(ctx, s.DB, prefix); err != nil {
+		return nil, err
+	}
+	s.Store = store.New(s.DB, store.TablesWithPrefix(prefix))
+	if s.Seeded, err = seedIfEmpty(ctx, s.Store); err != nil {
+		return nil, err
+	}
+
+	apiLn, err := listen(opts.APIAddr)
+	if err != nil {
+		return nil, err
+	}
+	siteLn, err := listen(opts.SiteAddr)
+	if err != nil {
+		return nil, err
+	}
+	issLn, err := listen(opts.IssuerAddr)
+	if err != nil {
+		return nil, err
+	}
+	s.APIURL, s.SiteURL, s.IssuerURL = "http://"+apiLn.Addr().String(), "http://"+siteLn.Addr().String(), "http://"+issLn.Addr().String()
+
+	var users []issuer.User
+	for _, u := range seed.Users() {
+		users = append(users, issuer.User{Sub: u.Sub, Username: u.Username, Name: u.Name, Audience: string(u.Side), Groups: u.Groups})
+	}
+	keyFile := ""
+	if opts.DataDir != "" {
+		keyFile = filepath.Join(opts.DataDir, "issuer-keys.pem")
+	}
+	s.Issuer, err = issuer.New(issuer.Config{
+		BaseURL:        s.IssuerURL,
+		Users:          users,
+		TokenTTL:       opts.TokenTTL,
+		AllowedOrigins: []string{s.SiteURL},
+		RedirectURIs:   []string{s.SiteURL + "/portal/", s.SiteURL + "/staff/", s.SiteURL + "/"},
+		KeyFile:        keyFile,
+		Logger:         log,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	cursorKey := make([]byte, 32)
+	rand.Read(cursorKey)
+	codec, err := cursor.New(cursorKey)
+	if err != nil {
+		return nil, err
+	}
+	deps := api.Deps{
+		Store:   s.Store,
+		Cursors: codec,
+		Issuers: authz.Issuers{
+			domain.SidePortal: s.Issuer.IssuerURL(string(routes.Portal)),
+			domain.SideStaff:  s.Issuer.IssuerURL(string(routes.Staff)),
+		},
+		Log: log,
+	}
+	handlers := map[string]gateway.Handler{}
+	for name, newHandler := range api.Constructors {
+		handlers[name] = gateway.Handler(newHandler(deps))
+	}
+	authorizers := map[routes.Audience]gateway.Authorizer{}
+	for _, aud := range []routes.Audience{routes.Portal, routes.Staff} {
+		// Keys come from the issuer's discovery document, as API Gateway
+		// finds them.
+		authorizers[aud] = gateway.Authorizer{
+			Issuer:   s.Issuer.IssuerURL(string(aud)),
+			Audience: []string{s.Issuer.ClientID(string(aud))},
+		}
+	}
+	s.gateway, err = gateway.New(gateway.Config{
+		Routes:      routes.All(),
+		Handlers:    handlers,
+		Authorizers: authorizers,
+		CORSOrigins: []string{s.SiteURL},
+		Logger:      log,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	siteDir, err := findSiteDir()
+	if err != nil {
+		return nil, err
+	}
+	client := func(aud string) web.OIDCClient {
+		iss := s.Issuer.IssuerURL(aud)
+		return web.OIDCClient{
+			Issuer: iss, ClientID: s.Issuer.ClientID(aud),
+			AuthorizeURL: iss + "/oauth2/authorize", TokenURL: iss + "/oauth2/token", LogoutURL: iss + "/logout",
+			Scope: "openid " + aud + "/messages",
+		}
+	}
+	site := web.NewSiteHandler(siteDir, web.Config{
+		APIBaseURL: s.APIURL,
+		Portal:     client(string(routes.Portal)),
+		Staff:      client(string(routes.Staff)),
+	}, web.CSP(s.APIURL, s.IssuerURL))
+
+	s.serve(apiLn, s.gateway, log)
+	s.serve(siteLn, site, log)
+	s.serve(issLn, s.Issuer.Handler(), log)
+	return s, nil
+}
+
+// Token mints an access token for a demo user, as the sign-in page would.
+func (s *Stack) Token(audience, username string) (string, error) {
+	return s.Issuer.Mint(audience, username)
+}
+
+// Stop shuts every server down and stops DynamoDB Local.
+func (s *Stack) Stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, srv := range s.servers {
+		_ = srv.Shutdown(ctx)
+	}
+	if s.gateway != nil {
+		_ = s.gateway.Close()
+	}
+	if s.dynamo != nil {
+		_ = s.dynamo.Stop()
+	}
+}
+
+func (s *Stack) serve(ln net.Listener, h http.Handler, log *slog.Logger) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.servers = append(s.servers, srv)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("server stopped", "addr", ln.Addr().String(), "error", err)
+		}
+	}()
+}
+
+func listen(addr string) (net.Listener, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (is another 'make dev' running?)", addr, err)
+	}
+	return ln, nil
+}
+
+// seedIfEmpty writes the demo data unless the practice already exists, so
+// that data survives restarts of `make dev`.
+func seedIfEmpty(ctx context.Context, st *store.Store) (bool, error) {
+	existing, err := st.Pools(ctx, seed.PracticeID)
+	if err != nil {
+		return false, err
+	}
+	if len(existing) > 0 {
+		return false, nil
+	}
+	if err := seed.Directory(ctx, st); err != nil {
+		return false, fmt.Errorf("seed directory: %w", err)
+	}
+	if err := seed.Conversations(ctx, st, time.Now()); err != nil {
+		return false, fmt.Errorf("seed conversations: %w", err)
+	}
+	return true, nil
+}
+
+// findSiteDir locates the pages from the working directory upward, so that
+// tests in any package and `go run` from the root all find them.
+func findSiteDir() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, web.SiteDir), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("devstack: cannot find the repository root (go.mod) above the working directory")
+		}
+		dir = parent
+	}
+}
