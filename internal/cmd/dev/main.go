@@ -16,7 +16,7 @@ import (
 )
 
 // Fixed ports, so that bookmarks and the shell token command keep working.
-// Override with DEV_API_ADDR, DEV_SITE_ADDR and DEV_ISSUER_ADDR.
+// Override with DEV_API_ADDR, DEV_SITE_ADDR, DEV_ISSUER_ADDR and DEV_DATA_DIR.
 const (
 	apiAddr    = "127.0.0.1:8080"
 	siteAddr   = "127.0.0.1:8081"
@@ -39,7 +39,7 @@ func main() {
 	fmt.Println("Starting DynamoDB Local, the development issuer, the API gateway and the pages…")
 	started := time.Now()
 	st, err := devstack.Start(ctx, devstack.Options{
-		DataDir:     dataDir,
+		DataDir:     env("DEV_DATA_DIR", dataDir),
 		TablePrefix: "dev-",
 		APIAddr:     env("DEV_API_ADDR", apiAddr),
 		SiteAddr:    env("DEV_SITE_ADDR", siteAddr),
@@ -52,9 +52,10 @@ func main() {
 	}
 	defer st.Stop()
 
-	data := "existing data in " + dataDir + "/ (make dev-reset wipes it)"
+	dir := env("DEV_DATA_DIR", dataDir)
+	data := "existing data in " + dir + "/ (make dev-reset wipes it)"
 	if st.Seeded {
-		data = "fresh demo data, kept in " + dataDir + "/ across restarts"
+		data = "fresh demo data, kept in " + dir + "/ across restarts"
 	}
 	fmt.Printf(`
 Patient-portal messaging is up (%.1fs), with %s.
