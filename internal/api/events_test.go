@@ -1,0 +1,138 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/pedsportal/messaging/internal/api"
+	"github.com/pedsportal/messaging/internal/authz"
+	"github.com/pedsportal/messaging/internal/cursor"
+	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/localdev/dynamotest"
+	"github.com/pedsportal/messaging/internal/routes"
+	"github.com/pedsportal/messaging/internal/seed"
+	"github.com/pedsportal/messaging/internal/store"
+)
+
+func TestMain(m *testing.M) { dynamotest.Main(m) }
+
+const repoRoot = "../.."
+
+// newDeps returns handler dependencies over fresh, seeded tables.
+func newDeps(t *testing.T) (api.Deps, *store.Store) {
+	t.Helper()
+	client, prefix := dynamotest.New(t)
+	s := store.New(client, store.TablesWithPrefix(prefix))
+	if err := seed.Directory(t.Context(), s); err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.Conversations(t.Context(), s, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	codec, err := cursor.New([]byte(strings.Repeat("c", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api.Deps{
+		Store:   s,
+		Cursors: codec,
+		Issuers: authz.Issuers{
+			domain.SidePortal: "http://127.0.0.1:8082/portal",
+			domain.SideStaff:  "http://127.0.0.1:8082/staff",
+		},
+	}, s
+}
+
+// Every function has a folder, a constructor and a sample event, and the
+// route table names no other function.
+func TestEveryFunctionIsWired(t *testing.T) {
+	dirs, _ := filepath.Glob(filepath.Join(repoRoot, "functions", "*", "main.go"))
+	var onDisk []string
+	for _, d := range dirs {
+		onDisk = append(onDisk, filepath.Base(filepath.Dir(d)))
+	}
+	slices.Sort(onDisk)
+	if got, want := onDisk, routes.FunctionNames(); !slices.Equal(got, want) {
+		t.Errorf("functions/ folders = %v, want %v", got, want)
+	}
+	for _, fn := range routes.FunctionNames() {
+		if api.Constructors[fn] == nil {
+			t.Errorf("no constructor for %s", fn)
+		}
+		if _, err := os.Stat(filepath.Join(repoRoot, "events", fn+".json")); err != nil {
+			t.Errorf("no sample event for %s: %v", fn, err)
+		}
+	}
+	for _, r := range routes.All() {
+		if api.Constructors[r.Function] == nil {
+			t.Errorf("route %s names unknown function %s", r.Key(), r.Function)
+		}
+	}
+}
+
+// Each sample event in events/ replays through its handler against DynamoDB
+// Local with the demo data and gets the documented answer.
+func TestSampleEvents(t *testing.T) {
+	for fn, check := range map[string]struct {
+		status int
+		want   []string // substrings of the body
+	}{
+		"directory":           {http.StatusOK, []string{`"displayName":"Mateo Rivera"`, `"displayName":"Sofia Rivera"`}},
+		"list-conversations":  {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"School physical form"`}},
+		"get-conversation":    {http.StatusOK, []string{`"id":"` + seed.ConvRash + `"`, `"messages":[{`}},
+		"write-message":       {http.StatusCreated, []string{`"subject":"Fever since last night"`, `"messageCount":1`}},
+		"mark-read":           {http.StatusOK, []string{`"portalUnread":0`, `"portalReadAt":"`}},
+		"staff-inbox":         {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"Question about last statement"`}},
+		"manage-conversation": {http.StatusOK, []string{`"assignee":{"id":"` + seed.NurseKim + `"`}},
+		"manage-links":        {http.StatusOK, []string{`"relationship":"guardian"`, `"patientId":"pat-lily-chen"`}},
+	} {
+		t.Run(fn, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join(repoRoot, "events", fn+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				t.Fatalf("events/%s.json is not a payload 2.0 event: %v", fn, err)
+			}
+			if ev.Version != "2.0" || ev.RequestContext.Authorizer == nil || ev.RequestContext.Authorizer.JWT == nil {
+				t.Fatalf("events/%s.json lacks version 2.0 or the JWT authorizer block", fn)
+			}
+			if !slices.ContainsFunc(routes.All(), func(r routes.Route) bool { return r.Key() == ev.RouteKey && r.Function == fn }) {
+				t.Fatalf("route %q is not served by %s in the route table", ev.RouteKey, fn)
+			}
+			deps, s := newDeps(t)
+			resp, err := api.Constructors[fn](deps)(t.Context(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != check.status {
+				t.Fatalf("status = %d, want %d; body %s", resp.StatusCode, check.status, resp.Body)
+			}
+			for _, w := range check.want {
+				if !strings.Contains(resp.Body, w) {
+					t.Errorf("body lacks %s: %s", w, resp.Body)
+				}
+			}
+			// Message operations leave exactly one audit record on the
+			// patient in the path; the directory leaves none.
+			if pid := ev.PathParameters["patientId"]; pid != "" && fn != "manage-links" {
+				trail, err := s.AuditTrail(t.Context(), pid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(trail) != 1 || trail[0].RequestID != ev.RequestContext.RequestID || trail[0].Outcome != "success" {
+					t.Errorf("audit trail = %+v, want one success record for request %s", trail, ev.RequestContext.RequestID)
+				}
+			}
+		})
+	}
+}

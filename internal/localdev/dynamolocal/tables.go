@@ -1,0 +1,106 @@
+package dynamolocal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pedsportal/messaging/internal/schema"
+)
+
+// TableAPI is the part of the DynamoDB client that CreateTables uses.
+type TableAPI interface {
+	CreateTable(context.Context, *dynamodb.CreateTableInput, ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	DescribeTable(context.Context, *dynamodb.DescribeTableInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+	DescribeTimeToLive(context.Context, *dynamodb.DescribeTimeToLiveInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error)
+	UpdateTimeToLive(context.Context, *dynamodb.UpdateTimeToLiveInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
+}
+
+var _ TableAPI = (*dynamodb.Client)(nil)
+
+// CreateTables creates every table of schema.Tables() under
+// schema.PhysicalName(prefix, name), leaves tables that already exist alone,
+// waits until each table and its indexes are ACTIVE, and enables TTL where
+// the schema names a TTL attribute. It is idempotent, so `make dev` can run
+// it on every start against a persistent database.
+func CreateTables(ctx context.Context, client TableAPI, prefix string) error {
+	for _, t := range schema.Tables() {
+		name := schema.PhysicalName(prefix, t.Name)
+		_, err := client.CreateTable(ctx, t.CreateTableInput(name))
+		var inUse *types.ResourceInUseException
+		if err != nil && !errors.As(err, &inUse) {
+			return fmt.Errorf("create table %s: %w", name, err)
+		}
+		if err := waitActive(ctx, client, name); err != nil {
+			return err
+		}
+		if t.TTLAttribute != "" {
+			if err := enableTTL(ctx, client, name, t.TTLAttribute); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// waitActive polls DescribeTable rather than using the SDK's TableExists
+// waiter, whose 20 s minimum delay is made for AWS, and because that waiter
+// does not look at the indexes.
+func waitActive(ctx context.Context, client TableAPI, name string) error {
+	delay := 20 * time.Millisecond
+	for {
+		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+		if err != nil {
+			return fmt.Errorf("describe table %s: %w", name, err)
+		}
+		if active(out.Table) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("table %s not active: %w", name, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, time.Second)
+	}
+}
+
+func active(t *types.TableDescription) bool {
+	if t == nil || t.TableStatus != types.TableStatusActive {
+		return false
+	}
+	for _, g := range t.GlobalSecondaryIndexes {
+		if g.IndexStatus != types.IndexStatusActive {
+			return false
+		}
+	}
+	return true
+}
+
+func enableTTL(ctx context.Context, client TableAPI, name, attr string) error {
+	out, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)})
+	if err != nil {
+		return fmt.Errorf("describe TTL of %s: %w", name, err)
+	}
+	if d := out.TimeToLiveDescription; d != nil && aws.ToString(d.AttributeName) == attr &&
+		(d.TimeToLiveStatus == types.TimeToLiveStatusEnabled || d.TimeToLiveStatus == types.TimeToLiveStatusEnabling) {
+		// Enabling it again would be a ValidationException.
+		return nil
+	}
+	_, err = client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName: aws.String(name),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{
+			AttributeName: aws.String(attr),
+			Enabled:       aws.Bool(true),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("enable TTL on %s.%s: %w", name, attr, err)
+	}
+	return nil
+}
