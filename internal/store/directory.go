@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/schema"
 )
 
 type patientItem struct {
@@ -162,7 +163,7 @@ func (s *Store) batchGet(ctx context.Context, table string, keys []map[string]ty
 // PortalUserLinks lists the patients linked to a portal user: the Current
 // Patient list.
 func (s *Store) PortalUserLinks(ctx context.Context, portalUserID string) ([]domain.Link, error) {
-	kc := expression.Key(schemaGSI1PK).Equal(expression.Value(pfxPortalUser + portalUserID))
+	kc := expression.Key(schema.AttrGSI1PK).Equal(expression.Value(pfxPortalUser + portalUserID))
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
 	if err != nil {
 		return nil, fmt.Errorf("build query: %w", err)
@@ -170,7 +171,7 @@ func (s *Store) PortalUserLinks(ctx context.Context, portalUserID string) ([]dom
 	var links []domain.Link
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.tables.Directory),
-		IndexName:                 aws.String(indexByPortalUser),
+		IndexName:                 aws.String(schema.IndexByPortalUser),
 		KeyConditionExpression:    expr.KeyCondition(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),

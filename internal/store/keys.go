@@ -5,8 +5,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/pedsportal/messaging/internal/schema"
 )
 
 // Key prefixes. Every item of a patient shares the patient's partition, so
@@ -74,8 +72,3 @@ func idemKey(patientID, callerID, idemKey string) key {
 func marshal(v any) (map[string]types.AttributeValue, error) {
 	return attributevalue.MarshalMap(v)
 }
-
-const (
-	schemaGSI1PK      = schema.AttrGSI1PK
-	indexByPortalUser = schema.IndexByPortalUser
-)

@@ -78,8 +78,3 @@ func classify(op string, err error) error {
 	}
 	return domain.Unavailable(fmt.Errorf("%s: %w", op, err))
 }
-
-func isConditionFailed(err error) bool {
-	var ccf *types.ConditionalCheckFailedException
-	return errors.As(err, &ccf)
-}
