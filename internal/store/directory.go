@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -181,56 +182,39 @@ func (s *Store) PortalUserLinks(ctx context.Context, portalUserID string) ([]dom
 		if err != nil {
 			return nil, classify("query links", err)
 		}
-		var items []linkItem
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+		var got []domain.Link
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &got); err != nil {
 			return nil, fmt.Errorf("decode links: %w", err)
 		}
-		for _, it := range items {
-			links = append(links, it.Link)
-		}
+		links = append(links, got...)
 	}
 	return links, nil
 }
 
+// Directory items carry their domain type's attributes beside the keys, so
+// lists decode straight into domain types.
+
 // PatientLinks lists the portal users linked to a patient.
 func (s *Store) PatientLinks(ctx context.Context, patientID string) ([]domain.Link, error) {
-	var items []linkItem
-	if err := s.queryPrefix(ctx, s.tables.Directory, pfxPatient+patientID, pfxLink, &items); err != nil {
-		return nil, err
-	}
-	links := make([]domain.Link, len(items))
-	for i, it := range items {
-		links[i] = it.Link
-	}
-	return links, nil
+	var links []domain.Link
+	err := s.queryPrefix(ctx, s.tables.Directory, pfxPatient+patientID, pfxLink, &links)
+	return links, err
 }
 
 // Pools lists a practice's recipient pools.
 func (s *Store) Pools(ctx context.Context, practiceID string) ([]domain.Pool, error) {
-	var items []poolItem
-	if err := s.queryPrefix(ctx, s.tables.Directory, pfxPractice+practiceID, pfxPool, &items); err != nil {
-		return nil, err
-	}
-	pools := make([]domain.Pool, len(items))
-	for i, it := range items {
-		pools[i] = it.Pool
-	}
-	return pools, nil
+	var pools []domain.Pool
+	err := s.queryPrefix(ctx, s.tables.Directory, pfxPractice+practiceID, pfxPool, &pools)
+	return pools, err
 }
 
 // StaffMembers lists a practice's active staff.
 func (s *Store) StaffMembers(ctx context.Context, practiceID string) ([]domain.StaffMember, error) {
-	var items []staffItem
-	if err := s.queryPrefix(ctx, s.tables.Directory, pfxPractice+practiceID, pfxStaff, &items); err != nil {
+	var staff []domain.StaffMember
+	if err := s.queryPrefix(ctx, s.tables.Directory, pfxPractice+practiceID, pfxStaff, &staff); err != nil {
 		return nil, err
 	}
-	var out []domain.StaffMember
-	for _, it := range items {
-		if it.Active {
-			out = append(out, it.StaffMember)
-		}
-	}
-	return out, nil
+	return slices.DeleteFunc(staff, func(m domain.StaffMember) bool { return !m.Active }), nil
 }
 
 // SearchPatients finds a practice's patients whose name contains q (any
