@@ -53,8 +53,10 @@ func Load(ctx context.Context, log *slog.Logger) (api.Deps, error) {
 		Messages:  os.Getenv(EnvTableMessages),
 		Audit:     os.Getenv(EnvTableAudit),
 	}
-	if tables.Directory == "" || tables.Messages == "" || tables.Audit == "" {
-		return api.Deps{}, errors.New("TABLE_DIRECTORY, TABLE_MESSAGES and TABLE_AUDIT must be set")
+	// Each function is given only the tables it may touch (least
+	// privilege), but every function reads the directory.
+	if tables.Directory == "" {
+		return api.Deps{}, errors.New("TABLE_DIRECTORY must be set")
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
