@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -24,11 +25,15 @@ import (
 	"github.com/pedsportal/messaging/internal/store"
 )
 
+// TableEnv names the environment variable that carries a table's physical
+// name, e.g. TABLE_MESSAGES for schema.Messages. The CDK stack sets it.
+func TableEnv(logical string) string { return "TABLE_" + strings.ToUpper(logical) }
+
 // Environment variables, set by the CDK stack.
 const (
-	EnvTableDirectory = "TABLE_DIRECTORY"
-	EnvTableMessages  = "TABLE_MESSAGES"
-	EnvTableAudit     = "TABLE_AUDIT"
+	EnvTableDirectory = "TABLE_DIRECTORY" // TableEnv(schema.Directory)
+	EnvTableMessages  = "TABLE_MESSAGES"  // TableEnv(schema.Messages)
+	EnvTableAudit     = "TABLE_AUDIT"     // TableEnv(schema.Audit)
 	EnvPortalIssuer   = "PORTAL_ISSUER"
 	EnvStaffIssuer    = "STAFF_ISSUER"
 	EnvCursorSecret   = "CURSOR_KEY_SECRET_ARN"

@@ -3,7 +3,17 @@ package lambdaapp
 import (
 	"log/slog"
 	"testing"
+
+	"github.com/pedsportal/messaging/internal/schema"
 )
+
+func TestTableEnvMatchesConstants(t *testing.T) {
+	for logical, want := range map[string]string{schema.Directory: EnvTableDirectory, schema.Messages: EnvTableMessages, schema.Audit: EnvTableAudit} {
+		if got := TableEnv(logical); got != want {
+			t.Errorf("TableEnv(%s) = %s, want %s", logical, got, want)
+		}
+	}
+}
 
 func TestLoadNeedsOnlyTheTablesAFunctionIsGiven(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")

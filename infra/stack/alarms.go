@@ -1,0 +1,82 @@
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pedsportal/messaging/internal/routes"
+	"github.com/pedsportal/messaging/internal/schema"
+)
+
+// API5xxRatePercent is the share of 5xx answers that raises the API alarm.
+const API5xxRatePercent = 5
+
+// The operations the functions call, for DynamoDB's per-operation metrics.
+var dynamoOperations = []awsdynamodb.Operation{
+	awsdynamodb.Operation_GET_ITEM, awsdynamodb.Operation_BATCH_GET_ITEM, awsdynamodb.Operation_QUERY,
+	awsdynamodb.Operation_PUT_ITEM, awsdynamodb.Operation_UPDATE_ITEM, awsdynamodb.Operation_DELETE_ITEM,
+	awsdynamodb.Operation_TRANSACT_WRITE_ITEMS,
+}
+
+// newAlarms creates the operations topic (encrypted, TLS-only) and the
+// alarms: API 5xx rate, each function's errors and throttles, and each
+// table's throttles and system errors.
+func (m *messaging) newAlarms() {
+	s := m.stack
+	m.alarmTopic = awssns.NewTopic(s, jsii.String("AlarmTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String(*s.StackName() + " alarms"),
+		MasterKey:   m.key,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	if m.props.AlarmEmail != "" {
+		m.alarmTopic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(m.props.AlarmEmail), nil))
+	}
+	action := awscloudwatchactions.NewSnsAction(m.alarmTopic)
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	alarm := func(id, description string, metric awscloudwatch.IMetric, threshold float64, periods, datapoints float64) {
+		a := awscloudwatch.NewAlarm(s, jsii.String(id), &awscloudwatch.AlarmProps{
+			AlarmDescription:   jsii.String(description),
+			Metric:             metric,
+			Threshold:          jsii.Number(threshold),
+			EvaluationPeriods:  jsii.Number(periods),
+			DatapointsToAlarm:  jsii.Number(datapoints),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		a.AddAlarmAction(action)
+		a.AddOkAction(action)
+	}
+
+	sum := &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: five}
+	alarm("Api5xxRate", "More than 5% of API requests answered 5xx in 2 of the last 3 five-minute periods",
+		awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression: jsii.String("IF(requests > 0, 100 * errors / requests, 0)"),
+			UsingMetrics: &map[string]awscloudwatch.IMetric{
+				"errors":   m.api.MetricServerError(sum),
+				"requests": m.api.MetricCount(sum),
+			},
+			Label:  jsii.String("API 5xx %"),
+			Period: five,
+		}), API5xxRatePercent, 3, 2)
+
+	for _, f := range routes.Functions() {
+		fn := m.functions[f.Name]
+		id := pascal(f.Name)
+		alarm(id+"Errors", "The "+f.Name+" function failed (error or timeout)", fn.MetricErrors(sum), 1, 1, 1)
+		alarm(id+"Throttles", "The "+f.Name+" function was throttled at its reserved concurrency", fn.MetricThrottles(sum), 1, 1, 1)
+	}
+
+	ops := &awsdynamodb.OperationsMetricOptions{Operations: &dynamoOperations, Period: five}
+	for _, t := range schema.Tables() {
+		tbl := m.tables[t.Name]
+		alarm(t.Name+"TableThrottles", "Requests to the "+t.Name+" table were throttled",
+			tbl.MetricThrottledRequestsForOperations(ops), 1, 1, 1)
+		alarm(t.Name+"TableSystemErrors", "DynamoDB answered 5xx for the "+t.Name+" table",
+			tbl.MetricSystemErrorsForOperations(&awsdynamodb.SystemErrorsForOperationsMetricOptions{Operations: &dynamoOperations, Period: five}), 1, 1, 1)
+	}
+}

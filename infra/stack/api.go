@@ -1,0 +1,151 @@
+package stack
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pedsportal/messaging/internal/routes"
+)
+
+// Default stage throttling, for the whole API. A small practice makes a
+// few requests a second; this leaves ample headroom while capping what a
+// stolen token or a buggy page can push at DynamoDB.
+const (
+	ThrottleRateLimit  = 50
+	ThrottleBurstLimit = 100
+)
+
+// AccessLogFormat is the API's JSON access log line. It carries IDs and
+// status only: no path (it holds patient IDs), no query, no body.
+var AccessLogFormat = func() string {
+	b, err := json.Marshal(map[string]string{
+		"requestId":          "$context.requestId",
+		"time":               "$context.requestTime",
+		"ip":                 "$context.identity.sourceIp",
+		"routeKey":           "$context.routeKey",
+		"status":             "$context.status",
+		"protocol":           "$context.protocol",
+		"responseLength":     "$context.responseLength",
+		"responseLatency":    "$context.responseLatency",
+		"integrationLatency": "$context.integrationLatency",
+		"integrationStatus":  "$context.integrationStatus",
+		"integrationError":   "$context.integrationErrorMessage",
+		"authorizerError":    "$context.authorizer.error",
+		"user":               "$context.authorizer.claims.sub",
+		"clientId":           "$context.authorizer.claims.client_id",
+	})
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
+
+// Headers the pages send and may read cross-origin.
+var (
+	corsAllowHeaders  = []string{"authorization", "content-type", "idempotency-key"}
+	corsExposeHeaders = []string{"location", "retry-after"}
+)
+
+// newAPI builds the HTTP API from routes.All(): one JWT authorizer per
+// audience, a route per entry with its scopes, CORS for the site's origin
+// only, default throttling and JSON access logs.
+func (m *messaging) newAPI() error {
+	s := m.stack
+
+	var methods []awsapigatewayv2.CorsHttpMethod
+	for _, r := range routes.All() {
+		mm := awsapigatewayv2.CorsHttpMethod(r.Method)
+		if !slices.Contains(methods, mm) {
+			methods = append(methods, mm)
+		}
+	}
+	slices.Sort(methods)
+
+	m.api = awsapigatewayv2.NewHttpApi(s, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
+		ApiName:            jsii.String(*s.StackName() + "-api"),
+		Description:        jsii.String("Patient-portal messaging API"),
+		CreateDefaultStage: jsii.Bool(false),
+		// With a custom domain, clients must use it (and its TLS policy).
+		DisableExecuteApiEndpoint: jsii.Bool(m.props.APIDomainName != ""),
+		CorsPreflight: &awsapigatewayv2.CorsPreflightOptions{
+			AllowOrigins:     jsii.Strings(*m.siteURL),
+			AllowMethods:     &methods,
+			AllowHeaders:     jsii.Strings(corsAllowHeaders...),
+			ExposeHeaders:    jsii.Strings(corsExposeHeaders...),
+			AllowCredentials: jsii.Bool(false),
+			MaxAge:           awscdk.Duration_Hours(jsii.Number(1)),
+		},
+	})
+
+	var mapping *awsapigatewayv2.DomainMappingOptions
+	if m.props.APIDomainName != "" {
+		m.apiDomain = awsapigatewayv2.NewDomainName(s, jsii.String("ApiDomain"), &awsapigatewayv2.DomainNameProps{
+			DomainName:     jsii.String(m.props.APIDomainName),
+			Certificate:    awscertificatemanager.Certificate_FromCertificateArn(s, jsii.String("ApiCertificate"), jsii.String(m.props.APICertificateArn)),
+			EndpointType:   awsapigatewayv2.EndpointType_REGIONAL,
+			SecurityPolicy: awsapigatewayv2.SecurityPolicy_TLS_1_2,
+		})
+		mapping = &awsapigatewayv2.DomainMappingOptions{DomainName: m.apiDomain}
+	}
+
+	accessLogs := m.newLogGroup("ApiAccessLogs")
+	stage := m.api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
+		StageName:     jsii.String("$default"),
+		AutoDeploy:    jsii.Bool(true),
+		Throttle:      &awsapigatewayv2.ThrottleSettings{RateLimit: jsii.Number(ThrottleRateLimit), BurstLimit: jsii.Number(ThrottleBurstLimit)},
+		DomainMapping: mapping,
+	})
+	// The L2 access-log settings take a jsii interface; the L1 property is
+	// the same thing and plain data.
+	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: accessLogs.LogGroupArn(),
+		Format:         jsii.String(AccessLogFormat),
+	})
+	m.stage = stage
+
+	if m.props.APIDomainName != "" {
+		m.apiURL = jsii.String("https://" + m.props.APIDomainName)
+	} else {
+		m.apiURL = m.api.ApiEndpoint()
+	}
+
+	authorizers := map[routes.Audience]awsapigatewayv2authorizers.HttpJwtAuthorizer{}
+	for _, a := range []routes.Audience{routes.Portal, routes.Staff} {
+		p := m.pools[a]
+		authorizers[a] = awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String(pascal(string(a))+"Authorizer"), p.issuer,
+			&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{
+				AuthorizerName: jsii.String(string(a)),
+				JwtAudience:    &[]*string{p.client.UserPoolClientId()},
+			})
+	}
+
+	integrations := map[string]awsapigatewayv2integrations.HttpLambdaIntegration{}
+	for _, f := range routes.Functions() {
+		integrations[f.Name] = awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(pascal(f.Name)+"Integration"), m.functions[f.Name],
+			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+			})
+	}
+
+	for _, r := range routes.All() {
+		if integrations[r.Function] == nil {
+			return fmt.Errorf("route %s: unknown function %q", r.Key(), r.Function)
+		}
+		m.api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path:                jsii.String(r.Path),
+			Methods:             &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
+			Integration:         integrations[r.Function],
+			Authorizer:          authorizers[r.Audience],
+			AuthorizationScopes: jsii.Strings(r.Scopes...),
+		})
+	}
+	return nil
+}

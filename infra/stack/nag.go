@@ -1,0 +1,151 @@
+package stack
+
+import (
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/pedsportal/messaging/internal/routes"
+)
+
+// Every cdk-nag suppression of the stack lives here, each on one named
+// resource with its reason. There is no stack-wide suppression.
+
+type suppression struct {
+	id        string
+	reason    string
+	appliesTo []interface{}
+}
+
+func suppress(c constructs.IConstruct, children bool, list ...suppression) {
+	var s []*cdknag.NagPackSuppression
+	for _, x := range list {
+		p := &cdknag.NagPackSuppression{Id: jsii.String(x.id), Reason: jsii.String(x.reason)}
+		if len(x.appliesTo) > 0 {
+			applies := x.appliesTo
+			p.AppliesTo = &applies
+		}
+		s = append(s, p)
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(c, &s, jsii.Bool(children))
+}
+
+// Reasons shared by several resources.
+const (
+	reasonSyncNoDLQ = "Invoked synchronously by API Gateway only. A dead-letter target " +
+		"applies to asynchronous invocations; here a failure returns to the caller as a 5xx and raises the function's Errors alarm."
+	reasonNoVPC = "The function reaches only AWS APIs (DynamoDB, Secrets Manager, X-Ray) over TLS with IAM " +
+		"authorisation and has no private network resource to reach; a VPC would add interface endpoints (about $15/month " +
+		"per service) and cold-start time without narrowing access, which the role already limits to named tables and keys."
+	reasonDeployOnly = "CDK's BucketDeployment handler runs only during deployments, invoked synchronously by " +
+		"CloudFormation; it copies the public pages (no PHI) and a failure fails the deployment."
+	reasonNoReplication = "Cross-region replication is not needed: "
+)
+
+func (m *messaging) suppressNagFindings() {
+	s := m.stack
+
+	for _, f := range routes.Functions() {
+		suppress(m.functions[f.Name], false,
+			suppression{id: "HIPAA.Security-LambdaDLQ", reason: reasonSyncNoDLQ},
+			suppression{id: "Serverless-LambdaDLQ", reason: reasonSyncNoDLQ},
+			suppression{id: "HIPAA.Security-LambdaInsideVPC", reason: reasonNoVPC},
+		)
+		suppress(m.functionPolicies[f.Name], false, suppression{
+			id:        "AwsSolutions-IAM5",
+			reason:    xrayResourceNote,
+			appliesTo: []interface{}{"Resource::*"},
+		})
+	}
+
+	suppress(m.backupSelection, true, suppression{
+		id: "AwsSolutions-IAM4",
+		reason: "AWS Backup's own service-role policies are the documented way to let the plan back up " +
+			"and restore DynamoDB tables; the role is assumable only by backup.amazonaws.com.",
+		appliesTo: []interface{}{
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+		},
+	})
+
+	cursorRotation := "The cursor key only signs pagination cursors, which expire in minutes. It is rotated " +
+		"by writing a new random value (DEPLOY.md, Rotation); doing so invalidates cursors in flight and nothing else. " +
+		"A rotation Lambda would add a function with broader rights than the key is worth."
+	suppress(m.cursorSecret, false,
+		suppression{id: "AwsSolutions-SMG4", reason: cursorRotation},
+		suppression{id: "HIPAA.Security-SecretsManagerRotationEnabled", reason: cursorRotation},
+	)
+
+	suppress(m.siteBucket, false,
+		suppression{id: "HIPAA.Security-S3BucketReplicationEnabled", reason: reasonNoReplication +
+			"the bucket holds the public pages, rebuilt from the repository by every deployment."},
+		suppression{id: "HIPAA.Security-S3DefaultEncryptionKMS", reason: "The bucket holds the public pages " +
+			"and config.json, no PHI. SSE-S3 encrypts them; SSE-KMS would need a key-policy grant to CloudFront on the data key."},
+	)
+	suppress(m.logBucket, false,
+		suppression{id: "HIPAA.Security-S3BucketReplicationEnabled", reason: reasonNoReplication +
+			"the bucket holds S3 and CloudFront access logs of the public pages, versioned and kept 365 days."},
+		suppression{id: "HIPAA.Security-S3DefaultEncryptionKMS", reason: "S3 server access logs and " +
+			"CloudFront standard logs can only be delivered to a bucket encrypted with SSE-S3."},
+	)
+
+	if m.props.DomainName == "" {
+		suppress(m.distribution, false, suppression{id: "AwsSolutions-CFR4", reason: "No custom domain " +
+			"is configured, so CloudFront serves its default certificate whose minimum protocol it fixes at TLSv1. " +
+			"Production sets domainName and certificateArn, which applies TLSv1.2_2021 (DEPLOY.md)."})
+	}
+	suppress(m.distribution, false, suppression{id: "AwsSolutions-CFR1", reason: "Families travel and " +
+		"must reach their practice from abroad; sign-in and the API, not geography, protect the data."})
+	suppress(m.pools[routes.Portal].userPool, false, suppression{id: "AwsSolutions-COG2", reason: "Product " +
+		"decision (issue 3): MFA is optional for portal users (parents); TOTP is offered, threat protection is " +
+		"enforced, and staff MFA is required."})
+
+	if m.props.AlarmEmail != "" {
+		for _, c := range *m.alarmTopic.Node().Children() {
+			if strings.Contains(*c.Node().Id(), "@") {
+				suppress(c, false, suppression{id: "Serverless-SNSRedrivePolicy", reason: "E-mail " +
+					"subscription for operators: SNS retries e-mail delivery itself, and the alarm state stays " +
+					"in CloudWatch; a dead-letter queue would hold notices nobody reads."})
+			}
+		}
+	}
+
+	m.suppressBucketDeploymentHandler(s)
+}
+
+// suppressBucketDeploymentHandler covers the singleton Lambda that CDK's
+// BucketDeployment adds at the stack's top level. Its code, runtime and
+// role are CDK's, not ours.
+func (m *messaging) suppressBucketDeploymentHandler(s awscdk.Stack) {
+	siteBucketArn := "Resource::<" + *s.GetLogicalId(m.siteBucket.Node().DefaultChild().(awss3.CfnBucket)) + ".Arn>/*"
+	for _, c := range *s.Node().Children() {
+		if !strings.HasPrefix(*c.Node().Id(), "Custom::CDKBucketDeployment") {
+			continue
+		}
+		suppress(c, true,
+			suppression{id: "AwsSolutions-L1", reason: reasonDeployOnly + " Its Python runtime is pinned by aws-cdk-lib and moves with CDK upgrades."},
+			suppression{id: "Serverless-LambdaLatestVersion", reason: reasonDeployOnly + " Its Python runtime is pinned by aws-cdk-lib and moves with CDK upgrades."},
+			suppression{id: "HIPAA.Security-LambdaConcurrency", reason: reasonDeployOnly + " It runs once per deployment."},
+			suppression{id: "HIPAA.Security-LambdaDLQ", reason: reasonDeployOnly},
+			suppression{id: "Serverless-LambdaDLQ", reason: reasonDeployOnly},
+			suppression{id: "HIPAA.Security-LambdaInsideVPC", reason: reasonDeployOnly + " It calls only the S3 and CloudFront APIs."},
+			suppression{id: "Serverless-LambdaTracing", reason: reasonDeployOnly + " Tracing a deployment step adds nothing."},
+			suppression{id: "AwsSolutions-IAM4", reason: reasonDeployOnly + " CDK gives it the AWS basic execution policy to write its own logs.",
+				appliesTo: []interface{}{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}},
+			suppression{id: "HIPAA.Security-IAMNoInlinePolicy", reason: reasonDeployOnly + " CDK attaches its grants as the role's default policy."},
+			suppression{id: "AwsSolutions-IAM5", reason: reasonDeployOnly + " CDK grants it object read on the " +
+				"CDK asset bucket, read/write/delete on the site bucket's objects (to sync and prune), and CloudFront invalidation, " +
+				"which has no resource-level scoping in this grant.",
+				appliesTo: []interface{}{
+					"Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:DeleteObject*", "Action::s3:Abort*",
+					siteBucketArn,
+					"Resource::*",
+					&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-[^/]+\/\*$/`)},
+				}},
+		)
+	}
+}

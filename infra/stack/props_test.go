@@ -1,0 +1,81 @@
+package stack_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pedsportal/messaging/infra/stack"
+)
+
+func contextNode(ctx map[string]any) awscdk.App {
+	return awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+}
+
+func TestPropsFromContext(t *testing.T) {
+	base := stack.Props{FunctionsDir: "f", SiteDir: "s"}
+	// GIVEN `cdk deploy -c ...` values, which arrive as strings
+	app := contextNode(map[string]any{
+		"domainName": "messages.example.org", "certificateArn": "arn:cert",
+		"apiDomainName": "api.messages.example.org", "apiCertificateArn": "arn:regional",
+		"waf": "true", "alarmEmail": "ops@example.org", "reservedConcurrency": "5", "logLevel": "DEBUG",
+	})
+	// WHEN they are read
+	p, err := stack.PropsFromContext(app.Node(), base)
+	// THEN every option is set
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.DomainName != "messages.example.org" || p.CertificateArn != "arn:cert" || p.APIDomainName != "api.messages.example.org" ||
+		p.APICertificateArn != "arn:regional" || !p.WAF || p.AlarmEmail != "ops@example.org" || p.ReservedConcurrency != 5 || p.LogLevel != "DEBUG" {
+		t.Errorf("props = %+v", p)
+	}
+	// AND cdk.json's typed values work too
+	p, err = stack.PropsFromContext(contextNode(map[string]any{"waf": false, "reservedConcurrency": 3}).Node(), base)
+	if err != nil || p.WAF || p.ReservedConcurrency != 3 {
+		t.Errorf("typed context: %+v, %v", p, err)
+	}
+}
+
+func TestPropsRejectsSettingsThatCannotDeploy(t *testing.T) {
+	base := stack.Props{FunctionsDir: "f", SiteDir: "s"}
+	tests := map[string]map[string]any{
+		"domain without certificate": {"domainName": "x.example.org"},
+		"api domain without cert":    {"apiDomainName": "api.example.org"},
+		"waf not a bool":             {"waf": "yes please"},
+		"concurrency not a number":   {"reservedConcurrency": "lots"},
+		"concurrency zero":           {"reservedConcurrency": "0"},
+		"unknown log level":          {"logLevel": "CHATTY"},
+	}
+	for name, ctx := range tests {
+		if _, err := stack.PropsFromContext(contextNode(ctx).Node(), base); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := stack.PropsFromContext(contextNode(nil).Node(), stack.Props{}); err == nil {
+		t.Error("missing FunctionsDir accepted")
+	}
+}
+
+func TestStackRefusesWAFOutsideUSEast1AndMissingBuilds(t *testing.T) {
+	// GIVEN a WAF request in a region where CloudFront web ACLs cannot live
+	app := awscdk.NewApp(nil)
+	_, err := stack.NewMessagingStack(app, "Waf", stack.Props{
+		StackProps:   awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String(testAccount), Region: jsii.String("eu-west-1")}},
+		FunctionsDir: t.TempDir(), SiteDir: t.TempDir(), WAF: true,
+	})
+	// THEN the stack says so before CloudFormation would
+	if err == nil || !strings.Contains(err.Error(), "us-east-1") {
+		t.Errorf("err = %v", err)
+	}
+	// AND a missing bootstrap names `make build`
+	_, err = stack.NewMessagingStack(app, "NoBuild", stack.Props{
+		StackProps:   awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String(testAccount), Region: jsii.String(testRegion)}},
+		FunctionsDir: t.TempDir(), SiteDir: t.TempDir(),
+	})
+	if err == nil || !strings.Contains(err.Error(), "make build") {
+		t.Errorf("err = %v", err)
+	}
+}
