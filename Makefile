@@ -69,7 +69,7 @@ synth: tools-npm build ## Synthesize the CloudFormation template offline into in
 	cd infra && ../$(TOOLS_DIR)/node_modules/.bin/cdk synth --no-notices --quiet -o cdk.out
 	@# W3005 (a DependsOn that a GetAtt already implies) is CDK's own output.
 	@cd infra && if cfn-lint --version >/dev/null 2>&1; then \
-	  echo "==> cfn-lint"; cfn-lint --non-zero-exit-code error --ignore-checks W3005 cdk.out/*.template.json; \
+	  echo "==> cfn-lint"; cfn-lint cdk.out/*.template.json --non-zero-exit-code error --ignore-checks W3005; \
 	else echo "cfn-lint not installed: skipped"; fi
 	@echo "Templates in infra/cdk.out/"
 
