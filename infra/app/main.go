@@ -45,7 +45,7 @@ func run() error {
 				Account: envOrNil("CDK_DEFAULT_ACCOUNT"),
 				Region:  envOrNil("CDK_DEFAULT_REGION"),
 			},
-			// Deleting the stack needs a deliberate step (see DEPLOY.md).
+			// Deleting the stack needs a deliberate step (README, Deploying).
 			TerminationProtection: jsii.Bool(true),
 		},
 		FunctionsDir: filepath.Join(root, ".build", "functions"),

@@ -73,7 +73,7 @@ func (m *messaging) suppressNagFindings() {
 	})
 
 	cursorRotation := "The cursor key only signs pagination cursors, which expire in minutes. It is rotated " +
-		"by writing a new random value (DEPLOY.md, Rotation); doing so invalidates cursors in flight and nothing else. " +
+		"by writing a new random value (README, Deploying: Rotation); doing so invalidates cursors in flight and nothing else. " +
 		"A rotation Lambda would add a function with broader rights than the key is worth."
 	suppress(m.cursorSecret, false,
 		suppression{id: "AwsSolutions-SMG4", reason: cursorRotation},
@@ -96,7 +96,7 @@ func (m *messaging) suppressNagFindings() {
 	if m.props.DomainName == "" {
 		suppress(m.distribution, false, suppression{id: "AwsSolutions-CFR4", reason: "No custom domain " +
 			"is configured, so CloudFront serves its default certificate whose minimum protocol it fixes at TLSv1. " +
-			"Production sets domainName and certificateArn, which applies TLSv1.2_2021 (DEPLOY.md)."})
+			"Production sets domainName and certificateArn, which applies TLSv1.2_2021 (README, Deploying)."})
 	}
 	suppress(m.distribution, false, suppression{id: "AwsSolutions-CFR1", reason: "Families travel and " +
 		"must reach their practice from abroad; sign-in and the API, not geography, protect the data."})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/pedsportal/messaging/internal/directory"
 	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/store"
 )
@@ -88,12 +89,7 @@ func UserByName(username string) (User, bool) {
 
 // Writer is what seeding needs from the store.
 type Writer interface {
-	PutPractice(ctx context.Context, p domain.Practice) error
-	PutPatient(ctx context.Context, p domain.Patient) error
-	PutStaff(ctx context.Context, m domain.StaffMember) error
-	PutPool(ctx context.Context, p domain.Pool) error
-	PutPortalUser(ctx context.Context, u domain.PortalUser) error
-	PutLink(ctx context.Context, practiceID string, l domain.Link) error
+	directory.Writer
 	CreateConversation(ctx context.Context, c domain.Conversation, m domain.Message, idem store.Idempotency) (store.Written, error)
 	AppendMessage(ctx context.Context, m domain.Message, idem store.Idempotency) (store.Written, error)
 	MarkRead(ctx context.Context, patientID, convID string, side domain.Side, at time.Time) (*domain.Conversation, error)
@@ -102,63 +98,42 @@ type Writer interface {
 
 var _ Writer = (*store.Store)(nil)
 
-// Directory writes the practice, staff, pools, patients, portal users and
-// links.
-func Directory(ctx context.Context, w Writer) error {
-	if err := w.PutPractice(ctx, domain.Practice{ID: PracticeID, Name: "Maple Grove Pediatrics"}); err != nil {
-		return err
+// DirectoryFile is the demo practice as a directory file, the same format
+// DevOps loads into a deployed stack.
+func DirectoryFile() *directory.File {
+	f := &directory.File{
+		Practice: domain.Practice{ID: PracticeID, Name: "Maple Grove Pediatrics"},
+		Pools: []directory.Pool{
+			{ID: PoolFrontDesk, Name: "Front desk"},
+			{ID: PoolNurse, Name: "Nurse line"},
+			{ID: PoolBilling, Name: "Billing"},
+			{ID: PoolDrPatel, Name: "Dr. Patel", DoctorID: DrPatel},
+		},
+		Patients: []directory.Patient{
+			{ID: Mateo, DisplayName: "Mateo Rivera", DateOfBirth: "2017-03-14"},
+			{ID: Sofia, DisplayName: "Sofia Rivera", DateOfBirth: "2020-08-02"},
+			{ID: Lily, DisplayName: "Lily Chen", DateOfBirth: "2019-11-30"},
+		},
+		Links: []directory.Link{
+			{PatientID: Mateo, PortalUserID: ParentRivera, Relationship: domain.RelParent},
+			{PatientID: Sofia, PortalUserID: ParentRivera, Relationship: domain.RelParent},
+			{PatientID: Lily, PortalUserID: ParentChen, Relationship: domain.RelParent},
+		},
 	}
 	for _, u := range Users() {
-		var err error
 		if u.Side == domain.SideStaff {
-			err = w.PutStaff(ctx, domain.StaffMember{ID: u.Sub, PracticeID: PracticeID, DisplayName: u.Name, Role: domain.StaffRole(u.Groups[0]), Active: true})
+			f.Staff = append(f.Staff, directory.Staff{ID: u.Sub, DisplayName: u.Name, Role: domain.StaffRole(u.Groups[0])})
 		} else {
-			err = w.PutPortalUser(ctx, domain.PortalUser{ID: u.Sub, PracticeID: PracticeID, DisplayName: u.Name})
-		}
-		if err != nil {
-			return err
+			f.PortalUsers = append(f.PortalUsers, directory.PortalUser{ID: u.Sub, DisplayName: u.Name})
 		}
 	}
-	for _, p := range []domain.Pool{
-		{ID: PoolFrontDesk, PracticeID: PracticeID, Name: "Front desk"},
-		{ID: PoolNurse, PracticeID: PracticeID, Name: "Nurse line"},
-		{ID: PoolBilling, PracticeID: PracticeID, Name: "Billing"},
-		{ID: PoolDrPatel, PracticeID: PracticeID, Name: "Dr. Patel", DoctorID: DrPatel},
-	} {
-		if err := w.PutPool(ctx, p); err != nil {
-			return err
-		}
-	}
-	patients := []domain.Patient{
-		{ID: Mateo, PracticeID: PracticeID, DisplayName: "Mateo Rivera", DateOfBirth: "2017-03-14"},
-		{ID: Sofia, PracticeID: PracticeID, DisplayName: "Sofia Rivera", DateOfBirth: "2020-08-02"},
-		{ID: Lily, PracticeID: PracticeID, DisplayName: "Lily Chen", DateOfBirth: "2019-11-30"},
-	}
-	for _, p := range patients {
-		if err := w.PutPatient(ctx, p); err != nil {
-			return err
-		}
-	}
-	links := []struct {
-		patient domain.Patient
-		user    string
-		name    string
-	}{
-		{patients[0], ParentRivera, "Ana Rivera"},
-		{patients[1], ParentRivera, "Ana Rivera"},
-		{patients[2], ParentChen, "Wei Chen"},
-	}
-	for _, l := range links {
-		err := w.PutLink(ctx, PracticeID, domain.Link{
-			PatientID: l.patient.ID, PortalUserID: l.user, Relationship: domain.RelParent,
-			PatientName: l.patient.DisplayName, PatientDOB: l.patient.DateOfBirth,
-			PortalUserName: l.name, LinkedAt: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC), LinkedBy: AdminGarcia,
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return f
+}
+
+// Directory writes the demo practice, staff, pools, patients, portal users
+// and links.
+func Directory(ctx context.Context, w Writer) error {
+	return directory.Load(ctx, w, DirectoryFile(), AdminGarcia, func(string, int) {})
 }
 
 // Conversations writes demo conversations in several states, dated relative

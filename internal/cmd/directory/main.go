@@ -1,0 +1,65 @@
+// Command directory loads a practice's directory file into the deployed
+// Directory table: how DevOps onboards a practice and its first admin.
+//
+//	TABLE_DIRECTORY=<DirectoryTableName output> go run ./internal/cmd/directory practice.json
+//
+// AWS credentials and region come from the usual environment. Set
+// DYNAMODB_ENDPOINT to load into DynamoDB Local instead.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/pedsportal/messaging/internal/directory"
+	"github.com/pedsportal/messaging/internal/lambdaapp"
+	"github.com/pedsportal/messaging/internal/store"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fail("usage: TABLE_DIRECTORY=<table> directory <practice.json>")
+	}
+	table := os.Getenv(lambdaapp.EnvTableDirectory)
+	if table == "" {
+		fail("set TABLE_DIRECTORY to the stack's DirectoryTableName output")
+	}
+	in, err := os.Open(os.Args[1])
+	if err != nil {
+		fail(err.Error())
+	}
+	defer in.Close()
+	f, err := directory.Parse(in)
+	if err != nil {
+		fail(err.Error())
+	}
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		fail("AWS configuration: " + err.Error())
+	}
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if ep := os.Getenv("DYNAMODB_ENDPOINT"); ep != "" {
+			o.BaseEndpoint = aws.String(ep)
+		}
+	})
+	st := store.New(db, store.Tables{Directory: table})
+	fmt.Printf("Loading practice %s into %s…\n", f.Practice.ID, table)
+	err = directory.Load(ctx, st, f, "directory-loader", func(what string, n int) {
+		fmt.Printf("  %-13s %d written\n", what, n)
+	})
+	if err != nil {
+		fail("load stopped: " + err.Error() + " (loading is idempotent: fix and run again)")
+	}
+	fmt.Println("Done.")
+}
+
+func fail(msg string) {
+	fmt.Fprintln(os.Stderr, "directory:", msg)
+	os.Exit(1)
+}

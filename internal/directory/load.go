@@ -1,0 +1,202 @@
+// Package directory loads a practice's directory (practice, pools, staff,
+// patients, portal users and their links) from a JSON file into the
+// Directory table. It is how a deployed practice is onboarded and kept in
+// step with its practice-management system; it writes through the same
+// store code the handlers read with.
+package directory
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"time"
+
+	"github.com/pedsportal/messaging/internal/domain"
+)
+
+// File is the JSON document Load reads. IDs of staff and portal users are
+// their Cognito subs.
+type File struct {
+	Practice    domain.Practice `json:"practice"`
+	Pools       []Pool          `json:"pools"`
+	Staff       []Staff         `json:"staff"`
+	Patients    []Patient       `json:"patients"`
+	PortalUsers []PortalUser    `json:"portalUsers"`
+	Links       []Link          `json:"links"`
+}
+
+// Pool is a recipient pool.
+type Pool struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	DoctorID string `json:"doctorId,omitempty"`
+}
+
+// Staff is a staff member. Active defaults to true; set false to revoke
+// access at once without deleting the record.
+type Staff struct {
+	ID          string           `json:"id"`
+	DisplayName string           `json:"displayName"`
+	Role        domain.StaffRole `json:"role"`
+	Active      *bool            `json:"active,omitempty"`
+}
+
+// Patient is a directory entry.
+type Patient struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+	DateOfBirth string `json:"dateOfBirth"`
+}
+
+// PortalUser is a portal login.
+type PortalUser struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+// Link lets a portal user act for a patient.
+type Link struct {
+	PatientID    string              `json:"patientId"`
+	PortalUserID string              `json:"portalUserId"`
+	Relationship domain.Relationship `json:"relationship"`
+}
+
+// Writer is what loading needs from the store.
+type Writer interface {
+	PutPractice(ctx context.Context, p domain.Practice) error
+	PutPatient(ctx context.Context, p domain.Patient) error
+	PutStaff(ctx context.Context, m domain.StaffMember) error
+	PutPool(ctx context.Context, p domain.Pool) error
+	PutPortalUser(ctx context.Context, u domain.PortalUser) error
+	PutLink(ctx context.Context, practiceID string, l domain.Link) error
+}
+
+var (
+	idRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+	dobRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+)
+
+// Parse reads and validates a directory file: unknown fields, missing
+// names, bad IDs, roles, dates and links to unknown people are refused
+// before anything is written.
+func Parse(r io.Reader) (*File, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	var f File
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("directory file: %w", err)
+	}
+	if err := f.validate(); err != nil {
+		return nil, fmt.Errorf("directory file: %w", err)
+	}
+	return &f, nil
+}
+
+func (f *File) validate() error {
+	check := func(what, id, name string) error {
+		if !idRE.MatchString(id) {
+			return fmt.Errorf("%s %q: id must be 1-128 letters, digits or ._:-", what, id)
+		}
+		if name == "" {
+			return fmt.Errorf("%s %s: a name is required", what, id)
+		}
+		return nil
+	}
+	if err := check("practice", f.Practice.ID, f.Practice.Name); err != nil {
+		return err
+	}
+	for _, p := range f.Pools {
+		if err := check("pool", p.ID, p.Name); err != nil {
+			return err
+		}
+	}
+	for _, s := range f.Staff {
+		if err := check("staff member", s.ID, s.DisplayName); err != nil {
+			return err
+		}
+		if !s.Role.Valid() {
+			return fmt.Errorf("staff member %s: role %q is not doctor, nurse, frontdesk or admin", s.ID, s.Role)
+		}
+	}
+	patients := map[string]bool{}
+	for _, p := range f.Patients {
+		if err := check("patient", p.ID, p.DisplayName); err != nil {
+			return err
+		}
+		if _, err := time.Parse(time.DateOnly, p.DateOfBirth); err != nil || !dobRE.MatchString(p.DateOfBirth) {
+			return fmt.Errorf("patient %s: dateOfBirth must be YYYY-MM-DD", p.ID)
+		}
+		patients[p.ID] = true
+	}
+	users := map[string]bool{}
+	for _, u := range f.PortalUsers {
+		if err := check("portal user", u.ID, u.DisplayName); err != nil {
+			return err
+		}
+		users[u.ID] = true
+	}
+	for _, l := range f.Links {
+		if !patients[l.PatientID] || !users[l.PortalUserID] {
+			return fmt.Errorf("link %s–%s: both the patient and the portal user must be in the file", l.PatientID, l.PortalUserID)
+		}
+		if !l.Relationship.Valid() {
+			return fmt.Errorf("link %s–%s: relationship must be parent, guardian or self", l.PatientID, l.PortalUserID)
+		}
+	}
+	return nil
+}
+
+// Load writes f. Every write is a put of the whole record, so loading the
+// same file twice changes nothing, and loading an edited file updates
+// names, roles and links in place. progress is told of each section.
+func Load(ctx context.Context, w Writer, f *File, by string, progress func(string, int)) error {
+	pid := f.Practice.ID
+	if err := w.PutPractice(ctx, f.Practice); err != nil {
+		return err
+	}
+	for _, p := range f.Pools {
+		if err := w.PutPool(ctx, domain.Pool{ID: p.ID, PracticeID: pid, Name: p.Name, DoctorID: p.DoctorID}); err != nil {
+			return err
+		}
+	}
+	progress("pools", len(f.Pools))
+	for _, s := range f.Staff {
+		active := s.Active == nil || *s.Active
+		if err := w.PutStaff(ctx, domain.StaffMember{ID: s.ID, PracticeID: pid, DisplayName: s.DisplayName, Role: s.Role, Active: active}); err != nil {
+			return err
+		}
+	}
+	progress("staff", len(f.Staff))
+	patients := map[string]Patient{}
+	for _, p := range f.Patients {
+		patients[p.ID] = p
+		if err := w.PutPatient(ctx, domain.Patient{ID: p.ID, PracticeID: pid, DisplayName: p.DisplayName, DateOfBirth: p.DateOfBirth}); err != nil {
+			return err
+		}
+	}
+	progress("patients", len(f.Patients))
+	users := map[string]PortalUser{}
+	for _, u := range f.PortalUsers {
+		users[u.ID] = u
+		if err := w.PutPortalUser(ctx, domain.PortalUser{ID: u.ID, PracticeID: pid, DisplayName: u.DisplayName}); err != nil {
+			return err
+		}
+	}
+	progress("portal users", len(f.PortalUsers))
+	now := time.Now().UTC()
+	for _, l := range f.Links {
+		p, u := patients[l.PatientID], users[l.PortalUserID]
+		err := w.PutLink(ctx, pid, domain.Link{
+			PatientID: p.ID, PortalUserID: u.ID, Relationship: l.Relationship,
+			PatientName: p.DisplayName, PatientDOB: p.DateOfBirth, PortalUserName: u.DisplayName,
+			LinkedAt: now, LinkedBy: by,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	progress("links", len(f.Links))
+	return nil
+}

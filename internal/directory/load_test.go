@@ -1,0 +1,80 @@
+package directory_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/pedsportal/messaging/internal/directory"
+	"github.com/pedsportal/messaging/internal/localdev/dynamotest"
+	"github.com/pedsportal/messaging/internal/store"
+)
+
+func TestMain(m *testing.M) { dynamotest.Main(m) }
+
+// sample is the example DevOps copies (README, Deploying).
+var sample = func() string {
+	b, err := os.ReadFile("testdata/practice.example.json")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
+
+func TestLoadIntoDynamoDBLocal(t *testing.T) {
+	client, prefix := dynamotest.New(t)
+	st := store.New(client, store.TablesWithPrefix(prefix))
+	f, err := directory.Parse(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sections := 0
+	for range 2 { // loading twice is harmless
+		if err := directory.Load(t.Context(), st, f, "test", func(string, int) { sections++ }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acc, err := st.LoadAccess(t.Context(), store.AccessQuery{StaffID: "sub-admin", PatientID: "pat-1", PoolID: "pool-desk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc.Staff == nil || !acc.Staff.Active || acc.Staff.PracticeID != "prac-oak" || acc.Patient == nil || acc.Pool == nil {
+		t.Fatalf("access after load = %+v", acc)
+	}
+	gone, _ := st.LoadAccess(t.Context(), store.AccessQuery{StaffID: "sub-gone"})
+	if gone.Staff == nil || gone.Staff.Active {
+		t.Fatalf("inactive staff loaded as %+v", gone.Staff)
+	}
+	links, err := st.PortalUserLinks(t.Context(), "sub-parent")
+	if err != nil || len(links) != 1 || links[0].PatientName != "Robin Oak" {
+		t.Fatalf("links = %+v, %v", links, err)
+	}
+	if members, _ := st.StaffMembers(t.Context(), "prac-oak"); len(members) != 1 {
+		t.Fatalf("active members = %+v, want only the admin", members)
+	}
+	if sections != 10 {
+		t.Fatalf("progress reported %d sections, want 10", sections)
+	}
+}
+
+func TestParseRefusesBadFiles(t *testing.T) {
+	for name, edit := range map[string][2]string{
+		"unknown field":   {`"name": "Oak Street Pediatrics"`, `"name": "Oak", "extra": 1`},
+		"bad role":        {`"role": "admin"`, `"role": "superuser"`},
+		"bad date":        {`"2018-04-01"`, `"04/01/2018"`},
+		"dangling link":   {`"portalUserId": "sub-parent"`, `"portalUserId": "sub-nobody"`},
+		"bad relation":    {`"relationship": "parent"`, `"relationship": "neighbour"`},
+		"missing name":    {`"displayName": "Robin Oak"`, `"displayName": ""`},
+		"id with a slash": {`"id": "pat-1"`, `"id": "pat/1"`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			bad := strings.Replace(sample, edit[0], edit[1], 1)
+			if bad == sample {
+				t.Fatalf("edit %q did not apply", edit[0])
+			}
+			if _, err := directory.Parse(strings.NewReader(bad)); err == nil {
+				t.Fatal("Parse accepted a bad file")
+			}
+		})
+	}
+}
