@@ -72,7 +72,7 @@ func (m *messaging) suppressNagFindings() {
 		},
 	})
 
-	cursorRotation := "The cursor key only signs pagination cursors, which expire in minutes. It is rotated " +
+	cursorRotation := "The cursor key only signs pagination cursors, which expire within a day. It is rotated " +
 		"by writing a new random value (README, Deploying: Rotation); doing so invalidates cursors in flight and nothing else. " +
 		"A rotation Lambda would add a function with broader rights than the key is worth."
 	suppress(m.cursorSecret, false,
