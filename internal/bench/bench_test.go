@@ -7,8 +7,10 @@ package bench
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,7 +29,14 @@ import (
 	"github.com/pedsportal/messaging/internal/store"
 )
 
-func TestMain(m *testing.M) { dynamotest.Main(m) }
+func TestMain(m *testing.M) {
+	// `go test ./...` runs no benchmarks here: don't start DynamoDB Local.
+	flag.Parse()
+	if flag.Lookup("test.bench").Value.String() == "" {
+		os.Exit(m.Run())
+	}
+	dynamotest.Main(m)
+}
 
 // counting wraps the DynamoDB client and counts round trips.
 type counting struct {
