@@ -1,0 +1,24 @@
+package browsertest
+
+import (
+	"context"
+
+	"github.com/pedsportal/messaging/internal/devstack"
+)
+
+// devStack adapts the in-process product stack to what the tests use.
+type devStack struct{ *devstack.Stack }
+
+func (s devStack) Site() string   { return s.SiteURL }
+func (s devStack) API() string    { return s.APIURL }
+func (s devStack) Issuer() string { return s.IssuerURL }
+
+// startStack starts the whole product on loopback ports chosen by the
+// kernel, with its own in-memory DynamoDB Local and the demo seed.
+func startStack(ctx context.Context) (stack, error) {
+	st, err := devstack.Start(ctx, devstack.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return devStack{st}, nil
+}

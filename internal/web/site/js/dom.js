@@ -1,0 +1,60 @@
+// DOM helpers. Every piece of text goes in as a text node, never as markup:
+// subjects, bodies and names come from other people and may hold anything.
+
+const PROPS = new Set(['value', 'checked', 'disabled', 'selected', 'hidden', 'type', 'required']);
+const SAFE_HREF = /^(#|\/(?!\/)|https:\/\/|http:\/\/)/;
+
+/**
+ * h('p', {class: 'x', onclick: fn}, 'text', childNode) builds an element.
+ * Strings become text nodes. Attribute values are set with setAttribute, so
+ * they are never parsed as HTML either.
+ */
+export function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v == null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = String(v);
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (PROPS.has(k)) el[k] = v;
+    else {
+      // Links only ever point inside the app or at configured endpoints.
+      if ((k === 'href' || k === 'src' || k === 'action') && !SAFE_HREF.test(String(v))) {
+        throw new Error(`refusing ${k}=${v}`);
+      }
+      el.setAttribute(k, v === true ? '' : String(v));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+/** append adds children (nodes, strings, nested arrays; null is skipped). */
+export function append(el, children) {
+  for (const c of [children].flat(Infinity)) {
+    if (c == null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+/** replace empties el and fills it with children. */
+export function replace(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
+let uid = 0;
+/** id returns a page-unique element id for label/aria wiring. */
+export function id(prefix = 'f') {
+  uid += 1;
+  return `${prefix}-${uid}`;
+}
+
+/** chars counts characters as people (and the API's limits) count them:
+ * code points, not UTF-16 units, so an emoji is one. */
+export function chars(s) {
+  let n = 0;
+  for (const _ of s) n += 1; // eslint-disable-line no-unused-vars
+  return n;
+}

@@ -1,0 +1,580 @@
+// The staff admin page: inbox, conversation, new conversation, patients.
+
+import { seg, Submission } from './api.js';
+import { birthDate, roleName, short, timeEl, when } from './format.js';
+import {
+  announce, boot, busy, checkField, errorBox, go, h, markField, messageItem, pager, Poller,
+  replace, Router, selectField, setWho, showError, textField, validate,
+} from './ui.js';
+
+const POLL_MS = 15_000;
+const FILTER_KEY = 'pp.staff.filters';
+
+let api;
+const state = {
+  me: null,
+  pools: [],
+  members: null,
+  filters: { pool: '', status: 'open', unread: false, assigned: false },
+  baseline: 0,       // newest activity (ms) the inbox last showed
+  newCount: 0,
+  onNew: null,       // set while the inbox is on screen
+  lastSearch: null,  // {query, items}: kept in memory only, never in the URL
+};
+
+boot({
+  audience: 'staff',
+  appName: 'Staff messages',
+  intro: h('p', {}, 'Sign in with your practice account to work the shared inbox.'),
+  start,
+});
+
+async function start(ctx) {
+  api = ctx.api;
+  try {
+    Object.assign(state.filters, JSON.parse(sessionStorage.getItem(FILTER_KEY) || '{}'));
+  } catch { /* keep defaults */ }
+  const box = errorBox();
+  try {
+    const [me, pools] = await Promise.all([api.get('/staff/me'), api.get('/staff/pools')]);
+    state.me = me;
+    state.pools = pools.items || [];
+  } catch (e) {
+    replace(ctx.main, box);
+    showError(box, e);
+    return;
+  }
+  setWho(`${state.me.displayName} · ${roleName(state.me.role)}`);
+
+  const router = new Router(ctx.main, {
+    inbox: inboxView,
+    c: conversationView,
+    new: newConversationView,
+    patients: patientsView,
+    patient: chartView,
+  }, 'inbox');
+  router.render();
+  new Poller(checkForNew, { base: POLL_MS }).start();
+}
+
+// ---- inbox ----------------------------------------------------------------
+
+function inboxQuery(f) {
+  return {
+    pool: f.pool,
+    status: f.status === 'all' ? '' : f.status,
+    unread: f.unread ? 'true' : '',
+    assigned: f.assigned ? 'me' : '',
+  };
+}
+
+const ms = (iso) => Date.parse(iso) || 0;
+
+/** checkForNew polls the first inbox page and counts conversations with
+ * unread family activity newer than what the inbox last showed. */
+async function checkForNew() {
+  const res = await api.get('/staff/inbox', { ...inboxQuery(state.filters), limit: 20 });
+  const n = (res.items || []).filter((c) => c.unread > 0 && ms(c.lastActivityAt) > state.baseline).length;
+  setNewCount(n);
+}
+
+function setNewCount(n) {
+  if (n > state.newCount) announce(`${n} new ${n === 1 ? 'conversation' : 'conversations'} with unread messages.`);
+  state.newCount = n;
+  const badge = document.getElementById('new-badge');
+  badge.hidden = n === 0;
+  badge.replaceChildren(String(n), h('span', { class: 'visually-hidden' }, ' new'));
+  document.title = `${n ? `(${n}) ` : ''}Staff messages`;
+  state.onNew?.(n);
+}
+
+function convItem(c, { showPatient = true } = {}) {
+  const unread = c.unread > 0;
+  return h('li', {},
+    h('a', { class: `conv${unread ? ' unread' : ''}`, href: `#/c/${seg(c.patient.id)}/${seg(c.id)}` },
+      h('div', { class: 'top' },
+        showPatient ? h('span', { class: 'patient' }, c.patient.displayName) : null,
+        h('span', { class: 'subject' }, c.subject),
+        h('time', { class: 'time', datetime: c.lastActivityAt }, short(c.lastActivityAt))),
+      c.preview ? h('p', { class: 'preview' }, c.preview) : null,
+      h('div', { class: 'meta' },
+        unread ? h('span', { class: 'badge' }, `${c.unread} unread`) : null,
+        h('span', { class: 'chip' }, c.pool?.name || ''),
+        h('span', { class: `chip ${c.status}` }, c.status === 'closed' ? 'Closed' : 'Open'),
+        h('span', {}, c.assignee ? `Assigned to ${c.assignee.name}` : 'Unassigned'),
+        h('span', {}, `${c.messageCount} ${c.messageCount === 1 ? 'message' : 'messages'}`))));
+}
+
+async function inboxView({ live }) {
+  const main = document.getElementById('main');
+  const f = state.filters;
+  const box = errorBox();
+  const headingId = 'inbox-h';
+  const list = h('ul', { class: 'list', 'aria-labelledby': headingId });
+  const counts = h('p', { class: 'counts', id: 'inbox-counts' });
+  const banner = h('div', { class: 'notice new-banner', role: 'status', hidden: true });
+  let items = [];
+  let cursor = null;
+
+  const pool = selectField({
+    label: 'Pool',
+    value: f.pool,
+    options: [{ value: '', label: 'All pools' }, ...state.pools.map((p) => ({ value: p.id, label: p.name }))],
+  });
+  const status = selectField({
+    label: 'Status',
+    value: f.status,
+    options: [{ value: 'open', label: 'Open' }, { value: 'closed', label: 'Closed' }, { value: 'all', label: 'Open and closed' }],
+  });
+  const unread = checkField({ label: 'Unread only', checked: f.unread });
+  const mine = checkField({ label: 'Assigned to me', checked: f.assigned });
+  const refresh = h('button', { class: 'btn secondary', type: 'button' }, 'Refresh');
+
+  const more = pager(() => load(false));
+
+  function renderCounts() {
+    const nUnread = items.filter((c) => c.unread > 0).length;
+    const nMine = items.filter((c) => c.assignee && c.assignee.id === state.me.id).length;
+    const plus = cursor ? '+' : '';
+    // Counts are of what the API has returned so far; "+" says more pages
+    // exist, so a number is never claimed that was not seen.
+    replace(counts,
+      h('span', {}, h('strong', {}, `${items.length}${plus}`), ' shown'),
+      h('span', {}, h('strong', {}, `${nUnread}${plus && nUnread ? '+' : ''}`), ' unread'),
+      h('span', {}, h('strong', {}, `${nMine}${plus && nMine ? '+' : ''}`), ' assigned to you'),
+      cursor ? h('span', {}, '(more to load below)') : null);
+  }
+
+  let epoch = 0; // bumped by every fresh load, so a slower older answer is dropped
+  async function load(reset) {
+    if (reset) epoch += 1;
+    const mine = epoch;
+    const res = await api.get('/staff/inbox', { ...inboxQuery(f), limit: 20, cursor: reset ? '' : cursor });
+    if (!live() || mine !== epoch) return;
+    const page = res.items || [];
+    if (reset) {
+      items = [];
+      list.replaceChildren();
+      state.baseline = Math.max(0, ...page.map((c) => ms(c.lastActivityAt)));
+      banner.hidden = true;
+      setNewCount(0);
+    }
+    items.push(...page);
+    cursor = res.nextCursor || null;
+    for (const c of page) list.append(convItem(c));
+    if (!items.length) list.append(h('li', { class: 'empty' }, 'No conversations match these filters.'));
+    more.button.hidden = !cursor;
+    renderCounts();
+  }
+
+  async function reload() {
+    box.textContent = '';
+    try { await load(true); } catch (e) { showError(box, e); }
+  }
+
+  function onFilter() {
+    Object.assign(f, {
+      pool: pool.select.value,
+      status: status.select.value,
+      unread: unread.input.checked,
+      assigned: mine.input.checked,
+    });
+    sessionStorage.setItem(FILTER_KEY, JSON.stringify(f));
+    reload();
+  }
+  for (const el of [pool.select, status.select, unread.input, mine.input]) el.addEventListener('change', onFilter);
+  refresh.addEventListener('click', () => busy(refresh, 'Refreshing…', reload));
+
+  state.onNew = (n) => {
+    if (!live()) { state.onNew = null; return; }
+    banner.hidden = n === 0;
+    replace(banner,
+      h('p', {},
+        h('strong', {}, `${n} ${n === 1 ? 'conversation has' : 'conversations have'} new messages. `),
+        h('button', { class: 'btn small', type: 'button', onclick: reload }, 'Show them')));
+  };
+
+  replace(main,
+    h('div', { class: 'page-head' }, h('h1', { id: headingId }, 'Inbox'), refresh),
+    h('section', { class: 'card', 'aria-label': 'Filters' },
+      h('div', { class: 'filters' }, pool.el, status.el, unread.el, mine.el),
+      counts),
+    box,
+    banner,
+    h('div', { class: 'card' }, list, h('div', { class: 'list-foot' }, more.el)));
+  await reload();
+}
+
+// ---- conversation ---------------------------------------------------------
+
+async function members() {
+  if (!state.members) state.members = (await api.get('/staff/members')).items || [];
+  return state.members;
+}
+
+async function conversationView({ args: [pid, cid], live }) {
+  const main = document.getElementById('main');
+  const box = errorBox();
+  const path = `/staff/patients/${seg(pid)}/conversations/${seg(cid)}`;
+  let data;
+  let people;
+  let patient;
+  try {
+    [data, people, patient] = await Promise.all([
+      api.get(path, { limit: 50 }),
+      members(),
+      api.get(`/staff/patients/${seg(pid)}`).catch(() => null),
+    ]);
+  } catch (e) {
+    if (!live()) return;
+    replace(main, backLink(), box);
+    showError(box, e);
+    return;
+  }
+  if (!live()) return;
+
+  let conv = data.conversation;
+  const messages = [...(data.messages || [])];
+  let cursor = data.nextCursor || null;
+  const family = patient?.links?.find((l) => l.portalUserId === conv.portalUserId);
+
+  const chain = h('ol', { class: 'chain', 'aria-label': 'Messages, oldest first' });
+  const head = h('div', { class: 'page-head' });
+  const panel = h('aside', { class: 'card side-panel', 'aria-label': 'Conversation details' });
+  const replyArea = h('div', {});
+  const more = pager(async () => {
+    const res = await api.get(path, { limit: 50, cursor });
+    conv = res.conversation;
+    messages.push(...(res.messages || []));
+    cursor = res.nextCursor || null;
+    drawChain();
+  });
+
+  function receipt(m) {
+    if (m.author?.side !== 'staff') return null;
+    const read = conv.portalReadAt && ms(conv.portalReadAt) >= ms(m.createdAt);
+    return h('p', { class: `receipt${read ? ' read' : ''}` },
+      read ? `Read by family · ${when(conv.portalReadAt)}` : 'Not yet read by family');
+  }
+
+  function drawChain() {
+    replace(chain, messages.map((m) => messageItem(m, { selfId: state.me.id, extra: receipt(m) })));
+    more.button.hidden = !cursor;
+  }
+
+  function drawHead() {
+    replace(head,
+      h('h1', { class: 'conv-title' }, conv.subject),
+      h('span', { class: `chip ${conv.status}` }, conv.status === 'closed' ? 'Closed' : 'Open'));
+  }
+
+  function drawPanel() {
+    const assign = selectField({
+      label: 'Assigned to',
+      value: conv.assignee?.id || '',
+      options: [{ value: '', label: 'Unassigned' },
+        ...people.map((p) => ({ value: p.id, label: `${p.displayName} (${roleName(p.role)})` }))],
+    });
+    const panelBox = errorBox();
+    const assignBtn = h('button', { class: 'btn secondary small', type: 'button' }, 'Assign');
+    const meBtn = conv.assignee?.id === state.me.id ? null
+      : h('button', { class: 'btn-link', type: 'button' }, 'Assign to me');
+    const closed = conv.status === 'closed';
+    const statusBtn = h('button', { class: 'btn secondary', type: 'button' }, closed ? 'Reopen conversation' : 'Close conversation');
+
+    async function patch(button, label, body, done) {
+      panelBox.textContent = '';
+      await busy(button, label, async () => {
+        try {
+          conv = (await api.patch(path, body)).conversation;
+          drawAll();
+          announce(done);
+        } catch (e) { showError(panelBox, e); }
+      });
+    }
+    assignBtn.addEventListener('click', () => {
+      const who = assign.select.value;
+      patch(assignBtn, 'Saving…', { assigneeId: who }, who ? 'Assigned.' : 'Unassigned.');
+    });
+    meBtn?.addEventListener('click', () => patch(meBtn, 'Saving…', { assigneeId: state.me.id }, 'Assigned to you.'));
+    statusBtn.addEventListener('click', () => patch(statusBtn, 'Saving…',
+      { status: closed ? 'open' : 'closed' }, closed ? 'Conversation reopened.' : 'Conversation closed.'));
+
+    replace(panel,
+      h('h2', {}, 'Details'),
+      h('dl', { class: 'conv-meta' },
+        h('dt', {}, 'Patient'), h('dd', {}, h('a', { href: `#/patient/${seg(conv.patient.id)}` }, conv.patient.displayName)),
+        h('dt', {}, 'Family'), h('dd', {}, family ? `${family.portalUserName} (${family.relationship})` : '—'),
+        h('dt', {}, 'Pool'), h('dd', {}, conv.pool?.name || ''),
+        h('dt', {}, 'Started'), h('dd', {}, `${when(conv.createdAt)} by ${conv.startedBy?.name || ''}`),
+        h('dt', {}, 'Last activity'), h('dd', {}, when(conv.lastActivityAt)),
+        h('dt', {}, 'Family read'), h('dd', { id: 'family-read' }, conv.portalReadAt ? timeEl(conv.portalReadAt) : 'Not yet'),
+        h('dt', {}, 'Messages'), h('dd', {}, String(conv.messageCount))),
+      panelBox,
+      h('div', { class: 'field' }, assign.el, h('div', { class: 'actions' }, assignBtn, meBtn)),
+      h('div', { class: 'actions' }, statusBtn));
+  }
+
+  function drawReply() {
+    if (conv.status === 'closed') {
+      replace(replyArea, h('div', { class: 'notice' }, h('p', {}, 'This conversation is closed. Reopen it to reply.')));
+      return;
+    }
+    const body = textField({ label: 'Reply', max: 5000, multiline: true, name: 'body' });
+    const formBox = errorBox();
+    const send = h('button', { class: 'btn', type: 'submit' }, 'Send reply');
+    const sub = new Submission();
+    const form = h('form', { class: 'card', 'aria-label': 'Reply', novalidate: true }, formBox, body.el, h('div', { class: 'actions' }, send));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (!validate(formBox, [body])) return;
+      const payload = { body: body.value() };
+      busy(send, 'Sending…', async () => {
+        try {
+          const res = await api.create(`${path}/messages`, payload, sub.keyFor(payload));
+          sub.done();
+          // The reply's response may carry only the message; then read the
+          // header again for the new counts and activity time.
+          conv = res.conversation || (await api.get(path, { limit: 1 })).conversation;
+          // Only append when the chain is complete; otherwise the next
+          // page will bring it.
+          if (!cursor) messages.push(res.message);
+          body.reset();
+          drawAll();
+          announce('Reply sent.');
+        } catch (err) {
+          showError(formBox, err);
+          markField(err, [body]);
+        }
+      });
+    });
+    replace(replyArea, form);
+  }
+
+  function drawAll() {
+    drawHead();
+    drawChain();
+    drawPanel();
+    if (!replyArea.firstChild || (conv.status === 'closed') !== Boolean(replyArea.querySelector('.notice'))) drawReply();
+  }
+
+  replace(main,
+    backLink(),
+    head,
+    box,
+    h('div', { class: 'conv-layout' },
+      h('section', { 'aria-label': 'Messages' }, chain, more.el, replyArea),
+      panel));
+  drawAll();
+
+  // Opening it is reading it, for the practice side. Not awaited: the
+  // screen is ready and the user may already be typing.
+  if (conv.unread > 0) {
+    // Nothing on screen shows the practice's own read time, so there is
+    // nothing to redraw (and no focus to disturb).
+    api.post(`${path}/read`, {}).then((res) => {
+      if (res?.conversation) conv = res.conversation;
+    }, (e) => showError(box, e));
+  }
+}
+
+function backLink() {
+  return h('p', {}, h('a', { href: '#/inbox' }, '← Back to inbox'));
+}
+
+// ---- patient search, chart and new conversation ---------------------------
+
+/** normalizeQuery accepts a US-style birth date and sends the API's form. */
+function normalizeQuery(q) {
+  const us = q.trim().match(/^(\d{1,2})\/(\d{1,2})\/(\d{4})$/);
+  if (us) return `${us[3]}-${us[1].padStart(2, '0')}-${us[2].padStart(2, '0')}`;
+  return q.trim();
+}
+
+function searchForm({ live, actions }) {
+  const inputId = 'patient-q';
+  const input = h('input', { id: inputId, type: 'search', autocomplete: 'off', 'aria-describedby': 'patient-q-hint', value: state.lastSearch?.query || '' });
+  const box = errorBox();
+  const results = h('ul', { class: 'list results', 'aria-label': 'Matching patients' });
+  const go = h('button', { class: 'btn', type: 'submit' }, 'Search');
+
+  function draw(items) {
+    replace(results, items.length ? items.map((p) => h('li', { class: 'result' },
+      h('span', { class: 'name' }, p.displayName),
+      h('span', { class: 'muted' }, `Born ${birthDate(p.dateOfBirth)}`),
+      h('span', { class: 'actions' }, actions(p))))
+      : h('li', { class: 'empty' }, 'No patients match.'));
+  }
+
+  const form = h('form', { class: 'card', role: 'search', novalidate: true },
+    h('div', { class: 'field' },
+      h('label', { for: inputId }, 'Patient name or date of birth'),
+      h('p', { class: 'hint', id: 'patient-q-hint' }, 'For example “Rivera”, or a birth date as YYYY-MM-DD or MM/DD/YYYY.'),
+      input),
+    h('div', { class: 'actions' }, go));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const query = normalizeQuery(input.value);
+    if (!query) { box.textContent = 'Enter a name or a date of birth.'; input.focus(); return; }
+    box.textContent = '';
+    busy(go, 'Searching…', async () => {
+      try {
+        const res = await api.post('/staff/patients/search', { query });
+        if (!live()) return;
+        state.lastSearch = { query: input.value, items: res.items || [] };
+        draw(state.lastSearch.items);
+        announce(`${state.lastSearch.items.length} matching patients.`);
+      } catch (err) { showError(box, err); }
+    });
+  });
+  if (state.lastSearch) draw(state.lastSearch.items);
+  return h('div', {}, form, box, h('div', { class: 'card' }, results));
+}
+
+async function patientsView({ live }) {
+  replace(document.getElementById('main'),
+    h('div', { class: 'page-head' }, h('h1', {}, 'Patients')),
+    searchForm({
+      live,
+      actions: (p) => [
+        h('a', { class: 'btn secondary small', href: `#/patient/${seg(p.id)}` }, 'Chart history'),
+        h('a', { class: 'btn small', href: `#/new/${seg(p.id)}` }, 'New conversation'),
+      ],
+    }));
+}
+
+async function chartView({ args: [pid], live }) {
+  const main = document.getElementById('main');
+  const box = errorBox();
+  let patient;
+  try {
+    patient = await api.get(`/staff/patients/${seg(pid)}`);
+  } catch (e) {
+    if (!live()) return;
+    replace(main, box);
+    showError(box, e);
+    return;
+  }
+  if (!live()) return;
+  const p = patient.patient;
+  const list = h('ul', { class: 'list', 'aria-label': 'Conversations, newest first' });
+  const status = selectField({
+    label: 'Show',
+    value: 'all',
+    options: [{ value: 'all', label: 'All conversations' }, { value: 'open', label: 'Open' }, { value: 'closed', label: 'Closed' }],
+  });
+  let cursor = null;
+  const more = pager(() => load(false));
+
+  let epoch = 0;
+  async function load(reset) {
+    if (reset) epoch += 1;
+    const mine = epoch;
+    const q = { limit: 20, status: status.select.value === 'all' ? '' : status.select.value, cursor: reset ? '' : cursor };
+    const res = await api.get(`/staff/patients/${seg(pid)}/conversations`, q);
+    if (!live() || mine !== epoch) return;
+    if (reset) list.replaceChildren();
+    for (const c of res.items || []) list.append(convItem(c, { showPatient: false }));
+    if (!list.firstChild) list.append(h('li', { class: 'empty' }, 'No conversations in this chart yet.'));
+    cursor = res.nextCursor || null;
+    more.button.hidden = !cursor;
+  }
+  status.select.addEventListener('change', async () => {
+    box.textContent = '';
+    try { await load(true); } catch (e) { showError(box, e); }
+  });
+
+  const links = patient.links || [];
+  replace(main,
+    h('p', {}, h('a', { href: '#/patients' }, '← Patients')),
+    h('div', { class: 'page-head' },
+      h('h1', {}, p.displayName),
+      h('a', { class: 'btn', href: `#/new/${seg(p.id)}` }, 'New conversation')),
+    h('div', { class: 'card' },
+      h('p', {}, `Born ${birthDate(p.dateOfBirth)}`),
+      h('h2', {}, 'Family with portal access'),
+      links.length
+        ? h('ul', {}, links.map((l) => h('li', {}, `${l.portalUserName} (${l.relationship})`)))
+        : h('p', { class: 'muted' }, 'Nobody is linked to this patient yet.')),
+    h('section', { class: 'card', 'aria-labelledby': 'chart-h' },
+      h('div', { class: 'page-head chart-head' }, h('h2', { id: 'chart-h' }, 'Chart history'), status.el),
+      box, list, h('div', { class: 'list-foot' }, more.el)));
+  try { await load(true); } catch (e) { showError(box, e); }
+}
+
+async function newConversationView({ args: [pid], live }) {
+  const main = document.getElementById('main');
+  if (!pid) {
+    replace(main,
+      h('div', { class: 'page-head' }, h('h1', {}, 'New conversation')),
+      h('p', {}, 'First find the patient the conversation is about.'),
+      searchForm({ live, actions: (p) => h('a', { class: 'btn small', href: `#/new/${seg(p.id)}` }, 'Choose') }));
+    return;
+  }
+  const box = errorBox();
+  let patient;
+  try {
+    patient = await api.get(`/staff/patients/${seg(pid)}`);
+  } catch (e) {
+    if (!live()) return;
+    replace(main, box);
+    showError(box, e);
+    return;
+  }
+  if (!live()) return;
+  const p = patient.patient;
+  const links = patient.links || [];
+  const head = [
+    h('p', {}, h('a', { href: '#/new' }, '← Choose another patient')),
+    h('div', { class: 'page-head' }, h('h1', {}, 'New conversation')),
+    h('p', {}, 'About ', h('strong', {}, p.displayName), `, born ${birthDate(p.dateOfBirth)}.`),
+  ];
+  if (!links.length) {
+    replace(main, ...head, h('div', { class: 'notice warn' },
+      h('p', {}, 'No family member has portal access for this patient, so there is nobody to write to. An office admin can link a portal user.')));
+    return;
+  }
+
+  const radios = links.map((l, i) => {
+    const rid = `to-${i}`;
+    return h('label', { for: rid },
+      h('input', { type: 'radio', name: 'to', id: rid, value: l.portalUserId, checked: links.length === 1 }),
+      `${l.portalUserName} (${l.relationship})`);
+  });
+  const pool = selectField({
+    label: 'Pool',
+    name: 'poolId',
+    options: [{ value: '', label: 'Choose the team for replies' }, ...state.pools.map((x) => ({ value: x.id, label: x.name }))],
+  });
+  const subject = textField({ label: 'Subject', max: 200, name: 'subject' });
+  const body = textField({ label: 'Message', max: 5000, multiline: true, rows: 8, name: 'body' });
+  const send = h('button', { class: 'btn', type: 'submit' }, 'Send message');
+  const sub = new Submission();
+  const form = h('form', { class: 'card', novalidate: true },
+    box,
+    h('fieldset', {}, h('legend', {}, 'To'), h('div', { class: 'radio-list' }, radios)),
+    pool.el, subject.el, body.el,
+    h('div', { class: 'actions' }, send));
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const to = form.querySelector('input[name="to"]:checked')?.value;
+    if (!to) { box.textContent = 'Choose who to write to.'; radios[0].querySelector('input').focus(); return; }
+    if (!pool.select.value) { box.textContent = 'Choose a pool.'; pool.select.focus(); return; }
+    if (!validate(box, [subject, body])) return;
+    const payload = { portalUserId: to, poolId: pool.select.value, subject: subject.value().trim(), body: body.value() };
+    busy(send, 'Sending…', async () => {
+      try {
+        const res = await api.create(`/staff/patients/${seg(pid)}/conversations`, payload, sub.keyFor(payload));
+        sub.done();
+        announce('Message sent.');
+        go(`#/c/${seg(pid)}/${seg(res.conversation.id)}`);
+      } catch (err) {
+        showError(box, err);
+        markField(err, [subject, body]);
+        if (err.field === 'poolId') pool.select.focus();
+      }
+    });
+  });
+  replace(main, ...head, form);
+}

@@ -1,0 +1,350 @@
+// Pieces both apps share: start-up and sign-in screens, the session-expired
+// prompt, form fields with counters, error boxes, routing and polling.
+
+import { h, replace, append, id, chars } from './dom.js';
+import { Auth } from './auth.js';
+import { Api } from './api.js';
+import { roleName, timeEl } from './format.js';
+
+async function loadConfig() {
+  const res = await fetch('/config.json', { cache: 'no-store', credentials: 'omit' });
+  if (!res.ok) throw new Error(`config.json: ${res.status}`);
+  return res.json();
+}
+
+const $ = (sel) => document.querySelector(sel);
+
+/** announce reads a short status to screen readers. */
+export function announce(text) {
+  const live = $('#live');
+  if (!live) return;
+  live.textContent = '';
+  // A fresh node after a tick makes repeated messages announce again.
+  setTimeout(() => { live.textContent = text; }, 50);
+}
+
+/**
+ * boot loads config.json, finishes a sign-in return if this is one, and
+ * either shows the signed-out screen or calls start({api, auth, main}).
+ */
+export async function boot({ audience, appName, intro, start }) {
+  const main = $('#main');
+  $('.skip-link')?.addEventListener('click', (e) => { e.preventDefault(); main.focus(); });
+
+  let cfg;
+  try {
+    cfg = await loadConfig();
+  } catch {
+    replace(main, h('div', { class: 'alert', role: 'alert' }, 'This page could not load its settings. Reload the page to try again.'));
+    return;
+  }
+  const auth = new Auth(audience, cfg[audience]);
+  const api = new Api(cfg.apiBaseUrl, auth);
+
+  let error = '';
+  const hadSession = Boolean(auth.session());
+  try {
+    await auth.completeSignIn();
+  } catch (e) {
+    error = e.message;
+  }
+  if (!auth.accessToken()) {
+    const expired = hadSession && !error;
+    sessionStorage.removeItem(auth.sessionKey);
+    signedOutScreen(main, auth, { appName, intro, error, expired, signedOut: auth.justSignedOut() });
+    return;
+  }
+
+  const dialog = expiredDialog(auth);
+  auth.onExpired = () => {
+    document.dispatchEvent(new CustomEvent('session-expired'));
+    if (!dialog.open) dialog.showModal();
+  };
+  auth.watchExpiry();
+
+  const signOut = $('#sign-out');
+  signOut.hidden = false;
+  signOut.addEventListener('click', () => auth.signOut());
+  $('#nav').hidden = false;
+  await start({ api, auth, main });
+}
+
+/** startSignIn leaves for the issuer, or says why it cannot: PKCE needs
+ * Web Crypto, which browsers offer only on https or on localhost. */
+function startSignIn(auth, returnTo, box) {
+  auth.signIn(returnTo).catch(() => {
+    box.textContent = window.isSecureContext
+      ? 'Sign-in could not start. Reload the page and try again.'
+      : 'Sign-in needs a secure connection. Open this page over https (or on localhost).';
+  });
+}
+
+function signedOutScreen(main, auth, { appName, intro, error, expired, signedOut }) {
+  const box = errorBox();
+  const button = h('button', { class: 'btn', type: 'button', onclick: () => startSignIn(auth, location.hash, box) }, expired ? 'Sign in again' : 'Sign in');
+  if (error) box.textContent = error;
+  let note = null;
+  if (!error && expired) note = h('div', { class: 'notice warn', role: 'status' }, h('p', {}, h('strong', {}, 'Your session expired. '), 'For your security you were signed out. Please sign in again.'));
+  else if (!error && signedOut) note = h('div', { class: 'status-ok', role: 'status' }, 'You have signed out.');
+  replace(main, h('div', { class: 'hero' },
+    h('h1', { tabindex: '-1' }, appName),
+    h('div', { class: 'card' }, note, box, intro, h('div', { class: 'actions' }, button))));
+  if (expired || error) button.focus();
+}
+
+function expiredDialog(auth) {
+  const titleId = id('dlg');
+  const box = errorBox();
+  const dialog = h('dialog', { 'aria-labelledby': titleId, id: 'session-expired' },
+    h('h2', { id: titleId }, 'Your session expired'),
+    h('p', {}, 'For your security you were signed out. Sign in again to continue.'),
+    box,
+    h('div', { class: 'actions' },
+      h('button', { class: 'btn', type: 'button', onclick: () => startSignIn(auth, location.hash, box) }, 'Sign in again')));
+  document.body.append(dialog);
+  return dialog;
+}
+
+/** setWho shows who is signed in. */
+export function setWho(text) {
+  const who = $('#who');
+  if (who) who.textContent = text;
+}
+
+/** errorBox is a live region that shows an API problem's detail. */
+export function errorBox() {
+  return h('div', { class: 'alert', role: 'alert' });
+}
+
+/** showError puts err's message (the API's `detail`) into box. A 401 is
+ * left to the session-expired prompt. */
+export function showError(box, err) {
+  if (!box) return;
+  if (err?.status === 401) { box.textContent = ''; return; }
+  box.textContent = err?.message || 'Something went wrong. Please try again.';
+}
+
+/** textField is a labelled input or textarea with a live character counter
+ * measured the way the API measures its limits. */
+export function textField({ label, max, multiline = false, rows = 6, hint = '', name = '' }) {
+  const inputId = id('in');
+  const counterId = id('count');
+  const hintId = hint ? id('hint') : '';
+  const described = [hintId, counterId].filter(Boolean).join(' ');
+  const input = multiline
+    ? h('textarea', { id: inputId, name, rows, 'aria-describedby': described, spellcheck: 'true' })
+    : h('input', { id: inputId, name, type: 'text', autocomplete: 'off', 'aria-describedby': described });
+  const counter = h('p', { class: 'counter', id: counterId });
+  const warn = h('span', { class: 'visually-hidden', 'aria-live': 'polite' });
+  let lastState = '';
+  const update = () => {
+    const n = chars(input.value);
+    counter.textContent = `${n.toLocaleString()} / ${max.toLocaleString()} characters`;
+    const over = n > max;
+    counter.classList.toggle('over', over);
+    input.setAttribute('aria-invalid', over ? 'true' : 'false');
+    // Speak only when crossing a threshold, not on every keystroke.
+    const state = over ? 'over' : n > max * 0.9 ? 'near' : '';
+    if (state !== lastState) {
+      warn.textContent = state === 'over' ? `Over the limit of ${max} characters.` : state === 'near' ? `${max - n} characters left.` : '';
+      lastState = state;
+    }
+  };
+  input.addEventListener('input', update);
+  update();
+  return {
+    el: h('div', { class: 'field' },
+      h('label', { for: inputId }, label),
+      hint ? h('p', { class: 'hint', id: hintId }, hint) : null,
+      input, counter, warn),
+    input,
+    name,
+    value: () => input.value,
+    /** problem returns what is wrong with the value, or ''. */
+    problem() {
+      const v = input.value;
+      if (!v.trim()) return `${label} is empty.`;
+      if (chars(v) > max) return `${label} is ${chars(v)} characters; the limit is ${max}.`;
+      return '';
+    },
+    reset() { input.value = ''; update(); },
+    invalid() { input.setAttribute('aria-invalid', 'true'); input.focus(); },
+  };
+}
+
+/** validate checks fields in order and reports the first problem. */
+export function validate(box, fields) {
+  for (const f of fields) {
+    const p = f.problem();
+    if (p) {
+      box.textContent = p;
+      f.invalid();
+      return false;
+    }
+  }
+  box.textContent = '';
+  return true;
+}
+
+/** markField flags the field an API problem names, if it is on the form. */
+export function markField(err, fields) {
+  const f = fields.find((x) => x.name && x.name === err?.field);
+  if (f) f.invalid();
+}
+
+/** selectField is a labelled <select>. options: [{value, label}]. */
+export function selectField({ label, options, value = '', name = '' }) {
+  const selId = id('sel');
+  const select = h('select', { id: selId, name },
+    options.map((o) => h('option', { value: o.value, selected: o.value === value }, o.label)));
+  return { el: h('div', { class: 'field' }, h('label', { for: selId }, label), select), select };
+}
+
+/** checkField is a labelled checkbox. */
+export function checkField({ label, checked = false }) {
+  const boxId = id('chk');
+  const input = h('input', { type: 'checkbox', id: boxId, checked });
+  return { el: h('div', { class: 'field' }, h('label', { class: 'check', for: boxId }, input, label)), input };
+}
+
+/** busy disables a button while work runs and restores it after. */
+export async function busy(button, label, work) {
+  const old = button.textContent;
+  button.disabled = true;
+  button.textContent = label;
+  try {
+    return await work();
+  } finally {
+    button.disabled = false;
+    button.textContent = old;
+  }
+}
+
+/**
+ * Router maps "#/a/b" to a handler by its first segment. Each render gets a
+ * fresh AbortSignal-like token so a slow response from a page the user has
+ * left is dropped instead of drawn.
+ */
+export class Router {
+  constructor(main, routes, fallback) {
+    this.main = main;
+    this.routes = routes;
+    this.fallback = fallback;
+    this.gen = 0;
+    window.addEventListener('hashchange', () => this.render(true));
+  }
+
+  parts() {
+    return location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map((p) => {
+      try { return decodeURIComponent(p); } catch { return ''; }
+    });
+  }
+
+  current() { return this.parts()[0] || this.fallback; }
+
+  render(moveFocus = false) {
+    this.gen += 1;
+    const gen = this.gen;
+    const [name = this.fallback, ...args] = this.parts();
+    const handler = this.routes[name] || this.routes[this.fallback];
+    const live = () => gen === this.gen;
+    document.querySelectorAll('#nav a[data-route]').forEach((a) => {
+      if (a.dataset.route === (this.routes[name] ? name : this.fallback)) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    });
+    replace(this.main, h('p', { class: 'loading', role: 'status' }, 'Loading…'));
+    Promise.resolve(handler({ args, live })).then(() => {
+      // Tell keyboard and screen-reader users the page changed, unless they
+      // are already at work in it (typing a reply, say).
+      const busyInMain = this.main.contains(document.activeElement) && document.activeElement !== this.main;
+      if (moveFocus && live() && !busyInMain) {
+        const heading = this.main.querySelector('h1');
+        if (heading) { heading.setAttribute('tabindex', '-1'); heading.focus(); }
+      }
+    });
+  }
+}
+
+/** go navigates to a route; rendering happens on hashchange. */
+export function go(hash) {
+  if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));
+  else location.hash = hash;
+}
+
+/**
+ * Poller runs fn every `base` ms while the tab is visible. Failures back off
+ * exponentially to `max`; a success resets the pace. A 401 stops it (the
+ * session prompt takes over).
+ */
+export class Poller {
+  constructor(fn, { base = 15_000, max = 300_000 } = {}) {
+    this.fn = fn;
+    this.base = base;
+    this.max = max;
+    this.delay = base;
+    this.timer = 0;
+    this.stopped = true;
+    this.missed = false;
+    document.addEventListener('visibilitychange', () => {
+      if (!document.hidden && this.missed && !this.stopped) { this.missed = false; this.tick(); }
+    });
+    document.addEventListener('session-expired', () => this.stop());
+  }
+
+  start() {
+    this.stopped = false;
+    this.delay = this.base;
+    this.schedule();
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  schedule() {
+    clearTimeout(this.timer);
+    const jitter = this.delay * (0.9 + Math.random() * 0.2); // spread out many open tabs
+    this.timer = setTimeout(() => this.tick(), jitter);
+  }
+
+  async tick() {
+    if (this.stopped) return;
+    if (document.hidden) { this.missed = true; return; }
+    try {
+      await this.fn();
+      this.delay = this.base;
+    } catch (err) {
+      if (err?.status === 401) { this.stop(); return; }
+      this.delay = Math.min(this.delay * 2, this.max);
+    }
+    this.schedule();
+  }
+}
+
+/** messageItem renders one message of a chain. */
+export function messageItem(m, { selfId = '', extra = null } = {}) {
+  const mine = selfId && m.author?.id === selfId;
+  const side = m.author?.side === 'staff' ? 'staff' : 'portal';
+  return h('li', { class: `msg ${side}${mine ? ' mine' : ''}` },
+    h('header', {},
+      h('span', { class: 'author' }, m.author?.name || 'Unknown', mine ? ' (you)' : ''),
+      h('span', { class: 'role' }, roleName(m.author?.role)),
+      timeEl(m.createdAt)),
+    h('p', { class: 'body' }, m.body),
+    extra);
+}
+
+/** pager renders a "Load more" button that calls more() until it returns
+ * no cursor. */
+export function pager(more) {
+  const box = errorBox();
+  const button = h('button', { class: 'btn secondary', type: 'button' }, 'Load more');
+  button.addEventListener('click', () => busy(button, 'Loading…', async () => {
+    box.textContent = '';
+    try { await more(); } catch (e) { showError(box, e); }
+  }));
+  return { el: h('div', {}, box, button), button };
+}
+
+export { h, replace, append };
