@@ -43,10 +43,13 @@ const (
 type Access int
 
 // Access levels. Append may only put new items (the audit table).
+// ReadUpdate may read and update existing items but never put or delete
+// one, so it cannot overwrite a message. ReadWrite may read, put and update.
 const (
 	None Access = iota
 	Read
 	Append
+	ReadUpdate
 	ReadWrite
 )
 
@@ -127,8 +130,8 @@ func Functions() []Function {
 		{Name: FnInbox, Tables: map[string]Access{dir: Read, msg: Read, audit: Append}, Cursors: true},
 		{Name: FnGetConversation, Tables: map[string]Access{dir: Read, msg: Read, audit: Append}, Cursors: true},
 		{Name: FnWriteMessage, Tables: map[string]Access{dir: Read, msg: ReadWrite, audit: Append}},
-		{Name: FnMarkRead, Tables: map[string]Access{dir: Read, msg: ReadWrite, audit: Append}},
-		{Name: FnManageConversation, Tables: map[string]Access{dir: Read, msg: ReadWrite, audit: Append}},
+		{Name: FnMarkRead, Tables: map[string]Access{dir: Read, msg: ReadUpdate, audit: Append}},
+		{Name: FnManageConversation, Tables: map[string]Access{dir: Read, msg: ReadUpdate, audit: Append}},
 		{Name: FnManageLinks, Tables: map[string]Access{dir: ReadWrite, audit: Append}},
 	}
 }
