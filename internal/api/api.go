@@ -17,6 +17,7 @@ import (
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/authz"
 	"github.com/pedsportal/messaging/internal/cursor"
+	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/httpapi"
 	"github.com/pedsportal/messaging/internal/routes"
 	"github.com/pedsportal/messaging/internal/store"
@@ -84,6 +85,24 @@ type call struct {
 
 func (c *call) path(name string) string { return c.req.PathParameters[name] }
 
+// validPathIDs checks every ID in the path against its format. Errors:
+// ENotFound, identical to the answer for an ID that does not exist.
+func validPathIDs(params map[string]string) error {
+	for name, v := range params {
+		ok := false
+		switch name {
+		case "conversationId":
+			ok = domain.ValidConversationID(v)
+		case "patientId", "portalUserId":
+			ok = domain.ValidID(v)
+		}
+		if !ok {
+			return domain.ErrNotFound
+		}
+	}
+	return nil
+}
+
 // serve runs op for one request: principal, operation, problem mapping and
 // the audit record. action is "" for operations that touch no messages.
 // It never returns an error to Lambda, so clients always get a problem
@@ -102,6 +121,13 @@ func (b base) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest, act
 		return httpapi.Error(ctx, log, rid, err), nil
 	}
 	c.p = p
+	// IDs are checked before anything reaches DynamoDB: a key built from a
+	// crafted ID (one holding "#MSG#", say) must never address another
+	// item. A malformed ID names nothing, so it is an ordinary 404 and is
+	// not audited.
+	if err := validPathIDs(req.PathParameters); err != nil {
+		return httpapi.Error(ctx, log, rid, err), nil
+	}
 	c.rec = audit.Record{
 		PatientID:      req.PathParameters["patientId"],
 		ConversationID: req.PathParameters["conversationId"],

@@ -40,8 +40,13 @@ var errNotEnrolled = domain.Errorf(domain.EForbidden, "your account is not enrol
 // portal user or assignee named in extra that is not valid for the practice
 // gives EInvalid naming the field.
 func Patient(ctx context.Context, l Loader, p Principal, patientID string, extra Extra) (*Grant, error) {
-	if patientID == "" {
+	if !domain.ValidID(patientID) {
 		return nil, domain.ErrNotFound
+	}
+	for field, id := range map[string]string{"poolId": extra.PoolID, "portalUserId": extra.PortalUserID, "assigneeId": extra.AssigneeID} {
+		if id != "" && !domain.ValidID(id) {
+			return nil, domain.Invalid(field, "%s is not a valid ID", field)
+		}
 	}
 	q := store.AccessQuery{PatientID: patientID, PoolID: extra.PoolID}
 	if p.Side == domain.SidePortal {

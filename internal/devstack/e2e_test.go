@@ -289,6 +289,35 @@ func TestAuthorization(t *testing.T) {
 		e.as("staff", "nurse.kim").must(404, "PATCH", staffMateo+"/conversations/"+seed.ConvEar, map[string]string{"status": "closed"})
 	})
 
+	t.Run("crafted IDs never reach other items", func(t *testing.T) {
+		var ch chain
+		rivera.must(200, "GET", portalMateo+"/conversations/"+seed.ConvRash, nil).json(t, &ch)
+		// "#MSG#<id>" would turn a conversation key into a message key.
+		msgAsConv := seed.ConvRash + "%23MSG%23" + ch.Messages[0].ID
+		nurse := e.as("staff", "nurse.kim")
+		for _, r := range []struct {
+			c            *client
+			method, path string
+			body         any
+		}{
+			{rivera, "POST", portalMateo + "/conversations/" + msgAsConv + "/read", nil},
+			{rivera, "GET", portalMateo + "/conversations/" + msgAsConv, nil},
+			{rivera, "POST", portalMateo + "/conversations/" + msgAsConv + "/messages", map[string]string{"body": "x"}},
+			{nurse, "PATCH", staffMateo + "/conversations/" + msgAsConv, map[string]string{"status": "open"}},
+			{rivera, "GET", "/portal/patients/" + strings.Repeat("p", 3000) + "/conversations", nil},
+			{rivera, "GET", "/portal/patients/pat%7Cx/conversations", nil},
+		} {
+			if got := r.c.do(r.method, r.path, r.body, key()...); got.status != 404 {
+				t.Errorf("%s %s: %d, want 404: %s", r.method, r.path[:min(len(r.path), 120)], got.status, got.body)
+			}
+		}
+		rivera.must(200, "GET", portalMateo+"/conversations/"+seed.ConvRash, nil).json(t, &ch)
+		if len(ch.Messages) != 1 || ch.Conversation.MessageCount != 1 {
+			t.Fatalf("the chain changed: %d messages, count %d", len(ch.Messages), ch.Conversation.MessageCount)
+		}
+		nurse.must(422, "PATCH", staffMateo+"/conversations/"+seed.ConvRash, map[string]string{"assigneeId": "STAFF#x"})
+	})
+
 	t.Run("unlinking takes effect at once", func(t *testing.T) {
 		sofia := "/portal/patients/" + seed.Sofia + "/conversations"
 		rivera.must(200, "GET", sofia, nil)

@@ -73,10 +73,7 @@ type Writer interface {
 	PutLink(ctx context.Context, practiceID string, l domain.Link) error
 }
 
-var (
-	idRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
-	dobRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-)
+var dobRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
 // Parse reads and validates a directory file: unknown fields, missing
 // names, bad IDs, roles, dates and links to unknown people are refused
@@ -96,7 +93,7 @@ func Parse(r io.Reader) (*File, error) {
 
 func (f *File) validate() error {
 	check := func(what, id, name string) error {
-		if !idRE.MatchString(id) {
+		if !domain.ValidID(id) {
 			return fmt.Errorf("%s %q: id must be 1-128 letters, digits or ._:-", what, id)
 		}
 		if name == "" {

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -60,3 +61,18 @@ func Preview(body string) string {
 	r := []rune(s)
 	return strings.TrimRightFunc(string(r[:PreviewLen-1]), unicode.IsSpace) + "…"
 }
+
+var (
+	// idRE is the format of directory IDs (patients, portal users, staff,
+	// pools): no '#' or '|', which the storage keys use as separators.
+	idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+	// ulidRE is a ULID in Crockford base32, as the server assigns to
+	// conversations and messages.
+	ulidRE = regexp.MustCompile(`^[0-7][0-9A-HJKMNP-TV-Z]{25}$`)
+)
+
+// ValidID reports whether s is a well-formed directory ID.
+func ValidID(s string) bool { return idRE.MatchString(s) }
+
+// ValidConversationID reports whether s is a well-formed conversation ID.
+func ValidConversationID(s string) bool { return ulidRE.MatchString(s) }

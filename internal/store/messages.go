@@ -95,27 +95,48 @@ func (s *Store) CreateConversation(ctx context.Context, c domain.Conversation, m
 // concurrent replies each count exactly once. Errors: ENotFound when the
 // conversation is not the patient's, EConflict when it is closed.
 func (s *Store) AppendMessage(ctx context.Context, m domain.Message, idem Idempotency) (Written, error) {
+	w, err := s.writeMessage(ctx, s.appendTx(m, true), m, idem)
+	if errors.Is(err, errNewerActivity) {
+		// A reply written after this one committed first: count this one,
+		// but leave the later last-activity time and preview in place.
+		w, err = s.writeMessage(ctx, s.appendTx(m, false), m, idem)
+	}
+	return w, err
+}
+
+// errNewerActivity means the header already shows a later message.
+var errNewerActivity = errors.New("conversation has newer activity")
+
+// appendTx is the header update of a reply. With activity, it also moves
+// last activity, sort keys and preview forward, on condition that they are
+// older than this message, so that concurrent replies never move them back.
+func (s *Store) appendTx(m domain.Message, activity bool) []types.TransactWriteItem {
 	own, other := "staff", "portal"
 	if m.Author.Side == domain.SidePortal {
 		own, other = "portal", "staff"
 	}
+	act := activitySK(m.CreatedAt, m.ConversationID)
 	update := expression.
-		Set(expression.Name("lastActivityAt"), expression.Value(m.CreatedAt)).
-		Set(expression.Name(schema.AttrActivitySK), expression.Value(activitySK(m.CreatedAt, m.ConversationID))).
-		Set(expression.Name(schema.AttrInboxSK), expression.Value(timeKey(m.CreatedAt)+"#"+m.PatientID+"#"+m.ConversationID)).
-		Set(expression.Name("preview"), expression.Value(domain.Preview(m.Body))).
 		Set(expression.Name(own+"Unread"), expression.Value(0)).
-		Set(expression.Name(own+"ReadAt"), expression.Value(m.CreatedAt)).
 		Add(expression.Name(other+"Unread"), expression.Value(1)).
 		Add(expression.Name("messageCount"), expression.Value(1)).
 		Add(expression.Name("version"), expression.Value(1))
-	cond := expression.AttributeExists(expression.Name("PK")).
+	// messageCount exists only on headers: a key that reached any other
+	// item fails the condition instead of writing to it.
+	cond := expression.AttributeExists(expression.Name("messageCount")).
 		And(expression.Name("status").Equal(expression.Value(domain.StatusOpen)))
-	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
-	if err != nil {
-		return Written{}, fmt.Errorf("build update: %w", err)
+	if activity {
+		update = update.
+			Set(expression.Name("lastActivityAt"), expression.Value(m.CreatedAt)).
+			Set(expression.Name(schema.AttrActivitySK), expression.Value(act)).
+			Set(expression.Name(schema.AttrInboxSK), expression.Value(timeKey(m.CreatedAt)+"#"+m.PatientID+"#"+m.ConversationID)).
+			Set(expression.Name("preview"), expression.Value(domain.Preview(m.Body))).
+			Set(expression.Name(own+"ReadAt"), expression.Value(m.CreatedAt))
+		cond = cond.And(expression.Name(schema.AttrActivitySK).LessThan(expression.Value(act)))
 	}
-	tx := []types.TransactWriteItem{{Update: &types.Update{
+	// The builder cannot fail for these fixed names and values.
+	expr, _ := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
+	return []types.TransactWriteItem{{Update: &types.Update{
 		TableName:                           aws.String(s.tables.Messages),
 		Key:                                 convKey(m.PatientID, m.ConversationID).av(),
 		UpdateExpression:                    expr.Update(),
@@ -124,7 +145,6 @@ func (s *Store) AppendMessage(ctx context.Context, m domain.Message, idem Idempo
 		ExpressionAttributeValues:           expr.Values(),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}}}
-	return s.writeMessage(ctx, tx, m, idem)
 }
 
 // writeMessage runs tx (whose first item is the header write) together with
@@ -188,10 +208,18 @@ func (s *Store) writeMessage(ctx context.Context, tx []types.TransactWriteItem, 
 				// with ULIDs, and never silently overwritten.
 				return Written{}, domain.Errorf(domain.EConflict, "conversation already exists")
 			}
-			if len(reasons[0].Item) == 0 {
-				return Written{}, domain.ErrNotFound
+			var h convItem
+			if err := attributevalue.UnmarshalMap(reasons[0].Item, &h); err != nil {
+				return Written{}, fmt.Errorf("decode conversation: %w", err)
 			}
-			return Written{}, domain.Errorf(domain.EConflict, "the conversation is closed; start a new message instead")
+			switch {
+			case len(reasons[0].Item) == 0 || h.MessageCount == 0:
+				return Written{}, domain.ErrNotFound
+			case h.Status != domain.StatusOpen:
+				return Written{}, domain.Errorf(domain.EConflict, "the conversation is closed; start a new message instead")
+			default:
+				return Written{}, errNewerActivity
+			}
 		}
 		conflict := false
 		for i := range reasons {
@@ -449,7 +477,8 @@ func (s *Store) UpdateConversation(ctx context.Context, patientID, convID string
 }
 
 func (s *Store) updateConversation(ctx context.Context, patientID, convID string, update expression.UpdateBuilder, extra *expression.ConditionBuilder) (*domain.Conversation, error) {
-	cond := expression.AttributeExists(expression.Name("PK"))
+	// messageCount exists only on conversation headers.
+	cond := expression.AttributeExists(expression.Name("messageCount"))
 	if extra != nil {
 		cond = cond.And(*extra)
 	}
@@ -470,7 +499,7 @@ func (s *Store) updateConversation(ctx context.Context, patientID, convID string
 	if err != nil {
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
-			if len(ccf.Item) == 0 {
+			if len(ccf.Item) == 0 || ccf.Item["messageCount"] == nil {
 				return nil, domain.ErrNotFound
 			}
 			return nil, domain.Errorf(domain.EConflict, "the conversation changed since you loaded it; reload and try again")

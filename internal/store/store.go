@@ -73,8 +73,15 @@ func classify(op string, err error) error {
 		return &domain.Error{Code: domain.EThrottled, Message: "too many requests; try again shortly", Err: fmt.Errorf("%s: %w", op, err)}
 	}
 	var ae smithy.APIError
-	if errors.As(err, &ae) && ae.ErrorCode() == "ThrottlingException" {
-		return &domain.Error{Code: domain.EThrottled, Message: "too many requests; try again shortly", Err: fmt.Errorf("%s: %w", op, err)}
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "ThrottlingException":
+			return &domain.Error{Code: domain.EThrottled, Message: "too many requests; try again shortly", Err: fmt.Errorf("%s: %w", op, err)}
+		case "ValidationException":
+			// A request DynamoDB refuses is our bug, not an outage: retrying
+			// will not help, so no 503 and no Retry-After.
+			return &domain.Error{Code: domain.EInternal, Err: fmt.Errorf("%s: %w", op, err)}
+		}
 	}
 	return domain.Unavailable(fmt.Errorf("%s: %w", op, err))
 }

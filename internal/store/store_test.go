@@ -174,3 +174,48 @@ func TestListNewestFirstAndPaged(t *testing.T) {
 		t.Fatalf("after a reply the oldest conversation should lead: got %d items, first %s", len(page.Items), page.Items[0].ID)
 	}
 }
+
+// GIVEN a reply at t2 committed WHEN a reply stamped t1 < t2 commits later
+// THEN it is counted, but last activity and preview stay at t2.
+func TestLateReplyKeepsNewerActivity(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	t0 := time.Now().UTC().Add(-time.Hour)
+	c := newConversation(t, s, seed.Mateo, t0)
+	t1, t2 := t0.Add(time.Minute), t0.Add(2*time.Minute)
+	for i, m := range []domain.Message{reply(domain.SideStaff, c, "newer", t2), reply(domain.SideStaff, c, "older", t1)} {
+		if _, err := s.AppendMessage(ctx, m, store.Idempotency{CallerID: "n", Key: fmt.Sprint(i), Hash: "h"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conv, page, err := s.Chain(ctx, seed.Mateo, c.ID, 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conv.MessageCount != 3 || len(page.Items) != 3 || conv.PortalUnread != 2 {
+		t.Fatalf("count %d, stored %d, unread %d; want 3, 3, 2", conv.MessageCount, len(page.Items), conv.PortalUnread)
+	}
+	if conv.Preview != "newer" || !conv.LastActivityAt.Equal(t2) {
+		t.Fatalf("header moved back: preview %q at %s, want %q at %s", conv.Preview, conv.LastActivityAt, "newer", t2)
+	}
+}
+
+// A key built from a message's ID never reaches the message: updates need
+// a conversation header.
+func TestUpdatesOnlyTouchHeaders(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	c := newConversation(t, s, seed.Mateo, time.Now().UTC())
+	_, page, err := s.Chain(ctx, seed.Mateo, c.ID, 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgAsConv := c.ID + "#MSG#" + page.Items[0].ID
+	if _, err := s.MarkRead(ctx, seed.Mateo, msgAsConv, domain.SidePortal, time.Now()); domain.ErrorCode(err) != domain.ENotFound {
+		t.Fatalf("MarkRead on a message item: %v, want not found", err)
+	}
+	m := reply(domain.SideStaff, domain.Conversation{ID: msgAsConv, Patient: c.Patient}, "x", time.Now().UTC())
+	if _, err := s.AppendMessage(ctx, m, store.Idempotency{CallerID: "n", Key: "k", Hash: "h"}); domain.ErrorCode(err) != domain.ENotFound {
+		t.Fatalf("reply under a message item: %v, want not found", err)
+	}
+}
