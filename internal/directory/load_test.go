@@ -78,3 +78,34 @@ func TestParseRefusesBadFiles(t *testing.T) {
 		})
 	}
 }
+
+// GIVEN practice A loaded WHEN practice B's file reuses A's patient ID THEN
+// the load fails and A's patient stays A's.
+func TestAnotherPracticeCannotTakeAPatient(t *testing.T) {
+	client, prefix := dynamotest.New(t)
+	st := store.New(client, store.TablesWithPrefix(prefix))
+	a, err := directory.Parse(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := directory.Load(t.Context(), st, a, "test", func(string, int) {}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := directory.Parse(strings.NewReader(strings.NewReplacer(
+		`"prac-oak"`, `"prac-elm"`, `"pool-desk"`, `"pool-elm"`, `"sub-admin"`, `"sub-elm-admin"`,
+		`"sub-gone"`, `"sub-elm-gone"`, `"sub-parent"`, `"sub-elm-parent"`).Replace(sample)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = directory.Load(t.Context(), st, b, "test", func(string, int) {})
+	if err == nil || !strings.Contains(err.Error(), "patient pat-1 belongs to another practice") {
+		t.Fatalf("load of a colliding patient ID: %v", err)
+	}
+	acc, err := st.LoadAccess(t.Context(), store.AccessQuery{StaffID: "sub-elm-admin", PatientID: "pat-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc.Patient == nil || acc.Patient.PracticeID != "prac-oak" {
+		t.Fatalf("patient after the refused load: %+v", acc.Patient)
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -318,49 +319,69 @@ func (s *Store) PortalUser(ctx context.Context, id string) (*domain.PortalUser, 
 	return &v.PortalUser, nil
 }
 
-// Directory writes, used by seeding and administration.
+// Directory writes, used by the directory loader and seeding. Each record
+// belongs to one practice: a put that would take over another practice's
+// patient, pool, staff member or portal user is refused (EConflict), so two
+// practices loading the same ID can never share a chart.
 
 // PutPractice stores a practice.
 func (s *Store) PutPractice(ctx context.Context, p domain.Practice) error {
-	return s.put(ctx, s.tables.Directory, practiceItem{practiceKey(p.ID), p})
+	return s.putOwned(ctx, practiceItem{practiceKey(p.ID), p}, p.ID, "practice "+p.ID)
 }
 
 // PutPatient stores a patient's profile and its entry in the practice roster.
 func (s *Store) PutPatient(ctx context.Context, p domain.Patient) error {
 	name := strings.ToLower(p.DisplayName)
-	if err := s.put(ctx, s.tables.Directory, patientItem{patientKey(p.ID), p, name}); err != nil {
+	if err := s.putOwned(ctx, patientItem{patientKey(p.ID), p, name}, p.PracticeID, "patient "+p.ID); err != nil {
 		return err
 	}
-	return s.put(ctx, s.tables.Directory, patientItem{rosterPatientKey(p.PracticeID, p.ID), p, name})
+	return s.putOwned(ctx, patientItem{rosterPatientKey(p.PracticeID, p.ID), p, name}, p.PracticeID, "patient "+p.ID)
 }
 
 // PutStaff stores a staff member's profile and roster entry.
 func (s *Store) PutStaff(ctx context.Context, m domain.StaffMember) error {
-	if err := s.put(ctx, s.tables.Directory, staffItem{staffKey(m.ID), m}); err != nil {
+	if err := s.putOwned(ctx, staffItem{staffKey(m.ID), m}, m.PracticeID, "staff member "+m.ID); err != nil {
 		return err
 	}
-	return s.put(ctx, s.tables.Directory, staffItem{rosterStaffKey(m.PracticeID, m.ID), m})
+	return s.putOwned(ctx, staffItem{rosterStaffKey(m.PracticeID, m.ID), m}, m.PracticeID, "staff member "+m.ID)
 }
 
 // PutPool stores a recipient pool.
 func (s *Store) PutPool(ctx context.Context, p domain.Pool) error {
-	if err := s.put(ctx, s.tables.Directory, poolItem{poolKey(p.ID), p}); err != nil {
+	if err := s.putOwned(ctx, poolItem{poolKey(p.ID), p}, p.PracticeID, "pool "+p.ID); err != nil {
 		return err
 	}
-	return s.put(ctx, s.tables.Directory, poolItem{rosterPoolKey(p.PracticeID, p.ID), p})
+	return s.putOwned(ctx, poolItem{rosterPoolKey(p.PracticeID, p.ID), p}, p.PracticeID, "pool "+p.ID)
 }
 
 // PutPortalUser stores a portal user's profile.
 func (s *Store) PutPortalUser(ctx context.Context, u domain.PortalUser) error {
-	return s.put(ctx, s.tables.Directory, portalUserItem{portalUserKey(u.ID), u})
+	return s.putOwned(ctx, portalUserItem{portalUserKey(u.ID), u}, u.PracticeID, "portal user "+u.ID)
 }
 
-func (s *Store) put(ctx context.Context, table string, v any) error {
+// putOwned puts v unless an item with its key belongs to another practice.
+func (s *Store) putOwned(ctx context.Context, v any, practiceID, what string) error {
 	item, err := marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode item: %w", err)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: item})
+	cond := expression.AttributeNotExists(expression.Name("PK")).
+		Or(expression.Name("practiceId").Equal(expression.Value(practiceID)))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("build condition: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.tables.Directory),
+		Item:                      item,
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return domain.Errorf(domain.EConflict, "%s belongs to another practice; choose another ID", what)
+	}
 	return classify("put", err)
 }
 
