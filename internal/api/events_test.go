@@ -92,7 +92,7 @@ func TestSampleEvents(t *testing.T) {
 		"mark-read":           {http.StatusOK, []string{`"portalUnread":0`, `"portalReadAt":"`}},
 		"staff-inbox":         {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"Question about last statement"`}},
 		"manage-conversation": {http.StatusOK, []string{`"assignee":{"id":"` + seed.NurseKim + `"`}},
-		"manage-links":        {http.StatusOK, []string{`"relationship":"guardian"`, `"patientId":"pat-lily-chen"`}},
+		"manage-links":        {http.StatusOK, []string{`"relationship":"guardian"`, `"patientId":"pt-9H3X6B2R"`}},
 	} {
 		t.Run(fn, func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join(repoRoot, "events", fn+".json"))

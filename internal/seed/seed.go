@@ -40,11 +40,12 @@ const (
 	ParentNoLinks = "22222222-0000-4000-8000-000000000003"
 )
 
-// Demo patient IDs.
+// Demo patient IDs: opaque, as a practice-management system would assign,
+// because IDs travel in URLs and logs and must not spell out a name.
 const (
-	Mateo = "pat-mateo-rivera"
-	Sofia = "pat-sofia-rivera"
-	Lily  = "pat-lily-chen"
+	Mateo = "pt-7K2M9Q4D"
+	Sofia = "pt-4T8W1C6N"
+	Lily  = "pt-9H3X6B2R"
 )
 
 // Demo pool IDs.

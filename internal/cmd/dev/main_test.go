@@ -140,7 +140,7 @@ func TestDevStopsCleanlyAndKeepsData(t *testing.T) {
 	if len(javaFor(data)) != 1 {
 		t.Fatalf("want one DynamoDB Local for %s, found %v", data, javaFor(data))
 	}
-	status, body := first.get(t, "/portal/patients/pat-mateo-rivera/conversations")
+	status, body := first.get(t, "/portal/patients/pt-7K2M9Q4D/conversations")
 	if status != 200 || !strings.Contains(body, "Rash after starting amoxicillin") {
 		t.Fatalf("list: %d %s", status, body)
 	}
@@ -153,7 +153,7 @@ func TestDevStopsCleanlyAndKeepsData(t *testing.T) {
 	if !strings.Contains(second.banner, "existing data") {
 		t.Fatalf("second start did not find the data:\n%s", second.banner)
 	}
-	if status, body := second.get(t, "/portal/patients/pat-mateo-rivera/conversations"); status != 200 || !strings.Contains(body, "Rash after starting amoxicillin") {
+	if status, body := second.get(t, "/portal/patients/pt-7K2M9Q4D/conversations"); status != 200 || !strings.Contains(body, "Rash after starting amoxicillin") {
 		t.Fatalf("after restart: %d %s", status, body)
 	}
 	second.interrupt(t)
