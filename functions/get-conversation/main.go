@@ -2,8 +2,8 @@
 package main
 
 import (
-	"github.com/pedsportal/messaging/internal/api"
 	"github.com/pedsportal/messaging/internal/lambdaapp"
+	"github.com/pedsportal/messaging/internal/routes"
 )
 
-func main() { lambdaapp.Start(api.NewGetConversation) }
+func main() { lambdaapp.Start(routes.FnGetConversation) }

@@ -45,8 +45,12 @@ type payload struct {
 }
 
 // Binding names where a cursor may be used: the caller and the list, e.g.
-// "portal|<sub>|conversations|<patientID>|status=open".
-func Binding(parts ...string) string { return strings.Join(parts, "|") }
+// Binding("portal", sub, "conversations", patientID, "open"). The parts are
+// JSON-encoded, so no two lists of parts give the same binding.
+func Binding(parts ...string) string {
+	b, _ := json.Marshal(parts) // a []string always marshals
+	return string(b)
+}
 
 // Encode returns the cursor for key within binding, or "" for a nil key
 // (the last page).

@@ -33,26 +33,26 @@ func TestRoundTrip(t *testing.T) {
 
 func TestRejects(t *testing.T) {
 	c := newCodec(t)
-	good, _ := c.Encode("portal|u1|pat-1", map[string]string{"PK": "pat-1"})
+	good, _ := c.Encode(Binding("portal", "u1", "pat-1"), map[string]string{"PK": "pat-1"})
 	body, sig, _ := strings.Cut(good, ".")
 	other, _ := New([]byte(strings.Repeat("z", 32)))
-	forged, _ := other.Encode("portal|u1|pat-1", map[string]string{"PK": "pat-2"})
+	forged, _ := other.Encode(Binding("portal", "u1", "pat-1"), map[string]string{"PK": "pat-2"})
 	flipped := []byte(body)
 	flipped[3] ^= 1
 	expired := newCodec(t)
 	expired.now = func() time.Time { return time.Now().Add(-MaxAge - time.Minute) }
-	old, _ := expired.Encode("portal|u1|pat-1", map[string]string{"PK": "pat-1"})
+	old, _ := expired.Encode(Binding("portal", "u1", "pat-1"), map[string]string{"PK": "pat-1"})
 
 	for name, tc := range map[string]struct{ binding, cursor string }{
-		"other caller":  {"portal|u2|pat-1", good},
-		"other patient": {"portal|u1|pat-2", good},
-		"edited body":   {"portal|u1|pat-1", string(flipped) + "." + sig},
-		"other key":     {"portal|u1|pat-1", forged},
-		"no signature":  {"portal|u1|pat-1", body},
-		"garbage":       {"portal|u1|pat-1", "!!!.???"},
-		"expired":       {"portal|u1|pat-1", old},
-		"raw key as-is": {"portal|u1|pat-1", `{"PK":"pat-1"}`},
-		"empty sig":     {"portal|u1|pat-1", body + "."},
+		"other caller":  {Binding("portal", "u2", "pat-1"), good},
+		"other patient": {Binding("portal", "u1", "pat-2"), good},
+		"edited body":   {Binding("portal", "u1", "pat-1"), string(flipped) + "." + sig},
+		"other key":     {Binding("portal", "u1", "pat-1"), forged},
+		"no signature":  {Binding("portal", "u1", "pat-1"), body},
+		"garbage":       {Binding("portal", "u1", "pat-1"), "!!!.???"},
+		"expired":       {Binding("portal", "u1", "pat-1"), old},
+		"raw key as-is": {Binding("portal", "u1", "pat-1"), `{"PK":"pat-1"}`},
+		"empty sig":     {Binding("portal", "u1", "pat-1"), body + "."},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := c.Decode(tc.binding, tc.cursor); err != ErrInvalid {
@@ -65,5 +65,11 @@ func TestRejects(t *testing.T) {
 func TestShortKeyRefused(t *testing.T) {
 	if _, err := New([]byte("short")); err == nil {
 		t.Fatal("New accepted a 5-byte key")
+	}
+}
+
+func TestBindingIsUnambiguous(t *testing.T) {
+	if Binding("x|y", "z") == Binding("x", "y|z") || Binding("a", "") == Binding("a") {
+		t.Fatal("different parts give the same binding")
 	}
 }

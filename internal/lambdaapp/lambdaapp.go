@@ -22,6 +22,7 @@ import (
 	"github.com/pedsportal/messaging/internal/authz"
 	"github.com/pedsportal/messaging/internal/cursor"
 	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/routes"
 	"github.com/pedsportal/messaging/internal/store"
 )
 
@@ -39,20 +40,39 @@ const (
 	EnvCursorSecret   = "CURSOR_KEY_SECRET_ARN"
 )
 
-// Start serves newHandler on Lambda. A configuration error stops the
-// container at init, where Lambda reports it, never inside a request.
-func Start(newHandler func(api.Deps) api.Handler) {
+// Start serves the named function (package routes) on Lambda. A
+// configuration error stops the container at init, where Lambda reports
+// it, never inside a request.
+func Start(function string) {
 	log := lambdacontext.NewLogger()
-	deps, err := Load(context.Background(), log)
+	deps, err := Load(context.Background(), log, function)
 	if err != nil {
-		log.Error("init failed", "error", err)
+		log.Error("init failed", "function", function, "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(newHandler(deps))
+	lambda.Start(api.Constructors[function](deps))
 }
 
-// Load builds handler dependencies from the environment.
-func Load(ctx context.Context, log *slog.Logger) (api.Deps, error) {
+// Load builds the named function's dependencies from the environment. It
+// fails closed: missing issuers, or a missing cursor key for a function
+// that pages, stop the function rather than weaken it.
+func Load(ctx context.Context, log *slog.Logger, function string) (api.Deps, error) {
+	var fn *routes.Function
+	for _, f := range routes.Functions() {
+		if f.Name == function {
+			fn = &f
+		}
+	}
+	if fn == nil || api.Constructors[function] == nil {
+		return api.Deps{}, fmt.Errorf("unknown function %q", function)
+	}
+	issuers := authz.Issuers{
+		domain.SidePortal: os.Getenv(EnvPortalIssuer),
+		domain.SideStaff:  os.Getenv(EnvStaffIssuer),
+	}
+	if issuers[domain.SidePortal] == "" || issuers[domain.SideStaff] == "" {
+		return api.Deps{}, errors.New("PORTAL_ISSUER and STAFF_ISSUER must be set")
+	}
 	tables := store.Tables{
 		Directory: os.Getenv(EnvTableDirectory),
 		Messages:  os.Getenv(EnvTableMessages),
@@ -67,15 +87,12 @@ func Load(ctx context.Context, log *slog.Logger) (api.Deps, error) {
 	if err != nil {
 		return api.Deps{}, fmt.Errorf("load AWS config: %w", err)
 	}
-	deps := api.Deps{
-		Store: store.New(dynamodb.NewFromConfig(cfg), tables),
-		Issuers: authz.Issuers{
-			domain.SidePortal: os.Getenv(EnvPortalIssuer),
-			domain.SideStaff:  os.Getenv(EnvStaffIssuer),
-		},
-		Log: log,
-	}
-	if arn := os.Getenv(EnvCursorSecret); arn != "" {
+	deps := api.Deps{Store: store.New(dynamodb.NewFromConfig(cfg), tables), Issuers: issuers, Log: log}
+	if fn.Cursors {
+		arn := os.Getenv(EnvCursorSecret)
+		if arn == "" {
+			return api.Deps{}, errors.New("CURSOR_KEY_SECRET_ARN must be set for a function that pages")
+		}
 		out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
 		if err != nil {
 			return api.Deps{}, fmt.Errorf("read cursor key: %w", err)
