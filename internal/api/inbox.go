@@ -19,6 +19,7 @@ import (
 type inboxReader interface {
 	authz.Loader
 	Inbox(ctx context.Context, practiceID string, f store.ConversationFilter, limit int, start map[string]string) (store.Page[domain.Conversation], error)
+	OpenSummary(ctx context.Context, practiceID, staffID string) (store.Summary, error)
 }
 
 var _ inboxReader = (*store.Store)(nil)
@@ -26,10 +27,25 @@ var _ inboxReader = (*store.Store)(nil)
 // NewInbox is the staff inbox across the practice's patients, newest
 // activity first, filtered by pool, unread, assigned to me and status. The
 // page holds previews of several patients' messages, so each patient on it
-// gets an audit record. Errors: EForbidden, EInvalid.
+// gets an audit record. Its summary route counts open conversations for
+// the badge and filters; it shows no message content, so it is polled
+// freely and not audited. Errors: EForbidden, EInvalid.
 func NewInbox(d Deps) Handler {
 	b, db, codec := newBase(d), inboxReader(d.Store), d.Cursors
 	return func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		if req.RouteKey == "GET /staff/inbox/summary" {
+			return b.serve(ctx, req, "", func(c *call) (events.APIGatewayV2HTTPResponse, error) {
+				me, err := authz.Staff(ctx, db, c.p)
+				if err != nil {
+					return events.APIGatewayV2HTTPResponse{}, err
+				}
+				sum, err := db.OpenSummary(ctx, me.PracticeID, me.ID)
+				if err != nil {
+					return events.APIGatewayV2HTTPResponse{}, err
+				}
+				return httpapi.JSON(http.StatusOK, sum), nil
+			})
+		}
 		return b.serve(ctx, req, audit.ListInbox, func(c *call) (events.APIGatewayV2HTTPResponse, error) {
 			q := c.req.QueryStringParameters
 			status, err := statusParam(c)

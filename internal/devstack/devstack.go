@@ -26,6 +26,7 @@ import (
 	"github.com/pedsportal/messaging/internal/localdev/dynamolocal"
 	"github.com/pedsportal/messaging/internal/localdev/gateway"
 	"github.com/pedsportal/messaging/internal/localdev/issuer"
+	"github.com/pedsportal/messaging/internal/migrate"
 	"github.com/pedsportal/messaging/internal/routes"
 	"github.com/pedsportal/messaging/internal/seed"
 	"github.com/pedsportal/messaging/internal/store"
@@ -104,7 +105,17 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := dynamolocal.CreateTables(ctx, s.DB, prefix); err != nil {
 		return nil, err
 	}
-	s.Store = store.New(s.DB, store.TablesWithPrefix(prefix))
+	tables := store.TablesWithPrefix(prefix)
+	s.Store = store.New(s.DB, tables)
+	// Data kept in .dev/ from an older build is brought up to date, as
+	// DevOps does after a deploy.
+	if err := migrate.Run(ctx, s.DB, tables.Messages, func(step string, n int) {
+		if n > 0 {
+			log.Info("migrated local data", "step", step, "items", n)
+		}
+	}); err != nil {
+		return nil, err
+	}
 	if s.Seeded, err = seedIfEmpty(ctx, s.Store); err != nil {
 		return nil, err
 	}

@@ -134,9 +134,28 @@ func TestConversationFlow(t *testing.T) {
 		t.Fatalf("staff does not see it read: %+v", ch.Conversation)
 	}
 
+	// The summary counts open conversations without any content.
+	var sum struct {
+		Open, Unread, AssignedToMe int
+		Pools                      []struct {
+			ID           string
+			Open, Unread int
+		}
+		LatestActivityAt string
+	}
+	nurse.must(200, "GET", "/staff/inbox/summary", nil).json(t, &sum)
+	// Seeded: 4 open (one closed), plus the new one; unread: rash, billing.
+	if sum.Open != 5 || sum.Unread != 2 || sum.AssignedToMe != 1 || sum.LatestActivityAt == "" {
+		t.Fatalf("summary = %+v", sum)
+	}
+
 	// Close, then a parent reply is refused and the chart keeps it.
 	nurse.must(200, "PATCH", staffMateo+"/conversations/"+cid, map[string]any{"status": "closed", "assigneeId": seed.NurseKim})
 	parent.must(409, "POST", portalMateo+"/conversations/"+cid+"/messages", map[string]string{"body": "one more"}, key()...)
+	nurse.must(200, "GET", "/staff/inbox/summary", nil).json(t, &sum)
+	if sum.Open != 4 || sum.AssignedToMe != 1 {
+		t.Fatalf("summary after closing = %+v, want 4 open", sum)
+	}
 	var chart list
 	nurse.must(200, "GET", staffMateo+"/conversations?status=closed", nil).json(t, &chart)
 	if c := find(chart.Items, cid); c == nil || c.Status != "closed" || c.Assignee == nil || c.Assignee.ID != seed.NurseKim {

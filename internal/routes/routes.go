@@ -109,6 +109,7 @@ func All() []Route {
 		staff("POST", "/staff/patients/search", FnDirectory),
 		staff("GET", staffPatient, FnDirectory),
 		staff("GET", "/staff/inbox", FnInbox),
+		staff("GET", "/staff/inbox/summary", FnInbox),
 		staff("GET", staffPatient+"/conversations", FnListConversations),
 		staff("POST", staffPatient+"/conversations", FnWriteMessage),
 		staff("GET", staffPatient+conv, FnGetConversation),

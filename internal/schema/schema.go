@@ -31,6 +31,10 @@ const (
 	// IndexInbox is the staff inbox across a practice's patients, newest
 	// activity first (sparse: only conversation headers carry InboxPK).
 	IndexInbox = "Inbox"
+	// IndexOpen holds only open conversations of a practice (sparse: OpenPK
+	// is removed when a conversation closes), so the inbox summary reads a
+	// few dozen items, not the practice's whole history.
+	IndexOpen = "Open"
 )
 
 // Key attribute names shared by every table.
@@ -42,6 +46,7 @@ const (
 	AttrActivitySK = "ActivitySK"
 	AttrInboxPK    = "InboxPK"
 	AttrInboxSK    = "InboxSK"
+	AttrOpenPK     = "OpenPK"
 	AttrExpiresAt  = "ExpiresAt"
 )
 
@@ -116,6 +121,10 @@ func Tables() []Table {
 			GSIs: []Index{{
 				Name:         IndexInbox,
 				PartitionKey: Key{AttrInboxPK, String},
+				SortKey:      str(AttrInboxSK),
+			}, {
+				Name:         IndexOpen,
+				PartitionKey: Key{AttrOpenPK, String},
 				SortKey:      str(AttrInboxSK),
 			}},
 			TTLAttribute: AttrExpiresAt,

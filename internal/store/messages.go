@@ -24,6 +24,8 @@ type convItem struct {
 	ActivitySK string `dynamodbav:"ActivitySK"`
 	InboxPK    string `dynamodbav:"InboxPK"`
 	InboxSK    string `dynamodbav:"InboxSK"`
+	// OpenPK equals InboxPK while the conversation is open (Open index).
+	OpenPK string `dynamodbav:"OpenPK,omitempty"`
 	domain.Conversation
 }
 
@@ -65,13 +67,17 @@ type Written struct {
 func activitySK(t time.Time, convID string) string { return timeKey(t) + "#" + convID }
 
 func newConvItem(c domain.Conversation) convItem {
-	return convItem{
+	it := convItem{
 		key:          convKey(c.Patient.ID, c.ID),
 		ActivitySK:   activitySK(c.LastActivityAt, c.ID),
 		InboxPK:      pfxPractice + c.PracticeID,
 		InboxSK:      timeKey(c.LastActivityAt) + "#" + c.Patient.ID + "#" + c.ID,
 		Conversation: c,
 	}
+	if c.Status == domain.StatusOpen {
+		it.OpenPK = it.InboxPK
+	}
+	return it
 }
 
 // CreateConversation stores a new conversation with its first message and
@@ -460,6 +466,11 @@ func (s *Store) UpdateConversation(ctx context.Context, patientID, convID string
 	update := expression.Add(expression.Name("version"), expression.Value(1))
 	if c.Status != nil {
 		update = update.Set(expression.Name("status"), expression.Value(*c.Status))
+		if *c.Status == domain.StatusOpen {
+			update = update.Set(expression.Name(schema.AttrOpenPK), expression.Name(schema.AttrInboxPK))
+		} else {
+			update = update.Remove(expression.Name(schema.AttrOpenPK))
+		}
 	}
 	if c.Assignee != nil {
 		if c.Assignee.ID == "" {
@@ -537,4 +548,74 @@ func toAV(m map[string]string) map[string]types.AttributeValue {
 		out[k] = &types.AttributeValueMemberS{Value: v}
 	}
 	return out
+}
+
+// Summary counts a practice's open conversations for the inbox badge and
+// filters. It carries no message content.
+type Summary struct {
+	Open             int           `json:"open"`
+	Unread           int           `json:"unread"`
+	AssignedToMe     int           `json:"assignedToMe"`
+	Pools            []PoolSummary `json:"pools"`
+	LatestActivityAt *time.Time    `json:"latestActivityAt"`
+}
+
+// PoolSummary counts one pool's open conversations.
+type PoolSummary struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Open   int    `json:"open"`
+	Unread int    `json:"unread"`
+}
+
+// OpenSummary reads the practice's open conversations from the sparse Open
+// index, projecting only what the counts need.
+func (s *Store) OpenSummary(ctx context.Context, practiceID, staffID string) (Summary, error) {
+	kc := expression.Key(schema.AttrOpenPK).Equal(expression.Value(pfxPractice + practiceID))
+	proj := expression.NamesList(expression.Name("staffUnread"), expression.Name("pool"), expression.Name("assignee.id"), expression.Name("lastActivityAt"))
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).WithProjection(proj).Build()
+	if err != nil {
+		return Summary{}, fmt.Errorf("build query: %w", err)
+	}
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.tables.Messages),
+		IndexName:                 aws.String(schema.IndexOpen),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ProjectionExpression:      expr.Projection(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	sum := Summary{Pools: []PoolSummary{}}
+	pools := map[string]int{}
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return Summary{}, classify("query open conversations", err)
+		}
+		var items []domain.Conversation
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+			return Summary{}, fmt.Errorf("decode conversations: %w", err)
+		}
+		for _, c := range items {
+			i, ok := pools[c.Pool.ID]
+			if !ok {
+				i = len(sum.Pools)
+				pools[c.Pool.ID] = i
+				sum.Pools = append(sum.Pools, PoolSummary{ID: c.Pool.ID, Name: c.Pool.Name})
+			}
+			sum.Open++
+			sum.Pools[i].Open++
+			if c.StaffUnread > 0 {
+				sum.Unread++
+				sum.Pools[i].Unread++
+			}
+			if c.Assignee != nil && c.Assignee.ID == staffID {
+				sum.AssignedToMe++
+			}
+			if t := c.LastActivityAt; sum.LatestActivityAt == nil || t.After(*sum.LatestActivityAt) {
+				sum.LatestActivityAt = &t
+			}
+		}
+	}
+	return sum, nil
 }

@@ -289,3 +289,33 @@ func alive(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
+
+// GIVEN a table created from an older schema that lacks an index WHEN
+// CreateTables runs THEN the index is added, as a CDK deploy would.
+func TestCreateTablesAddsMissingIndexes(t *testing.T) {
+	srv := start(t, dynamolocal.Options{})
+	ctx := t.Context()
+	client := dynamolocal.NewClient(ctx, srv.Endpoint())
+	var msgs schema.Table
+	for _, tbl := range schema.Tables() {
+		if tbl.Name == schema.Messages {
+			msgs = tbl
+		}
+	}
+	old := msgs
+	old.GSIs = msgs.GSIs[:1]
+	name := schema.PhysicalName("old-", schema.Messages)
+	if _, err := client.CreateTable(ctx, old.CreateTableInput(name)); err != nil {
+		t.Fatal(err)
+	}
+	if err := dynamolocal.CreateTables(ctx, client, "old-"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(out.Table.GlobalSecondaryIndexes), len(msgs.GSIs); got != want {
+		t.Fatalf("indexes after CreateTables = %d, want %d", got, want)
+	}
+}

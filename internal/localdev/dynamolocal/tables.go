@@ -19,6 +19,7 @@ type TableAPI interface {
 	DescribeTable(context.Context, *dynamodb.DescribeTableInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 	DescribeTimeToLive(context.Context, *dynamodb.DescribeTimeToLiveInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error)
 	UpdateTimeToLive(context.Context, *dynamodb.UpdateTimeToLiveInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
+	UpdateTable(context.Context, *dynamodb.UpdateTableInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateTableOutput, error)
 }
 
 var _ TableAPI = (*dynamodb.Client)(nil)
@@ -39,10 +40,50 @@ func CreateTables(ctx context.Context, client TableAPI, prefix string) error {
 		if err := waitActive(ctx, client, name); err != nil {
 			return err
 		}
+		if inUse != nil {
+			// An existing table from an older schema: add the indexes it
+			// lacks, as a CDK deploy would.
+			if err := addMissingIndexes(ctx, client, t, name); err != nil {
+				return err
+			}
+		}
 		if t.TTLAttribute != "" {
 			if err := enableTTL(ctx, client, name, t.TTLAttribute); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// addMissingIndexes creates the schema's GSIs that the table lacks, one at a
+// time as DynamoDB requires, waiting for each to become ACTIVE.
+func addMissingIndexes(ctx context.Context, client TableAPI, t schema.Table, name string) error {
+	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	if err != nil {
+		return fmt.Errorf("describe table %s: %w", name, err)
+	}
+	have := map[string]bool{}
+	for _, g := range out.Table.GlobalSecondaryIndexes {
+		have[aws.ToString(g.IndexName)] = true
+	}
+	want := t.CreateTableInput(name)
+	for _, g := range want.GlobalSecondaryIndexes {
+		if have[aws.ToString(g.IndexName)] {
+			continue
+		}
+		_, err := client.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+			TableName:            aws.String(name),
+			AttributeDefinitions: want.AttributeDefinitions,
+			GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{
+				IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection,
+			}}},
+		})
+		if err != nil {
+			return fmt.Errorf("add index %s to %s: %w", aws.ToString(g.IndexName), name, err)
+		}
+		if err := waitActive(ctx, client, name); err != nil {
+			return err
 		}
 	}
 	return nil
