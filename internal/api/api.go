@@ -114,6 +114,10 @@ func (b base) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest, act
 	defer func() {
 		if r := recover(); r != nil {
 			resp = httpapi.Error(ctx, log, rid, fmt.Errorf("panic: %v", r))
+			// A request that failed half-way is still an access attempt.
+			if action != "" && c.rec.ActorID != "" {
+				_ = b.record(c, resp.StatusCode)
+			}
 		}
 	}()
 	p, err := authz.FromEvent(req, b.issuers)
