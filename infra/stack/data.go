@@ -23,9 +23,9 @@ const BackupRetentionDays = 35
 // newKey creates the one customer-managed key. The key policy keeps CDK's
 // default statement (the account may delegate use through IAM, so each
 // function's role names exactly the key actions it needs) and adds only the
-// two service principals that cannot use IAM: CloudWatch Logs, for this
-// account's log groups in this region, and CloudWatch alarms publishing to
-// the encrypted alarm topic.
+// two service principals that cannot use IAM: CloudWatch alarms publishing
+// to the encrypted alarm topic, here, and CloudWatch Logs, for this stack's
+// log groups only, once they all exist (allowLogsToUseKey).
 func (m *messaging) newKey() {
 	s := m.stack
 	m.key = awskms.NewKey(s, jsii.String("DataKey"), &awskms.KeyProps{
@@ -35,18 +35,6 @@ func (m *messaging) newKey() {
 		PendingWindow:     awscdk.Duration_Days(jsii.Number(30)),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
-	m.key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("CloudWatchLogsEncryptsThisAccountsLogGroups"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("logs."+*s.Region()+".amazonaws.com"), nil)},
-		Actions: jsii.Strings("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
-			"kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"),
-		Resources: jsii.Strings("*"),
-		Conditions: &map[string]interface{}{
-			"ArnLike": map[string]interface{}{
-				"kms:EncryptionContext:aws:logs:arn": "arn:" + *s.Partition() + ":logs:" + *s.Region() + ":" + *s.Account() + ":log-group:*",
-			},
-		},
-	}), jsii.Bool(false))
 	m.key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("CloudWatchAlarmsPublishToEncryptedTopic"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
@@ -58,14 +46,54 @@ func (m *messaging) newKey() {
 	}), jsii.Bool(false))
 }
 
-// newLogGroup creates a log group encrypted with the key, with retention.
-// Log groups are retained on stack deletion: they are audit evidence.
-func (m *messaging) newLogGroup(id string) awslogs.LogGroup {
-	return awslogs.NewLogGroup(m.stack, jsii.String(id), &awslogs.LogGroupProps{
+// allowLogsToUseKey lets CloudWatch Logs use the key for exactly the log
+// groups this stack creates: their ARNs are the encryption context of
+// every request it makes. A log group CloudFormation names is
+// "<stack>-<logical ID>-<random>"; any other log group, of this account or
+// another stack, is refused. Called once every log group exists.
+func (m *messaging) allowLogsToUseKey() {
+	s := m.stack
+	arns := make([]string, 0, len(m.logGroupNames))
+	for _, name := range m.logGroupNames {
+		arns = append(arns, "arn:"+*s.Partition()+":logs:"+*s.Region()+":"+*s.Account()+":log-group:"+name)
+	}
+	m.key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchLogsEncryptsThisStacksLogGroups"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("logs."+*s.Region()+".amazonaws.com"), nil)},
+		Actions: jsii.Strings("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+			"kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"),
+		Resources: jsii.Strings("*"),
+		Conditions: &map[string]interface{}{
+			"ArnLike": map[string]interface{}{"kms:EncryptionContext:aws:logs:arn": arns},
+		},
+	}), jsii.Bool(false))
+}
+
+// newLogGroup creates a log group encrypted with the key, with retention,
+// named by CloudFormation. Log groups are retained on stack deletion: they
+// are audit evidence.
+func (m *messaging) newLogGroup(id string) awslogs.LogGroup { return m.newNamedLogGroup(id, "") }
+
+// newNamedLogGroup is newLogGroup with a fixed name, or CloudFormation's
+// when name is "". Every log group of the stack is made here, so that the
+// key policy names each one.
+func (m *messaging) newNamedLogGroup(id, name string) awslogs.LogGroup {
+	var fixed *string
+	if name != "" {
+		fixed = jsii.String(name)
+	}
+	lg := awslogs.NewLogGroup(m.stack, jsii.String(id), &awslogs.LogGroupProps{
+		LogGroupName:  fixed,
 		EncryptionKey: m.key,
 		Retention:     LogRetention,
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
+	if name == "" {
+		cfn := lg.Node().DefaultChild().(awslogs.CfnLogGroup)
+		name = *m.stack.StackName() + "-" + *m.stack.GetLogicalId(cfn) + "-*"
+	}
+	m.logGroupNames = append(m.logGroupNames, name)
+	return lg
 }
 
 func attribute(k schema.Key) *awsdynamodb.Attribute {

@@ -1,6 +1,8 @@
 package stack_test
 
 import (
+	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -37,6 +39,152 @@ func TestOneCustomerManagedKeyWithRotationAndScopedPolicy(t *testing.T) {
 				t.Errorf("key policy grants %v the wildcard action %s", service, a)
 			}
 		}
+	}
+}
+
+// pseudo resolves the template's pseudo parameters as the test stacks see them.
+var pseudo = map[string]string{"AWS::Partition": "aws", "AWS::Region": testRegion, "AWS::AccountId": testAccount, "AWS::URLSuffix": "amazonaws.com"}
+
+// resolveString evaluates a template string made of literals, pseudo
+// parameters and Fn::Join; ok is false for anything else.
+func resolveString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case map[string]any:
+		if r, ok := x["Ref"].(string); ok {
+			s, ok := pseudo[r]
+			return s, ok
+		}
+		if j, ok := x["Fn::Join"].([]any); ok && len(j) == 2 {
+			var parts []string
+			for _, p := range asList(j[1]) {
+				s, ok := resolveString(p)
+				if !ok {
+					return "", false
+				}
+				parts = append(parts, s)
+			}
+			return strings.Join(parts, j[0].(string)), true
+		}
+	}
+	return "", false
+}
+
+// arnLike matches an ARN against an IAM ArnLike pattern (* and ?).
+func arnLike(pattern, arn string) bool {
+	re := regexp.QuoteMeta(pattern)
+	re = strings.ReplaceAll(re, `\*`, ".*")
+	re = strings.ReplaceAll(re, `\?`, ".")
+	return regexp.MustCompile("^" + re + "$").MatchString(arn)
+}
+
+func TestKeyPolicyKeepsAccountAdminAndScopesLogsToThisStacksLogGroups(t *testing.T) {
+	for name, s := range map[string]synthesized{"full": full, "plain": plain} {
+		t.Run(name, func(t *testing.T) {
+			// GIVEN the key policy and the stack's log groups
+			key := s.only(t, "AWS::KMS::Key")
+			stackName := *s.stack.StackName()
+			logArn := func(account, group string) string {
+				return "arn:aws:logs:" + testRegion + ":" + account + ":log-group:" + group
+			}
+			var groups []string
+			for _, lg := range s.resources("AWS::Logs::LogGroup") {
+				if n := lg.Props["LogGroupName"]; n != nil {
+					g, ok := resolveString(n)
+					if !ok {
+						t.Fatalf("log group %s name %v", lg.ID, n)
+					}
+					groups = append(groups, g)
+				} else {
+					// CloudFormation's name for it: <stack>-<logical ID>-<random>.
+					groups = append(groups, stackName+"-"+lg.ID+"-AbC123dEf456")
+				}
+			}
+
+			principals := map[string]int{}
+			for _, st := range statements(path(key.Props, "KeyPolicy")) {
+				if st["Effect"] != "Allow" {
+					t.Errorf("unexpected statement %v", st)
+					continue
+				}
+				aws, _ := resolveString(path(st, "Principal", "AWS"))
+				service, _ := path(st, "Principal", "Service").(string)
+				switch {
+				// THEN the account root keeps full control, so the key can
+				// never become unmanageable and IAM policies can delegate use
+				case aws == "arn:aws:iam::"+testAccount+":root" && st["Condition"] == nil:
+					principals["root"]++
+					if !slices.Equal(strs(st["Action"]), []string{"kms:*"}) || st["Resource"] != "*" {
+						t.Errorf("root statement %v, want kms:* on *", st)
+					}
+				// (CDK's grants for the secret name the account too, but only
+				// through Secrets Manager)
+				case aws == "arn:aws:iam::"+testAccount+":root":
+					via, _ := path(st, "Condition", "StringEquals", "kms:ViaService").(string)
+					if len(st["Condition"].(map[string]any)) != 1 || via != "secretsmanager."+testRegion+".amazonaws.com" ||
+						slices.Contains(strs(st["Action"]), "kms:*") {
+						t.Errorf("account statement %v, want one limited to Secrets Manager", st)
+					}
+				// AND CloudWatch Logs may use it only for this stack's log groups
+				case service == "logs."+testRegion+".amazonaws.com":
+					principals["logs"]++
+					want := []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+						"kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"}
+					if got := strs(st["Action"]); !slices.Equal(got, want) {
+						t.Errorf("logs actions %v, want %v", got, want)
+					}
+					cond, _ := st["Condition"].(map[string]any)
+					arnLikeCond, _ := cond["ArnLike"].(map[string]any)
+					if len(cond) != 1 || len(arnLikeCond) != 1 {
+						t.Errorf("logs condition %v, want ArnLike on kms:EncryptionContext:aws:logs:arn only", cond)
+					}
+					var patterns []string
+					for _, p := range asList(arnLikeCond["kms:EncryptionContext:aws:logs:arn"]) {
+						r, ok := resolveString(p)
+						if !ok {
+							t.Fatalf("logs pattern %v", p)
+						}
+						patterns = append(patterns, r)
+					}
+					if len(patterns) == 0 {
+						t.Fatalf("no log group pattern in %v", arnLikeCond)
+					}
+					matches := func(arn string) bool {
+						return slices.ContainsFunc(patterns, func(p string) bool { return arnLike(p, arn) })
+					}
+					// every log group the stack creates: functions, API access,
+					// WAF, the site deployment
+					for _, g := range groups {
+						if !matches(logArn(testAccount, g)) {
+							t.Errorf("log group %s matches none of %v", g, patterns)
+						}
+					}
+					// and nothing else: not the account's other log groups, not
+					// another stack's, not this name in another account
+					for _, arn := range []string{
+						logArn(testAccount, "/aws/lambda/some-function"),
+						logArn(testAccount, "Other-DirectoryLogs-AbC123dEf456"),
+						logArn(testAccount, stackName+"Dev-"+strings.TrimPrefix(groups[0], stackName+"-")),
+						logArn(testAccount, "aws-waf-logs-other"),
+						logArn("999999999999", groups[0]),
+					} {
+						if matches(arn) {
+							t.Errorf("%s matches %v", arn, patterns)
+						}
+					}
+				case service == "cloudwatch.amazonaws.com":
+					principals["cloudwatch"]++
+				default:
+					t.Errorf("unexpected key policy statement %v", st)
+				}
+			}
+			// AND there is exactly one unconditioned root statement, one for
+			// CloudWatch Logs and one for CloudWatch alarms
+			if want := map[string]int{"root": 1, "logs": 1, "cloudwatch": 1}; !maps.Equal(principals, want) {
+				t.Errorf("key policy principals %v, want %v", principals, want)
+			}
+		})
 	}
 }
 

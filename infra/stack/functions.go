@@ -41,14 +41,16 @@ const (
 func TableEnv(table string) string { return lambdaapp.TableEnv(table) }
 
 // DynamoDB actions per access level. Nothing here lets a function scan,
-// batch-write, or change a table's settings.
+// batch-write, or change a table's settings. A TransactWriteItems call is
+// authorised item by item through PutItem and UpdateItem; no code issues a
+// ConditionCheck, so ConditionCheckItem is not granted.
 var (
 	readItemActions  = []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
 	readIndexActions = []string{"dynamodb:Query"}
 	appendActions    = []string{"dynamodb:PutItem"}
-	// A TransactWriteItems call is authorised item by item through these.
-	writeActions  = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
-	deleteActions = []string{"dynamodb:DeleteItem"}
+	updateActions    = []string{"dynamodb:UpdateItem"}
+	writeActions     = []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}
+	deleteActions    = []string{"dynamodb:DeleteItem"}
 
 	kmsReadActions  = []string{"kms:Decrypt", "kms:DescribeKey"}
 	kmsWriteActions = []string{"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"}
@@ -61,22 +63,45 @@ var (
 // which needs no permission. Append-only tables never get it.
 func mayDelete(table string) bool { return table == schema.Directory }
 
-// TableActions returns the DynamoDB actions a function gets on a table and
-// on its indexes for an access level.
-func TableActions(table string, a routes.Access) (onTable, onIndexes []string) {
+// patientPartition is the partition-key prefix of a patient's directory
+// items (its profile and its portal-user links); staff records live under
+// "STAFF#", portal users under "PORTALUSER#".
+const patientPartition = "PATIENT#"
+
+// writePartitionPrefixes limits a function's writes on a table to items
+// whose partition key starts with a prefix (dynamodb:LeadingKeys), where
+// the function writes only some of the table's partitions. Its reads stay
+// unconditioned. manage-links writes link items in patient partitions and
+// must never rewrite a staff record, though it reads them.
+var writePartitionPrefixes = map[string]map[string]string{
+	routes.FnManageLinks: {schema.Directory: patientPartition},
+}
+
+// WritePartitionPrefix returns the partition-key prefix a function's writes
+// on a table are limited to, or "" when they are not limited.
+func WritePartitionPrefix(function, table string) string {
+	return writePartitionPrefixes[function][table]
+}
+
+// TableActions returns the DynamoDB actions a function gets on a table for
+// an access level: the reads and the writes on the table's items, and the
+// actions on its indexes.
+func TableActions(table string, a routes.Access) (reads, writes, onIndexes []string) {
 	switch a {
 	case routes.Read:
-		return slices.Clone(readItemActions), slices.Clone(readIndexActions)
+		return slices.Clone(readItemActions), nil, slices.Clone(readIndexActions)
 	case routes.Append:
-		return slices.Clone(appendActions), nil
+		return nil, slices.Clone(appendActions), nil
+	case routes.ReadUpdate:
+		return slices.Clone(readItemActions), slices.Clone(updateActions), slices.Clone(readIndexActions)
 	case routes.ReadWrite:
-		onTable = slices.Concat(readItemActions, writeActions)
+		writes = slices.Clone(writeActions)
 		if mayDelete(table) {
-			onTable = append(onTable, deleteActions...)
+			writes = append(writes, deleteActions...)
 		}
-		return onTable, slices.Clone(readIndexActions)
+		return slices.Clone(readItemActions), writes, slices.Clone(readIndexActions)
 	}
-	return nil, nil
+	return nil, nil, nil
 }
 
 // indexNames lists a table's secondary indexes from the schema, so grants
@@ -118,6 +143,19 @@ func pascal(name string) string {
 // newFunctions creates one function per routes.Functions() entry, each with
 // its own role, managed policy and encrypted log group.
 func (m *messaging) newFunctions() error {
+	// A partition limit on a table the function does not use would limit
+	// nothing: refuse it rather than let it go stale silently.
+	for fn, tables := range writePartitionPrefixes {
+		i := slices.IndexFunc(routes.Functions(), func(f routes.Function) bool { return f.Name == fn })
+		if i < 0 {
+			return fmt.Errorf("write partition prefix for unknown function %q", fn)
+		}
+		for table := range tables {
+			if _, ok := routes.Functions()[i].Tables[table]; !ok {
+				return fmt.Errorf("function %s: write partition prefix on %s, which it does not use", fn, table)
+			}
+		}
+	}
 	m.functions = map[string]awslambda.Function{}
 	for _, f := range routes.Functions() {
 		fn, err := m.newFunction(f)
@@ -190,9 +228,10 @@ func (m *messaging) newFunction(f routes.Function) (awslambda.Function, error) {
 }
 
 // functionStatements is the whole of a function's permissions: write its
-// own log group, send traces, the table access routes.Functions() lists,
-// the key actions that access needs (only through DynamoDB), and for
-// cursor functions, read the cursor key.
+// own log group, send traces, the table access routes.Functions() lists
+// (writes limited to the partitions of writePartitionPrefixes), the key
+// actions that access needs (only through DynamoDB), and for cursor
+// functions, read the cursor key.
 func (m *messaging) functionStatements(f routes.Function, logs awslogs.LogGroup) ([]awsiam.PolicyStatement, error) {
 	s := m.stack
 	st := []awsiam.PolicyStatement{
@@ -213,7 +252,7 @@ func (m *messaging) functionStatements(f routes.Function, logs awslogs.LogGroup)
 		tables = append(tables, t)
 	}
 	slices.Sort(tables) // deterministic template
-	writes := false
+	mayWrite := false
 	for _, name := range tables {
 		access := f.Tables[name]
 		tbl, ok := m.tables[name]
@@ -223,18 +262,39 @@ func (m *messaging) functionStatements(f routes.Function, logs awslogs.LogGroup)
 		if appendOnly(name) && access != routes.Append && access != routes.Read {
 			return nil, fmt.Errorf("function %s: table %s is append-only, access %d not allowed", f.Name, name, access)
 		}
-		onTable, onIndexes := TableActions(name, access)
-		if len(onTable) == 0 {
+		reads, writes, onIndexes := TableActions(name, access)
+		if len(reads)+len(writes) == 0 {
 			continue
 		}
-		if access != routes.Read {
-			writes = true
+		if len(writes) > 0 {
+			mayWrite = true
 		}
-		st = append(st, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String(name + "Items"),
-			Actions:   jsii.Strings(onTable...),
-			Resources: &[]*string{tbl.TableArn()},
-		}))
+		if prefix := WritePartitionPrefix(f.Name, name); prefix == "" {
+			st = append(st, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String(name + "Items"),
+				Actions:   jsii.Strings(slices.Concat(reads, writes)...),
+				Resources: &[]*string{tbl.TableArn()},
+			}))
+		} else {
+			if len(writes) == 0 {
+				return nil, fmt.Errorf("function %s: write partition prefix on %s, which it does not write", f.Name, name)
+			}
+			if len(reads) > 0 {
+				st = append(st, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Sid:       jsii.String(name + "Items"),
+					Actions:   jsii.Strings(reads...),
+					Resources: &[]*string{tbl.TableArn()},
+				}))
+			}
+			st = append(st, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String(name + "WritesInPrefixedPartitions"),
+				Actions:   jsii.Strings(writes...),
+				Resources: &[]*string{tbl.TableArn()},
+				Conditions: &map[string]interface{}{
+					"ForAllValues:StringLike": map[string]interface{}{"dynamodb:LeadingKeys": []string{prefix + "*"}},
+				},
+			}))
+		}
 		if idx := indexNames(name); len(onIndexes) > 0 && len(idx) > 0 {
 			var arns []*string
 			for _, i := range idx {
@@ -249,7 +309,7 @@ func (m *messaging) functionStatements(f routes.Function, logs awslogs.LogGroup)
 	}
 
 	kmsActions := kmsReadActions
-	if writes {
+	if mayWrite {
 		kmsActions = kmsWriteActions
 	}
 	st = append(st, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

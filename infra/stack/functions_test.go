@@ -110,137 +110,148 @@ func dynamoActions(actions []string) []string {
 
 // Independent of the stack's own tables of actions.
 var (
-	readOnlyActions = []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"}
-	writeActions    = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+	writeActions = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
 		"dynamodb:ConditionCheckItem", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete", "dynamodb:*"}
 	kmsWriteActions = []string{"kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:*"}
 )
 
-func TestOneFunctionPerFolderWithRuntimeAndLimits(t *testing.T) {
-	// GIVEN the function list that functions/ and `make build` follow
-	if got, want := len(full.resources("AWS::Lambda::Function"))-1, len(routes.Functions()); got != want {
-		t.Errorf("%d handler functions (+1 deployment helper), want %d", got, want)
-	}
-	for _, f := range routes.Functions() {
-		t.Run(f.Name, func(t *testing.T) {
-			// WHEN we read its Lambda
-			p := functionResource(t, full, f.Name).Props
-			// THEN it runs the bootstrap on provided.al2023/arm64 with explicit
-			// memory, timeout, reserved concurrency and active tracing
-			if p["Runtime"] != "provided.al2023" || p["Handler"] != "bootstrap" || !slices.Equal(strs(p["Architectures"]), []string{"arm64"}) {
-				t.Errorf("runtime %v handler %v arch %v", p["Runtime"], p["Handler"], p["Architectures"])
-			}
-			if p["MemorySize"] != float64(stack.FunctionMemoryMB) || p["Timeout"] != float64(stack.FunctionTimeoutSeconds) {
-				t.Errorf("memory %v timeout %v", p["MemorySize"], p["Timeout"])
-			}
-			if p["ReservedConcurrentExecutions"] != float64(stack.DefaultReservedConcurrency) {
-				t.Errorf("reserved concurrency %v", p["ReservedConcurrentExecutions"])
-			}
-			if path(p, "TracingConfig", "Mode") != "Active" {
-				t.Errorf("tracing %v", p["TracingConfig"])
-			}
-			// AND logs JSON to its own log group
-			logs := path(p, "LoggingConfig")
-			// (the application log level is what lambdacontext.NewLogger honours)
-			if path(logs, "LogFormat") != "JSON" || refID(path(logs, "LogGroup")) == "" || path(logs, "ApplicationLogLevel") != stack.DefaultLogLevel {
-				t.Errorf("LoggingConfig = %v", logs)
-			}
-		})
-	}
-	// AND no two functions share a log group
-	seen := map[string]string{}
-	for _, f := range routes.Functions() {
-		lg := refID(path(functionResource(t, full, f.Name).Props, "LoggingConfig", "LogGroup"))
-		if other, dup := seen[lg]; dup {
-			t.Errorf("%s and %s share log group %s", f.Name, other, lg)
+// DynamoDB actions, spelled out here.
+const (
+	ddbGet      = "dynamodb:GetItem"
+	ddbBatchGet = "dynamodb:BatchGetItem"
+	ddbQuery    = "dynamodb:Query"
+	ddbPut      = "dynamodb:PutItem"
+	ddbUpdate   = "dynamodb:UpdateItem"
+	ddbDelete   = "dynamodb:DeleteItem"
+)
+
+// tableAccess is what one function may do on one table.
+type tableAccess struct {
+	// items are the actions on the table's items, with no condition.
+	items []string
+	// patientWrites are the actions on the table's items allowed only in
+	// patient partitions: ForAllValues:StringLike dynamodb:LeadingKeys
+	// "PATIENT#*".
+	patientWrites []string
+	// indexes is true when the function may Query (and only Query) every
+	// index of the table.
+	indexes bool
+}
+
+var (
+	readItems  = []string{ddbBatchGet, ddbGet, ddbQuery}
+	readTable  = tableAccess{items: readItems, indexes: true}
+	appendOnly = tableAccess{items: []string{ddbPut}}
+	// Read plus update of existing items: never a put (which could
+	// overwrite a message) nor a delete.
+	readUpdate = tableAccess{items: []string{ddbBatchGet, ddbGet, ddbQuery, ddbUpdate}, indexes: true}
+)
+
+// wantTableAccess is every function's DynamoDB access, written out from the
+// security review rather than read from routes.Functions(), which the stack
+// is built from: a wrong entry there fails TestFunctionsHoldExactlyTheReviewedTableAccess.
+// A table a function is not listed under is one it may not touch at all.
+var wantTableAccess = map[string]map[string]tableAccess{
+	"directory":          {schema.Directory: readTable},
+	"list-conversations": {schema.Directory: readTable, schema.Messages: readTable, schema.Audit: appendOnly},
+	"staff-inbox":        {schema.Directory: readTable, schema.Messages: readTable, schema.Audit: appendOnly},
+	"get-conversation":   {schema.Directory: readTable, schema.Messages: readTable, schema.Audit: appendOnly},
+	"write-message": {
+		schema.Directory: readTable,
+		// Messages are put and updated, never deleted.
+		schema.Messages: {items: []string{ddbBatchGet, ddbGet, ddbPut, ddbQuery, ddbUpdate}, indexes: true},
+		schema.Audit:    appendOnly,
+	},
+	"mark-read":           {schema.Directory: readTable, schema.Messages: readUpdate, schema.Audit: appendOnly},
+	"manage-conversation": {schema.Directory: readTable, schema.Messages: readUpdate, schema.Audit: appendOnly},
+	"manage-links": {
+		// Reads staff and portal-user records; writes link items in patient
+		// partitions only, never a STAFF# record. No Messages access.
+		schema.Directory: {items: readItems, patientWrites: []string{ddbDelete, ddbPut, ddbUpdate}, indexes: true},
+		schema.Audit:     appendOnly,
+	},
+}
+
+// patientPartitionsOnly is the one condition a DynamoDB grant may carry.
+const patientPartitionsOnly = `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["PATIENT#*"]}}`
+
+// dynamoGrant is one DynamoDB action on one resource under one condition
+// ("" for none), as the synthesized policies state it.
+type dynamoGrant struct{ resource, action, condition string }
+
+// dynamoGrants lists every DynamoDB action a function's role holds, and
+// fails on statement forms that the list could not describe.
+func dynamoGrants(t *testing.T, sts []map[string]any) []dynamoGrant {
+	t.Helper()
+	var out []dynamoGrant
+	for _, st := range sts {
+		if st["NotAction"] != nil || st["NotResource"] != nil || st["NotPrincipal"] != nil {
+			t.Errorf("statement with a Not* element: %v", st)
 		}
-		seen[lg] = f.Name
+		if st["Effect"] != "Allow" {
+			continue
+		}
+		cond := ""
+		if c := st["Condition"]; c != nil {
+			// Normalise a single value to a list.
+			norm := map[string]map[string][]string{}
+			for op, kv := range c.(map[string]any) {
+				norm[op] = map[string][]string{}
+				for k, v := range kv.(map[string]any) {
+					norm[op][k] = strs(v)
+				}
+			}
+			cond = jsonString(norm)
+		}
+		for _, a := range dynamoActions(strs(st["Action"])) {
+			for _, res := range resourcesOf(st["Resource"]) {
+				out = append(out, dynamoGrant{res, a, cond})
+			}
+		}
 	}
+	return out
 }
 
-func TestFunctionEnvironment(t *testing.T) {
-	ids := tableIDs(t, full)
-	portalPool := full.withPrefix(t, "AWS::Cognito::UserPool", "PortalUserPool").ID
-	staffPool := full.withPrefix(t, "AWS::Cognito::UserPool", "StaffUserPool").ID
-	secret := full.only(t, "AWS::SecretsManager::Secret").ID
-	for _, f := range routes.Functions() {
-		t.Run(f.Name, func(t *testing.T) {
-			// GIVEN a function
-			// WHEN we read its environment
-			env, _ := path(functionResource(t, full, f.Name).Props, "Environment", "Variables").(map[string]any)
-
-			// THEN it names exactly the tables it may touch
-			for _, tbl := range schema.Tables() {
-				v, has := env[stack.TableEnv(tbl.Name)]
-				_, needs := f.Tables[tbl.Name]
-				if has != needs || (has && refID(v) != ids[tbl.Name]) {
-					t.Errorf("%s = %v, function uses table: %v", stack.TableEnv(tbl.Name), v, needs)
-				}
-			}
-			// AND both issuers, as the pools' provider URLs
-			if !getAtt(env["PORTAL_ISSUER"], portalPool, "ProviderURL") || !getAtt(env["STAFF_ISSUER"], staffPool, "ProviderURL") {
-				t.Errorf("issuers = %v, %v", env["PORTAL_ISSUER"], env["STAFF_ISSUER"])
-			}
-			// AND the cursor key only where cursors are used
-			if _, has := env["CURSOR_KEY_SECRET_ARN"]; has != f.Cursors || (has && refID(env["CURSOR_KEY_SECRET_ARN"]) != secret) {
-				t.Errorf("CURSOR_KEY_SECRET_ARN = %v, cursors %v", env["CURSOR_KEY_SECRET_ARN"], f.Cursors)
-			}
-		})
+func TestFunctionsHoldExactlyTheReviewedTableAccess(t *testing.T) {
+	// GIVEN the reviewed access of every function, which covers exactly the
+	// functions the stack builds
+	if got, want := routes.FunctionNames(), slices.Sorted(maps.Keys(wantTableAccess)); !slices.Equal(got, want) {
+		t.Errorf("functions %v, reviewed access for %v", got, want)
 	}
-}
-
-func TestFunctionsHoldExactlyTheTableAccessTheyList(t *testing.T) {
 	ids := tableIDs(t, full)
-	for _, f := range routes.Functions() {
-		t.Run(f.Name, func(t *testing.T) {
-			// GIVEN a function and the access routes.Functions() lists for it
-			// WHEN we collect everything its role may do
-			g, _ := functionGrants(t, full, functionResource(t, full, f.Name))
+	for _, name := range slices.Sorted(maps.Keys(wantTableAccess)) {
+		t.Run(name, func(t *testing.T) {
+			// WHEN we collect every DynamoDB action its role holds
+			_, sts := functionGrants(t, full, functionResource(t, full, name))
+			grants := dynamoGrants(t, sts)
 
+			// THEN each table and index gets exactly the reviewed actions
+			want := map[dynamoGrant]bool{}
 			for _, tbl := range schema.Tables() {
-				id := ids[tbl.Name]
-				got := dynamoActions(g[id])
-				var onIndexes []string
-				for res, actions := range g {
-					if strings.HasPrefix(res, id+"/index/") {
-						onIndexes = append(onIndexes, dynamoActions(actions)...)
-					}
+				w := wantTableAccess[name][tbl.Name]
+				for _, a := range w.items {
+					want[dynamoGrant{ids[tbl.Name], a, ""}] = true
 				}
-				access := f.Tables[tbl.Name]
-				// THEN each table gets what its access level allows, no more
-				switch access {
-				case routes.None:
-					if len(got)+len(onIndexes) > 0 {
-						t.Errorf("%s: no access listed, role has %v %v", tbl.Name, got, onIndexes)
-					}
-				case routes.Read:
-					if !slices.Equal(got, readOnlyActions) {
-						t.Errorf("%s: Read gives %v, want %v", tbl.Name, got, readOnlyActions)
-					}
-				case routes.Append:
-					if !slices.Equal(got, []string{"dynamodb:PutItem"}) || len(onIndexes) > 0 {
-						t.Errorf("%s: Append gives %v (indexes %v), want PutItem only", tbl.Name, got, onIndexes)
-					}
-				case routes.ReadWrite:
-					want := slices.Concat(readOnlyActions, []string{"dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem"})
-					if tbl.Name == schema.Directory {
-						want = append(want, "dynamodb:DeleteItem") // unlinking deletes a link item
-					}
-					slices.Sort(want)
-					if !slices.Equal(got, want) {
-						t.Errorf("%s: ReadWrite gives %v, want %v", tbl.Name, got, want)
-					}
+				for _, a := range w.patientWrites {
+					want[dynamoGrant{ids[tbl.Name], a, patientPartitionsOnly}] = true
 				}
-				for _, a := range onIndexes {
-					if a != "dynamodb:Query" {
-						t.Errorf("%s: index action %s, want Query only", tbl.Name, a)
+				if w.indexes {
+					for _, i := range slices.Concat(tbl.GSIs, tbl.LSIs) {
+						want[dynamoGrant{ids[tbl.Name] + "/index/" + i.Name, ddbQuery, ""}] = true
 					}
 				}
 			}
-			// AND nothing grants DynamoDB on a wildcard resource
-			for res, actions := range g {
-				if strings.Contains(res, "*") && len(dynamoActions(actions)) > 0 {
-					t.Errorf("DynamoDB actions %v on %s", dynamoActions(actions), res)
+			got := map[dynamoGrant]bool{}
+			for _, g := range grants {
+				got[g] = true
+				// (no wildcard resource, no other table, no other condition)
+				if !want[g] {
+					t.Errorf("holds %s on %s (condition %q), which the review does not allow", g.action, g.resource, g.condition)
+				}
+			}
+			for g := range want {
+				if !got[g] {
+					t.Errorf("lacks %s on %s (condition %q), which the review requires", g.action, g.resource, g.condition)
 				}
 			}
 		})
@@ -248,27 +259,81 @@ func TestFunctionsHoldExactlyTheTableAccessTheyList(t *testing.T) {
 }
 
 func TestReadOnlyFunctionHoldsNoWriteAction(t *testing.T) {
-	// GIVEN the functions whose every table access is Read
-	var readOnly []routes.Function
-	for _, f := range routes.Functions() {
-		if !slices.ContainsFunc(slices.Collect(maps.Values(f.Tables)), func(a routes.Access) bool { return a != routes.Read }) {
-			readOnly = append(readOnly, f)
+	// GIVEN the functions the review allows no write on any table
+	var readOnly []string
+	for name, tables := range wantTableAccess {
+		writes := false
+		for _, w := range tables {
+			writes = writes || len(w.patientWrites) > 0 || slices.ContainsFunc(w.items, func(a string) bool { return slices.Contains(writeActions, a) })
+		}
+		if !writes {
+			readOnly = append(readOnly, name)
 		}
 	}
-	if len(readOnly) == 0 {
-		t.Fatal("no read-only function to check")
+	slices.Sort(readOnly)
+	if !slices.Equal(readOnly, []string{"directory"}) {
+		t.Fatalf("read-only functions %v, want [directory]", readOnly)
 	}
-	for _, f := range readOnly {
+	for _, name := range readOnly {
 		// WHEN we collect everything its role may do
-		g, _ := functionGrants(t, full, functionResource(t, full, f.Name))
+		g, _ := functionGrants(t, full, functionResource(t, full, name))
 		// THEN no resource carries a DynamoDB write or a KMS encrypt action
 		for res, actions := range g {
 			for _, a := range actions {
 				if slices.Contains(writeActions, a) || slices.Contains(kmsWriteActions, a) {
-					t.Errorf("%s (read-only) holds %s on %s", f.Name, a, res)
+					t.Errorf("%s (read-only) holds %s on %s", name, a, res)
 				}
 			}
 		}
+	}
+}
+
+func TestUpdateOnlyFunctionsCannotPutOrDeleteMessages(t *testing.T) {
+	// GIVEN the functions that only mark messages read or manage a
+	// conversation's state
+	ids := tableIDs(t, full)
+	for _, name := range []string{"mark-read", "manage-conversation"} {
+		// WHEN we collect their grants on Messages
+		_, sts := functionGrants(t, full, functionResource(t, full, name))
+		for _, g := range dynamoGrants(t, sts) {
+			if !strings.HasPrefix(g.resource, ids[schema.Messages]) {
+				continue
+			}
+			// THEN none can put (overwrite) or delete an item there, under any condition
+			if g.action != ddbUpdate && slices.Contains(writeActions, g.action) {
+				t.Errorf("%s holds %s on %s", name, g.action, g.resource)
+			}
+		}
+	}
+}
+
+func TestManageLinksWritesOnlyPatientPartitions(t *testing.T) {
+	// GIVEN manage-links, which reads staff records but must never rewrite one
+	ids := tableIDs(t, full)
+	_, sts := functionGrants(t, full, functionResource(t, full, "manage-links"))
+	writes := 0
+	for _, g := range dynamoGrants(t, sts) {
+		if !slices.Contains(writeActions, g.action) {
+			continue
+		}
+		writes++
+		// THEN every write on the directory carries the patient-partition
+		// condition, and it writes nowhere else but the audit trail
+		switch g.resource {
+		case ids[schema.Directory]:
+			if g.condition != patientPartitionsOnly {
+				t.Errorf("%s on the directory with condition %q, want %s", g.action, g.condition, patientPartitionsOnly)
+			}
+		case ids[schema.Audit]:
+			if g.action != ddbPut {
+				t.Errorf("%s on the audit table", g.action)
+			}
+		default:
+			t.Errorf("%s on %s", g.action, g.resource)
+		}
+	}
+	if writes == 0 {
+		t.Error("manage-links holds no write at all")
 	}
 }
 
@@ -333,22 +398,32 @@ func TestKeyUseOnlyThroughServicesAndCursorKeyOnlyForCursorFunctions(t *testing.
 
 func TestTableActionsLevels(t *testing.T) {
 	// GIVEN each access level WHEN we ask for its actions THEN they are as documented
+	read := []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+	query := []string{"dynamodb:Query"}
 	tests := []struct {
-		table  string
-		access routes.Access
-		want   []string
+		table                 string
+		access                routes.Access
+		reads, writes, onIdxs []string
 	}{
-		{schema.Messages, routes.None, nil},
-		{schema.Messages, routes.Read, []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}},
-		{schema.Audit, routes.Append, []string{"dynamodb:PutItem"}},
-		{schema.Messages, routes.ReadWrite, []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}},
-		{schema.Directory, routes.ReadWrite, []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem"}},
+		{schema.Messages, routes.None, nil, nil, nil},
+		{schema.Messages, routes.Read, read, nil, query},
+		{schema.Audit, routes.Append, nil, []string{"dynamodb:PutItem"}, nil},
+		{schema.Messages, routes.ReadUpdate, read, []string{"dynamodb:UpdateItem"}, query},
+		{schema.Messages, routes.ReadWrite, read, []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, query},
+		{schema.Directory, routes.ReadWrite, read, []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, query},
 	}
 	for _, tt := range tests {
-		got, _ := stack.TableActions(tt.table, tt.access)
-		if !slices.Equal(got, tt.want) {
-			t.Errorf("TableActions(%s, %d) = %v, want %v", tt.table, tt.access, got, tt.want)
+		reads, writes, onIdxs := stack.TableActions(tt.table, tt.access)
+		if !slices.Equal(reads, tt.reads) || !slices.Equal(writes, tt.writes) || !slices.Equal(onIdxs, tt.onIdxs) {
+			t.Errorf("TableActions(%s, %d) = %v %v %v, want %v %v %v", tt.table, tt.access, reads, writes, onIdxs, tt.reads, tt.writes, tt.onIdxs)
 		}
+	}
+	// AND only manage-links' directory writes are limited to patient partitions
+	if got := stack.WritePartitionPrefix("manage-links", schema.Directory); got != "PATIENT#" {
+		t.Errorf("manage-links directory prefix %q", got)
+	}
+	if got := stack.WritePartitionPrefix("write-message", schema.Messages); got != "" {
+		t.Errorf("write-message messages prefix %q", got)
 	}
 }
 

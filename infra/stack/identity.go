@@ -166,8 +166,8 @@ func (m *messaging) newUserPools() error {
 
 // newClients creates one public app client per pool: authorization code
 // with PKCE (no secret, so the browser cannot hold one; Cognito accepts a
-// code_challenge from any public client), the hosted UI, and callbacks to
-// the audience's page on the site.
+// code_challenge from any public client), the hosted UI, and callbacks and
+// sign-out returns to the audience's page on the site.
 func (m *messaging) newClients() {
 	for _, a := range []routes.Audience{routes.Portal, routes.Staff} {
 		p := m.pools[a]
@@ -183,7 +183,10 @@ func (m *messaging) newClients() {
 					awscognito.OAuthScope_ResourceServer(p.resourceServer, p.scope),
 				},
 				CallbackUrls: jsii.Strings(*m.siteURL + "/" + string(a) + "/"),
-				LogoutUrls:   jsii.Strings(*m.siteURL + "/"),
+				// The pages sign out to their own audience's page (auth.js
+				// sends logout_uri=<site>/<audience>/), which Cognito only
+				// accepts when registered; the site root stays registered.
+				LogoutUrls: jsii.Strings(*m.siteURL+"/", *m.siteURL+"/"+string(a)+"/"),
 			},
 			SupportedIdentityProviders: &[]awscognito.UserPoolClientIdentityProvider{awscognito.UserPoolClientIdentityProvider_COGNITO()},
 			PreventUserExistenceErrors: jsii.Bool(true),

@@ -2,6 +2,7 @@ package stack_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -104,12 +105,15 @@ func TestAppClientsUseCodeFlowWithoutSecretAndSiteCallbacks(t *testing.T) {
 		if len(scopes) != 2 || scopes[0] != "openid" {
 			t.Errorf("%s scopes %v", a, scopes)
 		}
-		// AND it returns to the audience's page on the site, logs out to its root
-		if got := strs(c["CallbackURLs"]); !slices.Equal(got, []string{"https://" + testDomain + "/" + string(a) + "/"}) {
+		// AND it returns to the audience's page on the site
+		page := "https://" + testDomain + "/" + string(a) + "/"
+		if got := strs(c["CallbackURLs"]); !slices.Equal(got, []string{page}) {
 			t.Errorf("%s callbacks %v", a, got)
 		}
-		if got := strs(c["LogoutURLs"]); !slices.Equal(got, []string{"https://" + testDomain + "/"}) {
-			t.Errorf("%s logout %v", a, got)
+		// AND signing out may return to that page, the logout_uri the pages
+		// send (auth.js), or to the site's root; Cognito refuses any other
+		if got := strs(c["LogoutURLs"]); !slices.Equal(got, []string{"https://" + testDomain + "/", page}) {
+			t.Errorf("%s logout URLs %v, want the site root and %s", a, got, page)
 		}
 		// AND tokens are short-lived, revocable, and user existence is not leaked
 		if v, _ := c["AccessTokenValidity"].(float64); v <= 0 || v > 60 || path(c, "TokenValidityUnits", "AccessToken") != "minutes" {
@@ -123,6 +127,15 @@ func TestAppClientsUseCodeFlowWithoutSecretAndSiteCallbacks(t *testing.T) {
 		}
 		if !slices.Equal(strs(c["SupportedIdentityProviders"]), []string{"COGNITO"}) {
 			t.Errorf("%s providers %v", a, c["SupportedIdentityProviders"])
+		}
+	}
+	// AND without a custom domain too, on the distribution's domain name
+	for _, a := range []routes.Audience{routes.Portal, routes.Staff} {
+		c := plain.withPrefix(t, "AWS::Cognito::UserPoolClient", pascal(string(a))+"UserPoolWebClient").Props
+		urls := asList(c["LogoutURLs"])
+		if len(urls) != 2 || !strings.HasSuffix(jsonString(urls[0]), `"/"]]}`) ||
+			!strings.HasSuffix(jsonString(urls[1]), `"/`+string(a)+`/"]]}`) {
+			t.Errorf("plain %s logout URLs %v, want the site root and /%s/", a, jsonString(urls), a)
 		}
 	}
 	// AND each pool has a hosted UI domain

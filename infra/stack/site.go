@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfrontorigins"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
@@ -284,12 +283,7 @@ func (m *messaging) newWebACL() *string {
 	})
 	// WAF only logs to groups named aws-waf-logs-*.
 	name := "aws-waf-logs-" + *s.StackName()
-	logs := awslogs.NewLogGroup(s, jsii.String("WebAclLogs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String(name),
-		EncryptionKey: m.key,
-		Retention:     LogRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-	})
+	logs := m.newNamedLogGroup("WebAclLogs", name)
 	logging := awswafv2.NewCfnLoggingConfiguration(s, jsii.String("WebAclLogging"), &awswafv2.CfnLoggingConfigurationProps{
 		ResourceArn: acl.AttrArn(),
 		LogDestinationConfigs: &[]interface{}{s.FormatArn(&awscdk.ArnComponents{

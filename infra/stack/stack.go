@@ -45,6 +45,9 @@ type messaging struct {
 	stage            awsapigatewayv2.HttpStage
 	apiURL           *string
 	alarmTopic       awssns.Topic
+	// logGroupNames are the names, or name patterns, of the stack's log
+	// groups, for the key policy.
+	logGroupNames []string
 }
 
 // NewMessagingStack builds the whole product in one stack. It returns an
@@ -98,6 +101,7 @@ func (m *messaging) build() error {
 		return err
 	}
 	m.newAlarms()
+	m.allowLogsToUseKey()
 	m.outputs()
 	m.suppressNagFindings()
 	return nil
