@@ -103,3 +103,18 @@ func Load(ctx context.Context, log *slog.Logger, function string) (api.Deps, err
 	}
 	return deps, nil
 }
+
+// OperatorDynamoDB builds a DynamoDB client for the operator commands
+// (cmd/directory, cmd/migrate) from the usual AWS environment, or for
+// DynamoDB Local when DYNAMODB_ENDPOINT is set.
+func OperatorDynamoDB(ctx context.Context) (*dynamodb.Client, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if ep := os.Getenv("DYNAMODB_ENDPOINT"); ep != "" {
+			o.BaseEndpoint = aws.String(ep)
+		}
+	}), nil
+}

@@ -12,10 +12,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/pedsportal/messaging/internal/directory"
 	"github.com/pedsportal/messaging/internal/lambdaapp"
 	"github.com/pedsportal/messaging/internal/store"
@@ -39,15 +35,10 @@ func main() {
 		fail(err.Error())
 	}
 	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx)
+	db, err := lambdaapp.OperatorDynamoDB(ctx)
 	if err != nil {
-		fail("AWS configuration: " + err.Error())
+		fail(err.Error())
 	}
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		if ep := os.Getenv("DYNAMODB_ENDPOINT"); ep != "" {
-			o.BaseEndpoint = aws.String(ep)
-		}
-	})
 	st := store.New(db, store.Tables{Directory: table})
 	fmt.Printf("Loading practice %s into %s…\n", f.Practice.ID, table)
 	err = directory.Load(ctx, st, f, "directory-loader", func(what string, n int) {

@@ -9,10 +9,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/pedsportal/messaging/internal/lambdaapp"
 	"github.com/pedsportal/messaging/internal/migrate"
 )
@@ -24,16 +20,11 @@ func main() {
 		os.Exit(1)
 	}
 	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx)
+	db, err := lambdaapp.OperatorDynamoDB(ctx)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "migrate: AWS configuration:", err)
+		fmt.Fprintln(os.Stderr, "migrate:", err)
 		os.Exit(1)
 	}
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		if ep := os.Getenv("DYNAMODB_ENDPOINT"); ep != "" {
-			o.BaseEndpoint = aws.String(ep)
-		}
-	})
 	fmt.Printf("Migrating %s…\n", table)
 	err = migrate.Run(ctx, db, table, func(step string, n int) { fmt.Printf("  %-12s %d items updated\n", step, n) })
 	if err != nil {
