@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -144,11 +145,31 @@ func TestStaffFlow(t *testing.T) {
 	}`, subject, me)
 	staff.clickText("label.check", "Assigned to me")
 
+	// The inbox's counts are the summary's, not a count of loaded rows.
+	assertCountsMatchSummary(t, staff, "nurse.kim")
+
 	// The polling badge for the parent's second message. The inbox was just
 	// reloaded, so go to another screen and let the poller find new work.
+	// It polls only the summary: the list is fetched when the user asks.
 	staff.clickText("#nav a", "Patients")
+	staff.waitText("main h1", "Patients")
+	listsBefore := inboxListRequests(staff)
 	parent.writePortalMessage("Front desk", "Another question "+runID, "Also, is the clinic open Saturday?")
 	staff.waitForWithin(25*time.Second, "the new-message badge", `() => { const b = document.querySelector('#new-badge'); return b && !b.hidden && parseInt(b.textContent, 10) >= 1 && document.title.startsWith('('); }`)
+	if n := inboxListRequests(staff) - listsBefore; n != 0 {
+		staff.fail("polling fetched the inbox list %d times; it should poll /staff/inbox/summary only", n)
+	}
+	waitForResponse(t, staff, "GET", regexp.MustCompile(`/staff/inbox/summary$`), 200)
+	// The badge counts the summary's unread conversations.
+	var sum inboxSummary
+	apiCall(t, "staff", "nurse.kim", "GET", "/staff/inbox/summary", nil, &sum)
+	staff.waitFor("the badge to show the summary's unread count", `(n) => parseInt(document.querySelector('#new-badge').textContent, 10) === n && document.title.startsWith('(' + n + ')')`, sum.Unread)
+	// Clicking the badge shows the list, with the new conversation, and
+	// clears the badge.
+	staff.clickFound(`() => document.querySelector('#new-badge')`)
+	staff.waitFor("the new conversation in the inbox", `(s) => [...document.querySelectorAll('#main a.conv .subject')].some((e) => e.textContent === s)`, "Another question "+runID)
+	staff.waitFor("the badge gone", `() => document.querySelector('#new-badge').hidden && !document.title.startsWith('(')`)
+	assertCountsMatchSummary(t, staff, "nurse.kim")
 
 	for _, b := range []*tab{parent, parent2, staff} {
 		b.assertClean()
@@ -364,8 +385,74 @@ func waitForResponse(t *testing.T, b *tab, method string, re *regexp.Regexp, sta
 	b.fail("no %d response to %s %s", status, method, re)
 }
 
-// apiCall calls the API as a demo user, for test set-up and checks only.
+// inboxSummary is GET /staff/inbox/summary.
+type inboxSummary struct {
+	Open         int `json:"open"`
+	Unread       int `json:"unread"`
+	AssignedToMe int `json:"assignedToMe"`
+	Pools        []struct {
+		ID     string `json:"id"`
+		Name   string `json:"name"`
+		Open   int    `json:"open"`
+		Unread int    `json:"unread"`
+	} `json:"pools"`
+	LatestActivityAt *time.Time `json:"latestActivityAt"`
+}
+
+// assertCountsMatchSummary reads the summary through the API as user, has
+// the inbox (which must be on screen) refreshed with its Inbox link, and
+// checks the counts it shows are the summary's: overall and per pool, with
+// zeros for pools the summary leaves out.
+func assertCountsMatchSummary(t *testing.T, b *tab, user string) {
+	t.Helper()
+	var sum inboxSummary
+	apiCall(t, "staff", user, "GET", "/staff/inbox/summary", nil, &sum)
+	if sum.Open == 0 || len(sum.Pools) == 0 {
+		b.fail("the summary counts nothing open: %+v", sum)
+	}
+	b.clickText("#nav a", "Inbox")
+	b.waitFor("the counts to equal the summary's", `(s) => {
+		const c = document.querySelector('#inbox-counts');
+		if (!c || document.querySelector('main .loading')) return false;
+		const num = (el, key) => el?.querySelector('[data-count="' + key + '"]')?.textContent;
+		const line = c.querySelector('.count-line');
+		if (num(line, 'open') !== String(s.open) || num(line, 'unread') !== String(s.unread) || num(line, 'assignedToMe') !== String(s.assignedToMe)) return false;
+		const rows = [...c.querySelectorAll('.pool-counts li')];
+		for (const li of rows) {
+			const p = (s.pools || []).find((x) => x.id === li.dataset.pool) || { open: 0, unread: 0 };
+			if (num(li, 'open') !== String(p.open) || num(li, 'unread') !== String(p.unread)) return false;
+		}
+		return (s.pools || []).every((p) => rows.some((li) => li.dataset.pool === p.id));
+	}`, sum)
+}
+
+// inboxListRequests counts the tab's requests for the inbox list (not its
+// summary).
+func inboxListRequests(b *tab) int {
+	n := 0
+	for _, r := range b.apiRequests() {
+		if u, err := url.Parse(r.URL); err == nil && r.Method == "GET" && strings.HasSuffix(u.Path, "/staff/inbox") {
+			n++
+		}
+	}
+	return n
+}
+
+// apiCall calls the API as a demo user, for test set-up and checks only,
+// and wants 200.
 func apiCall(t *testing.T, audience, user, method, path string, body any, out any) {
+	t.Helper()
+	apiDo(t, audience, user, method, path, body, http.StatusOK, out)
+}
+
+// apiCreate POSTs something new (a conversation or a reply) as a demo user,
+// under a fresh Idempotency-Key, and wants 201.
+func apiCreate(t *testing.T, audience, user, path string, body any, out any) {
+	t.Helper()
+	apiDo(t, audience, user, "POST", path, body, http.StatusCreated, out)
+}
+
+func apiDo(t *testing.T, audience, user, method, path string, body any, want int, out any) {
 	t.Helper()
 	if env.err != nil {
 		t.Fatal(env.err)
@@ -386,17 +473,35 @@ func apiCall(t *testing.T, audience, user, method, path string, body any, out an
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if want == http.StatusCreated {
+		req.Header.Set("Idempotency-Key", randomUUID(t))
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	if res.StatusCode != 200 {
-		t.Fatalf("%s %s: %d", method, path, res.StatusCode)
+	if res.StatusCode != want {
+		t.Fatalf("%s %s: %d, want %d", method, path, res.StatusCode, want)
+	}
+	if out == nil {
+		return
 	}
 	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// randomUUID returns a version 4 UUID, as the pages make for Idempotency-Key.
+func randomUUID(t *testing.T) string {
+	t.Helper()
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 func lilyBirthDate(t *testing.T) string {

@@ -81,7 +81,6 @@ func TestXSS(t *testing.T) {
 	staff.choose(staff.fieldByLabel("Pool"), "All pools")
 	staff.choose(staff.fieldByLabel("Status"), "Open and closed")
 	staff.waitFor("a full first page", `() => document.querySelectorAll('#main a.conv').length === 20 && [...document.querySelectorAll('main button')].some((b) => b.textContent === 'Load more' && !b.hidden)`)
-	staff.waitText("#inbox-counts", "20+")
 	staff.clickText("main button", "Load more")
 	staff.waitFor("the second page", `() => document.querySelectorAll('#main a.conv').length > 20`)
 	if msg := js[string](staff, `() => {

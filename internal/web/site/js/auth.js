@@ -35,6 +35,37 @@ export function claims(jwt) {
 
 export class AuthError extends Error {}
 
+// What the sign-in screen says when the issuer sends the browser back with
+// ?error= (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6) or the token
+// endpoint refuses the code (RFC 6749 §5.2). Only these fixed texts are
+// shown, keyed by the error code: error_description and error_uri come from
+// the address bar, where anyone can write a link, so showing them would let
+// a crafted link put its own words on our page.
+const SIGN_IN_FAILED = 'Sign-in did not complete. Please try again.';
+const ERROR_TEXT = new Map([
+  ['access_denied', 'Sign-in was cancelled or not allowed. If you need access, ask your practice administrator.'],
+  ['invalid_request', 'The sign-in request was not accepted. Please try again.'],
+  ['unauthorized_client', 'This page is not allowed to sign in here. Please contact the practice.'],
+  ['unsupported_response_type', 'The sign-in request was not accepted. Please contact the practice.'],
+  ['invalid_scope', 'The sign-in request was not accepted. Please contact the practice.'],
+  ['server_error', 'The sign-in service had a problem. Please try again in a few minutes.'],
+  ['temporarily_unavailable', 'The sign-in service is busy or down for maintenance. Please try again in a few minutes.'],
+  ['login_required', 'Please sign in again.'],
+  ['interaction_required', 'Please sign in again.'],
+  ['consent_required', 'Please sign in again.'],
+  ['account_selection_required', 'Please sign in again.'],
+  // Token endpoint errors.
+  ['invalid_grant', 'This sign-in link has expired or was already used. Please sign in again.'],
+  ['invalid_client', 'This page is not allowed to sign in here. Please contact the practice.'],
+  ['unsupported_grant_type', 'The sign-in request was not accepted. Please contact the practice.'],
+]);
+
+/** errorText is the fixed message for an OAuth error code, whatever the
+ * code (a Map, so "constructor" or "__proto__" find nothing). */
+export function errorText(code) {
+  return ERROR_TEXT.get(String(code || '')) || SIGN_IN_FAILED;
+}
+
 export class Auth {
   /**
    * @param {string} audience "staff" or "portal"
@@ -85,7 +116,8 @@ export class Auth {
     history.replaceState(null, '', `/${this.audience}/${flow?.returnTo || ''}`);
 
     if (params.has('error')) {
-      throw new AuthError(params.get('error_description') || `Sign-in failed (${params.get('error')}).`);
+      // Never error_description: see ERROR_TEXT.
+      throw new AuthError(errorText(params.get('error')));
     }
     if (!flow || params.get('state') !== flow.state) {
       throw new AuthError('This sign-in link is stale or was not started here. Please sign in again.');
@@ -110,7 +142,7 @@ export class Auth {
     }
     const body = await res.json().catch(() => ({}));
     if (!res.ok || !body.access_token) {
-      throw new AuthError(body.error_description || body.detail || 'Sign-in could not be completed. Please try again.');
+      throw new AuthError(errorText(body.error));
     }
     if (body.id_token && flow.nonce && claims(body.id_token).nonce && claims(body.id_token).nonce !== flow.nonce) {
       throw new AuthError('Sign-in response did not match this sign-in. Please try again.');

@@ -9,6 +9,7 @@ import {
 } from './ui.js';
 
 const PATIENT_KEY = 'pp.portal.patient';
+const CHAIN_PAGE = 50; // messages per page of a conversation's chain
 
 let api;
 let auth;
@@ -120,16 +121,21 @@ async function messagesView({ live }) {
 
   async function load(reset) {
     const res = await api.get(`/portal/patients/${seg(p.id)}/conversations`, { limit: 20, cursor: reset ? '' : cursor });
+    const items = res.items || [];
+    if (reset) {
+      // Kept even when the user has already switched patient, so the
+      // selector still flags this one's news.
+      const news = items.some((c) => c.unread > 0);
+      const changed = Boolean(state.unreadOf[p.id]) !== news;
+      state.unreadOf[p.id] = news;
+      if (changed && p.id !== state.current.id) drawPatientBar();
+    }
     if (!live()) return;
     if (reset) list.replaceChildren();
-    const items = res.items || [];
     for (const c of items) list.append(item(c));
     if (reset && !items.length) list.append(h('li', { class: 'empty' }, `No messages about ${p.displayName} yet.`));
     cursor = res.nextCursor || null;
     more.button.hidden = !cursor;
-    if (reset) {
-      state.unreadOf[p.id] = items.some((c) => c.unread > 0);
-    }
   }
 
   function item(c) {
@@ -168,7 +174,7 @@ async function conversationView({ args: [pid, cid], live }) {
   const back = h('p', {}, h('a', { href: '#/messages' }, '← All messages'));
   let data;
   try {
-    data = await api.get(path, { limit: 50 });
+    data = await api.get(path, { limit: CHAIN_PAGE });
   } catch (e) {
     if (!live()) return;
     replace(main, back, box);
@@ -183,7 +189,9 @@ async function conversationView({ args: [pid, cid], live }) {
 
   const chain = h('ol', { class: 'chain', 'aria-label': 'Messages, oldest first' });
   const more = pager(async () => {
-    const res = await api.get(path, { limit: 50, cursor });
+    const res = await api.get(path, { limit: CHAIN_PAGE, cursor });
+    // Only the first page carries the header; later pages keep the one we have.
+    conv = res.conversation || conv;
     messages.push(...(res.messages || []));
     cursor = res.nextCursor || null;
     drawChain();

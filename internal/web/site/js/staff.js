@@ -9,6 +9,7 @@ import {
 
 const POLL_MS = 15_000;
 const FILTER_KEY = 'pp.staff.filters';
+const CHAIN_PAGE = 50; // messages per page of a conversation's chain
 
 let api;
 const state = {
@@ -16,9 +17,11 @@ const state = {
   pools: [],
   members: null,
   filters: { pool: '', status: 'open', unread: false, assigned: false },
-  baseline: 0,       // newest activity (ms) the inbox last showed
-  newCount: 0,
-  onNew: null,       // set while the inbox is on screen
+  summary: null,     // the last GET /staff/inbox/summary
+  baseline: null,    // latestActivityAt (ms) when the inbox list was last loaded
+  newCount: 0,       // the badge's number; 0 hides it
+  onSummary: null,   // set while the inbox is on screen
+  reloadInbox: null, // set while the inbox is on screen
   lastSearch: null,  // {query, items}: kept in memory only, never in the URL
 };
 
@@ -34,27 +37,51 @@ async function start(ctx) {
   try {
     Object.assign(state.filters, JSON.parse(sessionStorage.getItem(FILTER_KEY) || '{}'));
   } catch { /* keep defaults */ }
+  const routes = {
+    inbox: inboxView,
+    c: conversationView,
+    new: newConversationView,
+    patients: patientsView,
+    patient: chartView,
+  };
+  // Unknown routes show the inbox too.
+  const onInbox = () => {
+    const first = location.hash.replace(/^#\/?/, '').split('/')[0];
+    return !Object.hasOwn(routes, first) || first === 'inbox';
+  };
   const box = errorBox();
+  let summary = null;
   try {
-    const [me, pools] = await Promise.all([api.get('/staff/me'), api.get('/staff/pools')]);
+    // The inbox reads a summary with its list. Elsewhere, the first summary
+    // sets the baseline, so activity from before the page opened is not
+    // "new"; it is asked for with the rest, not after.
+    const [me, pools, sum] = await Promise.all([
+      api.get('/staff/me'),
+      api.get('/staff/pools'),
+      onInbox() ? null : api.get('/staff/inbox/summary').catch(() => null),
+    ]);
     state.me = me;
     state.pools = pools.items || [];
+    summary = sum;
   } catch (e) {
     replace(ctx.main, box);
     showError(box, e);
     return;
   }
   setWho(`${state.me.displayName} · ${roleName(state.me.role)}`);
+  if (summary) applySummary(summary);
 
-  const router = new Router(ctx.main, {
-    inbox: inboxView,
-    c: conversationView,
-    new: newConversationView,
-    patients: patientsView,
-    patient: chartView,
-  }, 'inbox');
+  const router = new Router(ctx.main, routes, 'inbox');
+  // The Inbox link (and the badge in it) brings the list up to date even
+  // when the inbox is already on screen, where the hash does not change.
+  document.querySelector('#nav a[data-route="inbox"]').addEventListener('click', (e) => {
+    if (state.reloadInbox && onInbox()) {
+      e.preventDefault();
+      state.reloadInbox();
+    }
+  });
   router.render();
-  new Poller(checkForNew, { base: POLL_MS }).start();
+  new Poller(pollSummary, { base: POLL_MS }).start();
 }
 
 // ---- inbox ----------------------------------------------------------------
@@ -70,22 +97,40 @@ function inboxQuery(f) {
 
 const ms = (iso) => Date.parse(iso) || 0;
 
-/** checkForNew polls the first inbox page and counts conversations with
- * unread family activity newer than what the inbox last showed. */
-async function checkForNew() {
-  const res = await api.get('/staff/inbox', { ...inboxQuery(state.filters), limit: 20 });
-  const n = (res.items || []).filter((c) => c.unread > 0 && ms(c.lastActivityAt) > state.baseline).length;
-  setNewCount(n);
+/** pollSummary reads the inbox's counts and newest activity: no message
+ * content, so polling it is cheap and writes no audit record. The list
+ * itself is fetched only when the user asks for it. */
+async function pollSummary() {
+  applySummary(await api.get('/staff/inbox/summary'));
+}
+
+const latestOf = (s) => ms(s?.latestActivityAt);
+
+/** applySummary shows a summary: the badge when activity is newer than the
+ * list on screen, and the counts when the inbox is showing. */
+function applySummary(s) {
+  state.summary = s;
+  if (state.baseline === null) state.baseline = latestOf(s);
+  const fresh = latestOf(s) > state.baseline;
+  setNewCount(fresh ? s.unread || 0 : 0);
+  state.onSummary?.(s, fresh);
+}
+
+/** ownActivity keeps the user's own message from counting as news: when
+ * nothing newer was waiting, the baseline moves to the message's time. */
+function ownActivity(iso) {
+  if (state.baseline !== null && latestOf(state.summary) <= state.baseline) {
+    state.baseline = Math.max(state.baseline, ms(iso));
+  }
 }
 
 function setNewCount(n) {
-  if (n > state.newCount) announce(`${n} new ${n === 1 ? 'conversation' : 'conversations'} with unread messages.`);
+  if (n > state.newCount) announce(`New messages: ${n} ${n === 1 ? 'conversation is' : 'conversations are'} unread.`);
   state.newCount = n;
   const badge = document.getElementById('new-badge');
   badge.hidden = n === 0;
-  badge.replaceChildren(String(n), h('span', { class: 'visually-hidden' }, ' new'));
+  badge.replaceChildren(String(n), h('span', { class: 'visually-hidden' }, ' unread, new messages'));
   document.title = `${n ? `(${n}) ` : ''}Staff messages`;
-  state.onNew?.(n);
 }
 
 function convItem(c, { showPatient = true } = {}) {
@@ -111,9 +156,9 @@ async function inboxView({ live }) {
   const box = errorBox();
   const headingId = 'inbox-h';
   const list = h('ul', { class: 'list', 'aria-labelledby': headingId });
-  const counts = h('p', { class: 'counts', id: 'inbox-counts' });
+  const counts = h('div', { class: 'counts', id: 'inbox-counts' });
   const banner = h('div', { class: 'notice new-banner', role: 'status', hidden: true });
-  let items = [];
+  let items = 0;
   let cursor = null;
 
   const pool = selectField({
@@ -132,39 +177,68 @@ async function inboxView({ live }) {
 
   const more = pager(() => load(false));
 
-  function renderCounts() {
-    const nUnread = items.filter((c) => c.unread > 0).length;
-    const nMine = items.filter((c) => c.assignee && c.assignee.id === state.me.id).length;
-    const plus = cursor ? '+' : '';
-    // Counts are of what the API has returned so far; "+" says more pages
-    // exist, so a number is never claimed that was not seen.
+  /** renderCounts shows the summary's counts, which are of every open
+   * conversation in the practice, not of the pages loaded so far. */
+  function renderCounts(sum) {
+    if (!sum) { counts.replaceChildren(); return; }
+    const num = (key, value) => h('strong', { 'data-count': key }, String(value ?? 0));
+    // Every pool the user can filter by, with zeros for those the summary
+    // leaves out because nothing in them is open.
+    const counted = new Map((sum.pools || []).map((p) => [p.id, p]));
+    const pools = [
+      ...state.pools.map((p) => ({ open: 0, unread: 0, ...counted.get(p.id), id: p.id, name: p.name })),
+      ...(sum.pools || []).filter((p) => !state.pools.some((x) => x.id === p.id)),
+    ];
     replace(counts,
-      h('span', {}, h('strong', {}, `${items.length}${plus}`), ' shown'),
-      h('span', {}, h('strong', {}, `${nUnread}${plus && nUnread ? '+' : ''}`), ' unread'),
-      h('span', {}, h('strong', {}, `${nMine}${plus && nMine ? '+' : ''}`), ' assigned to you'),
-      cursor ? h('span', {}, '(more to load below)') : null);
+      h('p', { class: 'count-line' },
+        h('span', {}, num('open', sum.open), sum.open === 1 ? ' open conversation' : ' open conversations'),
+        h('span', {}, num('unread', sum.unread), ' unread'),
+        h('span', {}, num('assignedToMe', sum.assignedToMe), ' assigned to you')),
+      pools.length ? h('ul', { class: 'pool-counts', 'aria-label': 'Open conversations by pool' },
+        pools.map((p) => h('li', { 'data-pool': p.id },
+          h('span', { class: 'pool-name' }, `${p.name || 'Pool'}:`), ' ',
+          num('open', p.open), ' open, ', num('unread', p.unread), ' unread'))) : null);
+  }
+
+  function showBanner(fresh) {
+    banner.hidden = !fresh;
+    if (!fresh) return;
+    replace(banner,
+      h('p', {},
+        h('strong', {}, 'New activity since this list was loaded. '),
+        h('button', { class: 'btn small', type: 'button', onclick: reload }, 'Show it')));
   }
 
   let epoch = 0; // bumped by every fresh load, so a slower older answer is dropped
   async function load(reset) {
     if (reset) epoch += 1;
     const mine = epoch;
-    const res = await api.get('/staff/inbox', { ...inboxQuery(f), limit: 20, cursor: reset ? '' : cursor });
+    // A fresh list comes with a fresh summary, asked for at the same time,
+    // whose newest activity is what this list shows.
+    const [res, summary] = await Promise.all([
+      api.get('/staff/inbox', { ...inboxQuery(f), limit: 20, cursor: reset ? '' : cursor }),
+      reset ? api.get('/staff/inbox/summary').catch(() => null) : null,
+    ]);
     if (!live() || mine !== epoch) return;
     const page = res.items || [];
     if (reset) {
-      items = [];
+      items = 0;
       list.replaceChildren();
-      state.baseline = Math.max(0, ...page.map((c) => ms(c.lastActivityAt)));
-      banner.hidden = true;
-      setNewCount(0);
+      if (summary) {
+        state.baseline = latestOf(summary);
+        applySummary(summary);
+      } else {
+        // Without a summary, what is known now counts as seen.
+        state.baseline = Math.max(state.baseline ?? 0, latestOf(state.summary), ...page.map((c) => ms(c.lastActivityAt)));
+        setNewCount(0);
+        showBanner(false);
+      }
     }
-    items.push(...page);
+    items += page.length;
     cursor = res.nextCursor || null;
     for (const c of page) list.append(convItem(c));
-    if (!items.length) list.append(h('li', { class: 'empty' }, 'No conversations match these filters.'));
+    if (!items) list.append(h('li', { class: 'empty' }, 'No conversations match these filters.'));
     more.button.hidden = !cursor;
-    renderCounts();
   }
 
   async function reload() {
@@ -185,13 +259,14 @@ async function inboxView({ live }) {
   for (const el of [pool.select, status.select, unread.input, mine.input]) el.addEventListener('change', onFilter);
   refresh.addEventListener('click', () => busy(refresh, 'Refreshing…', reload));
 
-  state.onNew = (n) => {
-    if (!live()) { state.onNew = null; return; }
-    banner.hidden = n === 0;
-    replace(banner,
-      h('p', {},
-        h('strong', {}, `${n} ${n === 1 ? 'conversation has' : 'conversations have'} new messages. `),
-        h('button', { class: 'btn small', type: 'button', onclick: reload }, 'Show them')));
+  state.onSummary = (s, fresh) => {
+    if (!live()) { state.onSummary = null; return; }
+    renderCounts(s);
+    showBanner(fresh);
+  };
+  state.reloadInbox = () => {
+    if (!live()) { state.reloadInbox = null; return; }
+    busy(refresh, 'Refreshing…', reload);
   };
 
   replace(main,
@@ -202,6 +277,7 @@ async function inboxView({ live }) {
     box,
     banner,
     h('div', { class: 'card' }, list, h('div', { class: 'list-foot' }, more.el)));
+  renderCounts(state.summary);
   await reload();
 }
 
@@ -221,7 +297,7 @@ async function conversationView({ args: [pid, cid], live }) {
   let patient;
   try {
     [data, people, patient] = await Promise.all([
-      api.get(path, { limit: 50 }),
+      api.get(path, { limit: CHAIN_PAGE }),
       members(),
       api.get(`/staff/patients/${seg(pid)}`).catch(() => null),
     ]);
@@ -243,8 +319,9 @@ async function conversationView({ args: [pid, cid], live }) {
   const panel = h('aside', { class: 'card side-panel', 'aria-label': 'Conversation details' });
   const replyArea = h('div', {});
   const more = pager(async () => {
-    const res = await api.get(path, { limit: 50, cursor });
-    conv = res.conversation;
+    const res = await api.get(path, { limit: CHAIN_PAGE, cursor });
+    // Only the first page carries the header; later pages keep the one we have.
+    conv = res.conversation || conv;
     messages.push(...(res.messages || []));
     cursor = res.nextCursor || null;
     drawChain();
@@ -333,6 +410,7 @@ async function conversationView({ args: [pid, cid], live }) {
         try {
           const res = await api.create(`${path}/messages`, payload, sub.keyFor(payload));
           sub.done();
+          ownActivity(res.message?.createdAt);
           // The reply's response may carry only the message; then read the
           // header again for the new counts and activity time.
           conv = res.conversation || (await api.get(path, { limit: 1 })).conversation;
@@ -567,6 +645,7 @@ async function newConversationView({ args: [pid], live }) {
       try {
         const res = await api.create(`/staff/patients/${seg(pid)}/conversations`, payload, sub.keyFor(payload));
         sub.done();
+        ownActivity(res.conversation?.lastActivityAt);
         announce('Message sent.');
         go(`#/c/${seg(pid)}/${seg(res.conversation.id)}`);
       } catch (err) {
