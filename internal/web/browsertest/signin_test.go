@@ -80,7 +80,6 @@ func TestSignInErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := u.Query()
-	state := q.Get("state")
 	q.Set("code_challenge_method", "plain")
 	u.RawQuery = q.Encode()
 	b.navigate(u.String())
@@ -99,7 +98,8 @@ func TestSignInErrors(t *testing.T) {
 	b.clickText("main button", "Sign in")
 	b.waitFor("the issuer's sign-in page", `(iss) => location.href.startsWith(iss)`, env.stack.Issuer())
 	u, _ = url.Parse(js[string](b, `() => location.href`))
-	if state = u.Query().Get("state"); state == "" {
+	state := u.Query().Get("state")
+	if state == "" {
 		b.fail("no state in the authorize request")
 	}
 	b.navigate(env.stack.Site() + "/staff/?" + url.Values{"code": {"not-a-real-code"}, "state": {state}}.Encode())
