@@ -36,7 +36,7 @@ token: ## Print an access token for a demo user (make dev must be running): make
 
 ## ---- tests ----
 
-test: tools lint build test-go synth ## Run every test: lint, bootstrap sizes, unit, integration, end-to-end, infra, browser, and a CLI synth with cfn-lint.
+test: tools lint build synth test-go ## Run every test: lint, bootstrap sizes, unit, integration, end-to-end, infra, browser, and a CLI synth with cfn-lint.
 
 test-go:
 	@echo "==> go test ./... (DynamoDB Local, the gateway, CDK synth and Chromium start and stop inside the tests)"
