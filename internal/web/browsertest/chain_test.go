@@ -7,7 +7,7 @@ import (
 )
 
 // chainPage is the pages' page size for a conversation's chain (CHAIN_PAGE
-// in staff.js and portal.js).
+// in conversation.js).
 const chainPage = 50
 
 // TestLongChainPaging opens a conversation longer than one page in both

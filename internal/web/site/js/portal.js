@@ -1,15 +1,14 @@
 // The portal pages: Messages (per Current Patient), a conversation's whole
 // chain, and Write Message.
 
-import { seg, Submission } from './api.js';
+import { seg } from './api.js';
+import { composeForm, firstPage, messageChain, messageItem, replyForm } from './conversation.js';
 import { birthDate, short } from './format.js';
 import {
-  announce, boot, busy, errorBox, go, h, markField, messageItem, pager, replace, Router,
-  selectField, setWho, showError, textField, validate,
+  announce, attempt, boot, errorBox, go, h, loadPage, pager, replace, Router, setWho, showError,
 } from './ui.js';
 
 const PATIENT_KEY = 'pp.portal.patient';
-const CHAIN_PAGE = 50; // messages per page of a conversation's chain
 
 let api;
 let auth;
@@ -39,14 +38,9 @@ async function start(ctx) {
   api = ctx.api;
   auth = ctx.auth;
   setWho(auth.session()?.name || '');
-  const box = errorBox();
-  try {
-    state.patients = (await api.get('/portal/patients')).items || [];
-  } catch (e) {
-    replace(ctx.main, box);
-    showError(box, e);
-    return;
-  }
+  const patients = await loadPage({ main: ctx.main, box: errorBox() }, async () => (await api.get('/portal/patients')).items || []);
+  if (!patients) return;
+  state.patients = patients;
   if (!state.patients.length) {
     replace(ctx.main, h('h1', {}, 'Messages'),
       h('div', { class: 'notice' }, h('p', {}, 'No patients are linked to your account yet. Please call the office to have your child added.')));
@@ -160,7 +154,7 @@ async function messagesView({ live }) {
       h('a', { class: 'btn', href: '#/write' }, 'Write Message')),
     box,
     h('div', { class: 'card' }, list, h('div', { class: 'list-foot' }, more.el)));
-  try { await load(true); } catch (e) { showError(box, e); }
+  await attempt(box, () => load(true));
 }
 
 // ---- conversation -------------------------------------------------------------
@@ -172,34 +166,18 @@ async function conversationView({ args: [pid, cid], live }) {
   const box = errorBox();
   const path = `/portal/patients/${seg(pid)}/conversations/${seg(cid)}`;
   const back = h('p', {}, h('a', { href: '#/messages' }, '← All messages'));
-  let data;
-  try {
-    data = await api.get(path, { limit: CHAIN_PAGE });
-  } catch (e) {
-    if (!live()) return;
-    replace(main, back, box);
-    showError(box, e);
-    return;
-  }
-  if (!live()) return;
+  const data = await loadPage({ main, box, live, before: [back] }, () => firstPage(api, path));
+  if (!data) return;
   let conv = data.conversation;
-  const messages = [...(data.messages || [])];
-  let cursor = data.nextCursor || null;
   const selfId = auth.session()?.sub || '';
 
-  const chain = h('ol', { class: 'chain', 'aria-label': 'Messages, oldest first' });
-  const more = pager(async () => {
-    const res = await api.get(path, { limit: CHAIN_PAGE, cursor });
-    // Only the first page carries the header; later pages keep the one we have.
-    conv = res.conversation || conv;
-    messages.push(...(res.messages || []));
-    cursor = res.nextCursor || null;
-    drawChain();
+  const chain = messageChain({
+    api,
+    path,
+    data,
+    item: (m) => messageItem(m, { selfId }),
+    onHeader: (c) => { conv = c; },
   });
-  function drawChain() {
-    replace(chain, messages.map((m) => messageItem(m, { selfId })));
-    more.button.hidden = !cursor;
-  }
 
   let reply;
   if (conv.status === 'closed') {
@@ -207,29 +185,16 @@ async function conversationView({ args: [pid, cid], live }) {
       'The office has closed this conversation. To ask something new, ',
       h('a', { href: '#/write' }, 'write a new message'), '.'));
   } else {
-    const body = textField({ label: 'Your reply', max: 5000, multiline: true, name: 'body', hint: 'Not for emergencies: call 911.' });
-    const formBox = errorBox();
-    const send = h('button', { class: 'btn', type: 'submit' }, 'Send reply');
-    const sub = new Submission();
-    reply = h('form', { class: 'card', 'aria-label': 'Reply', novalidate: true }, formBox, body.el, h('div', { class: 'actions' }, send));
-    reply.addEventListener('submit', (e) => {
-      e.preventDefault();
-      if (!validate(formBox, [body])) return;
-      const payload = { body: body.value() };
-      busy(send, 'Sending…', async () => {
-        try {
-          const res = await api.create(`${path}/messages`, payload, sub.keyFor(payload));
-          sub.done();
-          if (res.conversation) conv = res.conversation;
-          if (!cursor) messages.push(res.message);
-          body.reset();
-          drawChain();
-          announce('Reply sent.');
-        } catch (err) {
-          showError(formBox, err);
-          markField(err, [body]);
-        }
-      });
+    reply = replyForm({
+      api,
+      path,
+      label: 'Your reply',
+      hint: 'Not for emergencies: call 911.',
+      sent: (res) => {
+        if (res.conversation) conv = res.conversation;
+        chain.add(res.message);
+        chain.draw();
+      },
     });
   }
 
@@ -239,8 +204,8 @@ async function conversationView({ args: [pid, cid], live }) {
     h('p', { class: 'muted' }, `About ${conv.patient?.displayName || state.current.displayName} · To: ${conv.pool?.name || ''}`,
       conv.status === 'closed' ? ' · Closed' : ''),
     box,
-    chain, more.el, reply);
-  drawChain();
+    chain.el, chain.more, reply);
+  chain.draw();
 
   // Opening the chain is reading it: tell the office. Not awaited, so the
   // screen is ready at once.
@@ -255,49 +220,24 @@ async function writeView({ live }) {
   const main = document.getElementById('main');
   const p = state.current;
   const box = errorBox();
-  try {
+  const pools = await loadPage({ main, box, live }, async () => {
     if (!state.pools) state.pools = (await api.get('/portal/pools')).items || [];
-  } catch (e) {
-    if (!live()) return;
-    replace(main, box);
-    showError(box, e);
-    return;
-  }
-  if (!live()) return;
-
-  const pool = selectField({
-    label: 'To',
-    name: 'poolId',
-    options: [{ value: '', label: 'Choose who should read this' }, ...state.pools.map((x) => ({ value: x.id, label: x.name }))],
+    return state.pools;
   });
-  const subject = textField({ label: 'Subject', max: 200, name: 'subject' });
-  const body = textField({ label: 'Message', max: 5000, multiline: true, rows: 8, name: 'body' });
-  const send = h('button', { class: 'btn', type: 'submit' }, 'Send message');
-  const sub = new Submission();
-  const form = h('form', { class: 'card', novalidate: true },
-    box,
-    h('p', {}, 'About ', h('strong', {}, p.displayName), `, born ${birthDate(p.dateOfBirth)}. `,
-      h('span', { class: 'muted' }, 'To write about someone else, change Current patient above.')),
-    pool.el, subject.el, body.el,
-    h('div', { class: 'actions' }, send, h('a', { class: 'btn secondary', href: '#/messages' }, 'Cancel')));
+  if (!pools) return;
 
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    if (!pool.select.value) { box.textContent = 'Choose who should read this message.'; pool.select.focus(); return; }
-    if (!validate(box, [subject, body])) return;
-    const payload = { poolId: pool.select.value, subject: subject.value().trim(), body: body.value() };
-    busy(send, 'Sending…', async () => {
-      try {
-        const res = await api.create(`/portal/patients/${seg(p.id)}/conversations`, payload, sub.keyFor(payload));
-        sub.done();
-        announce('Message sent.');
-        go(`#/c/${seg(p.id)}/${seg(res.conversation.id)}`);
-      } catch (err) {
-        showError(box, err);
-        markField(err, [subject, body]);
-        if (err.field === 'poolId') pool.select.focus();
-      }
-    });
+  const form = composeForm({
+    api,
+    pid: p.id,
+    path: `/portal/patients/${seg(p.id)}/conversations`,
+    pools,
+    box,
+    poolLabel: 'To',
+    poolPrompt: 'Choose who should read this',
+    poolMissing: 'Choose who should read this message.',
+    intro: h('p', {}, 'About ', h('strong', {}, p.displayName), `, born ${birthDate(p.dateOfBirth)}. `,
+      h('span', { class: 'muted' }, 'To write about someone else, change Current patient above.')),
+    actions: h('a', { class: 'btn secondary', href: '#/messages' }, 'Cancel'),
   });
 
   replace(main,

@@ -1,15 +1,15 @@
 // The staff admin page: inbox, conversation, new conversation, patients.
 
-import { seg, Submission } from './api.js';
+import { seg } from './api.js';
+import { composeForm, firstPage, messageChain, messageItem, replyForm } from './conversation.js';
 import { birthDate, roleName, short, timeEl, when } from './format.js';
 import {
-  announce, boot, busy, checkField, errorBox, go, h, markField, messageItem, pager, Poller,
-  replace, Router, selectField, setWho, showError, textField, validate,
+  announce, attempt, boot, busy, checkField, errorBox, h, loadPage, pager, Poller,
+  replace, Router, selectField, setWho, showError,
 } from './ui.js';
 
 const POLL_MS = 15_000;
 const FILTER_KEY = 'pp.staff.filters';
-const CHAIN_PAGE = 50; // messages per page of a conversation's chain
 
 let api;
 const state = {
@@ -49,25 +49,18 @@ async function start(ctx) {
     const first = location.hash.replace(/^#\/?/, '').split('/')[0];
     return !Object.hasOwn(routes, first) || first === 'inbox';
   };
-  const box = errorBox();
-  let summary = null;
-  try {
-    // The inbox reads a summary with its list. Elsewhere, the first summary
-    // sets the baseline, so activity from before the page opened is not
-    // "new"; it is asked for with the rest, not after.
-    const [me, pools, sum] = await Promise.all([
-      api.get('/staff/me'),
-      api.get('/staff/pools'),
-      onInbox() ? null : api.get('/staff/inbox/summary').catch(() => null),
-    ]);
-    state.me = me;
-    state.pools = pools.items || [];
-    summary = sum;
-  } catch (e) {
-    replace(ctx.main, box);
-    showError(box, e);
-    return;
-  }
+  // The inbox reads a summary with its list. Elsewhere, the first summary
+  // sets the baseline, so activity from before the page opened is not
+  // "new"; it is asked for with the rest, not after.
+  const loaded = await loadPage({ main: ctx.main, box: errorBox() }, () => Promise.all([
+    api.get('/staff/me'),
+    api.get('/staff/pools'),
+    onInbox() ? null : api.get('/staff/inbox/summary').catch(() => null),
+  ]));
+  if (!loaded) return;
+  const [me, pools, summary] = loaded;
+  state.me = me;
+  state.pools = pools.items || [];
   setWho(`${state.me.displayName} · ${roleName(state.me.role)}`);
   if (summary) applySummary(summary);
 
@@ -242,8 +235,7 @@ async function inboxView({ live }) {
   }
 
   async function reload() {
-    box.textContent = '';
-    try { await load(true); } catch (e) { showError(box, e); }
+    await attempt(box, () => load(true));
   }
 
   function onFilter() {
@@ -292,40 +284,20 @@ async function conversationView({ args: [pid, cid], live }) {
   const main = document.getElementById('main');
   const box = errorBox();
   const path = `/staff/patients/${seg(pid)}/conversations/${seg(cid)}`;
-  let data;
-  let people;
-  let patient;
-  try {
-    [data, people, patient] = await Promise.all([
-      api.get(path, { limit: CHAIN_PAGE }),
-      members(),
-      api.get(`/staff/patients/${seg(pid)}`).catch(() => null),
-    ]);
-  } catch (e) {
-    if (!live()) return;
-    replace(main, backLink(), box);
-    showError(box, e);
-    return;
-  }
-  if (!live()) return;
+  const loaded = await loadPage({ main, box, live, before: [backLink()] }, () => Promise.all([
+    firstPage(api, path),
+    members(),
+    getPatient(pid).catch(() => null),
+  ]));
+  if (!loaded) return;
+  const [data, people, patient] = loaded;
 
   let conv = data.conversation;
-  const messages = [...(data.messages || [])];
-  let cursor = data.nextCursor || null;
   const family = patient?.links?.find((l) => l.portalUserId === conv.portalUserId);
 
-  const chain = h('ol', { class: 'chain', 'aria-label': 'Messages, oldest first' });
   const head = h('div', { class: 'page-head' });
   const panel = h('aside', { class: 'card side-panel', 'aria-label': 'Conversation details' });
   const replyArea = h('div', {});
-  const more = pager(async () => {
-    const res = await api.get(path, { limit: CHAIN_PAGE, cursor });
-    // Only the first page carries the header; later pages keep the one we have.
-    conv = res.conversation || conv;
-    messages.push(...(res.messages || []));
-    cursor = res.nextCursor || null;
-    drawChain();
-  });
 
   function receipt(m) {
     if (m.author?.side !== 'staff') return null;
@@ -334,10 +306,13 @@ async function conversationView({ args: [pid, cid], live }) {
       read ? `Read by family · ${when(conv.portalReadAt)}` : 'Not yet read by family');
   }
 
-  function drawChain() {
-    replace(chain, messages.map((m) => messageItem(m, { selfId: state.me.id, extra: receipt(m) })));
-    more.button.hidden = !cursor;
-  }
+  const chain = messageChain({
+    api,
+    path,
+    data,
+    item: (m) => messageItem(m, { selfId: state.me.id, extra: receipt(m) }),
+    onHeader: (c) => { conv = c; },
+  });
 
   function drawHead() {
     replace(head,
@@ -397,41 +372,24 @@ async function conversationView({ args: [pid, cid], live }) {
       replace(replyArea, h('div', { class: 'notice' }, h('p', {}, 'This conversation is closed. Reopen it to reply.')));
       return;
     }
-    const body = textField({ label: 'Reply', max: 5000, multiline: true, name: 'body' });
-    const formBox = errorBox();
-    const send = h('button', { class: 'btn', type: 'submit' }, 'Send reply');
-    const sub = new Submission();
-    const form = h('form', { class: 'card', 'aria-label': 'Reply', novalidate: true }, formBox, body.el, h('div', { class: 'actions' }, send));
-    form.addEventListener('submit', (e) => {
-      e.preventDefault();
-      if (!validate(formBox, [body])) return;
-      const payload = { body: body.value() };
-      busy(send, 'Sending…', async () => {
-        try {
-          const res = await api.create(`${path}/messages`, payload, sub.keyFor(payload));
-          sub.done();
-          ownActivity(res.message?.createdAt);
-          // The reply's response may carry only the message; then read the
-          // header again for the new counts and activity time.
-          conv = res.conversation || (await api.get(path, { limit: 1 })).conversation;
-          // Only append when the chain is complete; otherwise the next
-          // page will bring it.
-          if (!cursor) messages.push(res.message);
-          body.reset();
-          drawAll();
-          announce('Reply sent.');
-        } catch (err) {
-          showError(formBox, err);
-          markField(err, [body]);
-        }
-      });
-    });
-    replace(replyArea, form);
+    replace(replyArea, replyForm({
+      api,
+      path,
+      label: 'Reply',
+      sent: async (res) => {
+        ownActivity(res.message?.createdAt);
+        // The reply's response may carry only the message; then read the
+        // header again for the new counts and activity time.
+        conv = res.conversation || (await api.get(path, { limit: 1 })).conversation;
+        chain.add(res.message);
+        drawAll();
+      },
+    }));
   }
 
   function drawAll() {
     drawHead();
-    drawChain();
+    chain.draw();
     drawPanel();
     if (!replyArea.firstChild || (conv.status === 'closed') !== Boolean(replyArea.querySelector('.notice'))) drawReply();
   }
@@ -441,7 +399,7 @@ async function conversationView({ args: [pid, cid], live }) {
     head,
     box,
     h('div', { class: 'conv-layout' },
-      h('section', { 'aria-label': 'Messages' }, chain, more.el, replyArea),
+      h('section', { 'aria-label': 'Messages' }, chain.el, chain.more, replyArea),
       panel));
   drawAll();
 
@@ -454,6 +412,10 @@ async function conversationView({ args: [pid, cid], live }) {
       if (res?.conversation) conv = res.conversation;
     }, (e) => showError(box, e));
   }
+}
+
+function getPatient(pid) {
+  return api.get(`/staff/patients/${seg(pid)}`);
 }
 
 function backLink() {
@@ -524,16 +486,8 @@ async function patientsView({ live }) {
 async function chartView({ args: [pid], live }) {
   const main = document.getElementById('main');
   const box = errorBox();
-  let patient;
-  try {
-    patient = await api.get(`/staff/patients/${seg(pid)}`);
-  } catch (e) {
-    if (!live()) return;
-    replace(main, box);
-    showError(box, e);
-    return;
-  }
-  if (!live()) return;
+  const patient = await loadPage({ main, box, live }, () => getPatient(pid));
+  if (!patient) return;
   const p = patient.patient;
   const list = h('ul', { class: 'list', 'aria-label': 'Conversations, newest first' });
   const status = selectField({
@@ -557,10 +511,7 @@ async function chartView({ args: [pid], live }) {
     cursor = res.nextCursor || null;
     more.button.hidden = !cursor;
   }
-  status.select.addEventListener('change', async () => {
-    box.textContent = '';
-    try { await load(true); } catch (e) { showError(box, e); }
-  });
+  status.select.addEventListener('change', () => attempt(box, () => load(true)));
 
   const links = patient.links || [];
   replace(main,
@@ -577,7 +528,7 @@ async function chartView({ args: [pid], live }) {
     h('section', { class: 'card', 'aria-labelledby': 'chart-h' },
       h('div', { class: 'page-head chart-head' }, h('h2', { id: 'chart-h' }, 'Chart history'), status.el),
       box, list, h('div', { class: 'list-foot' }, more.el)));
-  try { await load(true); } catch (e) { showError(box, e); }
+  await attempt(box, () => load(true));
 }
 
 async function newConversationView({ args: [pid], live }) {
@@ -590,16 +541,8 @@ async function newConversationView({ args: [pid], live }) {
     return;
   }
   const box = errorBox();
-  let patient;
-  try {
-    patient = await api.get(`/staff/patients/${seg(pid)}`);
-  } catch (e) {
-    if (!live()) return;
-    replace(main, box);
-    showError(box, e);
-    return;
-  }
-  if (!live()) return;
+  const patient = await loadPage({ main, box, live }, () => getPatient(pid));
+  if (!patient) return;
   const p = patient.patient;
   const links = patient.links || [];
   const head = [
@@ -619,41 +562,24 @@ async function newConversationView({ args: [pid], live }) {
       h('input', { type: 'radio', name: 'to', id: rid, value: l.portalUserId, checked: links.length === 1 }),
       `${l.portalUserName} (${l.relationship})`);
   });
-  const pool = selectField({
-    label: 'Pool',
-    name: 'poolId',
-    options: [{ value: '', label: 'Choose the team for replies' }, ...state.pools.map((x) => ({ value: x.id, label: x.name }))],
-  });
-  const subject = textField({ label: 'Subject', max: 200, name: 'subject' });
-  const body = textField({ label: 'Message', max: 5000, multiline: true, rows: 8, name: 'body' });
-  const send = h('button', { class: 'btn', type: 'submit' }, 'Send message');
-  const sub = new Submission();
-  const form = h('form', { class: 'card', novalidate: true },
+  const form = composeForm({
+    api,
+    pid,
+    path: `/staff/patients/${seg(pid)}/conversations`,
+    pools: state.pools,
     box,
-    h('fieldset', {}, h('legend', {}, 'To'), h('div', { class: 'radio-list' }, radios)),
-    pool.el, subject.el, body.el,
-    h('div', { class: 'actions' }, send));
-
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const to = form.querySelector('input[name="to"]:checked')?.value;
-    if (!to) { box.textContent = 'Choose who to write to.'; radios[0].querySelector('input').focus(); return; }
-    if (!pool.select.value) { box.textContent = 'Choose a pool.'; pool.select.focus(); return; }
-    if (!validate(box, [subject, body])) return;
-    const payload = { portalUserId: to, poolId: pool.select.value, subject: subject.value().trim(), body: body.value() };
-    busy(send, 'Sending…', async () => {
-      try {
-        const res = await api.create(`/staff/patients/${seg(pid)}/conversations`, payload, sub.keyFor(payload));
-        sub.done();
-        ownActivity(res.conversation?.lastActivityAt);
-        announce('Message sent.');
-        go(`#/c/${seg(pid)}/${seg(res.conversation.id)}`);
-      } catch (err) {
-        showError(box, err);
-        markField(err, [subject, body]);
-        if (err.field === 'poolId') pool.select.focus();
-      }
-    });
+    poolLabel: 'Pool',
+    poolPrompt: 'Choose the team for replies',
+    poolMissing: 'Choose a pool.',
+    intro: h('fieldset', {}, h('legend', {}, 'To'), h('div', { class: 'radio-list' }, radios)),
+    to: (f) => {
+      const portalUserId = f.querySelector('input[name="to"]:checked')?.value;
+      if (portalUserId) return { portalUserId };
+      box.textContent = 'Choose who to write to.';
+      radios[0].querySelector('input').focus();
+      return null;
+    },
+    sent: (res) => ownActivity(res.conversation?.lastActivityAt),
   });
   replace(main, ...head, form);
 }

@@ -1,10 +1,10 @@
 // Pieces both apps share: start-up and sign-in screens, the session-expired
-// prompt, form fields with counters, error boxes, routing and polling.
+// prompt, page loading, form fields with counters, error boxes, submitting,
+// routing, paging and polling.
 
 import { h, replace, append, id, chars } from './dom.js';
 import { Auth } from './auth.js';
-import { Api } from './api.js';
-import { roleName, timeEl } from './format.js';
+import { Api, Submission } from './api.js';
 
 async function loadConfig() {
   const res = await fetch('/config.json', { cache: 'no-store', credentials: 'omit' });
@@ -124,6 +124,32 @@ export function showError(box, err) {
   box.textContent = err?.message || 'Something went wrong. Please try again.';
 }
 
+/** attempt clears box, runs work and shows its failure, if any, in box. */
+export async function attempt(box, work) {
+  box.textContent = '';
+  try { await work(); } catch (e) { showError(box, e); }
+}
+
+/**
+ * loadPage runs load() for a page being drawn into main and returns what it
+ * returns, or undefined when the page should stop: the user has moved on
+ * (live() is false), or load failed and main now shows `before` and box
+ * with the API's detail.
+ */
+export async function loadPage({ main, box, live = () => true, before = [] }, load) {
+  let value;
+  try {
+    value = await load();
+  } catch (e) {
+    if (live()) {
+      replace(main, ...before, box);
+      showError(box, e);
+    }
+    return undefined;
+  }
+  return live() ? value : undefined;
+}
+
 /** textField is a labelled input or textarea with a live character counter
  * measured the way the API measures its limits. */
 export function textField({ label, max, multiline = false, rows = 6, hint = '', name = '' }) {
@@ -192,12 +218,19 @@ export function markField(err, fields) {
   if (f) f.invalid();
 }
 
-/** selectField is a labelled <select>. options: [{value, label}]. */
-export function selectField({ label, options, value = '', name = '' }) {
+/** selectField is a labelled <select>. options: [{value, label}]. With
+ * `missing`, an empty choice is a problem that says so. */
+export function selectField({ label, options, value = '', name = '', missing = '' }) {
   const selId = id('sel');
   const select = h('select', { id: selId, name },
     options.map((o) => h('option', { value: o.value, selected: o.value === value }, o.label)));
-  return { el: h('div', { class: 'field' }, h('label', { for: selId }, label), select), select };
+  return {
+    el: h('div', { class: 'field' }, h('label', { for: selId }, label), select),
+    select,
+    name,
+    problem: () => (missing && !select.value ? missing : ''),
+    invalid() { select.focus(); },
+  };
 }
 
 /** checkField is a labelled checkbox. */
@@ -218,6 +251,32 @@ export async function busy(button, label, work) {
     button.disabled = false;
     button.textContent = old;
   }
+}
+
+/**
+ * createOnSubmit makes submitting form create something, once: payload()
+ * checks the form and returns what to send (or null, having said why in
+ * box); create(payload, key) sends it under an Idempotency-Key that pressing
+ * Send again after a failure reuses; sent(res) runs after. A failure shows
+ * the API's detail in box and marks the field it names among fields.
+ */
+export function createOnSubmit(form, { box, button, fields, payload, create, sent }) {
+  const sub = new Submission();
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const body = payload();
+    if (!body) return;
+    busy(button, 'Sending…', async () => {
+      try {
+        const res = await create(body, sub.keyFor(body));
+        sub.done();
+        await sent(res);
+      } catch (err) {
+        showError(box, err);
+        markField(err, fields);
+      }
+    });
+  });
 }
 
 /**
@@ -322,28 +381,12 @@ export class Poller {
   }
 }
 
-/** messageItem renders one message of a chain. */
-export function messageItem(m, { selfId = '', extra = null } = {}) {
-  const mine = selfId && m.author?.id === selfId;
-  const side = m.author?.side === 'staff' ? 'staff' : 'portal';
-  return h('li', { class: `msg ${side}${mine ? ' mine' : ''}` },
-    h('header', {},
-      h('span', { class: 'author' }, m.author?.name || 'Unknown', mine ? ' (you)' : ''),
-      h('span', { class: 'role' }, roleName(m.author?.role)),
-      timeEl(m.createdAt)),
-    h('p', { class: 'body' }, m.body),
-    extra);
-}
-
 /** pager renders a "Load more" button that calls more() until it returns
  * no cursor. */
 export function pager(more) {
   const box = errorBox();
   const button = h('button', { class: 'btn secondary', type: 'button' }, 'Load more');
-  button.addEventListener('click', () => busy(button, 'Loading…', async () => {
-    box.textContent = '';
-    try { await more(); } catch (e) { showError(box, e); }
-  }));
+  button.addEventListener('click', () => busy(button, 'Loading…', () => attempt(box, more)));
   return { el: h('div', {}, box, button), button };
 }
 

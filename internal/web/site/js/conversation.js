@@ -1,0 +1,132 @@
+// Conversation pieces both apps share: a message, the chain of messages
+// paged oldest first, the reply form under it, and the form that starts a
+// new conversation.
+
+import { seg } from './api.js';
+import { roleName, timeEl } from './format.js';
+import {
+  announce, createOnSubmit, errorBox, go, h, pager, replace, selectField, textField, validate,
+} from './ui.js';
+
+export const CHAIN_PAGE = 50; // messages per page of a conversation's chain
+
+/** firstPage reads a conversation: its header and the first page of its
+ * chain. */
+export function firstPage(api, path) {
+  return api.get(path, { limit: CHAIN_PAGE });
+}
+
+/** messageItem renders one message of a chain. */
+export function messageItem(m, { selfId = '', extra = null } = {}) {
+  const mine = selfId && m.author?.id === selfId;
+  const side = m.author?.side === 'staff' ? 'staff' : 'portal';
+  return h('li', { class: `msg ${side}${mine ? ' mine' : ''}` },
+    h('header', {},
+      h('span', { class: 'author' }, m.author?.name || 'Unknown', mine ? ' (you)' : ''),
+      h('span', { class: 'role' }, roleName(m.author?.role)),
+      timeEl(m.createdAt)),
+    h('p', { class: 'body' }, m.body),
+    extra);
+}
+
+/**
+ * messageChain keeps a conversation's messages from data (firstPage's
+ * answer) and draws each with item(m) into el, with a Load more button
+ * (more) for the pages after. A later page that carries the header hands it
+ * to onHeader.
+ */
+export function messageChain({ api, path, data, item, onHeader }) {
+  const messages = [...(data.messages || [])];
+  let cursor = data.nextCursor || null;
+  const el = h('ol', { class: 'chain', 'aria-label': 'Messages, oldest first' });
+  const more = pager(async () => {
+    const res = await api.get(path, { limit: CHAIN_PAGE, cursor });
+    // Only the first page carries the header; later pages keep the one we have.
+    if (res.conversation) onHeader(res.conversation);
+    messages.push(...(res.messages || []));
+    cursor = res.nextCursor || null;
+    draw();
+  });
+  function draw() {
+    replace(el, messages.map(item));
+    more.button.hidden = !cursor;
+  }
+  return {
+    el,
+    more: more.el,
+    draw,
+    /** add appends a message just sent, but only when the chain is
+     * complete; otherwise the next page will bring it. */
+    add(m) { if (!cursor) messages.push(m); },
+  };
+}
+
+/**
+ * replyForm posts a reply to the conversation at path. sent(res) takes the
+ * server's answer (and redraws); then the field is emptied and the reply
+ * announced.
+ */
+export function replyForm({ api, path, label, hint = '', sent }) {
+  const body = textField({ label, max: 5000, multiline: true, name: 'body', hint });
+  const box = errorBox();
+  const send = h('button', { class: 'btn', type: 'submit' }, 'Send reply');
+  const form = h('form', { class: 'card', 'aria-label': 'Reply', novalidate: true }, box, body.el, h('div', { class: 'actions' }, send));
+  createOnSubmit(form, {
+    box,
+    button: send,
+    fields: [body],
+    payload: () => (validate(box, [body]) ? { body: body.value() } : null),
+    create: (payload, key) => api.create(`${path}/messages`, payload, key),
+    sent: async (res) => {
+      await sent(res);
+      body.reset();
+      announce('Reply sent.');
+    },
+  });
+  return form;
+}
+
+/**
+ * composeForm starts a conversation about patient pid, posted to path: who
+ * answers (a pool), a subject and the first message. intro goes between box
+ * and the fields, actions after Send. to(form) may stop the send (returning
+ * null, having said why in box) or add to the payload. Once sent, sent(res)
+ * runs and the new conversation opens.
+ */
+export function composeForm({
+  api, pid, path, pools, box, poolLabel, poolPrompt, poolMissing,
+  intro = null, actions = null, to = () => ({}), sent = () => {},
+}) {
+  const pool = selectField({
+    label: poolLabel,
+    name: 'poolId',
+    missing: poolMissing,
+    options: [{ value: '', label: poolPrompt }, ...pools.map((x) => ({ value: x.id, label: x.name }))],
+  });
+  const subject = textField({ label: 'Subject', max: 200, name: 'subject' });
+  const body = textField({ label: 'Message', max: 5000, multiline: true, rows: 8, name: 'body' });
+  const send = h('button', { class: 'btn', type: 'submit' }, 'Send message');
+  const form = h('form', { class: 'card', novalidate: true },
+    box,
+    intro,
+    pool.el, subject.el, body.el,
+    h('div', { class: 'actions' }, send, actions));
+  const fields = [pool, subject, body];
+  createOnSubmit(form, {
+    box,
+    button: send,
+    fields,
+    payload: () => {
+      const extra = to(form);
+      if (!extra || !validate(box, fields)) return null;
+      return { ...extra, poolId: pool.select.value, subject: subject.value().trim(), body: body.value() };
+    },
+    create: (payload, key) => api.create(path, payload, key),
+    sent: (res) => {
+      sent(res);
+      announce('Message sent.');
+      go(`#/c/${seg(pid)}/${seg(res.conversation.id)}`);
+    },
+  });
+  return form;
+}
