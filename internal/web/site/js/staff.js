@@ -204,7 +204,12 @@ async function inboxView({ live }) {
 
   let epoch = 0; // bumped by every fresh load, so a slower older answer is dropped
   async function load(reset) {
-    if (reset) epoch += 1;
+    if (reset) {
+      epoch += 1;
+      // The shown cursor belongs to the list being replaced: no Load more
+      // until the fresh first page is in.
+      more.button.hidden = true;
+    }
     const mine = epoch;
     // A fresh list comes with a fresh summary, asked for at the same time,
     // whose newest activity is what this list shows.
@@ -500,7 +505,12 @@ async function chartView({ args: [pid], live }) {
 
   let epoch = 0;
   async function load(reset) {
-    if (reset) epoch += 1;
+    if (reset) {
+      epoch += 1;
+      // The shown cursor belongs to the list being replaced: no Load more
+      // until the fresh first page is in.
+      more.button.hidden = true;
+    }
     const mine = epoch;
     const q = { limit: 20, status: status.select.value === 'all' ? '' : status.select.value, cursor: reset ? '' : cursor };
     const res = await api.get(`/staff/patients/${seg(pid)}/conversations`, q);
