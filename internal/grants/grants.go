@@ -1,0 +1,204 @@
+// Package grants is the one definition of what each function may do in
+// DynamoDB: the IAM actions per access level, the tables on which writes
+// are limited to some partitions (dynamodb:LeadingKeys), the tables whose
+// updates are limited to some attributes (dynamodb:Attributes), and the
+// index names a Query may name. The CDK stack writes its IAM policies from
+// it, and the local guard (package localdev/iamguard) refuses whatever it
+// does not allow, so a call IAM would deny fails in `make dev` and in the
+// tests too.
+//
+// It imports only routes and schema: no SDK client, no handler code, so
+// the CDK app can use it.
+package grants
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/pedsportal/messaging/internal/routes"
+	"github.com/pedsportal/messaging/internal/schema"
+)
+
+// DynamoDB IAM actions, as policies spell them.
+//
+// IAM authorises a TransactWriteItems call item by item: a Put as PutItem,
+// an Update as UpdateItem, a Delete as DeleteItem and a ConditionCheck as
+// ConditionCheckItem, each on its own table. A BatchGetItem is authorised
+// as BatchGetItem on every table it names.
+const (
+	GetItem            = "dynamodb:GetItem"
+	BatchGetItem       = "dynamodb:BatchGetItem"
+	Query              = "dynamodb:Query"
+	PutItem            = "dynamodb:PutItem"
+	UpdateItem         = "dynamodb:UpdateItem"
+	DeleteItem         = "dynamodb:DeleteItem"
+	ConditionCheckItem = "dynamodb:ConditionCheckItem"
+)
+
+// Actions per access level. Nothing here lets a function scan, batch-write,
+// use PartiQL or change a table's settings. No code issues a
+// ConditionCheck, so ConditionCheckItem is granted to nobody.
+var (
+	readItemActions  = []string{GetItem, BatchGetItem, Query}
+	readIndexActions = []string{Query}
+	appendActions    = []string{PutItem}
+	updateActions    = []string{UpdateItem}
+	writeActions     = []string{PutItem, UpdateItem}
+	deleteActions    = []string{DeleteItem}
+)
+
+// MayDelete reports whether ReadWrite access to a table includes
+// DeleteItem. Only the directory holds items that are removed (unlinking a
+// portal user deletes the link item, inside a TransactWriteItems with its
+// audit record). Messages belong to the chart and are never deleted,
+// retractions included; idempotency records and counters expire by TTL,
+// which needs no permission. Append-only tables never get it.
+func MayDelete(table string) bool { return table == schema.Directory }
+
+// PatientPartition is the partition-key prefix of a patient's directory
+// items (its profile and its portal-user links); staff records live under
+// "STAFF#", portal users under "PORTALUSER#".
+const PatientPartition = "PATIENT#"
+
+// writePartitionPrefixes limits a function's writes on a table to items
+// whose partition key starts with a prefix (dynamodb:LeadingKeys), where
+// the function writes only some of the table's partitions. Its reads stay
+// unconditioned. manage-links writes link items in patient partitions and
+// must never rewrite a staff record, though it reads them.
+var writePartitionPrefixes = map[string]map[string]string{
+	routes.FnManageLinks: {schema.Directory: PatientPartition},
+}
+
+// WritePartitionPrefix returns the partition-key prefix a function's writes
+// on a table are limited to, or "" when they are not limited.
+func WritePartitionPrefix(function, table string) string {
+	return writePartitionPrefixes[function][table]
+}
+
+// headerOnlyUpdates lists the tables on which UpdateItem may change only
+// the attributes of one kind of item. On Messages the only items ever
+// updated are conversation headers (mark-read, manage-conversation, and
+// the header part of write-message's transaction); a message is never
+// edited in place, so no function may update a message's attributes.
+var headerOnlyUpdates = map[string]bool{schema.Messages: true}
+
+// UpdatesLimitedToAttributes reports whether UpdateItem on table is
+// limited by dynamodb:Attributes to the table's keys and a fixed list of
+// attributes (see UpdateAttributes).
+func UpdatesLimitedToAttributes(table string) bool { return headerOnlyUpdates[table] }
+
+// UpdateAttributes is the list an UpdateItem on table may touch: the
+// table's key attributes and the given item attributes (the store's
+// conversation-header attributes for Messages), sorted and without
+// duplicates. A request's key attributes are always among the attributes
+// IAM evaluates, so they must be listed.
+func UpdateAttributes(table string, attrs []string) []string {
+	var out []string
+	if t, ok := Table(table); ok {
+		out = append(out, t.PartitionKey.Name)
+		if t.SortKey != nil {
+			out = append(out, t.SortKey.Name)
+		}
+	}
+	out = append(out, attrs...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// TableActions returns the DynamoDB actions an access level gives on a
+// table: the actions on its items, split into reads and writes, and the
+// actions on its indexes.
+func TableActions(table string, a routes.Access) (reads, writes, onIndexes []string) {
+	switch a {
+	case routes.Read:
+		return slices.Clone(readItemActions), nil, slices.Clone(readIndexActions)
+	case routes.Append:
+		return nil, slices.Clone(appendActions), nil
+	case routes.ReadUpdate:
+		return slices.Clone(readItemActions), slices.Clone(updateActions), slices.Clone(readIndexActions)
+	case routes.ReadWrite:
+		writes = slices.Clone(writeActions)
+		if MayDelete(table) {
+			writes = append(writes, deleteActions...)
+		}
+		return slices.Clone(readItemActions), writes, slices.Clone(readIndexActions)
+	}
+	return nil, nil, nil
+}
+
+// Table returns the schema of a logical table.
+func Table(name string) (schema.Table, bool) {
+	for _, t := range schema.Tables() {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return schema.Table{}, false
+}
+
+// IndexNames lists a table's secondary indexes from the schema, so grants
+// name each index instead of index/*.
+func IndexNames(table string) []string {
+	t, _ := Table(table)
+	var names []string
+	for _, i := range slices.Concat(t.GSIs, t.LSIs) {
+		names = append(names, i.Name)
+	}
+	return names
+}
+
+// Allows reports whether a function may perform action on a logical table,
+// on its items (index "") or on one of its indexes. It says nothing of the
+// LeadingKeys and Attributes conditions: see WritePartitionPrefix and
+// UpdatesLimitedToAttributes.
+func Allows(f routes.Function, table, action, index string) bool {
+	access, ok := f.Tables[table]
+	if !ok {
+		return false
+	}
+	reads, writes, onIndexes := TableActions(table, access)
+	if index != "" {
+		return slices.Contains(IndexNames(table), index) && slices.Contains(onIndexes, action)
+	}
+	return slices.Contains(reads, action) || slices.Contains(writes, action)
+}
+
+// Check validates the grants against the route table and the schema: every
+// table a function names exists, append-only tables are at most appended
+// to, and every partition limit names a function and a table it writes (a
+// limit on a table the function does not write would limit nothing and
+// go stale silently).
+func Check() error {
+	for _, f := range routes.Functions() {
+		for table, access := range f.Tables {
+			t, ok := Table(table)
+			if !ok {
+				return fmt.Errorf("function %s: unknown table %q", f.Name, table)
+			}
+			if t.AppendOnly && access != routes.Append && access != routes.Read {
+				return fmt.Errorf("function %s: table %s is append-only, access %d not allowed", f.Name, table, access)
+			}
+		}
+	}
+	for fn, tables := range writePartitionPrefixes {
+		f, ok := routes.FunctionNamed(fn)
+		if !ok {
+			return fmt.Errorf("write partition prefix for unknown function %q", fn)
+		}
+		for table := range tables {
+			access, ok := f.Tables[table]
+			if !ok {
+				return fmt.Errorf("function %s: write partition prefix on %s, which it does not use", fn, table)
+			}
+			if _, writes, _ := TableActions(table, access); len(writes) == 0 {
+				return fmt.Errorf("function %s: write partition prefix on %s, which it does not write", fn, table)
+			}
+		}
+	}
+	for table := range headerOnlyUpdates {
+		if _, ok := Table(table); !ok {
+			return fmt.Errorf("attribute-limited updates on unknown table %q", table)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package grants
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/pedsportal/messaging/internal/routes"
+	"github.com/pedsportal/messaging/internal/schema"
+)
+
+func TestGrantsAgreeWithRoutesAndSchema(t *testing.T) {
+	if err := Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTableActionsLevels(t *testing.T) {
+	// GIVEN each access level WHEN we ask for its actions THEN they are as documented
+	read := []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+	query := []string{"dynamodb:Query"}
+	tests := []struct {
+		table                 string
+		access                routes.Access
+		reads, writes, onIdxs []string
+	}{
+		{schema.Messages, routes.None, nil, nil, nil},
+		{schema.Messages, routes.Read, read, nil, query},
+		{schema.Audit, routes.Append, nil, []string{"dynamodb:PutItem"}, nil},
+		{schema.Messages, routes.ReadUpdate, read, []string{"dynamodb:UpdateItem"}, query},
+		{schema.Messages, routes.ReadWrite, read, []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, query},
+		{schema.Idempotency, routes.ReadWrite, read, []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, query},
+		{schema.Directory, routes.ReadWrite, read, []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, query},
+	}
+	for _, tt := range tests {
+		reads, writes, onIdxs := TableActions(tt.table, tt.access)
+		if !slices.Equal(reads, tt.reads) || !slices.Equal(writes, tt.writes) || !slices.Equal(onIdxs, tt.onIdxs) {
+			t.Errorf("TableActions(%s, %d) = %v %v %v, want %v %v %v", tt.table, tt.access, reads, writes, onIdxs, tt.reads, tt.writes, tt.onIdxs)
+		}
+	}
+}
+
+func TestNoAccessLevelDeletesMessagesOrTouchesTheAuditTrail(t *testing.T) {
+	for _, a := range []routes.Access{routes.None, routes.Read, routes.Append, routes.ReadUpdate, routes.ReadWrite} {
+		_, writes, _ := TableActions(schema.Messages, a)
+		if slices.Contains(writes, DeleteItem) {
+			t.Errorf("access %d deletes messages", a)
+		}
+	}
+	for _, f := range routes.Functions() {
+		if a := f.Tables[schema.Audit]; a != routes.Append {
+			t.Errorf("%s has access %d on the audit table, want Append", f.Name, a)
+		}
+		for table := range f.Tables {
+			for _, action := range []string{ConditionCheckItem, "dynamodb:Scan", "dynamodb:BatchWriteItem"} {
+				if Allows(f, table, action, "") {
+					t.Errorf("%s may %s on %s", f.Name, action, table)
+				}
+			}
+		}
+	}
+}
+
+func TestPartitionLimits(t *testing.T) {
+	if got := WritePartitionPrefix(routes.FnManageLinks, schema.Directory); got != "PATIENT#" {
+		t.Errorf("manage-links directory prefix %q", got)
+	}
+	if got := WritePartitionPrefix(routes.FnWriteMessage, schema.Messages); got != "" {
+		t.Errorf("write-message messages prefix %q", got)
+	}
+}
+
+func TestUpdateAttributes(t *testing.T) {
+	if !UpdatesLimitedToAttributes(schema.Messages) || UpdatesLimitedToAttributes(schema.Directory) || UpdatesLimitedToAttributes(schema.Idempotency) {
+		t.Error("only Messages updates are limited to header attributes")
+	}
+	got := UpdateAttributes(schema.Messages, []string{"version", "PK", "messageCount"})
+	if want := []string{"PK", "SK", "messageCount", "version"}; !slices.Equal(got, want) {
+		t.Errorf("UpdateAttributes = %v, want %v", got, want)
+	}
+}
+
+func TestAllows(t *testing.T) {
+	list, _ := routes.FunctionNamed(routes.FnListConversations)
+	markRead, _ := routes.FunctionNamed(routes.FnMarkRead)
+	write, _ := routes.FunctionNamed(routes.FnWriteMessage)
+	links, _ := routes.FunctionNamed(routes.FnManageLinks)
+	dir, _ := routes.FunctionNamed(routes.FnDirectory)
+	tests := []struct {
+		f                    routes.Function
+		table, action, index string
+		want                 bool
+	}{
+		{list, schema.Messages, Query, schema.IndexByActivity, true},
+		{list, schema.Messages, Query, "NoSuchIndex", false},
+		{list, schema.Messages, GetItem, schema.IndexByActivity, false},
+		{list, schema.Messages, PutItem, "", false},
+		{list, schema.Idempotency, GetItem, "", false},
+		{list, schema.Audit, PutItem, "", true},
+		{list, schema.Audit, GetItem, "", false},
+		{markRead, schema.Messages, UpdateItem, "", true},
+		{markRead, schema.Messages, PutItem, "", false},
+		{write, schema.Messages, PutItem, "", true},
+		{write, schema.Messages, DeleteItem, "", false},
+		{write, schema.Idempotency, UpdateItem, "", true},
+		{write, schema.Directory, PutItem, "", false},
+		{links, schema.Directory, DeleteItem, "", true},
+		{links, schema.Messages, GetItem, "", false},
+		{dir, schema.Directory, Query, schema.IndexByPortalUser, true},
+		{dir, schema.Audit, PutItem, "", true},
+		{dir, schema.Messages, Query, "", false},
+	}
+	for _, tt := range tests {
+		if got := Allows(tt.f, tt.table, tt.action, tt.index); got != tt.want {
+			t.Errorf("Allows(%s, %s, %s, %q) = %v, want %v", tt.f.Name, tt.table, tt.action, tt.index, got, tt.want)
+		}
+	}
+}
