@@ -122,7 +122,7 @@ func (s *siteHandler) serveFile(w http.ResponseWriter, r *http.Request, name str
 		if !strings.HasSuffix(r.URL.Path, "/") {
 			// /staff -> /staff/, so relative URLs and the OIDC redirect URI
 			// (origin + "/staff/") resolve the same way everywhere.
-			http.Redirect(w, r, r.URL.Path+"/", http.StatusMovedPermanently)
+			redirectToFolder(w, name)
 			return
 		}
 		name = path.Join(name, "index.html")
@@ -142,11 +142,44 @@ func (s *siteHandler) serveFile(w http.ResponseWriter, r *http.Request, name str
 	http.ServeContent(w, r, info.Name(), info.ModTime(), f)
 }
 
+// redirectToFolder answers 301 to the folder's own URL with a trailing
+// slash. The Location is built from name, the cleaned site-relative path
+// (never from the request's path, which a browser may read as another host:
+// "//evil", "/\evil", "/<tab>/evil"), and escaped. So it always starts with one
+// "/" followed by a path character: a same-origin path in every browser.
+// The query is dropped; no folder URL takes one.
+func redirectToFolder(w http.ResponseWriter, name string) {
+	loc := (&url.URL{Path: "/" + name + "/"}).EscapedPath()
+	if !sameOriginPath(loc) { // cannot happen for a name cleanPath accepted
+		plainError(w, http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Location", loc)
+	w.WriteHeader(http.StatusMovedPermanently)
+}
+
+// sameOriginPath reports whether loc is a path-absolute reference that no
+// browser resolves to another origin: one leading "/", then neither "/" nor
+// "\\", and no character a URL parser strips or treats as a separator.
+func sameOriginPath(loc string) bool {
+	if len(loc) < 2 || loc[0] != '/' || loc[1] == '/' || loc[1] == '\\' {
+		return false
+	}
+	for _, c := range []byte(loc) {
+		if c <= ' ' || c == 0x7f || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
 // cleanPath turns a URL path into a name relative to the site root. It
 // refuses dot-segments and dot-files (build folders, editor files) instead of
-// resolving them, so nothing outside the published pages can be named.
+// resolving them, so nothing outside the published pages can be named, and
+// backslashes and control characters, which no page name holds and which
+// browsers read as separators or strip.
 func cleanPath(p string) (string, bool) {
-	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\\\x00") {
+	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\\") || strings.ContainsFunc(p, isControl) {
 		return "", false
 	}
 	trimmed := strings.Trim(p, "/")
@@ -171,6 +204,8 @@ func statusFor(err error) int {
 	}
 	return http.StatusInternalServerError
 }
+
+func isControl(r rune) bool { return r < ' ' || r == 0x7f }
 
 func plainError(w http.ResponseWriter, code int) {
 	w.Header().Del("Cache-Control")

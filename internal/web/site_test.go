@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -231,5 +232,92 @@ func TestSitePages(t *testing.T) {
 	}
 	if pages < 3 || scripts < 3 {
 		t.Errorf("found %d pages and %d scripts; the walk is broken", pages, scripts)
+	}
+}
+
+// browserResolve resolves a Location header against base the way a browser
+// does for an https URL (WHATWG URL): tabs and newlines anywhere are
+// dropped, leading and trailing control characters and spaces trimmed, and
+// a backslash is a slash. Go's own url package does none of that, which is
+// how "/\evil" and "/<tab>/evil" slip past a naive check.
+func browserResolve(t *testing.T, base, loc string) *url.URL {
+	t.Helper()
+	loc = strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return -1
+		}
+		return r
+	}, loc)
+	loc = strings.TrimFunc(loc, func(r rune) bool { return r <= ' ' })
+	loc = strings.ReplaceAll(loc, `\`, "/")
+	b, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := url.Parse(loc)
+	if err != nil {
+		t.Fatalf("Location %q does not parse: %v", loc, err)
+	}
+	return b.ResolveReference(ref)
+}
+
+// hostilePaths name an existing folder (staff) or another host in every
+// way a browser might read a Location built from them as a
+// scheme-relative URL.
+var hostilePaths = []string{
+	"//evil.example", "//evil.example/", "//staff", "///staff", "////staff",
+	`/\evil.example`, `/\staff`, `\\evil`, `\\staff`, `/\/staff`,
+	"/%2F%2Fevil.example", "/%2f%2fstaff", "/%5Cevil.example", "/%5cstaff", "/%2F/staff",
+	"/\t/evil.example", "/\t/staff", "/\n/staff", "/\r\n/staff", "/%09/staff", "/%0A/staff",
+	"/ /staff", "/staff\t", "//staff\t", "/%00/staff",
+}
+
+func TestSiteRedirectsNeverLeaveTheSite(t *testing.T) {
+	dir, _ := siteFixture(t)
+	h := NewSiteHandler(dir, testConfig, CSP())
+	const base = "http://site.test/"
+	for _, p := range hostilePaths {
+		// GIVEN a hostile path, both as the decoded path a server sees and,
+		// where it is a valid request target, as sent on the wire
+		reqs := map[string]*http.Request{}
+		decoded, err := url.PathUnescape(p)
+		if err != nil {
+			decoded = p
+		}
+		r := httptest.NewRequest("GET", base, nil)
+		r.URL.Path, r.URL.RawPath, r.RequestURI = decoded, "", decoded
+		reqs["decoded"] = r
+		if u, err := url.ParseRequestURI(p); err == nil {
+			r := httptest.NewRequest("GET", base, nil)
+			r.URL, r.RequestURI = u, p
+			reqs["raw"] = r
+		}
+		for how, req := range reqs {
+			t.Run(how+" "+strings.ReplaceAll(p, "/", "∕"), func(t *testing.T) {
+				// WHEN the server answers it
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				loc := rec.Header().Get("Location")
+				if loc == "" {
+					return // not a redirect at all: fine
+				}
+				// THEN any redirect stays on the site, as a plain path
+				if got := browserResolve(t, base, loc); got.Host != "site.test" || got.Scheme != "http" {
+					t.Fatalf("%q → %d Location %q, which a browser opens at %s", p, rec.Code, loc, got)
+				}
+				if !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") || strings.ContainsAny(loc, "\\\t\r\n ") {
+					t.Errorf("Location %q is not a plain path", loc)
+				}
+			})
+		}
+	}
+
+	// AND a folder named with extra leading slashes is still found, at its
+	// one canonical URL
+	for _, p := range []string{"/staff", "//staff", "///staff"} {
+		res := serve(t, h, "GET", p)
+		if res.StatusCode != http.StatusMovedPermanently || res.Header.Get("Location") != "/staff/" {
+			t.Errorf("%s → %d %q, want 301 /staff/", p, res.StatusCode, res.Header.Get("Location"))
+		}
 	}
 }
