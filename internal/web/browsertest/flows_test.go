@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -13,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/rivo/uniseg"
 )
 
 // runID keeps this run's subjects apart from anything already stored when the
@@ -198,8 +202,20 @@ func TestStaffStartedConversation(t *testing.T) {
 	staff.clickText(".radio-list label", "") // Lily has one linked portal user
 	staff.choose(staff.fieldByLabel("Pool"), "Front desk")
 	staff.typeInto(staff.fieldByLabel("Subject"), subject)
-	staff.typeInto(staff.fieldByLabel("Message"), body)
-	staff.waitText(".counter", fmt.Sprintf("%d / 5,000 characters", len([]rune(body))))
+	// An emoji family, three people and two joiners (eight UTF-16 units), is
+	// one character to a person, to the counter and to the API. It goes in as
+	// an emoji picker inserts it: typed key events would drop the joiners.
+	msg := staff.fieldByLabel("Message")
+	staff.do(chromedp.Focus(chromedp.CSS(msg)))
+	staff.run(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, input.InsertText, input.InsertTextParams{Text: "👨\u200d👩\u200d👧"})
+		return err
+	})
+	staff.waitFor(`the family emoji counted as 1 character`, `(css, want) => document.querySelector(css).value === '👨\u200d👩\u200d👧'
+		&& document.getElementById(document.querySelector(css).getAttribute('aria-describedby').split(' ').pop()).textContent === want`,
+		msg, "1 / 5,000 characters")
+	staff.typeInto(msg, body)
+	staff.waitText(".counter", fmt.Sprintf("%d / 5,000 characters", uniseg.GraphemeClusterCount(body)))
 	staff.clickText("main button", "Send message")
 	staff.waitFor("the new conversation", `(s) => location.hash.startsWith('#/c/') && document.querySelector('main h1')?.textContent === s`, subject)
 	staff.waitText(".chain .msg .body", body)

@@ -51,10 +51,17 @@ export function id(prefix = 'f') {
   return `${prefix}-${uid}`;
 }
 
+const graphemes = typeof Intl.Segmenter === 'function'
+  ? new Intl.Segmenter(undefined, { granularity: 'grapheme' })
+  : null;
+
 /** chars counts characters as people (and the API's limits) count them:
- * code points, not UTF-16 units, so an emoji is one. */
+ * grapheme clusters, not UTF-16 units or code points, so a family emoji
+ * (👨‍👩‍👧), a flag or an e with a combining accent is one. Without
+ * Intl.Segmenter it counts code points, which is never fewer, so the page
+ * errs on the side of the server's limit. */
 export function chars(s) {
   let n = 0;
-  for (const _ of s) n += 1; // eslint-disable-line no-unused-vars
+  for (const _ of graphemes ? graphemes.segment(s) : s) n += 1; // eslint-disable-line no-unused-vars
   return n;
 }
