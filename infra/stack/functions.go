@@ -2,6 +2,7 @@ package stack
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,9 +14,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/pedsportal/messaging/internal/lambdaapp"
+	"github.com/pedsportal/messaging/internal/envvar"
+	"github.com/pedsportal/messaging/internal/grants"
 	"github.com/pedsportal/messaging/internal/routes"
-	"github.com/pedsportal/messaging/internal/schema"
 )
 
 // Function sizing. Go handlers are small and I/O bound: 256 MB gives enough
@@ -26,108 +27,17 @@ const (
 	FunctionTimeoutSeconds = 10
 )
 
-// Environment variable names the handlers read.
 const (
-	EnvPortalIssuer  = lambdaapp.EnvPortalIssuer
-	EnvStaffIssuer   = lambdaapp.EnvStaffIssuer
-	EnvCursorKeyARN  = lambdaapp.EnvCursorSecret
 	bootstrapBinary  = "bootstrap"
 	lambdaPrincipal  = "lambda.amazonaws.com"
 	xrayResourceNote = "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; the statement holds only those two actions."
 )
 
-// TableEnv is the environment variable that carries a table's physical
-// name, e.g. TABLE_MESSAGES for schema.Messages.
-func TableEnv(table string) string { return lambdaapp.TableEnv(table) }
-
-// DynamoDB actions per access level. Nothing here lets a function scan,
-// batch-write, or change a table's settings. A TransactWriteItems call is
-// authorised item by item through PutItem and UpdateItem; no code issues a
-// ConditionCheck, so ConditionCheckItem is not granted.
+// KMS actions a function needs on the data key, only through DynamoDB.
 var (
-	readItemActions  = []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
-	readIndexActions = []string{"dynamodb:Query"}
-	appendActions    = []string{"dynamodb:PutItem"}
-	updateActions    = []string{"dynamodb:UpdateItem"}
-	writeActions     = []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}
-	deleteActions    = []string{"dynamodb:DeleteItem"}
-
 	kmsReadActions  = []string{"kms:Decrypt", "kms:DescribeKey"}
 	kmsWriteActions = []string{"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"}
 )
-
-// mayDelete reports whether ReadWrite access to a table includes
-// DeleteItem. Only the directory holds items that are removed (unlinking a
-// portal user deletes the link item). Messages belong to the chart and are
-// never deleted, retractions included; idempotency records expire by TTL,
-// which needs no permission. Append-only tables never get it.
-func mayDelete(table string) bool { return table == schema.Directory }
-
-// patientPartition is the partition-key prefix of a patient's directory
-// items (its profile and its portal-user links); staff records live under
-// "STAFF#", portal users under "PORTALUSER#".
-const patientPartition = "PATIENT#"
-
-// writePartitionPrefixes limits a function's writes on a table to items
-// whose partition key starts with a prefix (dynamodb:LeadingKeys), where
-// the function writes only some of the table's partitions. Its reads stay
-// unconditioned. manage-links writes link items in patient partitions and
-// must never rewrite a staff record, though it reads them.
-var writePartitionPrefixes = map[string]map[string]string{
-	routes.FnManageLinks: {schema.Directory: patientPartition},
-}
-
-// WritePartitionPrefix returns the partition-key prefix a function's writes
-// on a table are limited to, or "" when they are not limited.
-func WritePartitionPrefix(function, table string) string {
-	return writePartitionPrefixes[function][table]
-}
-
-// TableActions returns the DynamoDB actions a function gets on a table for
-// an access level: the reads and the writes on the table's items, and the
-// actions on its indexes.
-func TableActions(table string, a routes.Access) (reads, writes, onIndexes []string) {
-	switch a {
-	case routes.Read:
-		return slices.Clone(readItemActions), nil, slices.Clone(readIndexActions)
-	case routes.Append:
-		return nil, slices.Clone(appendActions), nil
-	case routes.ReadUpdate:
-		return slices.Clone(readItemActions), slices.Clone(updateActions), slices.Clone(readIndexActions)
-	case routes.ReadWrite:
-		writes = slices.Clone(writeActions)
-		if mayDelete(table) {
-			writes = append(writes, deleteActions...)
-		}
-		return slices.Clone(readItemActions), writes, slices.Clone(readIndexActions)
-	}
-	return nil, nil, nil
-}
-
-// indexNames lists a table's secondary indexes from the schema, so grants
-// name each index ARN instead of index/*.
-func indexNames(table string) []string {
-	for _, t := range schema.Tables() {
-		if t.Name != table {
-			continue
-		}
-		var names []string
-		for _, i := range slices.Concat(t.GSIs, t.LSIs) {
-			names = append(names, i.Name)
-		}
-		return names
-	}
-	return nil
-}
-
-func appendOnly(table string) bool {
-	for _, t := range schema.Tables() {
-		if t.Name == table {
-			return t.AppendOnly
-		}
-	}
-	return false
-}
 
 // pascal turns "list-conversations" into "ListConversations" for construct IDs.
 func pascal(name string) string {
@@ -140,21 +50,26 @@ func pascal(name string) string {
 	return b.String()
 }
 
+// checkBuilds fails when a function's bootstrap is missing, before any
+// construct is made, so the error names `make build` rather than whatever
+// construct would trip first.
+func (m *messaging) checkBuilds() error {
+	for _, f := range routes.Functions() {
+		if _, err := os.Stat(filepath.Join(m.props.FunctionsDir, f.Name, bootstrapBinary)); err != nil {
+			return fmt.Errorf("function %s: %w (run `make build` first)", f.Name, err)
+		}
+	}
+	return nil
+}
+
 // newFunctions creates one function per routes.Functions() entry, each with
 // its own role, managed policy and encrypted log group.
 func (m *messaging) newFunctions() error {
-	// A partition limit on a table the function does not use would limit
-	// nothing: refuse it rather than let it go stale silently.
-	for fn, tables := range writePartitionPrefixes {
-		i := slices.IndexFunc(routes.Functions(), func(f routes.Function) bool { return f.Name == fn })
-		if i < 0 {
-			return fmt.Errorf("write partition prefix for unknown function %q", fn)
-		}
-		for table := range tables {
-			if _, ok := routes.Functions()[i].Tables[table]; !ok {
-				return fmt.Errorf("function %s: write partition prefix on %s, which it does not use", fn, table)
-			}
-		}
+	// Refuse grants that disagree with the route table or the schema (an
+	// unknown table, a write on the append-only audit trail, a partition
+	// limit that would limit nothing) before building any policy.
+	if err := grants.Check(); err != nil {
+		return err
 	}
 	m.functions = map[string]awslambda.Function{}
 	for _, f := range routes.Functions() {
@@ -167,13 +82,26 @@ func (m *messaging) newFunctions() error {
 	return nil
 }
 
+// functionSettings are the values envvar.Function hands out, as
+// CloudFormation tokens: the pools' issuers and app clients (which the
+// handlers cross-check against every token's iss and client_id), the
+// tables' names and the cursor secret.
+func (m *messaging) functionSettings() envvar.Settings {
+	portal, staff := m.pools[routes.Portal], m.pools[routes.Staff]
+	return envvar.Settings{
+		PortalIssuer:    *portal.issuer,
+		StaffIssuer:     *staff.issuer,
+		PortalClientID:  *portal.client.UserPoolClientId(),
+		StaffClientID:   *staff.client.UserPoolClientId(),
+		CursorSecretARN: *m.cursorSecret.SecretArn(),
+		TableName:       func(logical string) string { return *m.tables[logical].TableName() },
+	}
+}
+
 func (m *messaging) newFunction(f routes.Function) (awslambda.Function, error) {
 	s := m.stack
 	id := pascal(f.Name)
 	dir := filepath.Join(m.props.FunctionsDir, f.Name)
-	if _, err := os.Stat(filepath.Join(dir, bootstrapBinary)); err != nil {
-		return nil, fmt.Errorf("function %s: %w (run `make build` first)", f.Name, err)
-	}
 
 	logs := m.newLogGroup(id + "Logs")
 	role := awsiam.NewRole(s, jsii.String(id+"Role"), &awsiam.RoleProps{
@@ -190,15 +118,9 @@ func (m *messaging) newFunction(f routes.Function) (awslambda.Function, error) {
 		Roles:       &[]awsiam.IRole{role},
 	})
 
-	env := map[string]*string{
-		EnvPortalIssuer: m.pools[routes.Portal].issuer,
-		EnvStaffIssuer:  m.pools[routes.Staff].issuer,
-	}
-	for table := range f.Tables {
-		env[TableEnv(table)] = m.tables[table].TableName()
-	}
-	if f.Cursors {
-		env[EnvCursorKeyARN] = m.cursorSecret.SecretArn()
+	env := map[string]*string{}
+	for k, v := range envvar.Function(slices.Sorted(maps.Keys(f.Tables)), f.Cursors, m.functionSettings()) {
+		env[k] = jsii.String(v)
 	}
 
 	fn := awslambda.NewFunction(s, jsii.String(id+"Function"), &awslambda.FunctionProps{
@@ -229,7 +151,7 @@ func (m *messaging) newFunction(f routes.Function) (awslambda.Function, error) {
 
 // functionStatements is the whole of a function's permissions: write its
 // own log group, send traces, the table access routes.Functions() lists
-// (writes limited to the partitions of writePartitionPrefixes), the key
+// (as package grants spells it, with its partition limits), the key
 // actions that access needs (only through DynamoDB), and for cursor
 // functions, read the cursor key.
 func (m *messaging) functionStatements(f routes.Function, logs awslogs.LogGroup) ([]awsiam.PolicyStatement, error) {
@@ -247,29 +169,21 @@ func (m *messaging) functionStatements(f routes.Function, logs awslogs.LogGroup)
 		}),
 	}
 
-	tables := make([]string, 0, len(f.Tables))
-	for t := range f.Tables {
-		tables = append(tables, t)
-	}
-	slices.Sort(tables) // deterministic template
 	mayWrite := false
-	for _, name := range tables {
+	for _, name := range slices.Sorted(maps.Keys(f.Tables)) { // deterministic template
 		access := f.Tables[name]
 		tbl, ok := m.tables[name]
 		if !ok {
 			return nil, fmt.Errorf("function %s: unknown table %q", f.Name, name)
 		}
-		if appendOnly(name) && access != routes.Append && access != routes.Read {
-			return nil, fmt.Errorf("function %s: table %s is append-only, access %d not allowed", f.Name, name, access)
-		}
-		reads, writes, onIndexes := TableActions(name, access)
+		reads, writes, onIndexes := grants.TableActions(name, access)
 		if len(reads)+len(writes) == 0 {
 			continue
 		}
 		if len(writes) > 0 {
 			mayWrite = true
 		}
-		if prefix := WritePartitionPrefix(f.Name, name); prefix == "" {
+		if prefix := grants.WritePartitionPrefix(f.Name, name); prefix == "" {
 			st = append(st, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid:       jsii.String(name + "Items"),
 				Actions:   jsii.Strings(slices.Concat(reads, writes)...),
@@ -295,7 +209,7 @@ func (m *messaging) functionStatements(f routes.Function, logs awslogs.LogGroup)
 				},
 			}))
 		}
-		if idx := indexNames(name); len(onIndexes) > 0 && len(idx) > 0 {
+		if idx := grants.IndexNames(name); len(onIndexes) > 0 && len(idx) > 0 {
 			var arns []*string
 			for _, i := range idx {
 				arns = append(arns, jsii.String(*tbl.TableArn()+"/index/"+i))

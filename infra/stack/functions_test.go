@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pedsportal/messaging/infra/stack"
 	"github.com/pedsportal/messaging/internal/routes"
 	"github.com/pedsportal/messaging/internal/schema"
 )
@@ -112,7 +111,6 @@ func dynamoActions(actions []string) []string {
 var (
 	writeActions = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
 		"dynamodb:ConditionCheckItem", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete", "dynamodb:*"}
-	kmsWriteActions = []string{"kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:*"}
 )
 
 // DynamoDB actions, spelled out here.
@@ -152,7 +150,8 @@ var (
 // is built from: a wrong entry there fails TestFunctionsHoldExactlyTheReviewedTableAccess.
 // A table a function is not listed under is one it may not touch at all.
 var wantTableAccess = map[string]map[string]tableAccess{
-	"directory":          {schema.Directory: readTable},
+	// Directory reads that return patient data are audited too.
+	"directory":          {schema.Directory: readTable, schema.Audit: appendOnly},
 	"list-conversations": {schema.Directory: readTable, schema.Messages: readTable, schema.Audit: appendOnly},
 	"staff-inbox":        {schema.Directory: readTable, schema.Messages: readTable, schema.Audit: appendOnly},
 	"get-conversation":   {schema.Directory: readTable, schema.Messages: readTable, schema.Audit: appendOnly},
@@ -160,13 +159,17 @@ var wantTableAccess = map[string]map[string]tableAccess{
 		schema.Directory: readTable,
 		// Messages are put and updated, never deleted.
 		schema.Messages: {items: []string{ddbBatchGet, ddbGet, ddbPut, ddbQuery, ddbUpdate}, indexes: true},
-		schema.Audit:    appendOnly,
+		// Idempotency records and per-caller daily counters: read, put and
+		// counted up; they expire by TTL, so never deleted. No index.
+		schema.Idempotency: {items: []string{ddbBatchGet, ddbGet, ddbPut, ddbQuery, ddbUpdate}},
+		schema.Audit:       appendOnly,
 	},
 	"mark-read":           {schema.Directory: readTable, schema.Messages: readUpdate, schema.Audit: appendOnly},
 	"manage-conversation": {schema.Directory: readTable, schema.Messages: readUpdate, schema.Audit: appendOnly},
 	"manage-links": {
 		// Reads staff and portal-user records; writes link items in patient
-		// partitions only, never a STAFF# record. No Messages access.
+		// partitions only, never a STAFF# record (unlinking deletes the link
+		// inside a transaction with its audit record). No Messages access.
 		schema.Directory: {items: readItems, patientWrites: []string{ddbDelete, ddbPut, ddbUpdate}, indexes: true},
 		schema.Audit:     appendOnly,
 	},
@@ -258,12 +261,16 @@ func TestFunctionsHoldExactlyTheReviewedTableAccess(t *testing.T) {
 	}
 }
 
-func TestReadOnlyFunctionHoldsNoWriteAction(t *testing.T) {
-	// GIVEN the functions the review allows no write on any table
+func TestReadOnlyFunctionWritesOnlyItsAuditRecords(t *testing.T) {
+	// GIVEN the functions the review allows no write but audit appends
+	ids := tableIDs(t, full)
 	var readOnly []string
 	for name, tables := range wantTableAccess {
 		writes := false
-		for _, w := range tables {
+		for table, w := range tables {
+			if table == schema.Audit {
+				continue
+			}
 			writes = writes || len(w.patientWrites) > 0 || slices.ContainsFunc(w.items, func(a string) bool { return slices.Contains(writeActions, a) })
 		}
 		if !writes {
@@ -271,16 +278,16 @@ func TestReadOnlyFunctionHoldsNoWriteAction(t *testing.T) {
 		}
 	}
 	slices.Sort(readOnly)
-	if !slices.Equal(readOnly, []string{"directory"}) {
-		t.Fatalf("read-only functions %v, want [directory]", readOnly)
+	if want := []string{"directory", "get-conversation", "list-conversations", "staff-inbox"}; !slices.Equal(readOnly, want) {
+		t.Fatalf("read-only functions %v, want %v", readOnly, want)
 	}
 	for _, name := range readOnly {
 		// WHEN we collect everything its role may do
 		g, _ := functionGrants(t, full, functionResource(t, full, name))
-		// THEN no resource carries a DynamoDB write or a KMS encrypt action
+		// THEN its one DynamoDB write is PutItem on the audit table
 		for res, actions := range g {
 			for _, a := range actions {
-				if slices.Contains(writeActions, a) || slices.Contains(kmsWriteActions, a) {
+				if slices.Contains(writeActions, a) && (res != ids[schema.Audit] || a != ddbPut) {
 					t.Errorf("%s (read-only) holds %s on %s", name, a, res)
 				}
 			}
@@ -396,34 +403,51 @@ func TestKeyUseOnlyThroughServicesAndCursorKeyOnlyForCursorFunctions(t *testing.
 	}
 }
 
-func TestTableActionsLevels(t *testing.T) {
-	// GIVEN each access level WHEN we ask for its actions THEN they are as documented
-	read := []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
-	query := []string{"dynamodb:Query"}
-	tests := []struct {
-		table                 string
-		access                routes.Access
-		reads, writes, onIdxs []string
-	}{
-		{schema.Messages, routes.None, nil, nil, nil},
-		{schema.Messages, routes.Read, read, nil, query},
-		{schema.Audit, routes.Append, nil, []string{"dynamodb:PutItem"}, nil},
-		{schema.Messages, routes.ReadUpdate, read, []string{"dynamodb:UpdateItem"}, query},
-		{schema.Messages, routes.ReadWrite, read, []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, query},
-		{schema.Directory, routes.ReadWrite, read, []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, query},
-	}
-	for _, tt := range tests {
-		reads, writes, onIdxs := stack.TableActions(tt.table, tt.access)
-		if !slices.Equal(reads, tt.reads) || !slices.Equal(writes, tt.writes) || !slices.Equal(onIdxs, tt.onIdxs) {
-			t.Errorf("TableActions(%s, %d) = %v %v %v, want %v %v %v", tt.table, tt.access, reads, writes, onIdxs, tt.reads, tt.writes, tt.onIdxs)
+func TestFunctionsAreToldOnlyTheirOwnSettings(t *testing.T) {
+	ids := tableIDs(t, full)
+	secret := full.only(t, "AWS::SecretsManager::Secret").ID
+	clients := map[string]string{}
+	for _, c := range full.resources("AWS::Cognito::UserPoolClient") {
+		for _, aud := range []string{"portal", "staff"} {
+			if strings.Contains(jsonString(c.Props["ClientName"]), "-"+aud+"-web") {
+				clients[aud] = c.ID
+			}
 		}
 	}
-	// AND only manage-links' directory writes are limited to patient partitions
-	if got := stack.WritePartitionPrefix("manage-links", schema.Directory); got != "PATIENT#" {
-		t.Errorf("manage-links directory prefix %q", got)
+	if len(clients) != 2 {
+		t.Fatalf("app clients %v, want one per audience", clients)
 	}
-	if got := stack.WritePartitionPrefix("write-message", schema.Messages); got != "" {
-		t.Errorf("write-message messages prefix %q", got)
+	for _, name := range slices.Sorted(maps.Keys(wantTableAccess)) {
+		t.Run(name, func(t *testing.T) {
+			// GIVEN a function's environment
+			vars, _ := path(functionResource(t, full, name).Props, "Environment", "Variables").(map[string]any)
+			// THEN it names both issuers and both app clients, which the
+			// handler checks every token's iss and client_id against
+			want := []string{"PORTAL_CLIENT_ID", "PORTAL_ISSUER", "STAFF_CLIENT_ID", "STAFF_ISSUER"}
+			if refID(vars["PORTAL_CLIENT_ID"]) != clients["portal"] || refID(vars["STAFF_CLIENT_ID"]) != clients["staff"] {
+				t.Errorf("client IDs %v %v, want refs to %v", vars["PORTAL_CLIENT_ID"], vars["STAFF_CLIENT_ID"], clients)
+			}
+			// AND the names of the reviewed tables only
+			for table := range wantTableAccess[name] {
+				v := "TABLE_" + strings.ToUpper(table)
+				want = append(want, v)
+				if refID(vars[v]) != ids[table] {
+					t.Errorf("%s = %v, want a ref to %s", v, vars[v], ids[table])
+				}
+			}
+			// AND the cursor secret only when it pages
+			f, _ := routes.FunctionNamed(name)
+			if f.Cursors {
+				want = append(want, "CURSOR_KEY_SECRET_ARN")
+				if refID(vars["CURSOR_KEY_SECRET_ARN"]) != secret {
+					t.Errorf("CURSOR_KEY_SECRET_ARN = %v", vars["CURSOR_KEY_SECRET_ARN"])
+				}
+			}
+			slices.Sort(want)
+			if got := slices.Sorted(maps.Keys(vars)); !slices.Equal(got, want) {
+				t.Errorf("variables %v, want %v", got, want)
+			}
+		})
 	}
 }
 

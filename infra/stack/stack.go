@@ -79,6 +79,9 @@ func (m *messaging) build() error {
 			return fmt.Errorf("waf=true needs the stack in us-east-1 (CloudFront web ACLs live there), not %s", r)
 		}
 	}
+	if err := m.checkBuilds(); err != nil {
+		return err
+	}
 	m.newKey()
 	m.newTables()
 	m.newBackups()
@@ -86,14 +89,16 @@ func (m *messaging) build() error {
 	if err := m.newUserPools(); err != nil {
 		return err
 	}
-	if err := m.newFunctions(); err != nil {
-		return err
-	}
 	m.newSiteBuckets()
 	if err := m.newDistribution(); err != nil {
 		return err
 	}
 	m.newClients()
+	// Functions come after the app clients: each is told its pools' client
+	// IDs, which it checks every token against.
+	if err := m.newFunctions(); err != nil {
+		return err
+	}
 	if err := m.newAPI(); err != nil {
 		return err
 	}

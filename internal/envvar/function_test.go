@@ -1,0 +1,30 @@
+package envvar
+
+import (
+	"maps"
+	"slices"
+	"testing"
+)
+
+func TestFunctionGetsOnlyItsOwnSettings(t *testing.T) {
+	s := Settings{
+		PortalIssuer: "https://p", StaffIssuer: "https://s", PortalClientID: "pc", StaffClientID: "sc",
+		CursorSecretARN: "arn:cursor",
+		TableName:       func(logical string) string { return "env-" + logical },
+	}
+	env := Function([]string{"Directory", "Audit"}, false, s)
+	want := map[string]string{
+		"PORTAL_ISSUER": "https://p", "STAFF_ISSUER": "https://s", "PORTAL_CLIENT_ID": "pc", "STAFF_CLIENT_ID": "sc",
+		"TABLE_DIRECTORY": "env-Directory", "TABLE_AUDIT": "env-Audit",
+	}
+	if !maps.Equal(env, want) {
+		t.Errorf("env = %v, want %v", env, want)
+	}
+	env = Function([]string{"Messages"}, true, s)
+	if env[CursorSecret] != "arn:cursor" || env["TABLE_MESSAGES"] != "env-Messages" {
+		t.Errorf("paging env = %v", env)
+	}
+	if got := slices.Sorted(maps.Keys(env)); len(got) != 6 {
+		t.Errorf("paging env has %v", got)
+	}
+}
