@@ -23,6 +23,13 @@ import (
 // indexRewrite serves <dir>/index.html for /<dir>/ (the OAuth callbacks are
 // /portal/ and /staff/) and redirects /<dir> to /<dir>/, as a static file
 // server does. S3 behind origin access control has no index documents.
+//
+// The redirect's Location is the request's path plus "/", so it is only
+// answered for a path of plain segments (letters, digits, "-", "_", "~",
+// "."), each one non-empty: then the Location is one "/" followed by a
+// path character, a same-origin path in every browser. Anything else that
+// would have been redirected ("//evil", "/\evil", "/%2F%2Fevil", tabs or
+// newlines, which browsers strip) names no folder of the site and gets 404.
 const indexRewrite = `function handler(event) {
   var request = event.request;
   var uri = request.uri;
@@ -32,6 +39,9 @@ const indexRewrite = `function handler(event) {
   }
   var last = uri.substring(uri.lastIndexOf('/') + 1);
   if (last.indexOf('.') === -1) {
+    if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(uri)) {
+      return { statusCode: 404, statusDescription: 'Not Found' };
+    }
     return { statusCode: 301, statusDescription: 'Moved Permanently', headers: { location: { value: uri + '/' } } };
   }
   return request;

@@ -312,3 +312,70 @@ console.log(JSON.stringify(out));`
 		t.Errorf("rewrites = %v, want %v", got, want)
 	}
 }
+
+// hostileURIs would each have been redirected to a Location that a browser
+// resolves to another host (or are their encoded spellings, in case
+// CloudFront hands the function the URI undecoded).
+var hostileURIs = []string{
+	"//evil.example", "//evil", "///evil", "//staff", "//evil.example/x",
+	`/\evil.example`, `/\evil`, `\\evil`, `\\evil.example`, `/\/evil`, `/x/..\\evil`,
+	"/%2F%2Fevil.example", "/%2f%2fevil", "/%5Cevil.example", "/%5cevil", "/%2F/evil",
+	"/\t/evil", "/\n/evil", "/\r\n/evil", "/%09/evil", "/%0A/evil", "/\t\\evil",
+	"/ /evil", "/evil\t", "/\x00/evil", "/%00/evil", "//@evil", "/@evil", "//evil:443",
+}
+
+func TestIndexRewriteNeverRedirectsOffSite(t *testing.T) {
+	// GIVEN the CloudFront function's code from the template, and node
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed")
+	}
+	code := full.only(t, "AWS::CloudFront::Function").Props["FunctionCode"].(string)
+	uris, err := json.Marshal(append(slices.Clone(hostileURIs), "/staff", "/portal", "/a/b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// WHEN it handles each hostile URI, and a browser follows any redirect
+	script := code + `
+const out = {};
+for (const uri of ` + string(uris) + `) {
+  const r = handler({ request: { uri: uri, method: "GET", querystring: {}, headers: {}, cookies: {} } });
+  const loc = r.statusCode && r.headers && r.headers.location ? r.headers.location.value : "";
+  out[uri] = { status: r.statusCode || 0, location: loc,
+    host: loc ? new URL(loc, "https://site.example").host : "site.example" };
+}
+console.log(JSON.stringify(out));`
+	raw, err := exec.Command(node, "-e", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, raw)
+	}
+	var got map[string]struct {
+		Status   int
+		Location string
+		Host     string
+	}
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatalf("%s: %v", raw, err)
+	}
+	// THEN no answer sends the browser to another host
+	for _, uri := range hostileURIs {
+		r, ok := got[uri]
+		if !ok {
+			t.Errorf("%q: no result", uri)
+			continue
+		}
+		if r.Host != "site.example" {
+			t.Errorf("%q → %d Location %q: the browser goes to %s", uri, r.Status, r.Location, r.Host)
+		}
+		if r.Location != "" && (!strings.HasPrefix(r.Location, "/") || strings.HasPrefix(r.Location, "//") ||
+			strings.ContainsAny(r.Location, "\\\t\r\n\x00 ")) {
+			t.Errorf("%q → Location %q is not a plain path", uri, r.Location)
+		}
+	}
+	// AND real folders are still redirected to their slash
+	for uri, want := range map[string]string{"/staff": "/staff/", "/portal": "/portal/", "/a/b": "/a/b/"} {
+		if r := got[uri]; r.Status != 301 || r.Location != want {
+			t.Errorf("%s → %d %q, want 301 %s", uri, r.Status, r.Location, want)
+		}
+	}
+}
