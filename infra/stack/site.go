@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfrontorigins"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
@@ -57,8 +59,9 @@ func (m *messaging) newSiteBuckets() {
 		EnforceSSL:        jsii.Bool(true),
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
 		Versioned:         jsii.Bool(true),
-		// CloudFront standard logs are written with an ACL.
-		ObjectOwnership: awss3.ObjectOwnership_BUCKET_OWNER_PREFERRED,
+		// Every writer (S3 server access logs, CloudFront standard logging
+		// v2) is authorised by the bucket policy, so ACLs are off.
+		ObjectOwnership: awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
 		LifecycleRules: &[]*awss3.LifecycleRule{{
 			Id:                          jsii.String("ExpireAccessLogs"),
 			Expiration:                  awscdk.Duration_Days(jsii.Number(365)),
@@ -212,13 +215,12 @@ func (m *messaging) newDistribution() error {
 				Function:  rewrite,
 			}},
 		},
-		DefaultRootObject:  jsii.String("index.html"),
-		HttpVersion:        awscloudfront.HttpVersion_HTTP2_AND_3,
-		PriceClass:         awscloudfront.PriceClass_PRICE_CLASS_100,
-		EnableLogging:      jsii.Bool(true),
-		LogBucket:          m.logBucket,
-		LogFilePrefix:      jsii.String("cloudfront/"),
-		LogIncludesCookies: jsii.Bool(false),
+		DefaultRootObject: jsii.String("index.html"),
+		HttpVersion:       awscloudfront.HttpVersion_HTTP2_AND_3,
+		PriceClass:        awscloudfront.PriceClass_PRICE_CLASS_100,
+		// No legacy standard logging: its records always carry the query
+		// string. Access logs go through newAccessLogDelivery instead.
+		EnableLogging: jsii.Bool(false),
 	}
 	if m.props.DomainName != "" {
 		props.DomainNames = jsii.Strings(m.props.DomainName)
@@ -230,6 +232,7 @@ func (m *messaging) newDistribution() error {
 		props.WebAclId = m.newWebACL()
 	}
 	m.distribution = awscloudfront.NewDistribution(s, jsii.String("Site"), props)
+	m.newAccessLogDelivery()
 
 	if m.props.DomainName != "" {
 		m.siteURL = jsii.String("https://" + m.props.DomainName)
@@ -237,6 +240,91 @@ func (m *messaging) newDistribution() error {
 		m.siteURL = jsii.String("https://" + *m.distribution.DistributionDomainName())
 	}
 	return nil
+}
+
+// AccessLogRegion is the only region where a CloudFront distribution can be
+// a CloudWatch Logs delivery source (standard logging v2): the
+// AWS::Logs::DeliverySource must be created there.
+const AccessLogRegion = "us-east-1"
+
+// AccessLogFields are the fields of each CloudFront access log record,
+// everything an operator needs to follow a request or an attack and nothing
+// that can carry a secret or PHI:
+//   - no cs-uri-query: the OAuth code and state arrive as query parameters
+//     on the sign-in redirect (/portal/?code=...&state=...);
+//   - no cs(Cookie): the pages use none, and a stray one is not ours to keep;
+//   - no cs(Referer): a referring URL carries its own query string;
+//   - no cs-headers or cs-header-names, which include all of the above.
+//
+// Listing the fields is what drops the rest: a delivery without RecordFields
+// gets CloudFront's default set, query string and cookies included.
+var AccessLogFields = []string{
+	"date", "time", "x-edge-location", "x-edge-request-id", "x-host-header",
+	"c-ip", "c-port", "x-forwarded-for",
+	"cs-protocol", "cs-protocol-version", "cs-method", "cs(Host)", "cs-uri-stem", "cs-bytes", "cs(User-Agent)",
+	"sc-status", "sc-bytes", "sc-content-type", "sc-content-len",
+	"x-edge-result-type", "x-edge-response-result-type", "x-edge-detailed-result-type",
+	"time-taken", "time-to-first-byte", "ssl-protocol", "ssl-cipher",
+}
+
+// newAccessLogDelivery sends the distribution's access logs to the log
+// bucket with CloudFront standard logging v2 (CloudWatch Logs vended-log
+// delivery: source, destination, delivery), keeping only AccessLogFields,
+// as JSON under AWSLogs/<account>/. The bucket policy lets the log
+// delivery service write there for this delivery source only.
+//
+// A delivery source for a distribution exists only in us-east-1. A stack
+// in another region therefore keeps no CloudFront access logs (the pages
+// are public and hold no PHI; the API's access logs and the audit table are
+// regional and unaffected); synthesis says so with a warning, and the
+// README (Deploying) tells operators to deploy in us-east-1 to have them.
+func (m *messaging) newAccessLogDelivery() {
+	s := m.stack
+	if r := *s.Region(); !*awscdk.Token_IsUnresolved(jsii.String(r)) && r != AccessLogRegion {
+		awscdk.Annotations_Of(m.distribution).AddWarningV2(jsii.String("messaging:NoCloudFrontAccessLogs"), jsii.String(
+			"CloudFront access logs need the stack in "+AccessLogRegion+" (standard logging v2); in "+r+" the distribution keeps none"))
+		suppress(m.distribution, false, suppression{id: "AwsSolutions-CFR3", reason: "CloudFront standard logging v2, " +
+			"the only logging that can leave out query strings (OAuth codes), can only be configured in " + AccessLogRegion +
+			"; legacy logging would record them. The pages are public and hold no PHI; API access logs and the audit table are unaffected."})
+		return
+	}
+
+	source := awslogs.NewCfnDeliverySource(s, jsii.String("SiteAccessLogSource"), &awslogs.CfnDeliverySourceProps{
+		Name:        awscdk.Names_UniqueResourceName(m.distribution, &awscdk.UniqueResourceNameOptions{MaxLength: jsii.Number(60)}),
+		LogType:     jsii.String("ACCESS_LOGS"),
+		ResourceArn: m.distribution.DistributionArn(),
+	})
+	m.logBucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudFrontAccessLogDelivery"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("delivery.logs.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("s3:PutObject"),
+		Resources:  jsii.Strings(*m.logBucket.BucketArn() + "/AWSLogs/" + *s.Account() + "/*"),
+		Conditions: &map[string]interface{}{
+			"StringEquals": map[string]interface{}{
+				"s3:x-amz-acl":      "bucket-owner-full-control",
+				"aws:SourceAccount": *s.Account(),
+			},
+			"ArnLike": map[string]interface{}{"aws:SourceArn": *source.AttrArn()},
+		},
+	}))
+	destination := awslogs.NewCfnDeliveryDestination(s, jsii.String("SiteAccessLogDestination"), &awslogs.CfnDeliveryDestinationProps{
+		Name:                    awscdk.Names_UniqueResourceName(m.logBucket, &awscdk.UniqueResourceNameOptions{MaxLength: jsii.Number(60)}),
+		DeliveryDestinationType: jsii.String("S3"),
+		DestinationResourceArn:  m.logBucket.BucketArn(),
+		OutputFormat:            jsii.String("json"),
+	})
+	destination.Node().AddDependency(m.logBucket.Policy())
+	delivery := awslogs.NewCfnDelivery(s, jsii.String("SiteAccessLogDelivery"), &awslogs.CfnDeliveryProps{
+		DeliverySourceName:     source.Name(),
+		DeliveryDestinationArn: destination.AttrArn(),
+		RecordFields:           jsii.Strings(AccessLogFields...),
+	})
+	// The source is named, not referenced: order it explicitly.
+	delivery.Node().AddDependency(source)
+
+	suppress(m.distribution, false, suppression{id: "AwsSolutions-CFR3", reason: "Access logging is on, " +
+		"through CloudFront standard logging v2 (the SiteAccessLog delivery into the access-log bucket), which cdk-nag " +
+		"does not read; legacy logging is off because its records always include the query string (OAuth codes)."})
 }
 
 // WAFRateLimit is the requests one IP may make in five minutes.

@@ -3,14 +3,19 @@ package stack_test
 import (
 	"encoding/json"
 	"maps"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/pedsportal/messaging/infra/stack"
+	"github.com/pedsportal/messaging/internal/routes"
 	"github.com/pedsportal/messaging/internal/web"
 )
 
@@ -64,7 +69,6 @@ func TestDistributionServesPagesThroughOACOverHTTPS(t *testing.T) {
 	// GIVEN the stack with a custom domain and WAF
 	d := path(full.only(t, "AWS::CloudFront::Distribution").Props, "DistributionConfig")
 	site := full.withPrefix(t, "AWS::S3::Bucket", "SiteBucket").ID
-	logs := full.withPrefix(t, "AWS::S3::Bucket", "AccessLogBucket").ID
 	oac := full.only(t, "AWS::CloudFront::OriginAccessControl")
 
 	// THEN the only origin is the pages bucket, reached with origin access control
@@ -80,9 +84,9 @@ func TestDistributionServesPagesThroughOACOverHTTPS(t *testing.T) {
 	if path(d, "DefaultCacheBehavior", "ViewerProtocolPolicy") != "redirect-to-https" {
 		t.Errorf("ViewerProtocolPolicy = %v", path(d, "DefaultCacheBehavior", "ViewerProtocolPolicy"))
 	}
-	// AND access is logged to the log bucket
-	if !getAtt(path(d, "Logging", "Bucket"), logs, "RegionalDomainName") {
-		t.Errorf("Logging = %v", path(d, "Logging"))
+	// AND access is logged (standard logging v2: TestCloudFrontAccessLogsKeepNoQueryStrings)
+	if len(full.resources("AWS::Logs::Delivery")) != 1 {
+		t.Errorf("%d log deliveries, want 1", len(full.resources("AWS::Logs::Delivery")))
 	}
 	// AND the custom domain uses the certificate with TLSv1.2_2021
 	cert := path(d, "ViewerCertificate")
@@ -111,6 +115,123 @@ func TestDistributionServesPagesThroughOACOverHTTPS(t *testing.T) {
 	if path(pd, "Aliases") != nil || path(pd, "WebACLId") != nil || len(plain.resources("AWS::WAFv2::WebACL")) != 0 {
 		t.Errorf("plain: aliases %v web ACL %v", path(pd, "Aliases"), path(pd, "WebACLId"))
 	}
+}
+
+func TestCloudFrontAccessLogsKeepNoQueryStrings(t *testing.T) {
+	for name, s := range map[string]synthesized{"full": full, "plain": plain} {
+		dist := s.only(t, "AWS::CloudFront::Distribution")
+		logs := s.withPrefix(t, "AWS::S3::Bucket", "AccessLogBucket").ID
+		// GIVEN the distribution: THEN it has no legacy standard logging,
+		// whose records always carry cs-uri-query
+		if l := path(dist.Props, "DistributionConfig", "Logging"); l != nil {
+			t.Errorf("%s: legacy logging %v", name, l)
+		}
+		// AND its access logs are a standard logging v2 delivery source
+		src := s.only(t, "AWS::Logs::DeliverySource")
+		if src.Props["LogType"] != "ACCESS_LOGS" || !strings.Contains(jsonString(src.Props["ResourceArn"]), `{"Ref":"`+dist.ID+`"}`) ||
+			!strings.Contains(jsonString(src.Props["ResourceArn"]), ":distribution/") {
+			t.Errorf("%s: delivery source %v", name, src.Props)
+		}
+		if n, _ := src.Props["Name"].(string); n == "" || len(n) > 60 {
+			t.Errorf("%s: delivery source name %q (1 to 60 characters)", name, n)
+		}
+		// AND they go, as JSON, to the access-log bucket
+		dst := s.only(t, "AWS::Logs::DeliveryDestination")
+		if !getAtt(dst.Props["DestinationResourceArn"], logs, "Arn") || dst.Props["OutputFormat"] != "json" {
+			t.Errorf("%s: delivery destination %v", name, dst.Props)
+		}
+		delivery := s.only(t, "AWS::Logs::Delivery")
+		if delivery.Props["DeliverySourceName"] != src.Props["Name"] || !getAtt(delivery.Props["DeliveryDestinationArn"], dst.ID, "Arn") {
+			t.Errorf("%s: delivery %v", name, delivery.Props)
+		}
+		// AND the record fields are listed (without them CloudFront sends its
+		// default set, query string included) and leave out the query
+		// string, cookies, the referrer (its own query) and raw headers
+		fields := strs(delivery.Props["RecordFields"])
+		if len(fields) == 0 {
+			t.Fatalf("%s: no RecordFields: the default set includes cs-uri-query", name)
+		}
+		for _, banned := range []string{"cs-uri-query", "cs(Cookie)", "cs(Referer)", "cs-headers", "cs-header-names"} {
+			if slices.Contains(fields, banned) {
+				t.Errorf("%s: record fields include %s", name, banned)
+			}
+		}
+		for _, want := range []string{"date", "time", "c-ip", "cs-method", "cs-uri-stem", "sc-status", "x-edge-request-id"} {
+			if !slices.Contains(fields, want) {
+				t.Errorf("%s: record fields lack %s: %v", name, want, fields)
+			}
+		}
+		// AND only the log delivery service, for this source and account,
+		// may write them, under AWSLogs/<account>/
+		found := false
+		for _, p := range s.resources("AWS::S3::BucketPolicy") {
+			if refID(p.Props["Bucket"]) != logs {
+				continue
+			}
+			for _, st := range statements(p.Props["PolicyDocument"]) {
+				if path(st, "Principal", "Service") != "delivery.logs.amazonaws.com" {
+					continue
+				}
+				found = true
+				if !slices.Equal(strs(st["Action"]), []string{"s3:PutObject"}) ||
+					!getAtt(path(st, "Condition", "ArnLike", "aws:SourceArn"), src.ID, "Arn") ||
+					path(st, "Condition", "StringEquals", "aws:SourceAccount") != testAccount ||
+					!strings.Contains(jsonString(st["Resource"]), "/AWSLogs/"+testAccount+"/*") {
+					t.Errorf("%s: log delivery statement %v", name, st)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: the log bucket's policy does not let the log delivery service write", name)
+		}
+	}
+}
+
+func TestOutsideUSEast1TheDistributionKeepsNoLogRatherThanQueryStrings(t *testing.T) {
+	// GIVEN a stack in a region where CloudFront cannot be a log delivery source
+	functions := t.TempDir()
+	for _, f := range routes.Functions() {
+		dir := filepath.Join(functions, f.Name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("dummy"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	siteDir, err := siteFolder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, err := cdkContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir()), Context: &ctx})
+	st, err := stack.NewMessagingStack(app, "Frankfurt", stack.Props{
+		StackProps:   awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String(testAccount), Region: jsii.String("eu-central-1")}},
+		FunctionsDir: functions,
+		SiteDir:      siteDir,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl assertions.Template
+	if err := catch(func() { tpl = assertions.Template_FromStack(st, nil) }); err != nil {
+		t.Fatal(err)
+	}
+	// THEN there is no log delivery, and no legacy logging either
+	check(t, "no delivery source", func() { tpl.ResourceCountIs(jsii.String("AWS::Logs::DeliverySource"), jsii.Number(0)) })
+	check(t, "no legacy logging", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::CloudFront::Distribution"), map[string]any{
+			"DistributionConfig": assertions.Match_ObjectLike(&map[string]any{"Logging": assertions.Match_Absent()}),
+		})
+	})
+	// AND synthesis says so
+	check(t, "warning", func() {
+		assertions.Annotations_FromStack(st).HasWarning(jsii.String("*"),
+			assertions.Match_StringLikeRegexp(jsii.String("CloudFront access logs need the stack in us-east-1")))
+	})
 }
 
 func TestResponseHeadersPolicyIsTheLocalServersHeaders(t *testing.T) {
