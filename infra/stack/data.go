@@ -111,7 +111,47 @@ func optAttribute(k *schema.Key) *awsdynamodb.Attribute {
 	return attribute(*k)
 }
 
-// newTables creates every table of schema.Tables(). Table names are left to
+// AppendOnlyDeniedActions are denied to every principal, the account's
+// administrators and CloudFormation included, by the resource policy of each
+// schema.Table marked AppendOnly (the audit table): whatever IAM grants,
+// nothing can change or remove a record once written.
+//   - UpdateItem, DeleteItem: also the Update and Delete parts of a
+//     TransactWriteItems, which IAM authorises item by item;
+//   - BatchWriteItem: IAM authorises it as one action whatever it carries,
+//     so allowing it for puts would let it delete too; nothing writes the
+//     audit table in batches (each record is one PutItem);
+//   - PartiQLUpdate, PartiQLDelete: ExecuteStatement and its batch and
+//     transaction forms;
+//   - UpdateTimeToLive: a TTL would let DynamoDB delete records;
+//   - DeleteTable: the table is retained by the stack and has deletion
+//     protection, so CloudFormation never calls it.
+//
+// PutItem (and PartiQLInsert) stay allowed, to whom IAM allows them. The
+// policy itself can still be changed through the stack, on review.
+var AppendOnlyDeniedActions = []string{
+	"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+	"dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete",
+	"dynamodb:UpdateTimeToLive", "dynamodb:DeleteTable",
+}
+
+// appendOnlyPolicy is the resource policy of an append-only table. "*" as
+// the resource is the table itself (and its indexes and stream): a table's
+// policy cannot name the table's own ARN before the table exists.
+func appendOnlyPolicy() awsiam.PolicyDocument {
+	return awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{
+		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AppendOnlyNoUpdateOrDeleteByAnyone"),
+			Effect:     awsiam.Effect_DENY,
+			Principals: &[]awsiam.IPrincipal{awsiam.NewStarPrincipal()},
+			Actions:    jsii.Strings(AppendOnlyDeniedActions...),
+			Resources:  jsii.Strings("*"),
+		})},
+	})
+}
+
+// newTables creates every table of schema.Tables(), and nothing else: keys,
+// indexes, TTL and the append-only policy all come from the schema, so a
+// table added there needs no change here. Table names are left to
 // CloudFormation and passed to the functions in the environment, so two
 // stacks (stages) can live in one account.
 func (m *messaging) newTables() {
@@ -120,6 +160,10 @@ func (m *messaging) newTables() {
 		var ttl *string
 		if t.TTLAttribute != "" {
 			ttl = jsii.String(t.TTLAttribute)
+		}
+		var policy awsiam.PolicyDocument
+		if t.AppendOnly {
+			policy = appendOnlyPolicy()
 		}
 		tbl := awsdynamodb.NewTable(m.stack, jsii.String(t.Name+"Table"), &awsdynamodb.TableProps{
 			PartitionKey:  attribute(t.PartitionKey),
@@ -134,6 +178,7 @@ func (m *messaging) newTables() {
 			DeletionProtection:  jsii.Bool(true),
 			RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
 			TimeToLiveAttribute: ttl,
+			ResourcePolicy:      policy,
 		})
 		for _, g := range t.GSIs {
 			tbl.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{

@@ -278,6 +278,86 @@ func equalIndexes(a, b map[string][]string) bool {
 	return true
 }
 
+func TestOnlyShortLivedTablesExpireAndChartTablesNever(t *testing.T) {
+	// GIVEN the tables synthesized from the schema
+	ids := tableIDs(t, full)
+	var withTTL int
+	for _, tbl := range schema.Tables() {
+		r := full.resource(t, ids[tbl.Name])
+		ttl := r.Props["TimeToLiveSpecification"]
+		if tbl.TTLAttribute == "" {
+			// THEN a table without a schema TTL has no TTL at all
+			if ttl != nil {
+				t.Errorf("%s: TimeToLiveSpecification %v, want none", tbl.Name, ttl)
+			}
+			continue
+		}
+		// AND a table with one expires items by exactly that attribute
+		withTTL++
+		if path(ttl, "Enabled") != true || path(ttl, "AttributeName") != tbl.TTLAttribute {
+			t.Errorf("%s: TimeToLiveSpecification %v, want %s enabled", tbl.Name, ttl, tbl.TTLAttribute)
+		}
+	}
+	// AND chart content can never expire: neither Messages nor Audit has a TTL
+	for _, chart := range []string{schema.Messages, schema.Audit} {
+		if ttl := full.resource(t, ids[chart]).Props["TimeToLiveSpecification"]; ttl != nil {
+			t.Errorf("%s has a TTL (%v): chart content must never expire", chart, ttl)
+		}
+	}
+	if withTTL == 0 {
+		t.Error("no table expires anything: where do idempotency records go?")
+	}
+}
+
+func TestAppendOnlyTablesDenyUpdateAndDeleteToEveryone(t *testing.T) {
+	// GIVEN the tables synthesized from the schema
+	ids := tableIDs(t, full)
+	n := 0
+	for _, tbl := range schema.Tables() {
+		policy := path(full.resource(t, ids[tbl.Name]).Props, "ResourcePolicy", "PolicyDocument")
+		if !tbl.AppendOnly {
+			// (other tables need no resource policy: IAM alone grants them)
+			if policy != nil {
+				t.Errorf("%s: unexpected resource policy %v", tbl.Name, policy)
+			}
+			continue
+		}
+		n++
+		if policy == nil {
+			t.Errorf("%s is append-only but has no resource policy", tbl.Name)
+			continue
+		}
+		// THEN an append-only table's resource policy denies every principal
+		// every way to change or remove an item, or the table
+		var denied []string
+		for _, st := range statements(policy) {
+			if st["Effect"] == "Deny" && st["Principal"] == "*" && st["Condition"] == nil &&
+				slices.Equal(strs(st["Resource"]), []string{"*"}) {
+				denied = append(denied, strs(st["Action"])...)
+			}
+			// AND nothing in it allows anything (IAM grants the puts)
+			if st["Effect"] != "Deny" {
+				t.Errorf("%s: resource policy statement %v is not a deny", tbl.Name, st)
+			}
+		}
+		for _, a := range []string{"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+			"dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete", "dynamodb:UpdateTimeToLive", "dynamodb:DeleteTable"} {
+			if !slices.Contains(denied, a) {
+				t.Errorf("%s: %s not denied to every principal (denied: %v)", tbl.Name, a, denied)
+			}
+		}
+		// AND appending stays possible
+		for _, a := range denied {
+			if a == "dynamodb:PutItem" || a == "dynamodb:PartiQLInsert" || strings.HasSuffix(a, ":*") || a == "*" {
+				t.Errorf("%s: %s denied: the audit record could not be written", tbl.Name, a)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no append-only table in the schema")
+	}
+}
+
 func TestEveryTableEncryptedWithTheCustomerManagedKey(t *testing.T) {
 	// GIVEN the stack's one key (cdk-nag does not check DynamoDB KMS)
 	key := full.only(t, "AWS::KMS::Key").ID
