@@ -5,6 +5,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/jsii-runtime-go"
@@ -23,9 +24,35 @@ var dynamoOperations = []awsdynamodb.Operation{
 	awsdynamodb.Operation_TRANSACT_WRITE_ITEMS,
 }
 
+// WriteCapMessage is the log message of the write-message function when a
+// portal user reaches the per-patient daily write cap.
+const WriteCapMessage = "write cap reached"
+
+// WriteCapMetric is the metric the write-cap log filter counts, in the
+// namespace WriteCapNamespace(stack name), so that two stacks in one account
+// never raise each other's alarm.
+const WriteCapMetric = "WriteCapReached"
+
+// WriteCapNamespace is the CloudWatch namespace of the stack's log metrics.
+func WriteCapNamespace(stackName string) string { return "Messaging/" + stackName }
+
+// writeCapFilterPattern matches the JSON log line of a reached write cap.
+// slog's JSON handler names the message "msg"; the Lambda logger
+// (lambdacontext.NewLogger) renames it "message", as Lambda's JSON format
+// does. Either spelling counts.
+var writeCapFilterPattern = `{ ($.msg = "` + WriteCapMessage + `") || ($.message = "` + WriteCapMessage + `") }`
+
+// logGroupOf is the log group a function writes to: newFunction gives each
+// function its own (functions.go), which the function construct keeps.
+func (m *messaging) logGroupOf(function string) awslogs.ILogGroup {
+	return m.functions[function].LogGroup()
+}
+
 // newAlarms creates the operations topic (encrypted, TLS-only) and the
-// alarms: API 5xx rate, each function's errors and throttles, and each
-// table's throttles and system errors.
+// alarms: API 5xx rate, each function's errors and throttles, each table's
+// throttles and system errors, and any portal user reaching the per-patient
+// daily write cap (unusual growth of one chart: a runaway script, a stolen
+// session or abuse), which the write-message function logs.
 func (m *messaging) newAlarms() {
 	s := m.stack
 	m.alarmTopic = awssns.NewTopic(s, jsii.String("AlarmTopic"), &awssns.TopicProps{
@@ -70,6 +97,16 @@ func (m *messaging) newAlarms() {
 		alarm(id+"Errors", "The "+f.Name+" function failed (error or timeout)", fn.MetricErrors(sum), 1, 1, 1)
 		alarm(id+"Throttles", "The "+f.Name+" function was throttled at its reserved concurrency", fn.MetricThrottles(sum), 1, 1, 1)
 	}
+
+	capFilter := awslogs.NewMetricFilter(s, jsii.String("WriteCapReachedFilter"), &awslogs.MetricFilterProps{
+		LogGroup:        m.logGroupOf(routes.FnWriteMessage),
+		FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(writeCapFilterPattern)),
+		MetricNamespace: jsii.String(WriteCapNamespace(*s.StackName())),
+		MetricName:      jsii.String(WriteCapMetric),
+		MetricValue:     jsii.String("1"),
+	})
+	alarm("WriteCapReached", "A portal user reached the per-patient daily write cap (write-message logged \""+
+		WriteCapMessage+"\"): unusual growth of one patient's chart", capFilter.Metric(sum), 1, 1, 1)
 
 	ops := &awsdynamodb.OperationsMetricOptions{Operations: &dynamoOperations, Period: five}
 	for _, t := range schema.Tables() {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pedsportal/messaging/infra/stack"
 	"github.com/pedsportal/messaging/internal/routes"
 	"github.com/pedsportal/messaging/internal/schema"
 )
@@ -55,8 +56,9 @@ func TestAlarmsNotifyTheEncryptedOperationsTopic(t *testing.T) {
 			t.Errorf("no alarm on %s (covered: %v)", metric, sortedKeys(covered))
 		}
 	}
-	// AND there is one errors and one throttles alarm per function, two per table
-	if got, want := len(alarms), 1+2*len(routes.Functions())+2*len(schema.Tables()); got != want {
+	// AND there is one errors and one throttles alarm per function, two per
+	// table, and the write-cap alarm
+	if got, want := len(alarms), 1+2*len(routes.Functions())+2*len(schema.Tables())+1; got != want {
 		t.Errorf("%d alarms, want %d", got, want)
 	}
 	// AND the 5xx alarm is a rate
@@ -74,6 +76,68 @@ func TestAlarmsNotifyTheEncryptedOperationsTopic(t *testing.T) {
 	// AND without an e-mail there is no subscription
 	if n := len(plain.resources("AWS::SNS::Subscription")); n != 0 {
 		t.Errorf("plain: %d subscriptions", n)
+	}
+}
+
+func TestWriteCapReachedRaisesAnAlarm(t *testing.T) {
+	for name, s := range map[string]synthesized{"full": full, "plain": plain} {
+		// GIVEN the write-message function's own log group
+		fn := s.withPrefix(t, "AWS::Lambda::Function", "WriteMessageFunction")
+		logGroup := refID(path(fn.Props, "LoggingConfig", "LogGroup"))
+		if logGroup == "" {
+			t.Fatalf("%s: write-message has no log group of its own: %v", name, fn.Props["LoggingConfig"])
+		}
+		// THEN a metric filter on it counts the "write cap reached" line,
+		// under slog's key (msg) or the Lambda logger's (message)
+		var filter *resource
+		for _, f := range s.resources("AWS::Logs::MetricFilter") {
+			if refID(f.Props["LogGroupName"]) == logGroup {
+				filter = &f
+			}
+		}
+		if filter == nil {
+			t.Fatalf("%s: no metric filter on the write-message log group", name)
+		}
+		pattern, _ := filter.Props["FilterPattern"].(string)
+		for _, want := range []string{`$.msg = "write cap reached"`, `$.message = "write cap reached"`} {
+			if !strings.Contains(pattern, want) {
+				t.Errorf("%s: filter pattern %q lacks %s", name, pattern, want)
+			}
+		}
+		if !strings.HasPrefix(strings.TrimSpace(pattern), "{") || !strings.Contains(pattern, "||") {
+			t.Errorf("%s: filter pattern %q is not a JSON pattern matching either key", name, pattern)
+		}
+		transforms := asList(filter.Props["MetricTransformations"])
+		if len(transforms) != 1 {
+			t.Fatalf("%s: metric transformations %v", name, transforms)
+		}
+		mt := transforms[0]
+		wantNS := stack.WriteCapNamespace(*s.stack.StackName())
+		if path(mt, "MetricName") != stack.WriteCapMetric || path(mt, "MetricNamespace") != wantNS || path(mt, "MetricValue") != "1" {
+			t.Errorf("%s: metric transformation %v, want %s/%s = 1", name, mt, wantNS, stack.WriteCapMetric)
+		}
+		// AND an alarm on that metric notifies the topic at 1 or more in 5 minutes
+		topic := s.only(t, "AWS::SNS::Topic").ID
+		var found bool
+		for _, a := range s.resources("AWS::CloudWatch::Alarm") {
+			p := a.Props
+			if p["MetricName"] != stack.WriteCapMetric || p["Namespace"] != wantNS {
+				continue
+			}
+			found = true
+			if p["ComparisonOperator"] != "GreaterThanOrEqualToThreshold" || p["Threshold"] != float64(1) ||
+				p["Period"] != float64(300) || p["Statistic"] != "Sum" ||
+				p["EvaluationPeriods"] != float64(1) || p["DatapointsToAlarm"] != float64(1) ||
+				p["TreatMissingData"] != "notBreaching" {
+				t.Errorf("%s: write-cap alarm %v, want Sum >= 1 over one 5-minute period", name, p)
+			}
+			if acts := asList(p["AlarmActions"]); len(acts) != 1 || refID(acts[0]) != topic {
+				t.Errorf("%s: write-cap alarm actions %v", name, p["AlarmActions"])
+			}
+		}
+		if !found {
+			t.Errorf("%s: no alarm on %s/%s", name, wantNS, stack.WriteCapMetric)
+		}
 	}
 }
 
