@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/pedsportal/messaging/internal/api"
+	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/authz"
 	"github.com/pedsportal/messaging/internal/cursor"
 	"github.com/pedsportal/messaging/internal/domain"
@@ -44,9 +46,9 @@ func newDeps(t *testing.T) (api.Deps, *store.Store) {
 	return api.Deps{
 		Store:   s,
 		Cursors: codec,
-		Issuers: authz.Issuers{
-			domain.SidePortal: "http://127.0.0.1:8082/portal",
-			domain.SideStaff:  "http://127.0.0.1:8082/staff",
+		Audiences: authz.Audiences{
+			domain.SidePortal: {Issuer: "http://127.0.0.1:8082/portal", ClientID: "portal-web"},
+			domain.SideStaff:  {Issuer: "http://127.0.0.1:8082/staff", ClientID: "staff-web"},
 		},
 	}, s
 }
@@ -82,25 +84,30 @@ func TestEveryFunctionIsWired(t *testing.T) {
 // Local with the demo data and gets the documented answer.
 func TestSampleEvents(t *testing.T) {
 	for fn, check := range map[string]struct {
-		status int
-		want   []string // substrings of the body
+		status  int
+		want    []string // substrings of the body
+		audited []string // patients audited by a route without one in its path
 	}{
-		"directory":           {http.StatusOK, []string{`"displayName":"Mateo Rivera"`, `"displayName":"Sofia Rivera"`}},
-		"list-conversations":  {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"School physical form"`}},
-		"get-conversation":    {http.StatusOK, []string{`"id":"` + seed.ConvRash + `"`, `"messages":[{`}},
-		"write-message":       {http.StatusCreated, []string{`"subject":"Fever since last night"`, `"messageCount":1`}},
-		"mark-read":           {http.StatusOK, []string{`"portalUnread":0`, `"portalReadAt":"`}},
-		"staff-inbox":         {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"Question about last statement"`}},
-		"manage-conversation": {http.StatusOK, []string{`"assignee":{"id":"` + seed.NurseKim + `"`}},
-		"manage-links":        {http.StatusOK, []string{`"relationship":"guardian"`, `"patientId":"pt-9H3X6B2R"`}},
+		"directory":           {http.StatusOK, []string{`"displayName":"Mateo Rivera"`, `"displayName":"Sofia Rivera"`}, []string{seed.Mateo, seed.Sofia}},
+		"list-conversations":  {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"School physical form"`}, nil},
+		"get-conversation":    {http.StatusOK, []string{`"id":"` + seed.ConvRash + `"`, `"messages":[{`}, nil},
+		"write-message":       {http.StatusCreated, []string{`"subject":"Fever since last night"`, `"messageCount":1`}, nil},
+		"mark-read":           {http.StatusOK, []string{`"portalUnread":0`, `"portalReadAt":"`}, nil},
+		"staff-inbox":         {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"Question about last statement"`}, []string{seed.Mateo, seed.Lily}},
+		"manage-conversation": {http.StatusOK, []string{`"assignee":{"id":"` + seed.NurseKim + `"`}, nil},
+		"manage-links":        {http.StatusOK, []string{`"relationship":"guardian"`, `"patientId":"pt-9H3X6B2R"`}, nil},
 	} {
 		t.Run(fn, func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join(repoRoot, "events", fn+".json"))
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Strictly: a misspelt field would silently not reach the
+			// handler, and the sample would prove nothing.
 			var ev events.APIGatewayV2HTTPRequest
-			if err := json.Unmarshal(raw, &ev); err != nil {
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&ev); err != nil {
 				t.Fatalf("events/%s.json is not a payload 2.0 event: %v", fn, err)
 			}
 			if ev.Version != "2.0" || ev.RequestContext.Authorizer == nil || ev.RequestContext.Authorizer.JWT == nil {
@@ -122,15 +129,29 @@ func TestSampleEvents(t *testing.T) {
 					t.Errorf("body lacks %s: %s", w, resp.Body)
 				}
 			}
-			// Message operations leave exactly one audit record on the
-			// patient in the path; the directory leaves none.
-			if pid := ev.PathParameters["patientId"]; pid != "" && fn != "manage-links" {
+			// Every access to patient data leaves exactly one success record
+			// per patient it touched: the one in the path, or each patient
+			// a list returned.
+			patients := check.audited
+			if pid := ev.PathParameters["patientId"]; pid != "" {
+				patients = []string{pid}
+			}
+			if len(patients) == 0 {
+				t.Fatalf("the sample for %s names no audited patient", fn)
+			}
+			for _, pid := range patients {
+				var mine []audit.Record
 				trail, err := s.AuditTrail(t.Context(), pid)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(trail) != 1 || trail[0].RequestID != ev.RequestContext.RequestID || trail[0].Outcome != "success" {
-					t.Errorf("audit trail = %+v, want one success record for request %s", trail, ev.RequestContext.RequestID)
+				for _, r := range trail {
+					if r.RequestID == ev.RequestContext.RequestID {
+						mine = append(mine, r)
+					}
+				}
+				if len(mine) != 1 || mine[0].Outcome != audit.Success {
+					t.Errorf("patient %s: audit records of request %s = %+v, want one success", pid, ev.RequestContext.RequestID, mine)
 				}
 			}
 		})

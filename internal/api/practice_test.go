@@ -20,7 +20,7 @@ func staffEvent(sub, method, route, path string, params map[string]string, body 
 			RequestID: "req-" + sub, RouteKey: method + " " + route,
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path},
 			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{
-				Claims: map[string]string{"sub": sub, "iss": "http://127.0.0.1:8082/staff", "token_use": "access", "cognito:groups": "[nurse admin]"},
+				Claims: map[string]string{"sub": sub, "iss": "http://127.0.0.1:8082/staff", "client_id": "staff-web", "token_use": "access", "scope": "staff/messages", "cognito:groups": "[nurse admin]"},
 			}},
 		},
 	}

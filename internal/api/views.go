@@ -1,8 +1,8 @@
 package api
 
 import (
-	"github.com/pedsportal/messaging/internal/cursor"
 	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/httpapi"
 )
 
 // conversationView is a conversation as the caller sees it: the header plus
@@ -32,14 +32,22 @@ type listResponse[T any] struct {
 	NextCursor string `json:"nextCursor,omitempty"`
 }
 
+// nonNil makes an empty list encode as [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
 // pageOpts parses limit and cursor for a list bound to binding. Errors:
 // EInvalid.
-func pageOpts(c *call, codec *cursor.Codec, binding string) (int, map[string]string, error) {
-	limit, err := limitParam(c)
+func (h *handler) pageOpts(r *req, binding string) (int, map[string]string, error) {
+	limit, err := httpapi.Limit(r.ev, defaultLimit, maxLimit)
 	if err != nil {
 		return 0, nil, err
 	}
-	start, err := codec.Decode(binding, c.req.QueryStringParameters["cursor"])
+	start, err := h.cursors.Decode(binding, r.ev.QueryStringParameters["cursor"])
 	if err != nil {
 		return 0, nil, domain.Invalid("cursor", "the cursor is invalid or expired; start again from the first page")
 	}

@@ -21,6 +21,10 @@ const (
 	ListInbox          Action = "inbox.list"
 	Link               Action = "link.create"
 	Unlink             Action = "link.delete"
+	// Directory reads that return patient data.
+	ListPatients   Action = "patients.list"   // the portal's Current Patient list
+	SearchPatients Action = "patients.search" // staff search: one record per patient returned
+	ViewPatient    Action = "patient.view"    // staff view of a patient and its guardians
 )
 
 // Outcome is how the request ended.
@@ -38,21 +42,23 @@ const (
 // Record is one audit entry. It carries IDs only, never message text,
 // subjects or names.
 type Record struct {
-	PatientID      string    `json:"patientId" dynamodbav:"patientId"`
-	At             time.Time `json:"at" dynamodbav:"at"`
-	ActorID        string    `json:"actorId" dynamodbav:"actorId"`
-	ActorSide      string    `json:"actorSide" dynamodbav:"actorSide"`
-	ActorRole      string    `json:"actorRole" dynamodbav:"actorRole"`
-	Action         Action    `json:"action" dynamodbav:"action"`
-	ConversationID string    `json:"conversationId,omitempty" dynamodbav:"conversationId,omitempty"`
-	MessageID      string    `json:"messageId,omitempty" dynamodbav:"messageId,omitempty"`
-	Outcome        Outcome   `json:"outcome" dynamodbav:"outcome"`
-	Status         int       `json:"status" dynamodbav:"status"`
-	RequestID      string    `json:"requestId" dynamodbav:"requestId"`
-	SourceIP       string    `json:"sourceIp,omitempty" dynamodbav:"sourceIp,omitempty"`
+	PatientID      string    `json:"patientId"`
+	At             time.Time `json:"at"`
+	ActorID        string    `json:"actorId"`
+	ActorSide      string    `json:"actorSide"`
+	ActorRole      string    `json:"actorRole"`
+	Action         Action    `json:"action"`
+	ConversationID string    `json:"conversationId,omitempty"`
+	MessageID      string    `json:"messageId,omitempty"`
+	Outcome        Outcome   `json:"outcome"`
+	Status         int       `json:"status"`
+	RequestID      string    `json:"requestId"`
+	SourceIP       string    `json:"sourceIp,omitempty"`
 }
 
-// Writer appends records.
+// Writer appends records that commit with no change of their own: reads,
+// denied and failed attempts, replays. A change commits its record in the
+// same transaction instead.
 type Writer interface {
-	AppendAudit(ctx context.Context, r Record) error
+	AppendAudit(ctx context.Context, recs ...Record) error
 }

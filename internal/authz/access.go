@@ -4,88 +4,140 @@ import (
 	"context"
 
 	"github.com/pedsportal/messaging/internal/domain"
-	"github.com/pedsportal/messaging/internal/store"
 )
 
-// Loader reads everything an access decision needs in one round trip.
-type Loader interface {
-	LoadAccess(ctx context.Context, q store.AccessQuery) (*store.Access, error)
+// Query names the directory (and chart) items one access decision needs.
+// Empty fields are not loaded. The repository reads them all in one
+// strongly consistent round trip.
+type Query struct {
+	StaffID   string // the calling staff member
+	PatientID string
+	// PortalUserID loads that portal user's profile and, with PatientID,
+	// the link between the two.
+	PortalUserID string
+	PoolID       string
+	AssigneeID   string // a second staff member, e.g. a new assignee
+	// ConversationID loads the conversation header under PatientID.
+	ConversationID string
 }
 
-var _ Loader = (*store.Store)(nil)
+// Facts are what a Query found. Missing items are nil; what that means is
+// decided here, never by the repository.
+type Facts struct {
+	Staff      *domain.StaffMember
+	Patient    *domain.Patient
+	PortalUser *domain.PortalUser
+	Link       *domain.Link
+	// LinkPracticeID is the practice the link belongs to.
+	LinkPracticeID string
+	Pool           *domain.Pool
+	Assignee       *domain.StaffMember
+	Conversation   *domain.Conversation
+}
+
+// Loader reads the facts of a query.
+type Loader interface {
+	LoadAccess(ctx context.Context, q Query) (*Facts, error)
+}
 
 // Grant is a decided access to one patient.
 type Grant struct {
 	Patient    domain.PatientRef
 	PracticeID string
-	Actor      domain.Party
-	Staff      *domain.StaffMember // staff callers
-	Record     *domain.Patient     // staff callers: the patient's directory entry
-	Link       *domain.Link        // the portal caller's link, or the staff-chosen portal user's
-	Pool       *domain.Pool
-	Assignee   *domain.StaffMember
+	// Actor is the caller as the chart records them; a staff member's role
+	// is the directory's, not the token's.
+	Actor        domain.Party
+	Staff        *domain.StaffMember // staff callers
+	Record       *domain.Patient     // staff callers: the patient's directory entry
+	Link         *domain.Link        // the portal caller's link, or the staff-chosen portal user's
+	PortalUser   *domain.PortalUser  // the portal caller, or the staff-chosen portal user
+	Pool         *domain.Pool
+	Assignee     *domain.StaffMember
+	Conversation *domain.Conversation // when Extra.ConversationID was given
 }
 
 // Extra names further items to check with the patient in the same round trip.
 type Extra struct {
-	PoolID       string // must be a pool of the patient's practice
-	PortalUserID string // staff only: must be linked to the patient
-	AssigneeID   string // staff only: must be active staff of the practice
+	PoolID         string // must be a pool of the patient's practice
+	PortalUserID   string // staff only: must be linked to the patient
+	AssigneeID     string // staff only: must be active staff of the practice
+	ConversationID string // must be a conversation of the patient
+	// AnyPortalUser, for staff, loads PortalUserID's profile without
+	// requiring a link (linking a new portal user).
+	AnyPortalUser bool
 }
 
 var errNotEnrolled = domain.Errorf(domain.EForbidden, "your account is not enrolled with a practice")
 
-// Patient decides whether p may act on patientID. A patient that does not
-// exist and one that is not the caller's give the same ENotFound. A pool,
-// portal user or assignee named in extra that is not valid for the practice
-// gives EInvalid naming the field.
-func Patient(ctx context.Context, l Loader, p Principal, patientID string, extra Extra) (*Grant, error) {
+// PatientQuery is the query for p acting on patientID with extra. Errors:
+// ENotFound for a malformed patient or conversation ID; EInvalid naming the
+// field for a malformed extra ID.
+func PatientQuery(p Principal, patientID string, extra Extra) (Query, error) {
 	if !domain.ValidID(patientID) {
-		return nil, domain.ErrNotFound
+		return Query{}, domain.ErrNotFound
 	}
-	for field, id := range map[string]string{"poolId": extra.PoolID, "portalUserId": extra.PortalUserID, "assigneeId": extra.AssigneeID} {
-		if id != "" && !domain.ValidID(id) {
-			return nil, domain.Invalid(field, "%s is not a valid ID", field)
+	if extra.ConversationID != "" && !domain.ValidConversationID(extra.ConversationID) {
+		return Query{}, domain.ErrNotFound
+	}
+	for _, f := range []struct{ field, id string }{{"poolId", extra.PoolID}, {"portalUserId", extra.PortalUserID}, {"assigneeId", extra.AssigneeID}} {
+		if f.id != "" && !domain.ValidID(f.id) {
+			return Query{}, domain.Invalid(f.field, "%s is not a valid ID", f.field)
 		}
 	}
-	q := store.AccessQuery{PatientID: patientID, PoolID: extra.PoolID}
+	q := Query{PatientID: patientID, PoolID: extra.PoolID, ConversationID: extra.ConversationID}
 	if p.Side == domain.SidePortal {
 		q.PortalUserID = p.ID
 	} else {
 		q.StaffID, q.PortalUserID, q.AssigneeID = p.ID, extra.PortalUserID, extra.AssigneeID
 	}
-	acc, err := l.LoadAccess(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	g := &Grant{Actor: domain.Party{ID: p.ID, Role: p.Role(), Side: p.Side}}
+	return q, nil
+}
+
+// DecidePatient decides whether p may act on patientID from the facts of
+// PatientQuery. A patient that does not exist and one that is not the
+// caller's give the same ENotFound, and so does a conversation that is not
+// the patient's. A pool, portal user or assignee named in extra that is not
+// valid for the practice gives EInvalid naming the field.
+func DecidePatient(p Principal, patientID string, extra Extra, f *Facts) (*Grant, error) {
+	g := &Grant{Actor: domain.Party{ID: p.ID, Side: p.Side}}
 	if p.Side == domain.SidePortal {
-		if acc.Link == nil {
+		u, err := activePortalUser(f)
+		if err != nil {
+			return nil, err
+		}
+		if f.Link == nil || f.LinkPracticeID != u.PracticeID {
 			return nil, domain.ErrNotFound
 		}
-		g.Link, g.PracticeID = acc.Link, acc.LinkPracticeID
-		g.Patient = domain.PatientRef{ID: patientID, DisplayName: acc.Link.PatientName}
-		g.Actor.Name = acc.Link.PortalUserName
+		g.Link, g.PortalUser, g.PracticeID = f.Link, u, f.LinkPracticeID
+		g.Patient = domain.PatientRef{ID: patientID, DisplayName: f.Link.PatientName}
+		g.Actor.Name, g.Actor.Role = u.DisplayName, string(domain.SidePortal)
 	} else {
-		if acc.Staff == nil || !acc.Staff.Active {
-			return nil, errNotEnrolled
+		s, err := activeStaff(f)
+		if err != nil {
+			return nil, err
 		}
-		if acc.Patient == nil || acc.Patient.PracticeID != acc.Staff.PracticeID {
+		if f.Patient == nil || f.Patient.PracticeID != s.PracticeID {
 			return nil, domain.ErrNotFound
 		}
-		g.Staff, g.Record, g.PracticeID = acc.Staff, acc.Patient, acc.Staff.PracticeID
-		g.Patient = domain.PatientRef{ID: patientID, DisplayName: acc.Patient.DisplayName}
-		g.Actor.Name = acc.Staff.DisplayName
+		g.Staff, g.Record, g.PracticeID = s, f.Patient, s.PracticeID
+		g.Patient = domain.PatientRef{ID: patientID, DisplayName: f.Patient.DisplayName}
+		g.Actor.Name, g.Actor.Role = s.DisplayName, string(s.Role)
 		if extra.PortalUserID != "" {
-			if acc.Link == nil {
+			u := f.PortalUser
+			switch {
+			case extra.AnyPortalUser:
+				if u == nil || u.PracticeID != g.PracticeID {
+					return nil, domain.ErrNotFound
+				}
+			case f.Link == nil || f.LinkPracticeID != g.PracticeID:
 				return nil, domain.Invalid("portalUserId", "that portal user is not linked to this patient")
 			}
-			g.Link = acc.Link
+			g.Link, g.PortalUser = f.Link, u
 		}
 		if extra.AssigneeID != "" {
-			a := acc.Assignee
+			a := f.Assignee
 			if extra.AssigneeID == p.ID {
-				a = acc.Staff
+				a = s
 			}
 			if a == nil || !a.Active || a.PracticeID != g.PracticeID {
 				return nil, domain.Invalid("assigneeId", "no such staff member in this practice")
@@ -94,26 +146,75 @@ func Patient(ctx context.Context, l Loader, p Principal, patientID string, extra
 		}
 	}
 	if extra.PoolID != "" {
-		if acc.Pool == nil || acc.Pool.PracticeID != g.PracticeID {
+		if f.Pool == nil || f.Pool.PracticeID != g.PracticeID {
 			return nil, domain.Invalid("poolId", "no such recipient pool")
 		}
-		g.Pool = acc.Pool
+		g.Pool = f.Pool
+	}
+	if extra.ConversationID != "" {
+		c := f.Conversation
+		if c == nil || c.Patient.ID != patientID || c.PracticeID != g.PracticeID {
+			return nil, domain.ErrNotFound
+		}
+		g.Conversation = c
 	}
 	return g, nil
 }
 
-// Staff loads the calling staff member, who must be active. Errors:
-// EForbidden.
-func Staff(ctx context.Context, l Loader, p Principal) (*domain.StaffMember, error) {
-	if p.Side != domain.SideStaff {
-		return nil, domain.Errorf(domain.EForbidden, "staff only")
-	}
-	acc, err := l.LoadAccess(ctx, store.AccessQuery{StaffID: p.ID})
+// Patient loads and decides in one call: PatientQuery, then DecidePatient.
+func Patient(ctx context.Context, l Loader, p Principal, patientID string, extra Extra) (*Grant, error) {
+	q, err := PatientQuery(p, patientID, extra)
 	if err != nil {
 		return nil, err
 	}
-	if acc.Staff == nil || !acc.Staff.Active {
+	f, err := l.LoadAccess(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return DecidePatient(p, patientID, extra, f)
+}
+
+// StaffQuery is the query for a staff-only decision.
+func StaffQuery(p Principal) Query { return Query{StaffID: p.ID} }
+
+// DecideStaff returns the calling staff member, who must be active.
+// Errors: EForbidden.
+func DecideStaff(p Principal, f *Facts) (*domain.StaffMember, error) {
+	if p.Side != domain.SideStaff {
+		return nil, domain.Errorf(domain.EForbidden, "staff only")
+	}
+	return activeStaff(f)
+}
+
+// PortalUserQuery is the query for a portal caller's own account.
+func PortalUserQuery(p Principal) Query { return Query{PortalUserID: p.ID} }
+
+// DecidePortalUser returns the calling portal user, whose account must
+// exist and be active. Errors: EForbidden.
+func DecidePortalUser(p Principal, f *Facts) (*domain.PortalUser, error) {
+	if p.Side != domain.SidePortal {
+		return nil, domain.Errorf(domain.EForbidden, "portal users only")
+	}
+	return activePortalUser(f)
+}
+
+func activeStaff(f *Facts) (*domain.StaffMember, error) {
+	if f.Staff == nil || !f.Staff.Active {
 		return nil, errNotEnrolled
 	}
-	return acc.Staff, nil
+	return f.Staff, nil
 }
+
+// activePortalUser lets a practice cut off a compromised parent account at
+// once: the flag is read with the link, in the same round trip.
+func activePortalUser(f *Facts) (*domain.PortalUser, error) {
+	if f.PortalUser == nil || !f.PortalUser.Active {
+		return nil, errNotEnrolled
+	}
+	return f.PortalUser, nil
+}
+
+// IsAdmin reports whether the staff member may change links. The right
+// comes from the directory record, so a demotion takes effect at the next
+// request whatever the token still says.
+func IsAdmin(s *domain.StaffMember) bool { return s != nil && s.Role == domain.RoleAdmin }

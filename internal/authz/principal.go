@@ -1,7 +1,8 @@
 // Package authz decides who may do what. API Gateway has already verified
-// the token; this package reads its claims, cross-checks the audience, and
-// answers object-level questions (is this patient the caller's?) from
-// DynamoDB on every request, denying by default.
+// the token; this package reads its claims, cross-checks them as defence in
+// depth (issuer, app client, token use and the route's scopes), and answers
+// object-level questions (is this patient the caller's?) from the directory
+// on every request, denying by default.
 package authz
 
 import (
@@ -12,50 +13,40 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/routes"
 )
 
 // Principal is the authenticated caller.
 type Principal struct {
 	ID   string      // the token's sub
-	Side domain.Side // from the route's prefix, which chose the authorizer
-	// Groups are the staff member's Cognito groups that name a role.
+	Side domain.Side // the route's audience, which chose the authorizer
+	// Groups are the staff member's Cognito groups that name a role. They
+	// are display hints only: rights come from the directory record.
 	Groups []domain.StaffRole
 }
 
-// Role is the caller's role for display and audit: the first staff role by
-// precedence, or "portal".
-func (p Principal) Role() string {
-	if p.Side == domain.SidePortal {
-		return string(domain.SidePortal)
-	}
-	for _, r := range []domain.StaffRole{domain.RoleDoctor, domain.RoleNurse, domain.RoleFrontDesk, domain.RoleAdmin} {
-		if slices.Contains(p.Groups, r) {
-			return string(r)
-		}
-	}
-	return ""
+// Audience is what one side's access tokens must carry.
+type Audience struct {
+	Issuer   string // the user pool's issuer URL, exactly
+	ClientID string // the app client the pages sign in with
 }
 
-// Has reports whether a staff principal holds role.
-func (p Principal) Has(role domain.StaffRole) bool {
-	return p.Side == domain.SideStaff && slices.Contains(p.Groups, role)
-}
-
-// Issuers are the expected token issuers per side. When set, a token from
-// the other audience's pool is refused even if a route were misconfigured.
-type Issuers map[domain.Side]string
+// Audiences are the expected token issuers and app clients per side.
+type Audiences map[domain.Side]Audience
 
 var errUnauthorized = domain.Errorf(domain.EUnauthorized, "a valid access token is required")
 
-// FromEvent reads the principal from the JWT authorizer's claims. Errors:
-// EUnauthorized when claims are missing, EForbidden when the token belongs
-// to another audience or a staff token names no role.
-func FromEvent(req events.APIGatewayV2HTTPRequest, issuers Issuers) (Principal, error) {
+// FromEvent reads the principal from the JWT authorizer's claims for route.
+// It refuses, even if API Gateway were misconfigured, a token of another
+// issuer or app client, anything but an access token, and a token without
+// the route's scopes. Errors: EUnauthorized when claims are missing,
+// EForbidden otherwise.
+func FromEvent(req events.APIGatewayV2HTTPRequest, route routes.Route, auds Audiences) (Principal, error) {
 	var p Principal
-	switch {
-	case strings.Contains(req.RouteKey, " /portal/"):
+	switch route.Audience {
+	case routes.Portal:
 		p.Side = domain.SidePortal
-	case strings.Contains(req.RouteKey, " /staff/"):
+	case routes.Staff:
 		p.Side = domain.SideStaff
 	default:
 		return p, domain.Errorf(domain.EForbidden, "this route serves no audience")
@@ -65,11 +56,22 @@ func FromEvent(req events.APIGatewayV2HTTPRequest, issuers Issuers) (Principal, 
 		return p, errUnauthorized
 	}
 	claims := auth.JWT.Claims
-	if want := issuers[p.Side]; want != "" && claims["iss"] != want {
+	want, ok := auds[p.Side]
+	if !ok || want.Issuer == "" || want.ClientID == "" {
+		// Deny by default: an unconfigured side accepts nobody.
 		return p, domain.Errorf(domain.EForbidden, "this token is not valid for %s routes", p.Side)
 	}
-	if tu := claims["token_use"]; tu != "" && tu != "access" {
+	if claims["iss"] != want.Issuer || claims["client_id"] != want.ClientID {
+		return p, domain.Errorf(domain.EForbidden, "this token is not valid for %s routes", p.Side)
+	}
+	if claims["token_use"] != "access" {
 		return p, domain.Errorf(domain.EForbidden, "an access token is required")
+	}
+	granted := strings.Fields(claims["scope"])
+	for _, s := range route.Scopes {
+		if !slices.Contains(granted, s) {
+			return p, domain.Errorf(domain.EForbidden, "the token lacks the %s scope", s)
+		}
 	}
 	p.ID = claims["sub"]
 	if p.Side == domain.SideStaff {
@@ -78,6 +80,7 @@ func FromEvent(req events.APIGatewayV2HTTPRequest, issuers Issuers) (Principal, 
 				p.Groups = append(p.Groups, r)
 			}
 		}
+		// Removing a user from every staff group cuts them off at once.
 		if len(p.Groups) == 0 {
 			return p, domain.Errorf(domain.EForbidden, "your account has no staff role")
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/routes"
 )
 
 func event(route string, claims map[string]string) events.APIGatewayV2HTTPRequest {
@@ -20,28 +21,53 @@ func event(route string, claims map[string]string) events.APIGatewayV2HTTPReques
 }
 
 func TestFromEvent(t *testing.T) {
-	issuers := Issuers{domain.SidePortal: "https://p", domain.SideStaff: "https://s"}
+	auds := Audiences{
+		domain.SidePortal: {Issuer: "https://p", ClientID: "portal-app"},
+		domain.SideStaff:  {Issuer: "https://s", ClientID: "staff-app"},
+	}
+	portalRoute, _ := routes.ByKey("GET /portal/patients")
+	staffRoute, _ := routes.ByKey("GET /staff/inbox")
+	portal := func(over map[string]string) map[string]string {
+		c := map[string]string{"sub": "u1", "iss": "https://p", "client_id": "portal-app", "token_use": "access", "scope": "openid portal/messages"}
+		for k, v := range over {
+			c[k] = v
+		}
+		return c
+	}
+	staff := func(over map[string]string) map[string]string {
+		c := map[string]string{"sub": "s1", "iss": "https://s", "client_id": "staff-app", "token_use": "access", "scope": "staff/messages", "cognito:groups": "[nurse]"}
+		for k, v := range over {
+			c[k] = v
+		}
+		return c
+	}
 	for _, tc := range []struct {
 		name   string
-		ev     events.APIGatewayV2HTTPRequest
+		route  routes.Route
+		claims map[string]string
 		code   domain.Code // "" for success
 		side   domain.Side
 		groups []domain.StaffRole
 	}{
-		{"portal ok", event("GET /portal/patients", map[string]string{"sub": "u1", "iss": "https://p", "token_use": "access"}), "", domain.SidePortal, nil},
-		{"staff groups as API Gateway flattens them", event("GET /staff/inbox", map[string]string{"sub": "s1", "iss": "https://s", "cognito:groups": "[nurse admin]"}), "", domain.SideStaff, []domain.StaffRole{"nurse", "admin"}},
-		{"staff groups as JSON", event("GET /staff/inbox", map[string]string{"sub": "s1", "iss": "https://s", "cognito:groups": `["doctor"]`}), "", domain.SideStaff, []domain.StaffRole{"doctor"}},
-		{"unknown groups ignored", event("GET /staff/inbox", map[string]string{"sub": "s1", "iss": "https://s", "cognito:groups": "[everyone doctor]"}), "", domain.SideStaff, []domain.StaffRole{"doctor"}},
-		{"no claims", event("GET /portal/patients", nil), domain.EUnauthorized, "", nil},
-		{"no sub", event("GET /portal/patients", map[string]string{"iss": "https://p"}), domain.EUnauthorized, "", nil},
-		{"portal token on staff route", event("GET /staff/inbox", map[string]string{"sub": "u1", "iss": "https://p", "cognito:groups": "[admin]"}), domain.EForbidden, "", nil},
-		{"staff token on portal route", event("GET /portal/patients", map[string]string{"sub": "s1", "iss": "https://s"}), domain.EForbidden, "", nil},
-		{"id token", event("GET /portal/patients", map[string]string{"sub": "u1", "iss": "https://p", "token_use": "id"}), domain.EForbidden, "", nil},
-		{"staff without role", event("GET /staff/inbox", map[string]string{"sub": "s1", "iss": "https://s"}), domain.EForbidden, "", nil},
-		{"route of no audience", event("GET /admin/x", map[string]string{"sub": "s1"}), domain.EForbidden, "", nil},
+		{"portal ok", portalRoute, portal(nil), "", domain.SidePortal, nil},
+		{"staff groups as API Gateway flattens them", staffRoute, staff(map[string]string{"cognito:groups": "[nurse admin]"}), "", domain.SideStaff, []domain.StaffRole{"nurse", "admin"}},
+		{"staff groups as JSON", staffRoute, staff(map[string]string{"cognito:groups": `["doctor"]`}), "", domain.SideStaff, []domain.StaffRole{"doctor"}},
+		{"unknown groups ignored", staffRoute, staff(map[string]string{"cognito:groups": "[everyone doctor]"}), "", domain.SideStaff, []domain.StaffRole{"doctor"}},
+		{"no claims", portalRoute, nil, domain.EUnauthorized, "", nil},
+		{"no sub", portalRoute, portal(map[string]string{"sub": ""}), domain.EUnauthorized, "", nil},
+		{"portal token on staff route", staffRoute, portal(map[string]string{"cognito:groups": "[admin]"}), domain.EForbidden, "", nil},
+		{"staff token on portal route", portalRoute, staff(nil), domain.EForbidden, "", nil},
+		{"id token", portalRoute, portal(map[string]string{"token_use": "id"}), domain.EForbidden, "", nil},
+		{"no token_use", portalRoute, portal(map[string]string{"token_use": ""}), domain.EForbidden, "", nil},
+		{"another app client of the same pool", portalRoute, portal(map[string]string{"client_id": "other-app"}), domain.EForbidden, "", nil},
+		{"no app client", portalRoute, portal(map[string]string{"client_id": ""}), domain.EForbidden, "", nil},
+		{"route scope missing", portalRoute, portal(map[string]string{"scope": "openid"}), domain.EForbidden, "", nil},
+		{"scope is matched whole, not by prefix", staffRoute, staff(map[string]string{"scope": "staff/messages.read"}), domain.EForbidden, "", nil},
+		{"staff without role", staffRoute, staff(map[string]string{"cognito:groups": ""}), domain.EForbidden, "", nil},
+		{"route of no audience", routes.Route{Method: "GET", Path: "/admin/x"}, staff(nil), domain.EForbidden, "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := FromEvent(tc.ev, issuers)
+			p, err := FromEvent(event(tc.route.Key(), tc.claims), tc.route, auds)
 			if tc.code != "" {
 				if got := domain.ErrorCode(err); got != tc.code {
 					t.Fatalf("code = %s, want %s (err %v)", got, tc.code, err)
@@ -56,18 +82,9 @@ func TestFromEvent(t *testing.T) {
 			}
 		})
 	}
+	// Deny by default: an audience with no configured client accepts nobody.
+	if _, err := FromEvent(event(portalRoute.Key(), portal(nil)), portalRoute, Audiences{domain.SidePortal: {Issuer: "https://p"}}); domain.ErrorCode(err) != domain.EForbidden {
+		t.Fatalf("unconfigured client ID: err = %v, want forbidden", err)
+	}
 }
 
-func TestRoleAndHas(t *testing.T) {
-	p := Principal{Side: domain.SideStaff, Groups: []domain.StaffRole{domain.RoleAdmin, domain.RoleNurse}}
-	if got, want := p.Role(), "nurse"; got != want {
-		t.Errorf("Role = %s, want %s (clinical role before admin)", got, want)
-	}
-	if !p.Has(domain.RoleAdmin) || p.Has(domain.RoleDoctor) {
-		t.Errorf("Has is wrong for %v", p.Groups)
-	}
-	portal := Principal{Side: domain.SidePortal, Groups: []domain.StaffRole{domain.RoleAdmin}}
-	if portal.Has(domain.RoleAdmin) || portal.Role() != "portal" {
-		t.Errorf("a portal principal must never hold a staff role")
-	}
-}

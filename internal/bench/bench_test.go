@@ -21,6 +21,8 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/pedsportal/messaging/internal/api"
+	"github.com/pedsportal/messaging/internal/app"
+	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/cursor"
 	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/localdev/dynamolocal"
@@ -147,12 +149,12 @@ func writeConversation(b *testing.B, st *store.Store, patient string, n int) str
 	}
 	body := "A message of ordinary length about a child's cough, fever and the plan for the next few days."
 	m := domain.Message{ID: ulid.Make().String(), ConversationID: c.ID, PatientID: patient, Body: body, Author: author, CreatedAt: now}
-	if _, err := st.CreateConversation(ctx, c, m, store.Idempotency{CallerID: "bench", Key: m.ID, Hash: "h"}); err != nil {
+	if _, err := st.CreateConversation(ctx, c, m, app.Write{Idem: app.Idempotency{CallerID: "bench", Key: m.ID, Hash: "h"}, Audit: audit.Record{PatientID: patient, At: now, ActorID: "bench", Action: audit.Reply, Outcome: audit.Success, RequestID: m.ID}}); err != nil {
 		b.Fatal(err)
 	}
 	for range n - 1 {
 		m := domain.Message{ID: ulid.Make().String(), ConversationID: c.ID, PatientID: patient, Body: body, Author: author, CreatedAt: time.Now().UTC()}
-		if _, err := st.AppendMessage(ctx, m, store.Idempotency{CallerID: "bench", Key: m.ID, Hash: "h"}); err != nil {
+		if _, err := st.AppendMessage(ctx, m, app.Write{Idem: app.Idempotency{CallerID: "bench", Key: m.ID, Hash: "h"}, Audit: audit.Record{PatientID: patient, At: now, ActorID: "bench", Action: audit.Reply, Outcome: audit.Success, RequestID: m.ID}}); err != nil {
 			b.Fatal(err)
 		}
 	}

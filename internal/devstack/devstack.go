@@ -10,24 +10,27 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/oklog/ulid/v2"
 
 	"github.com/pedsportal/messaging/internal/api"
-	"github.com/pedsportal/messaging/internal/authz"
-	"github.com/pedsportal/messaging/internal/cursor"
-	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/compose"
+	"github.com/pedsportal/messaging/internal/envvar"
 	"github.com/pedsportal/messaging/internal/localdev/dynamolocal"
 	"github.com/pedsportal/messaging/internal/localdev/gateway"
+	"github.com/pedsportal/messaging/internal/localdev/iamguard"
 	"github.com/pedsportal/messaging/internal/localdev/issuer"
 	"github.com/pedsportal/messaging/internal/migrate"
 	"github.com/pedsportal/messaging/internal/routes"
+	"github.com/pedsportal/messaging/internal/schema"
 	"github.com/pedsportal/messaging/internal/seed"
 	"github.com/pedsportal/messaging/internal/store"
 	"github.com/pedsportal/messaging/internal/web"
@@ -56,9 +59,12 @@ type Stack struct {
 	SiteURL   string
 	APIURL    string
 	IssuerURL string
-	Store     *store.Store
-	DB        *dynamodb.Client
-	Issuer    *issuer.Issuer
+	// Store and DB reach every table unguarded, as an operator does: the
+	// seed and the tests' own checks use them. The functions behind the
+	// gateway each have their own store over their IAM guard.
+	Store  *store.Store
+	DB     *dynamodb.Client
+	Issuer *issuer.Issuer
 	// Seeded is true when this start wrote the demo data (a fresh store).
 	Seeded bool
 
@@ -155,24 +161,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 
-	cursorKey := make([]byte, 32)
-	rand.Read(cursorKey)
-	codec, err := cursor.New(cursorKey)
+	handlers, err := s.handlers(ctx, prefix, log)
 	if err != nil {
 		return nil, err
-	}
-	deps := api.Deps{
-		Store:   s.Store,
-		Cursors: codec,
-		Issuers: authz.Issuers{
-			domain.SidePortal: s.Issuer.IssuerURL(string(routes.Portal)),
-			domain.SideStaff:  s.Issuer.IssuerURL(string(routes.Staff)),
-		},
-		Log: log,
-	}
-	handlers := map[string]gateway.Handler{}
-	for name, newHandler := range api.Constructors {
-		handlers[name] = gateway.Handler(newHandler(deps))
 	}
 	authorizers := map[routes.Audience]gateway.Authorizer{}
 	for _, aud := range []routes.Audience{routes.Portal, routes.Staff} {
@@ -216,6 +207,54 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.serve(siteLn, site, log)
 	s.serve(issLn, s.Issuer.Handler(), log)
 	return s, nil
+}
+
+// localCursorSecret stands for the cursor key's secret: paging functions
+// are told this ARN, as infra tells them the real one.
+const localCursorSecret = "arn:aws:secretsmanager:local:000000000000:secret:dev-cursor-key"
+
+// handlers builds every function of the route table as Lambda builds it
+// (package compose), each from its own environment made exactly as infra
+// makes it (envvar.Function: its own tables only, the cursor secret only
+// if it pages), and each over a DynamoDB client wrapped in its IAM guard,
+// so a call its role would be refused in AWS is refused here too.
+func (s *Stack) handlers(ctx context.Context, prefix string, log *slog.Logger) (map[string]gateway.Handler, error) {
+	cursorKey := make([]byte, 32)
+	rand.Read(cursorKey)
+	physical := func(logical string) string { return schema.PhysicalName(prefix, logical) }
+	settings := envvar.Settings{
+		PortalIssuer:    s.Issuer.IssuerURL(string(routes.Portal)),
+		StaffIssuer:     s.Issuer.IssuerURL(string(routes.Staff)),
+		PortalClientID:  s.Issuer.ClientID(string(routes.Portal)),
+		StaffClientID:   s.Issuer.ClientID(string(routes.Staff)),
+		CursorSecretARN: localCursorSecret,
+		TableName:       physical,
+	}
+	guard := iamguard.Config{
+		Tables:           iamguard.Tables(physical),
+		UpdateAttributes: map[string][]string{schema.Messages: {"version"}},
+	}
+	readKey := func(_ context.Context, arn string) ([]byte, error) {
+		if arn != localCursorSecret {
+			return nil, fmt.Errorf("no local secret %q", arn)
+		}
+		return cursorKey, nil
+	}
+	handlers := map[string]gateway.Handler{}
+	for _, f := range routes.Functions() {
+		env := envvar.Function(slices.Sorted(maps.Keys(f.Tables)), f.Cursors, settings)
+		deps, err := compose.Build(ctx, f.Name, compose.Source{
+			Env:       func(name string) string { return env[name] },
+			DynamoDB:  iamguard.New(s.DB, f, guard),
+			CursorKey: readKey,
+			Log:       log.With("function", f.Name),
+		})
+		if err != nil {
+			return nil, err
+		}
+		handlers[f.Name] = gateway.Handler(api.Constructors[f.Name](deps))
+	}
+	return handlers, nil
 }
 
 // Token mints an access token for a demo user, as the sign-in page would.

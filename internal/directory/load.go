@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/domain"
 )
 
@@ -54,6 +55,8 @@ type Patient struct {
 type PortalUser struct {
 	ID          string `json:"id"`
 	DisplayName string `json:"displayName"`
+	// Active false cuts the account off at its next request (default true).
+	Active *bool `json:"active,omitempty"`
 }
 
 // Link lets a portal user act for a patient.
@@ -70,7 +73,7 @@ type Writer interface {
 	PutStaff(ctx context.Context, m domain.StaffMember) error
 	PutPool(ctx context.Context, p domain.Pool) error
 	PutPortalUser(ctx context.Context, u domain.PortalUser) error
-	PutLink(ctx context.Context, practiceID string, l domain.Link) error
+	PutLink(ctx context.Context, practiceID string, l domain.Link, rec audit.Record) error
 }
 
 var dobRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
@@ -177,7 +180,8 @@ func Load(ctx context.Context, w Writer, f *File, by string, progress func(strin
 	users := map[string]PortalUser{}
 	for _, u := range f.PortalUsers {
 		users[u.ID] = u
-		if err := w.PutPortalUser(ctx, domain.PortalUser{ID: u.ID, PracticeID: pid, DisplayName: u.DisplayName}); err != nil {
+		active := u.Active == nil || *u.Active
+		if err := w.PutPortalUser(ctx, domain.PortalUser{ID: u.ID, PracticeID: pid, DisplayName: u.DisplayName, Active: active}); err != nil {
 			return err
 		}
 	}
@@ -185,10 +189,15 @@ func Load(ctx context.Context, w Writer, f *File, by string, progress func(strin
 	now := time.Now().UTC()
 	for _, l := range f.Links {
 		p, u := patients[l.PatientID], users[l.PortalUserID]
+		// A link grants access to a chart, so loading one is audited like
+		// an admin's link, in the same transaction.
 		err := w.PutLink(ctx, pid, domain.Link{
 			PatientID: p.ID, PortalUserID: u.ID, Relationship: l.Relationship,
 			PatientName: p.DisplayName, PatientDOB: p.DateOfBirth, PortalUserName: u.DisplayName,
 			LinkedAt: now, LinkedBy: by,
+		}, audit.Record{
+			PatientID: p.ID, At: now, ActorID: by, ActorSide: "operator", ActorRole: "directory-loader",
+			Action: audit.Link, Outcome: audit.Success, Status: 200, RequestID: "directory-load-" + now.Format(time.RFC3339),
 		})
 		if err != nil {
 			return err

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pedsportal/messaging/internal/audit"
+	"github.com/pedsportal/messaging/internal/authz"
 	"github.com/pedsportal/messaging/internal/directory"
 	"github.com/pedsportal/messaging/internal/localdev/dynamotest"
 	"github.com/pedsportal/messaging/internal/store"
@@ -34,14 +36,24 @@ func TestLoadIntoDynamoDBLocal(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	acc, err := st.LoadAccess(t.Context(), store.AccessQuery{StaffID: "sub-admin", PatientID: "pat-1", PoolID: "pool-desk"})
+	acc, err := st.LoadAccess(t.Context(), authz.Query{StaffID: "sub-admin", PatientID: "pat-1", PoolID: "pool-desk"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if acc.Staff == nil || !acc.Staff.Active || acc.Staff.PracticeID != "prac-oak" || acc.Patient == nil || acc.Pool == nil {
 		t.Fatalf("access after load = %+v", acc)
 	}
-	gone, _ := st.LoadAccess(t.Context(), store.AccessQuery{StaffID: "sub-gone"})
+	// Loaded portal users are active unless the file says otherwise, and a
+	// loaded link leaves its audit record.
+	parent, err := st.LoadAccess(t.Context(), authz.Query{PortalUserID: "sub-parent"})
+	if err != nil || parent.PortalUser == nil || !parent.PortalUser.Active {
+		t.Fatalf("portal user after load = %+v, %v", parent.PortalUser, err)
+	}
+	trail, err := st.AuditTrail(t.Context(), "pat-1")
+	if err != nil || len(trail) != 2 || trail[0].Action != audit.Link || trail[0].ActorID != "test" {
+		t.Fatalf("audit trail of pat-1 after two loads = %+v, %v; want two link records by test", trail, err)
+	}
+	gone, _ := st.LoadAccess(t.Context(), authz.Query{StaffID: "sub-gone"})
 	if gone.Staff == nil || gone.Staff.Active {
 		t.Fatalf("inactive staff loaded as %+v", gone.Staff)
 	}
@@ -101,7 +113,7 @@ func TestAnotherPracticeCannotTakeAPatient(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "patient pat-1 belongs to another practice") {
 		t.Fatalf("load of a colliding patient ID: %v", err)
 	}
-	acc, err := st.LoadAccess(t.Context(), store.AccessQuery{StaffID: "sub-elm-admin", PatientID: "pat-1"})
+	acc, err := st.LoadAccess(t.Context(), authz.Query{StaffID: "sub-elm-admin", PatientID: "pat-1"})
 	if err != nil {
 		t.Fatal(err)
 	}

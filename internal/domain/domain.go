@@ -1,6 +1,7 @@
 // Package domain holds the product's types and rules: patients, portal users
-// and their links, staff, recipient pools, conversations and messages. It
-// knows nothing of DynamoDB or HTTP.
+// and their links, staff, recipient pools, conversations and messages, and
+// the rules that build and change a conversation. It knows nothing of
+// DynamoDB or HTTP.
 package domain
 
 import "time"
@@ -60,102 +61,105 @@ const (
 
 // Practice is a medical practice.
 type Practice struct {
-	ID   string `json:"id" dynamodbav:"practiceId"`
-	Name string `json:"name" dynamodbav:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 // Patient is an entry of the minimal patient directory.
 type Patient struct {
-	ID          string `json:"id" dynamodbav:"patientId"`
-	PracticeID  string `json:"-" dynamodbav:"practiceId"`
-	DisplayName string `json:"displayName" dynamodbav:"displayName"`
-	DateOfBirth string `json:"dateOfBirth" dynamodbav:"dateOfBirth"` // YYYY-MM-DD
+	ID          string `json:"id"`
+	PracticeID  string `json:"-"`
+	DisplayName string `json:"displayName"`
+	DateOfBirth string `json:"dateOfBirth"` // YYYY-MM-DD
 }
 
 // PortalUser is a portal login, identified by its Cognito sub.
 type PortalUser struct {
-	ID          string `json:"id" dynamodbav:"portalUserId"`
-	PracticeID  string `json:"-" dynamodbav:"practiceId"`
-	DisplayName string `json:"displayName" dynamodbav:"displayName"`
+	ID          string `json:"id"`
+	PracticeID  string `json:"-"`
+	DisplayName string `json:"displayName"`
+	// Active is false once the practice cuts the account off; every
+	// request checks it in the same read as the link.
+	Active bool `json:"-"`
 }
 
 // Link says a portal user may act for a patient. Links live in DynamoDB,
 // not in token claims, so removing one takes effect on the next request.
 type Link struct {
-	PatientID      string       `json:"patientId" dynamodbav:"patientId"`
-	PortalUserID   string       `json:"portalUserId" dynamodbav:"portalUserId"`
-	Relationship   Relationship `json:"relationship" dynamodbav:"relationship"`
-	PatientName    string       `json:"patientName" dynamodbav:"patientName"`
-	PatientDOB     string       `json:"patientDateOfBirth" dynamodbav:"patientDateOfBirth"`
-	PortalUserName string       `json:"portalUserName" dynamodbav:"portalUserName"`
-	LinkedAt       time.Time    `json:"linkedAt" dynamodbav:"linkedAt"`
-	LinkedBy       string       `json:"linkedBy" dynamodbav:"linkedBy"`
+	PatientID      string       `json:"patientId"`
+	PortalUserID   string       `json:"portalUserId"`
+	Relationship   Relationship `json:"relationship"`
+	PatientName    string       `json:"patientName"`
+	PatientDOB     string       `json:"patientDateOfBirth"`
+	PortalUserName string       `json:"portalUserName"`
+	LinkedAt       time.Time    `json:"linkedAt"`
+	LinkedBy       string       `json:"linkedBy"`
 }
 
 // StaffMember is a practice employee, identified by its Cognito sub.
 type StaffMember struct {
-	ID          string    `json:"id" dynamodbav:"staffId"`
-	PracticeID  string    `json:"practiceId" dynamodbav:"practiceId"`
-	DisplayName string    `json:"displayName" dynamodbav:"displayName"`
-	Role        StaffRole `json:"role" dynamodbav:"role"`
-	Active      bool      `json:"-" dynamodbav:"active"`
+	ID          string    `json:"id"`
+	PracticeID  string    `json:"practiceId"`
+	DisplayName string    `json:"displayName"`
+	Role        StaffRole `json:"role"`
+	Active      bool      `json:"-"`
 }
 
 // Pool is a recipient pool portal users write to: Front desk, Nurse line,
 // Billing, or one doctor.
 type Pool struct {
-	ID         string `json:"id" dynamodbav:"poolId"`
-	PracticeID string `json:"-" dynamodbav:"practiceId"`
-	Name       string `json:"name" dynamodbav:"name"`
+	ID         string `json:"id"`
+	PracticeID string `json:"-"`
+	Name       string `json:"name"`
 	// DoctorID is set on a doctor's own pool.
-	DoctorID string `json:"doctorId,omitempty" dynamodbav:"doctorId,omitempty"`
+	DoctorID string `json:"doctorId,omitempty"`
 }
 
 // Party is someone who takes part in a conversation.
 type Party struct {
-	ID   string `json:"id" dynamodbav:"id"`
-	Name string `json:"name" dynamodbav:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
 	// Role is a StaffRole for staff, or "portal" for a portal user.
-	Role string `json:"role" dynamodbav:"role"`
-	Side Side   `json:"side" dynamodbav:"side"`
+	Role string `json:"role"`
+	Side Side   `json:"side"`
 }
 
 // PoolRef names a pool on a conversation.
 type PoolRef struct {
-	ID   string `json:"id" dynamodbav:"id"`
-	Name string `json:"name" dynamodbav:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 // PatientRef names a patient on a conversation, for the staff inbox.
 type PatientRef struct {
-	ID          string `json:"id" dynamodbav:"id"`
-	DisplayName string `json:"displayName" dynamodbav:"displayName"`
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
 }
 
 // Conversation is the header of a message chain about one patient.
 type Conversation struct {
-	ID         string     `json:"id" dynamodbav:"conversationId"`
-	Patient    PatientRef `json:"patient" dynamodbav:"patient"`
-	PracticeID string     `json:"-" dynamodbav:"practiceId"`
-	Subject    string     `json:"subject" dynamodbav:"subject"`
-	Pool       PoolRef    `json:"pool" dynamodbav:"pool"`
-	Status     Status     `json:"status" dynamodbav:"status"`
-	StartedBy  Party      `json:"startedBy" dynamodbav:"startedBy"`
+	ID         string     `json:"id"`
+	Patient    PatientRef `json:"patient"`
+	PracticeID string     `json:"-"`
+	Subject    string     `json:"subject"`
+	Pool       PoolRef    `json:"pool"`
+	Status     Status     `json:"status"`
+	StartedBy  Party      `json:"startedBy"`
 	// PortalUserID is the portal user a staff member wrote to, or who wrote.
-	PortalUserID   string    `json:"portalUserId" dynamodbav:"portalUserId"`
-	Assignee       *Party    `json:"assignee" dynamodbav:"assignee,omitempty"`
-	CreatedAt      time.Time `json:"createdAt" dynamodbav:"createdAt"`
-	LastActivityAt time.Time `json:"lastActivityAt" dynamodbav:"lastActivityAt"`
-	MessageCount   int       `json:"messageCount" dynamodbav:"messageCount"`
+	PortalUserID   string    `json:"portalUserId"`
+	Assignee       *Party    `json:"assignee"`
+	CreatedAt      time.Time `json:"createdAt"`
+	LastActivityAt time.Time `json:"lastActivityAt"`
+	MessageCount   int       `json:"messageCount"`
 	// Preview is the start of the last message, at most PreviewLen runes.
-	Preview string `json:"preview" dynamodbav:"preview"`
+	Preview string `json:"preview"`
 	// Unread counts per side: messages the other side wrote since this
 	// side last marked the conversation read.
-	PortalUnread int        `json:"portalUnread" dynamodbav:"portalUnread"`
-	StaffUnread  int        `json:"staffUnread" dynamodbav:"staffUnread"`
-	PortalReadAt *time.Time `json:"portalReadAt" dynamodbav:"portalReadAt,omitempty"`
-	StaffReadAt  *time.Time `json:"staffReadAt" dynamodbav:"staffReadAt,omitempty"`
-	Version      int        `json:"version" dynamodbav:"version"`
+	PortalUnread int        `json:"portalUnread"`
+	StaffUnread  int        `json:"staffUnread"`
+	PortalReadAt *time.Time `json:"portalReadAt"`
+	StaffReadAt  *time.Time `json:"staffReadAt"`
+	Version      int        `json:"version"`
 }
 
 // UnreadFor returns the unread count that side sees.
@@ -168,10 +172,49 @@ func (c *Conversation) UnreadFor(s Side) int {
 
 // Message is one entry of a chain. It is never edited or deleted.
 type Message struct {
-	ID             string    `json:"id" dynamodbav:"messageId"`
-	ConversationID string    `json:"conversationId" dynamodbav:"conversationId"`
-	PatientID      string    `json:"patientId" dynamodbav:"patientId"`
-	Body           string    `json:"body" dynamodbav:"body"`
-	Author         Party     `json:"author" dynamodbav:"author"`
-	CreatedAt      time.Time `json:"createdAt" dynamodbav:"createdAt"`
+	ID             string    `json:"id"`
+	ConversationID string    `json:"conversationId"`
+	PatientID      string    `json:"patientId"`
+	Body           string    `json:"body"`
+	Author         Party     `json:"author"`
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
+// Change is a staff change to a conversation header. Nil fields are left
+// alone; an Assignee with an empty ID clears the assignment.
+type Change struct {
+	Status   *Status
+	Assignee *Party
+	// IfVersion, when non-zero, makes the change conditional on the version
+	// the caller saw (optimistic concurrency).
+	IfVersion int
+}
+
+// MarkedRead is c after side read it at at. The store writes the same
+// change, conditional on c's version, so the two cannot differ.
+func (c Conversation) MarkedRead(side Side, at time.Time) Conversation {
+	if side == SidePortal {
+		c.PortalUnread, c.PortalReadAt = 0, &at
+	} else {
+		c.StaffUnread, c.StaffReadAt = 0, &at
+	}
+	c.Version++
+	return c
+}
+
+// Changed is c after ch.
+func (c Conversation) Changed(ch Change) Conversation {
+	if ch.Status != nil {
+		c.Status = *ch.Status
+	}
+	if ch.Assignee != nil {
+		if ch.Assignee.ID == "" {
+			c.Assignee = nil
+		} else {
+			a := *ch.Assignee
+			c.Assignee = &a
+		}
+	}
+	c.Version++
+	return c
 }

@@ -1,8 +1,10 @@
 package domain
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an error. One table in package httpapi turns a code into
@@ -30,7 +32,9 @@ type Error struct {
 	Code    Code
 	Message string
 	Field   string // the offending field, for validation errors
-	Err     error
+	// RetryAfter, when set, tells a throttled client when to try again.
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *Error) Error() string {
@@ -61,11 +65,24 @@ func Unavailable(err error) *Error {
 // one get this same error so that the response reveals nothing.
 var ErrNotFound = &Error{Code: ENotFound, Message: "the requested resource does not exist"}
 
-// ErrorCode returns the code of err, EInternal for errors without one.
+// ErrStale is the answer to a change of a conversation that moved on since
+// it was read: someone else changed it meanwhile. Nothing was written.
+var ErrStale = &Error{Code: EConflict, Message: "the conversation changed since you loaded it; reload and try again"}
+
+// ErrDailyLimit is the cause of the EThrottled error a write gets when its
+// author has reached the practice's daily limit for the patient.
+var ErrDailyLimit = errors.New("daily write limit reached")
+
+// ErrorCode returns the code of err, EInternal for errors without one. A
+// cancelled or expired context is EUnavailable: the request may be retried,
+// it is not a bug.
 func ErrorCode(err error) Code {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return EUnavailable
 	}
 	return EInternal
 }

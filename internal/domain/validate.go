@@ -95,6 +95,10 @@ func blank(r rune) bool {
 		unicode.In(r, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }
 
+// CharCount counts s in user-perceived characters (grapheme clusters), as
+// the pages' counters do.
+func CharCount(s string) int { return uniseg.GraphemeClusterCount(s) }
+
 // ValidateSubject checks a conversation subject (1–200 characters, one line).
 func ValidateSubject(s string) error {
 	if err := ValidateText("subject", s, SubjectMax); err != nil {

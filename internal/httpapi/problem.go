@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -79,7 +81,11 @@ func Error(ctx context.Context, log *slog.Logger, requestID string, err error) e
 		Body:       string(body),
 	}
 	if entry.status == http.StatusServiceUnavailable || entry.status == http.StatusTooManyRequests {
-		resp.Headers["Retry-After"] = "2"
+		retry := 2
+		if de, ok := asDomain(err); ok && de.RetryAfter > 0 {
+			retry = int(math.Ceil(de.RetryAfter.Seconds()))
+		}
+		resp.Headers["Retry-After"] = strconv.Itoa(retry)
 	}
 	return resp
 }

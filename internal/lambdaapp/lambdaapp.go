@@ -1,15 +1,15 @@
-// Package lambdaapp wires a handler for AWS Lambda: it reads configuration
-// from the environment, builds the SDK clients once per container (outside
-// the handler), and starts the runtime. functions/*/main.go call Start.
+// Package lambdaapp wires a handler for AWS Lambda: it builds the
+// function's dependencies once per container (outside the handler) with
+// package compose, from the environment the CDK stack sets, the real
+// DynamoDB client and Secrets Manager, and starts the runtime.
+// functions/*/main.go call Start.
 package lambdaapp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -19,25 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/pedsportal/messaging/internal/api"
-	"github.com/pedsportal/messaging/internal/authz"
-	"github.com/pedsportal/messaging/internal/cursor"
-	"github.com/pedsportal/messaging/internal/domain"
-	"github.com/pedsportal/messaging/internal/routes"
-	"github.com/pedsportal/messaging/internal/store"
-)
-
-// TableEnv names the environment variable that carries a table's physical
-// name, e.g. TABLE_MESSAGES for schema.Messages. The CDK stack sets it.
-func TableEnv(logical string) string { return "TABLE_" + strings.ToUpper(logical) }
-
-// Environment variables, set by the CDK stack.
-const (
-	EnvTableDirectory = "TABLE_DIRECTORY" // TableEnv(schema.Directory)
-	EnvTableMessages  = "TABLE_MESSAGES"  // TableEnv(schema.Messages)
-	EnvTableAudit     = "TABLE_AUDIT"     // TableEnv(schema.Audit)
-	EnvPortalIssuer   = "PORTAL_ISSUER"
-	EnvStaffIssuer    = "STAFF_ISSUER"
-	EnvCursorSecret   = "CURSOR_KEY_SECRET_ARN"
+	"github.com/pedsportal/messaging/internal/compose"
 )
 
 // Start serves the named function (package routes) on Lambda. A
@@ -54,54 +36,32 @@ func Start(function string) {
 }
 
 // Load builds the named function's dependencies from the environment. It
-// fails closed: missing issuers, or a missing cursor key for a function
-// that pages, stop the function rather than weaken it.
+// fails closed (package compose): missing issuers or app clients, a
+// missing table the function is granted, or a missing cursor key for a
+// function that pages stop the function rather than weaken it.
 func Load(ctx context.Context, log *slog.Logger, function string) (api.Deps, error) {
-	var fn *routes.Function
-	for _, f := range routes.Functions() {
-		if f.Name == function {
-			fn = &f
-		}
-	}
-	if fn == nil || api.Constructors[function] == nil {
-		return api.Deps{}, fmt.Errorf("unknown function %q", function)
-	}
-	issuers := authz.Issuers{
-		domain.SidePortal: os.Getenv(EnvPortalIssuer),
-		domain.SideStaff:  os.Getenv(EnvStaffIssuer),
-	}
-	if issuers[domain.SidePortal] == "" || issuers[domain.SideStaff] == "" {
-		return api.Deps{}, errors.New("PORTAL_ISSUER and STAFF_ISSUER must be set")
-	}
-	tables := store.Tables{
-		Directory: os.Getenv(EnvTableDirectory),
-		Messages:  os.Getenv(EnvTableMessages),
-		Audit:     os.Getenv(EnvTableAudit),
-	}
-	// Each function is given only the tables it may touch (least
-	// privilege), but every function reads the directory.
-	if tables.Directory == "" {
-		return api.Deps{}, errors.New("TABLE_DIRECTORY must be set")
-	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return api.Deps{}, fmt.Errorf("load AWS config: %w", err)
 	}
-	deps := api.Deps{Store: store.New(dynamodb.NewFromConfig(cfg), tables), Issuers: issuers, Log: log}
-	if fn.Cursors {
-		arn := os.Getenv(EnvCursorSecret)
-		if arn == "" {
-			return api.Deps{}, errors.New("CURSOR_KEY_SECRET_ARN must be set for a function that pages")
-		}
+	return compose.Build(ctx, function, compose.Source{
+		Env:       os.Getenv,
+		DynamoDB:  dynamodb.NewFromConfig(cfg),
+		CursorKey: secretReader(cfg),
+		Log:       log,
+	})
+}
+
+// secretReader reads a secret's string from Secrets Manager. The client is
+// made only when a function that pages asks for its key.
+func secretReader(cfg aws.Config) func(ctx context.Context, arn string) ([]byte, error) {
+	return func(ctx context.Context, arn string) ([]byte, error) {
 		out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
 		if err != nil {
-			return api.Deps{}, fmt.Errorf("read cursor key: %w", err)
+			return nil, err
 		}
-		if deps.Cursors, err = cursor.New([]byte(aws.ToString(out.SecretString))); err != nil {
-			return api.Deps{}, err
-		}
+		return []byte(aws.ToString(out.SecretString)), nil
 	}
-	return deps, nil
 }
 
 // OperatorDynamoDB builds a DynamoDB client for the operator commands

@@ -64,6 +64,30 @@ type Function struct {
 	Cursors bool
 }
 
+// Operation is what a route does. Handlers dispatch on it, never on the
+// route key or on which path parameters are present.
+type Operation string
+
+// Operations, one per route (a few serve both audiences).
+const (
+	OpListPatients       Operation = "patients.list"   // the portal's Current Patient list
+	OpListPools          Operation = "pools.list"      // recipient pools of the caller's practice
+	OpStaffProfile       Operation = "staff.me"        // the calling staff member
+	OpListStaff          Operation = "staff.list"      // the practice's active staff
+	OpSearchPatients     Operation = "patients.search" // staff patient search
+	OpViewPatient        Operation = "patient.view"    // staff view of one patient and its links
+	OpInbox              Operation = "inbox.list"      // the staff inbox
+	OpInboxSummary       Operation = "inbox.summary"   // content-free counts for the badge
+	OpListConversations  Operation = "conversations.list"
+	OpStartConversation  Operation = "conversation.start"
+	OpReadConversation   Operation = "conversation.read"
+	OpReply              Operation = "message.reply"
+	OpMarkRead           Operation = "conversation.mark_read"
+	OpManageConversation Operation = "conversation.manage"
+	OpLink               Operation = "link.put"
+	OpUnlink             Operation = "link.delete"
+)
+
 // Route is one HTTP API route.
 type Route struct {
 	Method   string
@@ -71,6 +95,7 @@ type Route struct {
 	Function string
 	Audience Audience
 	Scopes   []string
+	Op       Operation
 }
 
 // Key is API Gateway's route key, "METHOD /path".
@@ -82,59 +107,80 @@ const (
 	conv          = "/conversations/{conversationId}"
 )
 
-func portal(method, path, fn string) Route {
-	return Route{method, path, fn, Portal, []string{ScopePortal}}
+func portal(method, path, fn string, op Operation) Route {
+	return Route{method, path, fn, Portal, []string{ScopePortal}, op}
 }
 
-func staff(method, path, fn string) Route {
-	return Route{method, path, fn, Staff, []string{ScopeStaff}}
+func staff(method, path, fn string, op Operation) Route {
+	return Route{method, path, fn, Staff, []string{ScopeStaff}, op}
 }
 
 // All returns every route of the API.
 func All() []Route {
 	return []Route{
-		portal("GET", "/portal/patients", FnDirectory),
-		portal("GET", "/portal/pools", FnDirectory),
-		portal("GET", portalPatient+"/conversations", FnListConversations),
-		portal("POST", portalPatient+"/conversations", FnWriteMessage),
-		portal("GET", portalPatient+conv, FnGetConversation),
-		portal("POST", portalPatient+conv+"/messages", FnWriteMessage),
-		portal("POST", portalPatient+conv+"/read", FnMarkRead),
+		portal("GET", "/portal/patients", FnDirectory, OpListPatients),
+		portal("GET", "/portal/pools", FnDirectory, OpListPools),
+		portal("GET", portalPatient+"/conversations", FnListConversations, OpListConversations),
+		portal("POST", portalPatient+"/conversations", FnWriteMessage, OpStartConversation),
+		portal("GET", portalPatient+conv, FnGetConversation, OpReadConversation),
+		portal("POST", portalPatient+conv+"/messages", FnWriteMessage, OpReply),
+		portal("POST", portalPatient+conv+"/read", FnMarkRead, OpMarkRead),
 
-		staff("GET", "/staff/me", FnDirectory),
-		staff("GET", "/staff/pools", FnDirectory),
-		staff("GET", "/staff/members", FnDirectory),
+		staff("GET", "/staff/me", FnDirectory, OpStaffProfile),
+		staff("GET", "/staff/pools", FnDirectory, OpListPools),
+		staff("GET", "/staff/members", FnDirectory, OpListStaff),
 		// Search is a POST so that names and birth dates stay out of URLs
 		// and access logs.
-		staff("POST", "/staff/patients/search", FnDirectory),
-		staff("GET", staffPatient, FnDirectory),
-		staff("GET", "/staff/inbox", FnInbox),
-		staff("GET", "/staff/inbox/summary", FnInbox),
-		staff("GET", staffPatient+"/conversations", FnListConversations),
-		staff("POST", staffPatient+"/conversations", FnWriteMessage),
-		staff("GET", staffPatient+conv, FnGetConversation),
-		staff("POST", staffPatient+conv+"/messages", FnWriteMessage),
-		staff("POST", staffPatient+conv+"/read", FnMarkRead),
-		staff("PATCH", staffPatient+conv, FnManageConversation),
-		staff("PUT", staffPatient+"/links/{portalUserId}", FnManageLinks),
-		staff("DELETE", staffPatient+"/links/{portalUserId}", FnManageLinks),
+		staff("POST", "/staff/patients/search", FnDirectory, OpSearchPatients),
+		staff("GET", staffPatient, FnDirectory, OpViewPatient),
+		staff("GET", "/staff/inbox", FnInbox, OpInbox),
+		staff("GET", "/staff/inbox/summary", FnInbox, OpInboxSummary),
+		staff("GET", staffPatient+"/conversations", FnListConversations, OpListConversations),
+		staff("POST", staffPatient+"/conversations", FnWriteMessage, OpStartConversation),
+		staff("GET", staffPatient+conv, FnGetConversation, OpReadConversation),
+		staff("POST", staffPatient+conv+"/messages", FnWriteMessage, OpReply),
+		staff("POST", staffPatient+conv+"/read", FnMarkRead, OpMarkRead),
+		staff("PATCH", staffPatient+conv, FnManageConversation, OpManageConversation),
+		staff("PUT", staffPatient+"/links/{portalUserId}", FnManageLinks, OpLink),
+		staff("DELETE", staffPatient+"/links/{portalUserId}", FnManageLinks, OpUnlink),
 	}
 }
 
 // Functions returns every Lambda function with the table access it needs.
-// Every function appends to the audit table and never updates or deletes it.
+// Every function appends to the audit table and never updates or deletes
+// it: each access to patient data, directory reads included, is audited.
 func Functions() []Function {
-	const dir, msg, audit = schema.Directory, schema.Messages, schema.Audit
+	const dir, msg, idem, audit = schema.Directory, schema.Messages, schema.Idempotency, schema.Audit
 	return []Function{
-		{Name: FnDirectory, Tables: map[string]Access{dir: Read}},
+		{Name: FnDirectory, Tables: map[string]Access{dir: Read, audit: Append}},
 		{Name: FnListConversations, Tables: map[string]Access{dir: Read, msg: Read, audit: Append}, Cursors: true},
 		{Name: FnInbox, Tables: map[string]Access{dir: Read, msg: Read, audit: Append}, Cursors: true},
 		{Name: FnGetConversation, Tables: map[string]Access{dir: Read, msg: Read, audit: Append}, Cursors: true},
-		{Name: FnWriteMessage, Tables: map[string]Access{dir: Read, msg: ReadWrite, audit: Append}},
+		{Name: FnWriteMessage, Tables: map[string]Access{dir: Read, msg: ReadWrite, idem: ReadWrite, audit: Append}},
 		{Name: FnMarkRead, Tables: map[string]Access{dir: Read, msg: ReadUpdate, audit: Append}},
 		{Name: FnManageConversation, Tables: map[string]Access{dir: Read, msg: ReadUpdate, audit: Append}},
 		{Name: FnManageLinks, Tables: map[string]Access{dir: ReadWrite, audit: Append}},
 	}
+}
+
+// FunctionNamed returns the named function, false when there is none.
+func FunctionNamed(name string) (Function, bool) {
+	for _, f := range Functions() {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Function{}, false
+}
+
+// ByKey returns the route with API Gateway route key "METHOD /path".
+func ByKey(key string) (Route, bool) {
+	for _, r := range All() {
+		if r.Key() == key {
+			return r, true
+		}
+	}
+	return Route{}, false
 }
 
 // FunctionNames returns the function names in route-table order.

@@ -31,6 +31,21 @@ func TestRoutesAreConsistent(t *testing.T) {
 		if !fns[r.Function] {
 			t.Errorf("%s names unknown function %s", r.Key(), r.Function)
 		}
+		if r.Op == "" {
+			t.Errorf("%s names no operation", r.Key())
+		}
+		if got, ok := ByKey(r.Key()); !ok || got.Op != r.Op {
+			t.Errorf("ByKey(%q) = %v, %v", r.Key(), got.Op, ok)
+		}
+	}
+	// An operation is served by one function only, so a handler never
+	// receives an operation it was not built for.
+	opFn := map[Operation]string{}
+	for _, r := range All() {
+		if fn, ok := opFn[r.Op]; ok && fn != r.Function {
+			t.Errorf("operation %s served by %s and %s", r.Op, fn, r.Function)
+		}
+		opFn[r.Op] = r.Function
 	}
 	for name := range fns {
 		used := false

@@ -14,9 +14,10 @@ import (
 
 // Logical table names. They are also the suffix of the physical names.
 const (
-	Directory = "Directory"
-	Messages  = "Messages"
-	Audit     = "Audit"
+	Directory   = "Directory"
+	Messages    = "Messages"
+	Idempotency = "Idempotency"
+	Audit       = "Audit"
 )
 
 // Index names.
@@ -108,8 +109,9 @@ func Tables() []Table {
 		},
 		{
 			// PK is the patient ID. SK "CONV#<id>" is a conversation header,
-			// "CONV#<id>#MSG#<ulid>" its messages, "IDEM#..." an idempotency
-			// record, so a conversation and its chain come back in one Query.
+			// "CONV#<id>#MSG#<ulid>" its messages, so a conversation and its
+			// chain come back in one Query. It has no TTL attribute: nothing
+			// in the chart can ever expire.
 			Name:         Messages,
 			PartitionKey: Key{AttrPK, String},
 			SortKey:      str(AttrSK),
@@ -127,6 +129,15 @@ func Tables() []Table {
 				PartitionKey: Key{AttrOpenPK, String},
 				SortKey:      str(AttrInboxSK),
 			}},
+		},
+		{
+			// Short-lived records keyed by patient: idempotency keys
+			// ("IDEM#<caller>#<key>") and per-caller daily write counters
+			// ("COUNT#<caller>#<day>"). They expire by TTL, which is why they
+			// live apart from the chart.
+			Name:         Idempotency,
+			PartitionKey: Key{AttrPK, String},
+			SortKey:      str(AttrSK),
 			TTLAttribute: AttrExpiresAt,
 		},
 		{

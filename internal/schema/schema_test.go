@@ -31,13 +31,19 @@ func TestCreateTableInput(t *testing.T) {
 			t.Errorf("%s: attribute definitions change between calls", tbl.Name)
 		}
 	}
-	var audit *Table
+	byName := map[string]Table{}
 	for _, tbl := range Tables() {
-		if tbl.Name == Audit {
-			audit = &tbl
-		}
+		byName[tbl.Name] = tbl
 	}
-	if audit == nil || !audit.AppendOnly || audit.TTLAttribute != "" {
+	if audit := byName[Audit]; !audit.AppendOnly || audit.TTLAttribute != "" {
 		t.Fatalf("the audit table must be append-only and never expire: %+v", audit)
+	}
+	// Chart content can never expire: the Messages table has no TTL at all,
+	// so no bug can set an expiry on a message.
+	if msgs := byName[Messages]; msgs.Name == "" || msgs.TTLAttribute != "" {
+		t.Fatalf("the Messages table must exist and have no TTL attribute: %+v", msgs)
+	}
+	if idem := byName[Idempotency]; idem.TTLAttribute == "" {
+		t.Fatalf("idempotency records must expire: %+v", idem)
 	}
 }

@@ -11,6 +11,9 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/pedsportal/messaging/internal/app"
+	"github.com/pedsportal/messaging/internal/audit"
+	"github.com/pedsportal/messaging/internal/authz"
 	"github.com/pedsportal/messaging/internal/directory"
 	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/store"
@@ -91,10 +94,8 @@ func UserByName(username string) (User, bool) {
 // Writer is what seeding needs from the store.
 type Writer interface {
 	directory.Writer
-	CreateConversation(ctx context.Context, c domain.Conversation, m domain.Message, idem store.Idempotency) (store.Written, error)
-	AppendMessage(ctx context.Context, m domain.Message, idem store.Idempotency) (store.Written, error)
-	MarkRead(ctx context.Context, patientID, convID string, side domain.Side, at time.Time) (*domain.Conversation, error)
-	UpdateConversation(ctx context.Context, patientID, convID string, c store.ConversationChange) (*domain.Conversation, error)
+	authz.Loader
+	app.ChartWriter
 }
 
 var _ Writer = (*store.Store)(nil)
@@ -193,48 +194,80 @@ func Conversations(ctx context.Context, w Writer, now time.Time) error {
 	for i, c := range convs {
 		first := c.msgs[0]
 		at := now.Add(-first.ago).UTC()
-		id := c.id
-		h := domain.Conversation{
-			ID: id, Patient: c.patient, PracticeID: PracticeID, Subject: c.subject, Pool: c.pool,
-			Status: domain.StatusOpen, StartedBy: first.from, CreatedAt: at, LastActivityAt: at,
-			MessageCount: 1, Preview: domain.Preview(first.body), Version: 1,
-			PortalUserID: map[string]string{Lily: ParentChen}[c.patient.ID],
+		portalUser := map[string]string{Lily: ParentChen}[c.patient.ID]
+		if portalUser == "" {
+			portalUser = ParentRivera
 		}
-		if h.PortalUserID == "" {
-			h.PortalUserID = ParentRivera
-		}
-		if first.from.Side == domain.SidePortal {
-			h.StaffUnread, h.PortalReadAt = 1, &at
-		} else {
-			h.PortalUnread, h.StaffReadAt = 1, &at
-			a := first.from
-			h.Assignee = &a
-		}
-		m := domain.Message{ID: ulid.MustNew(ulid.Timestamp(at), ulid.DefaultEntropy()).String(), ConversationID: id, PatientID: c.patient.ID, Body: first.body, Author: first.from, CreatedAt: at}
-		if _, err := w.CreateConversation(ctx, h, m, store.Idempotency{CallerID: first.from.ID, Key: fmt.Sprintf("seed-%d-0", i), Hash: "seed"}); err != nil {
+		// The same rule the API uses decides who starts unread and who is
+		// the assignee.
+		h, m := app.NewConversation(c.id, msgID(at), c.patient, PracticeID, c.pool, c.subject, first.body, first.from, portalUser, at)
+		if _, err := w.CreateConversation(ctx, h, m, write(first.from, i, 0, m, at)); err != nil {
 			return fmt.Errorf("seed conversation %d: %w", i, err)
 		}
 		for j, r := range c.msgs[1:] {
 			at := now.Add(-r.ago).UTC()
-			m := domain.Message{ID: ulid.MustNew(ulid.Timestamp(at), ulid.DefaultEntropy()).String(), ConversationID: id, PatientID: c.patient.ID, Body: r.body, Author: r.from, CreatedAt: at}
-			if _, err := w.AppendMessage(ctx, m, store.Idempotency{CallerID: r.from.ID, Key: fmt.Sprintf("seed-%d-%d", i, j+1), Hash: "seed"}); err != nil {
+			m := app.NewMessage(msgID(at), c.id, c.patient.ID, r.body, r.from, at)
+			if _, err := w.AppendMessage(ctx, m, write(r.from, i, j+1, m, at)); err != nil {
 				return fmt.Errorf("seed reply %d/%d: %w", i, j, err)
 			}
 		}
 		if c.read != "" {
-			last := now.Add(-c.msgs[len(c.msgs)-1].ago + 10*time.Minute)
-			if _, err := w.MarkRead(ctx, c.patient.ID, id, c.read, last); err != nil {
+			last := now.Add(-c.msgs[len(c.msgs)-1].ago + 10*time.Minute).UTC()
+			h, err := header(ctx, w, c.patient.ID, c.id)
+			if err != nil {
+				return err
+			}
+			if err := w.MarkRead(ctx, h, c.read, last, seedRecord(audit.MarkRead, c.patient.ID, c.id, "", domain.Party{ID: "seed", Side: c.read}, last)); err != nil {
 				return err
 			}
 		}
 		if c.closed {
 			closed := domain.StatusClosed
-			if _, err := w.UpdateConversation(ctx, c.patient.ID, id, store.ConversationChange{Status: &closed}); err != nil {
+			h, err := header(ctx, w, c.patient.ID, c.id)
+			if err != nil {
+				return err
+			}
+			by := staff(DeskLee)
+			if err := w.ChangeConversation(ctx, h, domain.Change{Status: &closed}, seedRecord(audit.UpdateConversation, c.patient.ID, c.id, "", by, now)); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+func msgID(at time.Time) string { return ulid.MustNew(ulid.Timestamp(at), ulid.DefaultEntropy()).String() }
+
+// write is what commits with a seeded message: an idempotency record and
+// the audit record the API would leave.
+func write(by domain.Party, conv, n int, m domain.Message, at time.Time) app.Write {
+	action := audit.Reply
+	if n == 0 {
+		action = audit.CreateConversation
+	}
+	return app.Write{
+		Idem:  app.Idempotency{CallerID: by.ID, Key: fmt.Sprintf("seed-%d-%d", conv, n), Hash: "seed"},
+		Audit: seedRecord(action, m.PatientID, m.ConversationID, m.ID, by, at),
+	}
+}
+
+func seedRecord(action audit.Action, patientID, convID, msgID string, by domain.Party, at time.Time) audit.Record {
+	return audit.Record{
+		PatientID: patientID, At: at, ActorID: by.ID, ActorSide: string(by.Side), ActorRole: by.Role, Action: action,
+		ConversationID: convID, MessageID: msgID, Outcome: audit.Success, Status: 201, RequestID: "seed",
+	}
+}
+
+// header reads a conversation's current header, as a change needs it.
+func header(ctx context.Context, l authz.Loader, patientID, convID string) (domain.Conversation, error) {
+	f, err := l.LoadAccess(ctx, authz.Query{PatientID: patientID, ConversationID: convID})
+	if err != nil {
+		return domain.Conversation{}, err
+	}
+	if f.Conversation == nil {
+		return domain.Conversation{}, fmt.Errorf("seed: conversation %s missing", convID)
+	}
+	return *f.Conversation, nil
 }
 
 func mustUser(sub string) User {

@@ -2,33 +2,59 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/oklog/ulid/v2"
 
 	"github.com/pedsportal/messaging/internal/audit"
 )
 
-type auditItem struct {
-	key
-	audit.Record
+var _ audit.Writer = (*Store)(nil)
+
+func auditKey(r audit.Record) key { return key{r.PatientID, timeKey(r.At) + "#" + ulid.Make().String()} }
+
+// auditPut is the put of rec, for a transaction that commits a change with
+// its audit record. The put is conditional on the key being new: the
+// table is append-only.
+func (s *Store) auditPut(rec audit.Record) (types.TransactWriteItem, error) {
+	item, err := marshal(newAuditItem(auditKey(rec), rec))
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("encode audit record: %w", err)
+	}
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName: aws.String(s.tables.Audit), Item: item, ConditionExpression: aws.String(notExists),
+	}}, nil
 }
 
-// AppendAudit stores one audit record. The table is append-only: the put is
-// conditional on the key being new, and no code path updates or deletes.
-func (s *Store) AppendAudit(ctx context.Context, r audit.Record) error {
-	item, err := marshal(auditItem{key{r.PatientID, timeKey(r.At) + "#" + ulid.Make().String()}, r})
-	if err != nil {
-		return fmt.Errorf("encode audit record: %w", err)
+// notExists conditions a put on its key being new.
+var notExists = "attribute_not_exists(" + aPK + ")"
+
+// AppendAudit stores records that commit with no change: reads, denied and
+// failed attempts, replays. Puts run in parallel; the audit table grants
+// PutItem only, never BatchWriteItem, which could also delete.
+func (s *Store) AppendAudit(ctx context.Context, recs ...audit.Record) error {
+	errs := make([]error, len(recs))
+	var wg sync.WaitGroup
+	for i, r := range recs {
+		wg.Go(func() {
+			item, err := marshal(newAuditItem(auditKey(r), r))
+			if err != nil {
+				errs[i] = fmt.Errorf("encode audit record: %w", err)
+				return
+			}
+			_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+				TableName: aws.String(s.tables.Audit), Item: item, ConditionExpression: aws.String(notExists),
+			})
+			errs[i] = classify("append audit", err)
+		})
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(s.tables.Audit),
-		Item:                item,
-		ConditionExpression: aws.String("attribute_not_exists(PK)"),
-	})
-	return classify("append audit", err)
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // AuditTrail reads a patient's audit records, oldest first.
@@ -37,9 +63,5 @@ func (s *Store) AuditTrail(ctx context.Context, patientID string) ([]audit.Recor
 	if err := s.queryPrefix(ctx, s.tables.Audit, patientID, "", &items); err != nil {
 		return nil, err
 	}
-	out := make([]audit.Record, len(items))
-	for i, it := range items {
-		out[i] = it.Record
-	}
-	return out, nil
+	return mapItems(items, auditItem.record), nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -14,207 +13,46 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/schema"
 )
 
-type patientItem struct {
-	key
-	domain.Patient
-	// SearchName is the lower-cased name, for the staff search.
-	SearchName string `dynamodbav:"searchName"`
-}
-
-type linkItem struct {
-	key
-	GSI1PK string `dynamodbav:"GSI1PK"`
-	GSI1SK string `dynamodbav:"GSI1SK"`
-	domain.Link
-	PracticeID string `dynamodbav:"practiceId"`
-}
-
-type staffItem struct {
-	key
-	domain.StaffMember
-}
-
-type poolItem struct {
-	key
-	domain.Pool
-}
-
-type portalUserItem struct {
-	key
-	domain.PortalUser
-}
-
-type practiceItem struct {
-	key
-	domain.Practice
-}
-
-// Access is what one authorization look-up returns: everything a request
-// needs to know about the caller's relation to a patient, read in a single
-// BatchGetItem round trip.
-type Access struct {
-	Staff   *domain.StaffMember // the calling staff member, for staff requests
-	Patient *domain.Patient     // the patient, for staff requests
-	Link    *domain.Link        // the caller's link (portal) or the target portal user's link (staff)
-	Pool    *domain.Pool        // the requested pool, when asked for
-	// Assignee is the staff member named by AccessQuery.AssigneeID.
-	Assignee *domain.StaffMember
-	// LinkPracticeID is the practice of the link, for portal requests.
-	LinkPracticeID string
-}
-
-// AccessQuery names what to load. Empty fields are not loaded.
-type AccessQuery struct {
-	StaffID      string
-	PatientID    string
-	PortalUserID string // load the link between PatientID and this user
-	PoolID       string
-	AssigneeID   string // a second staff member, e.g. a new assignee
-}
-
-// LoadAccess reads, in one strongly consistent BatchGetItem, the items named
-// by q. Missing items are left nil; deciding what that means is the caller's.
-func (s *Store) LoadAccess(ctx context.Context, q AccessQuery) (*Access, error) {
-	var keys []map[string]types.AttributeValue
-	if q.StaffID != "" {
-		keys = append(keys, staffKey(q.StaffID).av())
-		if q.PatientID != "" {
-			keys = append(keys, patientKey(q.PatientID).av())
-		}
-	}
-	if q.PatientID != "" && q.PortalUserID != "" {
-		keys = append(keys, linkKey(q.PatientID, q.PortalUserID).av())
-	}
-	if q.PoolID != "" {
-		keys = append(keys, poolKey(q.PoolID).av())
-	}
-	if q.AssigneeID != "" && q.AssigneeID != q.StaffID {
-		keys = append(keys, staffKey(q.AssigneeID).av())
-	}
-	acc := &Access{}
-	if len(keys) == 0 {
-		return acc, nil
-	}
-	items, err := s.batchGet(ctx, s.tables.Directory, keys)
-	if err != nil {
-		return nil, err
-	}
-	for _, it := range items {
-		var k key
-		if err := attributevalue.UnmarshalMap(it, &k); err != nil {
-			return nil, fmt.Errorf("decode key: %w", err)
-		}
-		switch {
-		case strings.HasPrefix(k.PK, pfxStaff):
-			var v staffItem
-			err = attributevalue.UnmarshalMap(it, &v)
-			if v.ID == q.StaffID {
-				acc.Staff = &v.StaffMember
-			}
-			if v.ID == q.AssigneeID {
-				acc.Assignee = &v.StaffMember
-			}
-		case strings.HasPrefix(k.SK, pfxLink):
-			var v linkItem
-			err = attributevalue.UnmarshalMap(it, &v)
-			acc.Link, acc.LinkPracticeID = &v.Link, v.PracticeID
-		case k.SK == skProfile && strings.HasPrefix(k.PK, pfxPatient):
-			var v patientItem
-			err = attributevalue.UnmarshalMap(it, &v)
-			acc.Patient = &v.Patient
-		case strings.HasPrefix(k.PK, pfxPool):
-			var v poolItem
-			err = attributevalue.UnmarshalMap(it, &v)
-			acc.Pool = &v.Pool
-		}
-		if err != nil {
-			return nil, fmt.Errorf("decode directory item: %w", err)
-		}
-	}
-	return acc, nil
-}
-
-// batchGet reads keys from one table with strong consistency, retrying
-// unprocessed keys a bounded number of times.
-func (s *Store) batchGet(ctx context.Context, table string, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
-	req := map[string]types.KeysAndAttributes{table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-	var out []map[string]types.AttributeValue
-	for attempt := 0; len(req) > 0; attempt++ {
-		if attempt == 5 {
-			return nil, domain.Unavailable(fmt.Errorf("batch get: keys still unprocessed after %d attempts", attempt))
-		}
-		if attempt > 0 {
-			if err := sleep(ctx, backoff(attempt)); err != nil {
-				return nil, err
-			}
-		}
-		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-		if err != nil {
-			return nil, classify("batch get", err)
-		}
-		out = append(out, res.Responses[table]...)
-		req = res.UnprocessedKeys
-	}
-	return out, nil
-}
-
 // PortalUserLinks lists the patients linked to a portal user: the Current
 // Patient list.
 func (s *Store) PortalUserLinks(ctx context.Context, portalUserID string) ([]domain.Link, error) {
-	kc := expression.Key(schema.AttrGSI1PK).Equal(expression.Value(pfxPortalUser + portalUserID))
-	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
-	if err != nil {
-		return nil, fmt.Errorf("build query: %w", err)
+	kc := expression.Key(aGSI1PK).Equal(expression.Value(pfxPortalUser + portalUserID))
+	var items []linkItem
+	if err := s.queryAll(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.tables.Directory),
+		IndexName: aws.String(schema.IndexByPortalUser),
+	}, kc, &items); err != nil {
+		return nil, err
 	}
-	var links []domain.Link
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.tables.Directory),
-		IndexName:                 aws.String(schema.IndexByPortalUser),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, classify("query links", err)
-		}
-		var got []domain.Link
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &got); err != nil {
-			return nil, fmt.Errorf("decode links: %w", err)
-		}
-		links = append(links, got...)
-	}
-	return links, nil
+	return mapItems(items, linkItem.link), nil
 }
-
-// Directory items carry their domain type's attributes beside the keys, so
-// lists decode straight into domain types.
 
 // PatientLinks lists the portal users linked to a patient.
 func (s *Store) PatientLinks(ctx context.Context, patientID string) ([]domain.Link, error) {
-	var links []domain.Link
-	err := s.queryPrefix(ctx, s.tables.Directory, pfxPatient+patientID, pfxLink, &links)
-	return links, err
+	var items []linkItem
+	err := s.queryPrefix(ctx, s.tables.Directory, pfxPatient+patientID, pfxLink, &items)
+	return mapItems(items, linkItem.link), err
 }
 
 // Pools lists a practice's recipient pools.
 func (s *Store) Pools(ctx context.Context, practiceID string) ([]domain.Pool, error) {
-	var pools []domain.Pool
-	err := s.queryPrefix(ctx, s.tables.Directory, pfxPractice+practiceID, pfxPool, &pools)
-	return pools, err
+	var items []poolItem
+	err := s.queryPrefix(ctx, s.tables.Directory, pfxPractice+practiceID, pfxPool, &items)
+	return mapItems(items, poolItem.pool), err
 }
 
 // StaffMembers lists a practice's active staff.
 func (s *Store) StaffMembers(ctx context.Context, practiceID string) ([]domain.StaffMember, error) {
-	var staff []domain.StaffMember
-	if err := s.queryPrefix(ctx, s.tables.Directory, pfxPractice+practiceID, pfxStaff, &staff); err != nil {
+	var items []staffItem
+	if err := s.queryPrefix(ctx, s.tables.Directory, pfxPractice+practiceID, pfxStaff, &items); err != nil {
 		return nil, err
 	}
+	staff := mapItems(items, staffItem.member)
 	return slices.DeleteFunc(staff, func(m domain.StaffMember) bool { return !m.Active }), nil
 }
 
@@ -230,7 +68,7 @@ func (s *Store) SearchPatients(ctx context.Context, practiceID, q string, limit 
 	var out []domain.Patient
 	for _, it := range items {
 		if it.DateOfBirth == q || strings.Contains(it.SearchName, q) {
-			out = append(out, it.Patient)
+			out = append(out, it.patient())
 			if len(out) == limit {
 				break
 			}
@@ -239,25 +77,39 @@ func (s *Store) SearchPatients(ctx context.Context, practiceID, q string, limit 
 	return out, nil
 }
 
+func mapItems[I, T any](items []I, f func(I) T) []T {
+	if items == nil {
+		return nil
+	}
+	out := make([]T, len(items))
+	for i, it := range items {
+		out[i] = f(it)
+	}
+	return out
+}
+
 // queryPrefix reads every item of partition pk whose sort key starts with
 // prefix (any, when prefix is empty), following pages.
 func (s *Store) queryPrefix(ctx context.Context, table, pk, prefix string, out any) error {
-	kc := expression.Key("PK").Equal(expression.Value(pk))
+	kc := expression.Key(aPK).Equal(expression.Value(pk))
 	if prefix != "" {
-		kc = kc.And(expression.Key("SK").BeginsWith(prefix))
+		kc = kc.And(expression.Key(aSK).BeginsWith(prefix))
 	}
+	return s.queryAll(ctx, &dynamodb.QueryInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)}, kc, out)
+}
+
+// queryAll runs in with key condition kc, following pages, and decodes
+// every item into out.
+func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput, kc expression.KeyConditionBuilder, out any) error {
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
 	if err != nil {
 		return fmt.Errorf("build query: %w", err)
 	}
+	in.KeyConditionExpression = expr.KeyCondition()
+	in.ExpressionAttributeNames = expr.Names()
+	in.ExpressionAttributeValues = expr.Values()
 	var all []map[string]types.AttributeValue
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:                 aws.String(table),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ConsistentRead:            aws.Bool(true),
-	})
+	p := dynamodb.NewQueryPaginator(s.db, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -271,52 +123,47 @@ func (s *Store) queryPrefix(ctx context.Context, table, pk, prefix string, out a
 	return nil
 }
 
-// PutLink links a portal user to a patient (or updates the relationship).
-func (s *Store) PutLink(ctx context.Context, practiceID string, l domain.Link) error {
-	item, err := marshal(linkItem{
-		key:        linkKey(l.PatientID, l.PortalUserID),
-		GSI1PK:     pfxPortalUser + l.PortalUserID,
-		GSI1SK:     pfxPatient + l.PatientID,
-		Link:       l,
-		PracticeID: practiceID,
-	})
+// PutLink links a portal user to a patient (or updates the relationship)
+// and appends rec in the same transaction.
+func (s *Store) PutLink(ctx context.Context, practiceID string, l domain.Link, rec audit.Record) error {
+	item, err := marshal(newLinkItem(practiceID, l))
 	if err != nil {
 		return fmt.Errorf("encode link: %w", err)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.tables.Directory), Item: item})
-	return classify("put link", err)
+	a, err := s.auditPut(rec)
+	if err != nil {
+		return err
+	}
+	_, err = s.transact(ctx, "put link", []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.tables.Directory), Item: item}}, a,
+	})
+	return err
 }
 
-// DeleteLink removes a link. Portal access checks read links with strong
-// consistency, so the very next request of that user is refused.
-func (s *Store) DeleteLink(ctx context.Context, patientID, portalUserID string) (existed bool, err error) {
-	res, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:    aws.String(s.tables.Directory),
-		Key:          linkKey(patientID, portalUserID).av(),
-		ReturnValues: types.ReturnValueAllOld,
-	})
+// DeleteLink removes a link and appends rec in the same transaction.
+// Portal access checks read links with strong consistency, so the very
+// next request of that user is refused. Errors: ENotFound when there was
+// no such link (nothing is written then).
+func (s *Store) DeleteLink(ctx context.Context, patientID, portalUserID string, rec audit.Record) error {
+	a, err := s.auditPut(rec)
 	if err != nil {
-		return false, classify("delete link", err)
+		return err
 	}
-	return len(res.Attributes) > 0, nil
-}
-
-// PortalUser reads a portal user's profile; nil when absent.
-func (s *Store) PortalUser(ctx context.Context, id string) (*domain.PortalUser, error) {
-	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.tables.Directory), Key: portalUserKey(id).av(), ConsistentRead: aws.Bool(true),
-	})
+	cond := expression.AttributeExists(expression.Name(aPK))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
-		return nil, classify("get portal user", err)
+		return fmt.Errorf("build condition: %w", err)
 	}
-	if res.Item == nil {
-		return nil, nil
+	reasons, err := s.transact(ctx, "delete link", []types.TransactWriteItem{
+		{Delete: &types.Delete{
+			TableName: aws.String(s.tables.Directory), Key: linkKey(patientID, portalUserID).av(),
+			ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(),
+		}}, a,
+	})
+	if failed(reasons, 0) {
+		return domain.ErrNotFound
 	}
-	var v portalUserItem
-	if err := attributevalue.UnmarshalMap(res.Item, &v); err != nil {
-		return nil, fmt.Errorf("decode portal user: %w", err)
-	}
-	return &v.PortalUser, nil
+	return err
 }
 
 // Directory writes, used by the directory loader and seeding. Each record
@@ -326,37 +173,36 @@ func (s *Store) PortalUser(ctx context.Context, id string) (*domain.PortalUser, 
 
 // PutPractice stores a practice.
 func (s *Store) PutPractice(ctx context.Context, p domain.Practice) error {
-	return s.putOwned(ctx, practiceItem{practiceKey(p.ID), p}, p.ID, "practice "+p.ID)
+	return s.putOwned(ctx, practiceItem{practiceKey(p.ID), p.ID, p.Name}, p.ID, "practice "+p.ID)
 }
 
 // PutPatient stores a patient's profile and its entry in the practice roster.
 func (s *Store) PutPatient(ctx context.Context, p domain.Patient) error {
-	name := strings.ToLower(p.DisplayName)
-	if err := s.putOwned(ctx, patientItem{patientKey(p.ID), p, name}, p.PracticeID, "patient "+p.ID); err != nil {
+	if err := s.putOwned(ctx, newPatientItem(patientKey(p.ID), p), p.PracticeID, "patient "+p.ID); err != nil {
 		return err
 	}
-	return s.putOwned(ctx, patientItem{rosterPatientKey(p.PracticeID, p.ID), p, name}, p.PracticeID, "patient "+p.ID)
+	return s.putOwned(ctx, newPatientItem(rosterPatientKey(p.PracticeID, p.ID), p), p.PracticeID, "patient "+p.ID)
 }
 
 // PutStaff stores a staff member's profile and roster entry.
 func (s *Store) PutStaff(ctx context.Context, m domain.StaffMember) error {
-	if err := s.putOwned(ctx, staffItem{staffKey(m.ID), m}, m.PracticeID, "staff member "+m.ID); err != nil {
+	if err := s.putOwned(ctx, newStaffItem(staffKey(m.ID), m), m.PracticeID, "staff member "+m.ID); err != nil {
 		return err
 	}
-	return s.putOwned(ctx, staffItem{rosterStaffKey(m.PracticeID, m.ID), m}, m.PracticeID, "staff member "+m.ID)
+	return s.putOwned(ctx, newStaffItem(rosterStaffKey(m.PracticeID, m.ID), m), m.PracticeID, "staff member "+m.ID)
 }
 
 // PutPool stores a recipient pool.
 func (s *Store) PutPool(ctx context.Context, p domain.Pool) error {
-	if err := s.putOwned(ctx, poolItem{poolKey(p.ID), p}, p.PracticeID, "pool "+p.ID); err != nil {
+	if err := s.putOwned(ctx, newPoolItem(poolKey(p.ID), p), p.PracticeID, "pool "+p.ID); err != nil {
 		return err
 	}
-	return s.putOwned(ctx, poolItem{rosterPoolKey(p.PracticeID, p.ID), p}, p.PracticeID, "pool "+p.ID)
+	return s.putOwned(ctx, newPoolItem(rosterPoolKey(p.PracticeID, p.ID), p), p.PracticeID, "pool "+p.ID)
 }
 
 // PutPortalUser stores a portal user's profile.
 func (s *Store) PutPortalUser(ctx context.Context, u domain.PortalUser) error {
-	return s.putOwned(ctx, portalUserItem{portalUserKey(u.ID), u}, u.PracticeID, "portal user "+u.ID)
+	return s.putOwned(ctx, newPortalUserItem(u), u.PracticeID, "portal user "+u.ID)
 }
 
 // putOwned puts v unless an item with its key belongs to another practice.
@@ -365,8 +211,8 @@ func (s *Store) putOwned(ctx context.Context, v any, practiceID, what string) er
 	if err != nil {
 		return fmt.Errorf("encode item: %w", err)
 	}
-	cond := expression.AttributeNotExists(expression.Name("PK")).
-		Or(expression.Name("practiceId").Equal(expression.Value(practiceID)))
+	cond := expression.AttributeNotExists(expression.Name(aPK)).
+		Or(expression.Name(aPracticeID).Equal(expression.Value(practiceID)))
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
 		return fmt.Errorf("build condition: %w", err)
@@ -383,15 +229,4 @@ func (s *Store) putOwned(ctx context.Context, v any, practiceID, what string) er
 		return domain.Errorf(domain.EConflict, "%s belongs to another practice; choose another ID", what)
 	}
 	return classify("put", err)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -19,6 +19,7 @@ const (
 	pfxConv       = "CONV#"
 	pfxMsg        = "#MSG#"
 	pfxIdem       = "IDEM#"
+	pfxCount      = "COUNT#"
 	skProfile     = "PROFILE"
 )
 
@@ -35,8 +36,8 @@ type key struct {
 
 func (k key) av() map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
-		"PK": &types.AttributeValueMemberS{Value: k.PK},
-		"SK": &types.AttributeValueMemberS{Value: k.SK},
+		aPK: &types.AttributeValueMemberS{Value: k.PK},
+		aSK: &types.AttributeValueMemberS{Value: k.SK},
 	}
 }
 
@@ -63,8 +64,12 @@ func convKey(patientID, convID string) key { return key{patientID, pfxConv + con
 func msgKey(patientID, convID, msgID string) key {
 	return key{patientID, pfxConv + convID + pfxMsg + msgID}
 }
+// Idempotency table: records and daily counters, keyed by patient too.
 func idemKey(patientID, callerID, idemKey string) key {
 	return key{patientID, pfxIdem + callerID + "#" + idemKey}
+}
+func counterKey(patientID, callerID, day string) key {
+	return key{patientID, pfxCount + callerID + "#" + day}
 }
 
 // marshal is attributevalue.MarshalMap for item structs, which cannot fail

@@ -7,11 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/pedsportal/messaging/internal/app"
 	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/schema"
 )
@@ -29,20 +32,31 @@ type API interface {
 
 var _ API = (*dynamodb.Client)(nil)
 
-// Tables holds the physical table names.
+var _ app.Repository = (*Store)(nil)
+
+// Tables holds the physical table names. A function is given only the
+// tables it is granted; the others stay empty.
 type Tables struct {
-	Directory string
-	Messages  string
-	Audit     string
+	Directory   string
+	Messages    string
+	Idempotency string
+	Audit       string
+}
+
+// TablesFrom names each table with physical(logical); it returns "" for
+// tables the caller has not been granted.
+func TablesFrom(physical func(logical string) string) Tables {
+	return Tables{
+		Directory:   physical(schema.Directory),
+		Messages:    physical(schema.Messages),
+		Idempotency: physical(schema.Idempotency),
+		Audit:       physical(schema.Audit),
+	}
 }
 
 // TablesWithPrefix names every table as schema.PhysicalName(prefix, logical).
 func TablesWithPrefix(prefix string) Tables {
-	return Tables{
-		Directory: schema.PhysicalName(prefix, schema.Directory),
-		Messages:  schema.PhysicalName(prefix, schema.Messages),
-		Audit:     schema.PhysicalName(prefix, schema.Audit),
-	}
+	return TablesFrom(func(logical string) string { return schema.PhysicalName(prefix, logical) })
 }
 
 // Store reads and writes the product's tables.
@@ -84,4 +98,35 @@ func classify(op string, err error) error {
 		}
 	}
 	return domain.Unavailable(fmt.Errorf("%s: %w", op, err))
+}
+
+// retryPause waits before retry number attempt (1-based) of at most max.
+// It gives up with EUnavailable when the retries are spent, or when the
+// wait would run past the request's deadline: the function must answer
+// 503 with Retry-After before Lambda's timeout kills it.
+func (s *Store) retryPause(ctx context.Context, attempt, max int) error {
+	if attempt >= max {
+		return domain.Unavailable(fmt.Errorf("gave up after %d attempts", attempt))
+	}
+	d := backoff(attempt - 1)
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d+deadlineMargin {
+		return domain.Unavailable(errors.New("no time left for another attempt before the deadline"))
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return domain.Unavailable(ctx.Err())
+	case <-t.C:
+		return nil
+	}
+}
+
+// deadlineMargin is kept free at the end of a request to answer the client.
+const deadlineMargin = 250 * time.Millisecond
+
+// backoff is exponential with full jitter, capped at about a second.
+func backoff(attempt int) time.Duration {
+	d := 10 * time.Millisecond << min(attempt, 7)
+	return time.Duration(rand.Int64N(int64(d))) + time.Millisecond
 }

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -8,6 +9,9 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/pedsportal/messaging/internal/app"
+	"github.com/pedsportal/messaging/internal/audit"
+	"github.com/pedsportal/messaging/internal/authz"
 	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/localdev/dynamotest"
 	"github.com/pedsportal/messaging/internal/seed"
@@ -35,10 +39,28 @@ func newConversation(t *testing.T, s *store.Store, patientID string, at time.Tim
 		StartedBy: domain.Party{ID: seed.ParentRivera, Side: domain.SidePortal},
 	}
 	m := domain.Message{ID: ulid.Make().String(), ConversationID: c.ID, PatientID: patientID, Body: "first", Author: c.StartedBy, CreatedAt: at}
-	if _, err := s.CreateConversation(t.Context(), c, m, store.Idempotency{CallerID: "x", Key: ulid.Make().String(), Hash: "h"}); err != nil {
+	if _, err := s.CreateConversation(t.Context(), c, m, wr(app.Idempotency{CallerID: "x", Key: ulid.Make().String(), Hash: "h"})); err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// wr is what commits with a test message: its idempotency record and an
+// audit record.
+func wr(idem app.Idempotency) app.Write { return app.Write{Idem: idem, Audit: rec()} }
+
+func rec() audit.Record {
+	return audit.Record{PatientID: "test", At: time.Now().UTC(), ActorID: "test", Action: audit.Reply, Outcome: audit.Success, RequestID: ulid.Make().String()}
+}
+
+// header reads a conversation's current header through the access read.
+func header(t *testing.T, s *store.Store, patientID, convID string) domain.Conversation {
+	t.Helper()
+	f, err := s.LoadAccess(t.Context(), authz.Query{PatientID: patientID, ConversationID: convID})
+	if err != nil || f.Conversation == nil {
+		t.Fatalf("read header %s: %+v, %v", convID, f, err)
+	}
+	return *f.Conversation
 }
 
 func reply(side domain.Side, c domain.Conversation, body string, at time.Time) domain.Message {
@@ -60,7 +82,7 @@ func TestConcurrentRepliesAllCount(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			m := reply(domain.SideStaff, c, fmt.Sprintf("reply %d", i), time.Now().UTC())
-			if _, err := s.AppendMessage(ctx, m, store.Idempotency{CallerID: "nurse", Key: fmt.Sprintf("k%d", i), Hash: "h"}); err != nil {
+			if _, err := s.AppendMessage(ctx, m, wr(app.Idempotency{CallerID: "nurse", Key: fmt.Sprintf("k%d", i), Hash: "h"})); err != nil {
 				errs <- err
 			}
 		})
@@ -92,7 +114,7 @@ func TestIdempotency(t *testing.T) {
 	s := newStore(t)
 	ctx := t.Context()
 	c := newConversation(t, s, seed.Mateo, time.Now().UTC())
-	idem := store.Idempotency{CallerID: seed.ParentRivera, Key: "same", Hash: "h1"}
+	idem := wr(app.Idempotency{CallerID: seed.ParentRivera, Key: "same", Hash: "h1"})
 	first, err := s.AppendMessage(ctx, reply(domain.SidePortal, c, "once", time.Now().UTC()), idem)
 	if err != nil || first.Replayed {
 		t.Fatalf("first write: %+v, %v", first, err)
@@ -101,7 +123,7 @@ func TestIdempotency(t *testing.T) {
 	if err != nil || !again.Replayed || again.MessageID != first.MessageID {
 		t.Fatalf("retry = %+v, %v; want replay of %s", again, err, first.MessageID)
 	}
-	idem.Hash = "h2"
+	idem.Idem.Hash = "h2"
 	if _, err := s.AppendMessage(ctx, reply(domain.SidePortal, c, "other", time.Now().UTC()), idem); domain.ErrorCode(err) != domain.EIdemMismatch {
 		t.Fatalf("reused key with another body: err = %v, want %s", err, domain.EIdemMismatch)
 	}
@@ -121,18 +143,18 @@ func TestReplyRules(t *testing.T) {
 	// Same conversation ID under another patient: not found.
 	m := reply(domain.SidePortal, c, "x", time.Now().UTC())
 	m.PatientID = seed.Sofia
-	if _, err := s.AppendMessage(ctx, m, store.Idempotency{CallerID: "a", Key: "1", Hash: "h"}); domain.ErrorCode(err) != domain.ENotFound {
+	if _, err := s.AppendMessage(ctx, m, wr(app.Idempotency{CallerID: "a", Key: "1", Hash: "h"})); domain.ErrorCode(err) != domain.ENotFound {
 		t.Fatalf("cross-patient reply: %v, want not found", err)
 	}
 	closed := domain.StatusClosed
-	if _, err := s.UpdateConversation(ctx, seed.Mateo, c.ID, store.ConversationChange{Status: &closed}); err != nil {
+	if err := s.ChangeConversation(ctx, header(t, s, seed.Mateo, c.ID), domain.Change{Status: &closed}, rec()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AppendMessage(ctx, reply(domain.SidePortal, c, "x", time.Now().UTC()), store.Idempotency{CallerID: "a", Key: "2", Hash: "h"}); domain.ErrorCode(err) != domain.EConflict {
+	if _, err := s.AppendMessage(ctx, reply(domain.SidePortal, c, "x", time.Now().UTC()), wr(app.Idempotency{CallerID: "a", Key: "2", Hash: "h"})); domain.ErrorCode(err) != domain.EConflict {
 		t.Fatalf("reply to closed: %v, want conflict", err)
 	}
-	if _, err := s.UpdateConversation(ctx, seed.Mateo, c.ID, store.ConversationChange{Status: &closed, IfVersion: 1}); domain.ErrorCode(err) != domain.EConflict {
-		t.Fatalf("stale version: %v, want conflict", err)
+	if err := s.ChangeConversation(ctx, c, domain.Change{Status: &closed}, rec()); !errors.Is(err, domain.ErrStale) {
+		t.Fatalf("stale version: %v, want %v", err, domain.ErrStale)
 	}
 }
 
@@ -147,7 +169,7 @@ func TestListNewestFirstAndPaged(t *testing.T) {
 	var got []string
 	var start map[string]string
 	for pages := 0; ; pages++ {
-		page, err := s.Conversations(ctx, seed.Lily, store.ConversationFilter{}, 2, start)
+		page, err := s.Conversations(ctx, seed.Lily, app.ConversationFilter{}, 2, start)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,10 +185,10 @@ func TestListNewestFirstAndPaged(t *testing.T) {
 		t.Fatalf("order = %v, want %v", got, want)
 	}
 	// Messages of a conversation never show up as conversations.
-	if _, err := s.AppendMessage(ctx, reply(domain.SideStaff, domain.Conversation{ID: ids[0], Patient: domain.PatientRef{ID: seed.Lily}}, "r", base.Add(10*time.Hour)), store.Idempotency{CallerID: "n", Key: "r", Hash: "h"}); err != nil {
+	if _, err := s.AppendMessage(ctx, reply(domain.SideStaff, domain.Conversation{ID: ids[0], Patient: domain.PatientRef{ID: seed.Lily}}, "r", base.Add(10*time.Hour)), wr(app.Idempotency{CallerID: "n", Key: "r", Hash: "h"})); err != nil {
 		t.Fatal(err)
 	}
-	page, err := s.Conversations(ctx, seed.Lily, store.ConversationFilter{}, 10, nil)
+	page, err := s.Conversations(ctx, seed.Lily, app.ConversationFilter{}, 10, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +206,7 @@ func TestLateReplyKeepsNewerActivity(t *testing.T) {
 	c := newConversation(t, s, seed.Mateo, t0)
 	t1, t2 := t0.Add(time.Minute), t0.Add(2*time.Minute)
 	for i, m := range []domain.Message{reply(domain.SideStaff, c, "newer", t2), reply(domain.SideStaff, c, "older", t1)} {
-		if _, err := s.AppendMessage(ctx, m, store.Idempotency{CallerID: "n", Key: fmt.Sprint(i), Hash: "h"}); err != nil {
+		if _, err := s.AppendMessage(ctx, m, wr(app.Idempotency{CallerID: "n", Key: fmt.Sprint(i), Hash: "h"})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -211,11 +233,17 @@ func TestUpdatesOnlyTouchHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	msgAsConv := c.ID + "#MSG#" + page.Items[0].ID
-	if _, err := s.MarkRead(ctx, seed.Mateo, msgAsConv, domain.SidePortal, time.Now()); domain.ErrorCode(err) != domain.ENotFound {
-		t.Fatalf("MarkRead on a message item: %v, want not found", err)
+	f, err := s.LoadAccess(ctx, authz.Query{PatientID: seed.Mateo, ConversationID: msgAsConv})
+	if err != nil || f.Conversation != nil {
+		t.Fatalf("access read of a message key as a conversation: %+v, %v; want no conversation", f.Conversation, err)
+	}
+	fake := c
+	fake.ID = msgAsConv
+	if err := s.MarkRead(ctx, fake, domain.SidePortal, time.Now(), rec()); !errors.Is(err, domain.ErrStale) {
+		t.Fatalf("MarkRead on a message item: %v, want %v", err, domain.ErrStale)
 	}
 	m := reply(domain.SideStaff, domain.Conversation{ID: msgAsConv, Patient: c.Patient}, "x", time.Now().UTC())
-	if _, err := s.AppendMessage(ctx, m, store.Idempotency{CallerID: "n", Key: "k", Hash: "h"}); domain.ErrorCode(err) != domain.ENotFound {
+	if _, err := s.AppendMessage(ctx, m, wr(app.Idempotency{CallerID: "n", Key: "k", Hash: "h"})); domain.ErrorCode(err) != domain.ENotFound {
 		t.Fatalf("reply under a message item: %v, want not found", err)
 	}
 }

@@ -1,0 +1,242 @@
+// Package app is the application core: every operation of the product
+// (start a conversation, reply, list, read, mark read, manage, link and
+// unlink, the inbox and the directory reads) and the rules that build a
+// conversation. It decides access through package authz, commits each
+// change with its audit record in one transaction, and releases data only
+// after its audit record is stored. It knows nothing of HTTP or DynamoDB:
+// the repository and the audit writer are the narrow interfaces below,
+// which package store implements and tests fake.
+//
+// Each method's doc comment names the error codes it returns (package
+// domain); every method may also return EUnavailable or EThrottled when a
+// dependency fails.
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/pedsportal/messaging/internal/audit"
+	"github.com/pedsportal/messaging/internal/authz"
+	"github.com/pedsportal/messaging/internal/domain"
+)
+
+// ChartReader reads conversations and messages.
+type ChartReader interface {
+	Conversations(ctx context.Context, patientID string, f ConversationFilter, limit int, start map[string]string) (Page[domain.Conversation], error)
+	Chain(ctx context.Context, patientID, convID string, limit int, start map[string]string) (*domain.Conversation, Page[domain.Message], error)
+	Inbox(ctx context.Context, practiceID string, f ConversationFilter, limit int, start map[string]string) (Page[domain.Conversation], error)
+	OpenSummary(ctx context.Context, practiceID, staffID string) (Summary, error)
+}
+
+// ChartWriter commits changes to the chart, each with its audit record in
+// the same transaction.
+type ChartWriter interface {
+	CreateConversation(ctx context.Context, c domain.Conversation, m domain.Message, w Write) (Written, error)
+	AppendMessage(ctx context.Context, m domain.Message, w Write) (Written, error)
+	Replay(ctx context.Context, patientID string, w Written) (*domain.Conversation, *domain.Message, error)
+	MarkRead(ctx context.Context, c domain.Conversation, side domain.Side, at time.Time, rec audit.Record) error
+	ChangeConversation(ctx context.Context, c domain.Conversation, ch domain.Change, rec audit.Record) error
+}
+
+// DirectoryReader reads the practice directory.
+type DirectoryReader interface {
+	PortalUserLinks(ctx context.Context, portalUserID string) ([]domain.Link, error)
+	PatientLinks(ctx context.Context, patientID string) ([]domain.Link, error)
+	Pools(ctx context.Context, practiceID string) ([]domain.Pool, error)
+	StaffMembers(ctx context.Context, practiceID string) ([]domain.StaffMember, error)
+	SearchPatients(ctx context.Context, practiceID, q string, limit int) ([]domain.Patient, error)
+}
+
+// LinkWriter changes who may act for a patient, each change with its
+// audit record in the same transaction.
+type LinkWriter interface {
+	PutLink(ctx context.Context, practiceID string, l domain.Link, rec audit.Record) error
+	DeleteLink(ctx context.Context, patientID, portalUserID string, rec audit.Record) error
+}
+
+// Repository is everything the operations read and write. A function gets
+// only the tables its operations need (package compose), so a method it
+// should never call fails there rather than silently work.
+type Repository interface {
+	authz.Loader
+	ChartReader
+	ChartWriter
+	DirectoryReader
+	LinkWriter
+}
+
+// App runs the operations.
+type App struct {
+	repo  Repository
+	audit audit.Writer
+	log   *slog.Logger
+	now   func() time.Time
+	newID func(time.Time) string
+	// DailyWriteLimit caps the messages one portal user writes about one
+	// patient in a day; 0 means DefaultDailyWriteLimit.
+	dailyLimit int
+
+	// practices remembers which practice a staff member belongs to. A staff
+	// record never changes practice (the directory refuses it), so this
+	// only chooses which partition to read alongside the access read; the
+	// decision always comes from the fresh directory record.
+	practices sync.Map
+}
+
+// DefaultDailyWriteLimit is generous for a worried parent and small next to
+// what would flood a chart.
+const DefaultDailyWriteLimit = 50
+
+// Options configures New. Zero values are production defaults.
+type Options struct {
+	Log             *slog.Logger
+	Now             func() time.Time
+	DailyWriteLimit int
+}
+
+// New returns the application over repo and w.
+func New(repo Repository, w audit.Writer, o Options) *App {
+	a := &App{repo: repo, audit: w, log: o.Log, now: o.Now, dailyLimit: o.DailyWriteLimit}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.dailyLimit == 0 {
+		a.dailyLimit = DefaultDailyWriteLimit
+	}
+	a.newID = func(t time.Time) string { return ulid.MustNew(ulid.Timestamp(t), ulid.DefaultEntropy()).String() }
+	return a
+}
+
+// Call is one request in flight: who asks, and the audit record the
+// operation builds as it learns more.
+type Call struct {
+	Principal authz.Principal
+	RequestID string
+	SourceIP  string
+	At        time.Time
+
+	// rec is the record of the attempt; it names only IDs that exist.
+	rec audit.Record
+	// recorded is set once the operation stored its records, with its
+	// change or before releasing its data.
+	recorded bool
+}
+
+// NewCall starts a call for p.
+func (a *App) NewCall(p authz.Principal, requestID, sourceIP string) *Call {
+	at := a.now().UTC()
+	return &Call{Principal: p, RequestID: requestID, SourceIP: sourceIP, At: at, rec: audit.Record{
+		At: at, ActorID: p.ID, ActorSide: string(p.Side), ActorRole: string(p.Side), RequestID: requestID, SourceIP: sourceIP,
+	}}
+}
+
+// begin names what the call is about; it is audited from here on.
+func (c *Call) begin(action audit.Action, patientID, conversationID string) {
+	c.rec.Action, c.rec.PatientID, c.rec.ConversationID = action, patientID, conversationID
+}
+
+// granted records the role the decision used: the directory's.
+func (c *Call) granted(g *authz.Grant) { c.rec.ActorRole = g.Actor.Role }
+
+// record returns the call's record with outcome and status.
+func (c *Call) record(o audit.Outcome, status int) audit.Record {
+	r := c.rec
+	r.Outcome, r.Status = o, status
+	return r
+}
+
+// Finish audits a call that ended without storing its records: denied,
+// refused or failed (a panic included), with the HTTP status it got. A
+// record that fails to store is logged whole (IDs only) so that no attempt
+// is invisible. Calls that never reached a patient leave no record.
+func (a *App) Finish(ctx context.Context, c *Call, status int) {
+	if c.recorded || c.rec.PatientID == "" || c.rec.Action == "" {
+		return
+	}
+	c.recorded = true
+	outcome := audit.Failed
+	switch {
+	case status == 404 || status == 403:
+		outcome = audit.Denied
+	case status < 500:
+		outcome = audit.Rejected
+	}
+	a.store(context.WithoutCancel(ctx), c.record(outcome, status))
+}
+
+// store appends records that commit with no change, logging each one that
+// could not be stored. It returns the error so reads can fail closed.
+func (a *App) store(ctx context.Context, recs ...audit.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	err := a.audit.AppendAudit(ctx, recs...)
+	if err != nil {
+		for _, r := range recs {
+			a.logLost(ctx, r, err)
+		}
+	}
+	return err
+}
+
+// logLost writes an audit record that could not be stored to the log, so
+// that it can be recovered from there. It holds IDs only.
+func (a *App) logLost(ctx context.Context, r audit.Record, err error) {
+	a.log.ErrorContext(ctx, "audit write failed", "error", err, slog.Group("audit",
+		"patientId", r.PatientID, "at", r.At, "actorId", r.ActorID, "actorSide", r.ActorSide, "actorRole", r.ActorRole,
+		"action", string(r.Action), "conversationId", r.ConversationID, "messageId", r.MessageID,
+		"outcome", string(r.Outcome), "status", r.Status, "requestId", r.RequestID))
+}
+
+// committed notes that rec was stored with the change, or logs it whole
+// when the transaction that carried it failed.
+func (a *App) committed(ctx context.Context, c *Call, rec audit.Record, err error) {
+	if err == nil {
+		c.recorded = true
+		return
+	}
+	// A refusal (not found, conflict, the daily limit) wrote nothing and is
+	// audited by Finish; a failure may have lost the record with the change.
+	code := domain.ErrorCode(err)
+	if code == domain.EUnavailable || code == domain.EInternal || (code == domain.EThrottled && !errors.Is(err, domain.ErrDailyLimit)) {
+		a.logLost(ctx, rec, err)
+	}
+}
+
+// release stores the success records of a read before its data goes out.
+// Errors: EUnavailable when the audit table cannot take them.
+func (a *App) release(ctx context.Context, c *Call, recs ...audit.Record) error {
+	if err := a.store(ctx, recs...); err != nil {
+		// Fail closed: no data without its record. The attempt itself is
+		// then recorded as failed, if the table takes that.
+		return domain.Unavailable(err)
+	}
+	c.recorded = true
+	return nil
+}
+
+// both runs the access read and the data read concurrently, so a read
+// costs one round trip before its audit record. The data is returned only
+// when decide allows; a denied request discards what it read.
+func both[T any](ctx context.Context, access func(context.Context) (*authz.Facts, error), data func(context.Context) (T, error)) (*authz.Facts, T, error, error) {
+	var (
+		facts   *authz.Facts
+		val     T
+		accErr  error
+		dataErr error
+		wg      sync.WaitGroup
+	)
+	wg.Go(func() { facts, accErr = access(ctx) })
+	wg.Go(func() { val, dataErr = data(ctx) })
+	wg.Wait()
+	return facts, val, accErr, dataErr
+}

@@ -1,0 +1,189 @@
+package app
+
+import (
+	"context"
+	"strings"
+
+	"github.com/pedsportal/messaging/internal/audit"
+	"github.com/pedsportal/messaging/internal/authz"
+	"github.com/pedsportal/messaging/internal/domain"
+)
+
+// ListPatients is the portal's Current Patient list: the patients linked to
+// the caller, whose account must be active. Each patient listed gets an
+// audit record before the list goes out. Errors: EForbidden.
+func (a *App) ListPatients(ctx context.Context, c *Call) ([]domain.Link, error) {
+	c.begin(audit.ListPatients, "", "")
+	facts, links, accErr, dataErr := both(ctx,
+		func(ctx context.Context) (*authz.Facts, error) {
+			return a.repo.LoadAccess(ctx, authz.PortalUserQuery(c.Principal))
+		},
+		func(ctx context.Context) ([]domain.Link, error) { return a.repo.PortalUserLinks(ctx, c.Principal.ID) })
+	if accErr != nil {
+		return nil, accErr
+	}
+	if _, err := authz.DecidePortalUser(c.Principal, facts); err != nil {
+		return nil, err
+	}
+	if dataErr != nil {
+		return nil, dataErr
+	}
+	recs := make([]audit.Record, len(links))
+	for i, l := range links {
+		recs[i] = c.record(audit.Success, 200)
+		recs[i].PatientID = l.PatientID
+	}
+	if err := a.release(ctx, c, recs...); err != nil {
+		return nil, err
+	}
+	return links, nil
+}
+
+// PortalPools lists the pools a portal user may write to. Errors:
+// EForbidden.
+func (a *App) PortalPools(ctx context.Context, c *Call) ([]domain.Pool, error) {
+	facts, err := a.repo.LoadAccess(ctx, authz.PortalUserQuery(c.Principal))
+	if err != nil {
+		return nil, err
+	}
+	u, err := authz.DecidePortalUser(c.Principal, facts)
+	if err != nil {
+		return nil, err
+	}
+	return a.repo.Pools(ctx, u.PracticeID)
+}
+
+// StaffProfile returns the calling staff member. Errors: EForbidden.
+func (a *App) StaffProfile(ctx context.Context, c *Call) (*domain.StaffMember, error) {
+	facts, err := a.repo.LoadAccess(ctx, authz.StaffQuery(c.Principal))
+	if err != nil {
+		return nil, err
+	}
+	me, err := authz.DecideStaff(c.Principal, facts)
+	if err == nil {
+		a.practices.Store(me.ID, me.PracticeID)
+	}
+	return me, err
+}
+
+// StaffPools lists the pools of the caller's practice. Errors: EForbidden.
+func (a *App) StaffPools(ctx context.Context, c *Call) ([]domain.Pool, error) {
+	_, pools, err := staffRead(ctx, a, c, a.repo.Pools)
+	return pools, err
+}
+
+// ListStaff lists the active staff of the caller's practice. Errors:
+// EForbidden.
+func (a *App) ListStaff(ctx context.Context, c *Call) ([]domain.StaffMember, error) {
+	_, staff, err := staffRead(ctx, a, c, a.repo.StaffMembers)
+	return staff, err
+}
+
+// SearchLimit caps patient search results: enough to pick from, not a way
+// to page through the roster.
+const SearchLimit = 25
+
+// SearchPatients finds the practice's patients by part of a name or a
+// date of birth. Each patient returned gets an audit record before the
+// results go out. Errors: EInvalid, EForbidden.
+func (a *App) SearchPatients(ctx context.Context, c *Call, query string) ([]domain.Patient, error) {
+	c.begin(audit.SearchPatients, "", "")
+	if n := domain.CharCount(strings.TrimSpace(query)); n < 2 || n > 100 {
+		return nil, domain.Invalid("query", "query must be 2 to 100 characters: part of a name, or a date of birth as YYYY-MM-DD")
+	}
+	_, found, err := staffRead(ctx, a, c, func(ctx context.Context, practiceID string) ([]domain.Patient, error) {
+		return a.repo.SearchPatients(ctx, practiceID, query, SearchLimit)
+	})
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]audit.Record, len(found))
+	for i, p := range found {
+		recs[i] = c.record(audit.Success, 200)
+		recs[i].PatientID = p.ID
+	}
+	if err := a.release(ctx, c, recs...); err != nil {
+		return nil, err
+	}
+	return found, nil
+}
+
+// PatientView is a patient's directory entry with the portal users linked
+// to it.
+type PatientView struct {
+	Patient domain.Patient
+	Links   []domain.Link
+}
+
+// ViewPatient returns a patient of the caller's practice and its linked
+// portal users. Errors: ENotFound, EForbidden.
+func (a *App) ViewPatient(ctx context.Context, c *Call, patientID string) (*PatientView, error) {
+	c.begin(audit.ViewPatient, patientID, "")
+	links, g, err := readPatient(ctx, a, c, patientID, authz.Extra{}, func(ctx context.Context) ([]domain.Link, error) {
+		return a.repo.PatientLinks(ctx, patientID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &PatientView{Patient: *g.Record, Links: links}, nil
+}
+
+// LinkRequest links a portal user to a patient.
+type LinkRequest struct {
+	PatientID, PortalUserID string
+	Relationship            domain.Relationship
+}
+
+// Link lets a practice admin link a portal user to a patient, or change
+// the relationship; the link and its audit record commit together.
+// Errors: EForbidden (not an admin in the directory), ENotFound, EInvalid.
+func (a *App) Link(ctx context.Context, c *Call, in LinkRequest) (*domain.Link, error) {
+	c.begin(audit.Link, in.PatientID, "")
+	if !in.Relationship.Valid() {
+		return nil, domain.Invalid("relationship", "relationship must be parent, guardian or self")
+	}
+	if !domain.ValidID(in.PortalUserID) {
+		return nil, domain.ErrNotFound
+	}
+	g, err := a.grant(ctx, c, in.PatientID, authz.Extra{PortalUserID: in.PortalUserID, AnyPortalUser: true})
+	if err != nil {
+		return nil, err
+	}
+	if !authz.IsAdmin(g.Staff) {
+		return nil, errNotAdmin
+	}
+	l := domain.Link{
+		PatientID: in.PatientID, PortalUserID: in.PortalUserID, Relationship: in.Relationship,
+		PatientName: g.Record.DisplayName, PatientDOB: g.Record.DateOfBirth, PortalUserName: g.PortalUser.DisplayName,
+		LinkedAt: c.At, LinkedBy: c.Principal.ID,
+	}
+	rec := c.record(audit.Success, 200)
+	err = a.repo.PutLink(ctx, g.PracticeID, l, rec)
+	a.committed(ctx, c, rec, err)
+	if err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// Unlink lets a practice admin remove a portal user's link; it takes
+// effect on that user's next request. Errors: EForbidden, ENotFound.
+func (a *App) Unlink(ctx context.Context, c *Call, patientID, portalUserID string) error {
+	c.begin(audit.Unlink, patientID, "")
+	if !domain.ValidID(portalUserID) {
+		return domain.ErrNotFound
+	}
+	g, err := a.grant(ctx, c, patientID, authz.Extra{})
+	if err != nil {
+		return err
+	}
+	if !authz.IsAdmin(g.Staff) {
+		return errNotAdmin
+	}
+	rec := c.record(audit.Success, 204)
+	err = a.repo.DeleteLink(ctx, patientID, portalUserID, rec)
+	a.committed(ctx, c, rec, err)
+	return err
+}
+
+var errNotAdmin = domain.Errorf(domain.EForbidden, "only a practice admin may change links")

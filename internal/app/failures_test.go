@@ -1,0 +1,542 @@
+package app_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/pedsportal/messaging/internal/api"
+	"github.com/pedsportal/messaging/internal/app"
+	"github.com/pedsportal/messaging/internal/audit"
+	"github.com/pedsportal/messaging/internal/authz"
+	"github.com/pedsportal/messaging/internal/cursor"
+	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/mock"
+	"github.com/pedsportal/messaging/internal/routes"
+)
+
+// The fast failure-path tests: the real handlers and application core over
+// function-field fakes, so a dependency fails exactly where a test says.
+// No Java: features are proven against DynamoDB Local elsewhere.
+
+const (
+	practice  = "prac-1"
+	patient   = "pt-1"
+	parent    = "user-parent"
+	nurse     = "user-nurse"
+	admin     = "user-admin"
+	convID    = "01KSEED0000000000000000001"
+	childName = "Robin Example"
+	subject   = "Rash after the new medicine"
+	body      = "A red rash appeared this morning."
+)
+
+var auds = authz.Audiences{
+	domain.SidePortal: {Issuer: "https://issuer/portal", ClientID: "portal-app"},
+	domain.SideStaff:  {Issuer: "https://issuer/staff", ClientID: "staff-app"},
+}
+
+// world is a fake store holding one practice, one patient, a parent, a
+// nurse and an admin, one conversation and one message. It records what was
+// committed and every audit record appended on its own.
+type world struct {
+	mock.Store
+	mu        sync.Mutex
+	committed []string       // operations whose transaction committed
+	txAudit   []audit.Record // records that rode in a committed transaction
+	appended  []audit.Record // records appended without a change
+	header    domain.Conversation
+	adminRole domain.StaffRole
+}
+
+func newWorld() *world {
+	w := &world{adminRole: domain.RoleAdmin}
+	at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	w.header = domain.Conversation{
+		ID: convID, Patient: domain.PatientRef{ID: patient, DisplayName: childName}, PracticeID: practice,
+		Subject: subject, Pool: domain.PoolRef{ID: "pool-nurse", Name: "Nurse line"}, Status: domain.StatusOpen,
+		CreatedAt: at, LastActivityAt: at, MessageCount: 1, Preview: body, StaffUnread: 1, Version: 3,
+	}
+	msg := domain.Message{ID: "01KSEED0000000000000000009", ConversationID: convID, PatientID: patient, Body: body, CreatedAt: at}
+	w.LoadAccessFn = func(_ context.Context, q authz.Query) (*authz.Facts, error) {
+		f := &authz.Facts{}
+		if q.StaffID == nurse || q.StaffID == admin {
+			role := domain.RoleNurse
+			if q.StaffID == admin {
+				role = w.adminRole
+			}
+			f.Staff = &domain.StaffMember{ID: q.StaffID, PracticeID: practice, DisplayName: "Staff", Role: role, Active: true}
+		}
+		if q.PatientID == patient && q.StaffID != "" {
+			f.Patient = &domain.Patient{ID: patient, PracticeID: practice, DisplayName: childName, DateOfBirth: "2017-03-14"}
+		}
+		if q.PortalUserID == parent {
+			f.PortalUser = &domain.PortalUser{ID: parent, PracticeID: practice, DisplayName: "Parent", Active: true}
+			if q.PatientID == patient {
+				f.Link = &domain.Link{PatientID: patient, PortalUserID: parent, Relationship: domain.RelParent, PatientName: childName}
+				f.LinkPracticeID = practice
+			}
+		}
+		if q.PoolID == "pool-nurse" {
+			f.Pool = &domain.Pool{ID: "pool-nurse", PracticeID: practice, Name: "Nurse line"}
+		}
+		if q.ConversationID == convID && q.PatientID == patient {
+			w.mu.Lock()
+			h := w.header
+			w.mu.Unlock()
+			f.Conversation = &h
+		}
+		return f, nil
+	}
+	w.ConversationsFn = func(context.Context, string, app.ConversationFilter, int, map[string]string) (app.Page[domain.Conversation], error) {
+		return app.Page[domain.Conversation]{Items: []domain.Conversation{w.header}}, nil
+	}
+	w.ChainFn = func(context.Context, string, string, int, map[string]string) (*domain.Conversation, app.Page[domain.Message], error) {
+		h := w.header
+		return &h, app.Page[domain.Message]{Items: []domain.Message{msg}}, nil
+	}
+	w.InboxFn = w.ConversationsFn2()
+	w.OpenSummaryFn = func(context.Context, string, string) (app.Summary, error) { return app.Summary{Open: 1}, nil }
+	w.CreateConversationFn = func(_ context.Context, _ domain.Conversation, _ domain.Message, wr app.Write) (app.Written, error) {
+		w.commit("create", wr.Audit)
+		return app.Written{}, nil
+	}
+	w.AppendMessageFn = func(_ context.Context, m domain.Message, wr app.Write) (app.Written, error) {
+		w.commit("reply", wr.Audit)
+		return app.Written{ConversationID: m.ConversationID, MessageID: m.ID}, nil
+	}
+	w.MarkReadFn = func(_ context.Context, _ domain.Conversation, _ domain.Side, _ time.Time, rec audit.Record) error {
+		w.commit("mark-read", rec)
+		return nil
+	}
+	w.ChangeConversationFn = func(_ context.Context, _ domain.Conversation, _ domain.Change, rec audit.Record) error {
+		w.commit("manage", rec)
+		return nil
+	}
+	w.PortalUserLinksFn = func(context.Context, string) ([]domain.Link, error) {
+		return []domain.Link{{PatientID: patient, PortalUserID: parent, PatientName: childName, PatientDOB: "2017-03-14"}}, nil
+	}
+	w.PatientLinksFn = func(context.Context, string) ([]domain.Link, error) {
+		return []domain.Link{{PatientID: patient, PortalUserID: parent, PortalUserName: "Parent"}}, nil
+	}
+	w.PoolsFn = func(context.Context, string) ([]domain.Pool, error) { return []domain.Pool{{ID: "pool-nurse", Name: "Nurse line"}}, nil }
+	w.StaffMembersFn = func(context.Context, string) ([]domain.StaffMember, error) { return nil, nil }
+	w.SearchPatientsFn = func(context.Context, string, string, int) ([]domain.Patient, error) {
+		return []domain.Patient{{ID: patient, DisplayName: childName, DateOfBirth: "2017-03-14"}}, nil
+	}
+	w.PutLinkFn = func(_ context.Context, _ string, _ domain.Link, rec audit.Record) error {
+		w.commit("link", rec)
+		return nil
+	}
+	w.DeleteLinkFn = func(_ context.Context, _, _ string, rec audit.Record) error {
+		w.commit("unlink", rec)
+		return nil
+	}
+	w.AppendAuditFn = func(_ context.Context, recs ...audit.Record) error {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.appended = append(w.appended, recs...)
+		return nil
+	}
+	return w
+}
+
+// ConversationsFn2 serves the inbox from the same one conversation.
+func (w *world) ConversationsFn2() func(context.Context, string, app.ConversationFilter, int, map[string]string) (app.Page[domain.Conversation], error) {
+	return func(context.Context, string, app.ConversationFilter, int, map[string]string) (app.Page[domain.Conversation], error) {
+		return app.Page[domain.Conversation]{Items: []domain.Conversation{w.header}}, nil
+	}
+}
+
+func (w *world) commit(op string, rec audit.Record) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.committed = append(w.committed, op)
+	w.txAudit = append(w.txAudit, rec)
+}
+
+// call is one request of the scenario list: a route with its parameters.
+type call struct {
+	key    string
+	sub    string
+	params map[string]string
+	body   string
+	query  map[string]string
+}
+
+var (
+	pat     = map[string]string{"patientId": patient}
+	patConv = map[string]string{"patientId": patient, "conversationId": convID}
+	patUser = map[string]string{"patientId": patient, "portalUserId": parent}
+)
+
+// calls has one request for every route of the API.
+var calls = []call{
+	{"GET /portal/patients", parent, nil, "", nil},
+	{"GET /portal/pools", parent, nil, "", nil},
+	{"GET /portal/patients/{patientId}/conversations", parent, pat, "", nil},
+	{"POST /portal/patients/{patientId}/conversations", parent, pat, `{"poolId":"pool-nurse","subject":"Question","body":"Hello"}`, nil},
+	{"GET /portal/patients/{patientId}/conversations/{conversationId}", parent, patConv, "", nil},
+	{"POST /portal/patients/{patientId}/conversations/{conversationId}/messages", parent, patConv, `{"body":"Thanks"}`, nil},
+	{"POST /portal/patients/{patientId}/conversations/{conversationId}/read", parent, patConv, "", nil},
+	{"GET /staff/me", nurse, nil, "", nil},
+	{"GET /staff/pools", nurse, nil, "", nil},
+	{"GET /staff/members", nurse, nil, "", nil},
+	{"POST /staff/patients/search", nurse, nil, `{"query":"robin"}`, nil},
+	{"GET /staff/patients/{patientId}", nurse, pat, "", nil},
+	{"GET /staff/inbox", nurse, nil, "", nil},
+	{"GET /staff/inbox/summary", nurse, nil, "", nil},
+	{"GET /staff/patients/{patientId}/conversations", nurse, pat, "", nil},
+	{"POST /staff/patients/{patientId}/conversations", nurse, pat, `{"portalUserId":"user-parent","poolId":"pool-nurse","subject":"Results","body":"All normal"}`, nil},
+	{"GET /staff/patients/{patientId}/conversations/{conversationId}", nurse, patConv, "", nil},
+	{"POST /staff/patients/{patientId}/conversations/{conversationId}/messages", nurse, patConv, `{"body":"Noted"}`, nil},
+	{"POST /staff/patients/{patientId}/conversations/{conversationId}/read", nurse, patConv, "", nil},
+	{"PATCH /staff/patients/{patientId}/conversations/{conversationId}", nurse, patConv, `{"status":"closed"}`, nil},
+	{"PUT /staff/patients/{patientId}/links/{portalUserId}", admin, patUser, `{"relationship":"guardian"}`, nil},
+	{"DELETE /staff/patients/{patientId}/links/{portalUserId}", admin, patUser, "", nil},
+}
+
+func event(c call, rid string) events.APIGatewayV2HTTPRequest {
+	r, ok := routes.ByKey(c.key)
+	if !ok {
+		panic("no route " + c.key)
+	}
+	side := string(r.Audience)
+	claims := map[string]string{
+		"sub": c.sub, "iss": auds[domain.Side(side)].Issuer, "client_id": auds[domain.Side(side)].ClientID,
+		"token_use": "access", "scope": r.Scopes[0],
+	}
+	if r.Audience == routes.Staff {
+		claims["cognito:groups"] = "[nurse admin]"
+	}
+	path := r.Path
+	for k, v := range c.params {
+		path = strings.ReplaceAll(path, "{"+k+"}", v)
+	}
+	return events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: c.key, RawPath: path, PathParameters: c.params, Body: c.body, QueryStringParameters: c.query,
+		Headers: map[string]string{"content-type": "application/json", "idempotency-key": fmt.Sprintf("key-%x", sha256.Sum256([]byte(rid)))[:40]},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RequestID: rid, RouteKey: c.key,
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: r.Method, Path: path},
+			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}},
+		},
+	}
+}
+
+func serve(t *testing.T, ctx context.Context, w *world, c call) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	r, _ := routes.ByKey(c.key)
+	h := api.Constructors[r.Function](api.Deps{Store: w, Audiences: auds, Cursors: codec(t), Log: slog.New(slog.DiscardHandler)})
+	resp, err := h(ctx, event(c, "rid-"+t.Name()))
+	if err != nil {
+		t.Fatalf("handler returned an error to Lambda: %v", err)
+	}
+	return resp
+}
+
+// phi is what no failed response may carry.
+var phi = []string{childName, subject, body, "2017-03-14", "Robin"}
+
+func noPHI(t *testing.T, resp events.APIGatewayV2HTTPResponse) {
+	t.Helper()
+	for _, s := range phi {
+		if strings.Contains(resp.Body, s) {
+			t.Errorf("response %d carries %q: %s", resp.StatusCode, s, resp.Body)
+		}
+	}
+}
+
+// GIVEN a healthy store WHEN every route is called THEN each succeeds:
+// the scenario list itself is sound, so the failures below mean something.
+func TestEveryRouteSucceedsOverTheFake(t *testing.T) {
+	if len(calls) != len(routes.All()) {
+		t.Fatalf("calls cover %d routes, the table has %d", len(calls), len(routes.All()))
+	}
+	for _, c := range calls {
+		t.Run(c.key, func(t *testing.T) {
+			w := newWorld()
+			if resp := serve(t, t.Context(), w, c); resp.StatusCode >= 300 {
+				t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+			}
+		})
+	}
+}
+
+// GIVEN the audit table down WHEN any route is called THEN no change is
+// committed, no PHI is served, and the answer is 503 with Retry-After for
+// every route that touches patient data.
+func TestAuditDownCommitsNothingAndServesNoPHI(t *testing.T) {
+	down := domain.Unavailable(errors.New("audit table: AccessDenied"))
+	for _, c := range calls {
+		t.Run(c.key, func(t *testing.T) {
+			w := newWorld()
+			w.AppendAuditFn = func(context.Context, ...audit.Record) error { return down }
+			// A change commits with its audit record or not at all: the
+			// fake transaction fails as DynamoDB's does when one of its
+			// items cannot be written.
+			w.CreateConversationFn = func(context.Context, domain.Conversation, domain.Message, app.Write) (app.Written, error) {
+				return app.Written{}, down
+			}
+			w.AppendMessageFn = func(context.Context, domain.Message, app.Write) (app.Written, error) { return app.Written{}, down }
+			w.MarkReadFn = func(context.Context, domain.Conversation, domain.Side, time.Time, audit.Record) error { return down }
+			w.ChangeConversationFn = func(context.Context, domain.Conversation, domain.Change, audit.Record) error { return down }
+			w.PutLinkFn = func(context.Context, string, domain.Link, audit.Record) error { return down }
+			w.DeleteLinkFn = func(context.Context, string, string, audit.Record) error { return down }
+			resp := serve(t, t.Context(), w, c)
+			noPHI(t, resp)
+			if len(w.committed) != 0 {
+				t.Errorf("committed %v with the audit table down", w.committed)
+			}
+			switch c.key {
+			case "GET /portal/pools", "GET /staff/me", "GET /staff/pools", "GET /staff/members", "GET /staff/inbox/summary":
+				// No patient data: served as usual.
+				if resp.StatusCode != http.StatusOK {
+					t.Errorf("status %d, want 200 for a route without patient data", resp.StatusCode)
+				}
+			default:
+				if resp.StatusCode != http.StatusServiceUnavailable || resp.Headers["Retry-After"] == "" {
+					t.Errorf("status %d (Retry-After %q), want 503 with Retry-After", resp.StatusCode, resp.Headers["Retry-After"])
+				}
+			}
+		})
+	}
+}
+
+// GIVEN a healthy store WHEN a state change commits THEN its audit record
+// rode in the same transaction, names the role the directory gave, and no
+// second record was appended.
+func TestChangesCommitTheirAuditRecord(t *testing.T) {
+	for _, c := range calls {
+		r, _ := routes.ByKey(c.key)
+		if r.Method == http.MethodGet || r.Op == routes.OpSearchPatients {
+			continue
+		}
+		t.Run(c.key, func(t *testing.T) {
+			w := newWorld()
+			resp := serve(t, t.Context(), w, c)
+			if resp.StatusCode >= 300 {
+				t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+			}
+			if len(w.txAudit) != 1 || len(w.appended) != 0 {
+				t.Fatalf("records in the transaction %+v, appended apart %+v; want exactly one, in the transaction", w.txAudit, w.appended)
+			}
+			rec := w.txAudit[0]
+			if rec.PatientID != patient || rec.Outcome != audit.Success || rec.RequestID != "rid-"+t.Name() {
+				t.Errorf("record = %+v", rec)
+			}
+			if want := map[string]string{parent: "portal", nurse: "nurse", admin: "admin"}[c.sub]; rec.ActorRole != want {
+				t.Errorf("actor role = %q, want %q (the directory's)", rec.ActorRole, want)
+			}
+		})
+	}
+}
+
+// GIVEN a read WHEN it succeeds THEN one record per patient it returned was
+// stored before the response.
+func TestReadsAuditBeforeRelease(t *testing.T) {
+	for _, c := range calls {
+		r, _ := routes.ByKey(c.key)
+		if r.Method != http.MethodGet && r.Op != routes.OpSearchPatients {
+			continue
+		}
+		t.Run(c.key, func(t *testing.T) {
+			w := newWorld()
+			resp := serve(t, t.Context(), w, c)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+			}
+			wantRecs := 1
+			if !strings.Contains(resp.Body, patient) {
+				wantRecs = 0 // no patient data in this response
+			}
+			if len(w.appended) != wantRecs || len(w.committed) != 0 {
+				t.Fatalf("appended %+v, committed %v; want %d record(s) and no change", w.appended, w.committed, wantRecs)
+			}
+		})
+	}
+}
+
+// GIVEN each way a dependency fails WHEN a reply is written THEN the client
+// gets the documented status and, when the failure is transient,
+// Retry-After; the attempt is audited as failed or denied.
+func TestDependencyFailures(t *testing.T) {
+	reply := calls[5]
+	list := calls[2]
+	for _, tc := range []struct {
+		name   string
+		c      call
+		break_ func(w *world)
+		ctx    func(context.Context) context.Context
+		status int
+		retry  bool
+	}{
+		{"throttled transaction", reply, func(w *world) {
+			w.AppendMessageFn = func(context.Context, domain.Message, app.Write) (app.Written, error) {
+				return app.Written{}, &domain.Error{Code: domain.EThrottled, Message: "too many requests"}
+			}
+		}, nil, http.StatusTooManyRequests, true},
+		{"retries exhausted", reply, func(w *world) {
+			w.AppendMessageFn = func(context.Context, domain.Message, app.Write) (app.Written, error) {
+				return app.Written{}, domain.Unavailable(errors.New("gave up after 8 attempts"))
+			}
+		}, nil, http.StatusServiceUnavailable, true},
+		{"cancelled context", list, func(w *world) {
+			w.ConversationsFn = func(ctx context.Context, _ string, _ app.ConversationFilter, _ int, _ map[string]string) (app.Page[domain.Conversation], error) {
+				return app.Page[domain.Conversation]{}, ctx.Err()
+			}
+		}, func(ctx context.Context) context.Context {
+			ctx, cancel := context.WithCancel(ctx)
+			cancel()
+			return ctx
+		}, http.StatusServiceUnavailable, true},
+		{"access read throttled", list, func(w *world) {
+			w.LoadAccessFn = func(context.Context, authz.Query) (*authz.Facts, error) {
+				return nil, &domain.Error{Code: domain.EThrottled, Message: "too many requests"}
+			}
+		}, nil, http.StatusTooManyRequests, true},
+		{"panic in the repository", reply, func(w *world) {
+			w.AppendMessageFn = func(context.Context, domain.Message, app.Write) (app.Written, error) { panic("boom") }
+		}, nil, http.StatusInternalServerError, false},
+		{"daily limit", reply, func(w *world) {
+			w.AppendMessageFn = func(context.Context, domain.Message, app.Write) (app.Written, error) {
+				return app.Written{}, &domain.Error{Code: domain.EThrottled, Message: "limit", RetryAfter: 3 * time.Hour, Err: domain.ErrDailyLimit}
+			}
+		}, nil, http.StatusTooManyRequests, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			tc.break_(w)
+			ctx := t.Context()
+			if tc.ctx != nil {
+				ctx = tc.ctx(ctx)
+			}
+			resp := serve(t, ctx, w, tc.c)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, resp.Body)
+			}
+			if got := resp.Headers["Retry-After"] != ""; got != tc.retry {
+				t.Errorf("Retry-After present = %v, want %v", got, tc.retry)
+			}
+			if !strings.Contains(resp.Headers["Content-Type"], "problem+json") {
+				t.Errorf("content type %q, want a problem document", resp.Headers["Content-Type"])
+			}
+			noPHI(t, resp)
+			if len(w.appended) != 1 || w.appended[0].Outcome == audit.Success || w.appended[0].PatientID != patient {
+				t.Fatalf("audit records = %+v, want one failed or denied record of the attempt", w.appended)
+			}
+			if w.appended[0].MessageID != "" {
+				t.Errorf("a failure record names message %s, which was never stored", w.appended[0].MessageID)
+			}
+		})
+	}
+}
+
+// The daily limit's Retry-After says when the next day starts.
+func TestDailyLimitRetryAfter(t *testing.T) {
+	w := newWorld()
+	w.AppendMessageFn = func(context.Context, domain.Message, app.Write) (app.Written, error) {
+		return app.Written{}, &domain.Error{Code: domain.EThrottled, Message: "limit", RetryAfter: 90 * time.Minute, Err: domain.ErrDailyLimit}
+	}
+	resp := serve(t, t.Context(), w, calls[5])
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Headers["Retry-After"] != "5400" {
+		t.Fatalf("status %d, Retry-After %q; want 429 and 5400", resp.StatusCode, resp.Headers["Retry-After"])
+	}
+}
+
+// GIVEN a portal user whose account the practice disabled WHEN they call
+// any portal route THEN they are refused, though the link still exists.
+func TestDisabledPortalAccount(t *testing.T) {
+	for _, c := range calls {
+		if c.sub != parent {
+			continue
+		}
+		t.Run(c.key, func(t *testing.T) {
+			w := newWorld()
+			load := w.LoadAccessFn
+			w.LoadAccessFn = func(ctx context.Context, q authz.Query) (*authz.Facts, error) {
+				f, err := load(ctx, q)
+				if f != nil && f.PortalUser != nil {
+					f.PortalUser.Active = false
+				}
+				return f, err
+			}
+			resp := serve(t, t.Context(), w, c)
+			if resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("status %d, want 403: %s", resp.StatusCode, resp.Body)
+			}
+			noPHI(t, resp)
+			if len(w.committed) != 0 {
+				t.Fatalf("committed %v for a disabled account", w.committed)
+			}
+		})
+	}
+}
+
+// GIVEN an admin demoted in the directory WHEN their token still says
+// admin THEN link changes are refused, and audited as denied.
+func TestDemotedAdminCannotChangeLinks(t *testing.T) {
+	for _, c := range calls[20:] {
+		t.Run(c.key, func(t *testing.T) {
+			w := newWorld()
+			w.adminRole = domain.RoleFrontDesk
+			resp := serve(t, t.Context(), w, c)
+			if resp.StatusCode != http.StatusForbidden || len(w.committed) != 0 {
+				t.Fatalf("status %d, committed %v; want 403 and nothing", resp.StatusCode, w.committed)
+			}
+			if len(w.appended) != 1 || w.appended[0].Outcome != audit.Denied || w.appended[0].ActorRole != string(domain.RoleFrontDesk) {
+				t.Fatalf("audit = %+v, want one denied record with the directory's role", w.appended)
+			}
+		})
+	}
+}
+
+// GIVEN a header that moves on between read and write WHEN mark-read runs
+// THEN it retries from a fresh read and returns what was committed.
+func TestStaleHeaderRetries(t *testing.T) {
+	w := newWorld()
+	tries := 0
+	w.MarkReadFn = func(_ context.Context, c domain.Conversation, _ domain.Side, _ time.Time, rec audit.Record) error {
+		tries++
+		if tries == 1 {
+			w.mu.Lock()
+			w.header.Version++ // a reply landed meanwhile
+			w.mu.Unlock()
+			return domain.ErrStale
+		}
+		if c.Version != 4 {
+			t.Errorf("retry wrote on version %d, want the fresh 4", c.Version)
+		}
+		w.commit("mark-read", rec)
+		return nil
+	}
+	resp := serve(t, t.Context(), w, calls[6])
+	if resp.StatusCode != http.StatusOK || tries != 2 || !strings.Contains(resp.Body, `"version":5`) {
+		t.Fatalf("status %d after %d tries: %s", resp.StatusCode, tries, resp.Body)
+	}
+	// With the version the client saw, a moved header is a 409 at once.
+	w = newWorld()
+	c := calls[19]
+	c.body = `{"status":"closed","version":2}`
+	if resp := serve(t, t.Context(), w, c); resp.StatusCode != http.StatusConflict || len(w.committed) != 0 {
+		t.Fatalf("stale manage: status %d, committed %v; want 409 and nothing", resp.StatusCode, w.committed)
+	}
+}
+
+func codec(t *testing.T) *cursor.Codec {
+	t.Helper()
+	c, err := cursor.New([]byte(strings.Repeat("k", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

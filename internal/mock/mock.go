@@ -1,0 +1,133 @@
+// Package mock holds function-field fakes of the application's narrow
+// interfaces, for fast tests of failure paths: make a dependency fail, stall
+// or panic on demand. Features are proven against DynamoDB Local; these
+// prove what happens when a dependency breaks. A method whose function is
+// not set panics, so a test notices any call it did not expect.
+package mock
+
+import (
+	"context"
+	"time"
+
+	"github.com/pedsportal/messaging/internal/app"
+	"github.com/pedsportal/messaging/internal/audit"
+	"github.com/pedsportal/messaging/internal/authz"
+	"github.com/pedsportal/messaging/internal/domain"
+)
+
+// Store fakes app.Repository and audit.Writer.
+type Store struct {
+	LoadAccessFn         func(ctx context.Context, q authz.Query) (*authz.Facts, error)
+	ConversationsFn      func(ctx context.Context, patientID string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error)
+	ChainFn              func(ctx context.Context, patientID, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error)
+	InboxFn              func(ctx context.Context, practiceID string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error)
+	OpenSummaryFn        func(ctx context.Context, practiceID, staffID string) (app.Summary, error)
+	CreateConversationFn func(ctx context.Context, c domain.Conversation, m domain.Message, w app.Write) (app.Written, error)
+	AppendMessageFn      func(ctx context.Context, m domain.Message, w app.Write) (app.Written, error)
+	ReplayFn             func(ctx context.Context, patientID string, w app.Written) (*domain.Conversation, *domain.Message, error)
+	MarkReadFn           func(ctx context.Context, c domain.Conversation, side domain.Side, at time.Time, rec audit.Record) error
+	ChangeConversationFn func(ctx context.Context, c domain.Conversation, ch domain.Change, rec audit.Record) error
+	PortalUserLinksFn    func(ctx context.Context, portalUserID string) ([]domain.Link, error)
+	PatientLinksFn       func(ctx context.Context, patientID string) ([]domain.Link, error)
+	PoolsFn              func(ctx context.Context, practiceID string) ([]domain.Pool, error)
+	StaffMembersFn       func(ctx context.Context, practiceID string) ([]domain.StaffMember, error)
+	SearchPatientsFn     func(ctx context.Context, practiceID, q string, limit int) ([]domain.Patient, error)
+	PutLinkFn            func(ctx context.Context, practiceID string, l domain.Link, rec audit.Record) error
+	DeleteLinkFn         func(ctx context.Context, patientID, portalUserID string, rec audit.Record) error
+	AppendAuditFn        func(ctx context.Context, recs ...audit.Record) error
+}
+
+var (
+	_ app.Repository = (*Store)(nil)
+	_ audit.Writer   = (*Store)(nil)
+)
+
+// LoadAccess calls LoadAccessFn.
+func (s *Store) LoadAccess(ctx context.Context, q authz.Query) (*authz.Facts, error) {
+	return s.LoadAccessFn(ctx, q)
+}
+
+// Conversations calls ConversationsFn.
+func (s *Store) Conversations(ctx context.Context, patientID string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+	return s.ConversationsFn(ctx, patientID, f, limit, start)
+}
+
+// Chain calls ChainFn.
+func (s *Store) Chain(ctx context.Context, patientID, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error) {
+	return s.ChainFn(ctx, patientID, convID, limit, start)
+}
+
+// Inbox calls InboxFn.
+func (s *Store) Inbox(ctx context.Context, practiceID string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+	return s.InboxFn(ctx, practiceID, f, limit, start)
+}
+
+// OpenSummary calls OpenSummaryFn.
+func (s *Store) OpenSummary(ctx context.Context, practiceID, staffID string) (app.Summary, error) {
+	return s.OpenSummaryFn(ctx, practiceID, staffID)
+}
+
+// CreateConversation calls CreateConversationFn.
+func (s *Store) CreateConversation(ctx context.Context, c domain.Conversation, m domain.Message, w app.Write) (app.Written, error) {
+	return s.CreateConversationFn(ctx, c, m, w)
+}
+
+// AppendMessage calls AppendMessageFn.
+func (s *Store) AppendMessage(ctx context.Context, m domain.Message, w app.Write) (app.Written, error) {
+	return s.AppendMessageFn(ctx, m, w)
+}
+
+// Replay calls ReplayFn.
+func (s *Store) Replay(ctx context.Context, patientID string, w app.Written) (*domain.Conversation, *domain.Message, error) {
+	return s.ReplayFn(ctx, patientID, w)
+}
+
+// MarkRead calls MarkReadFn.
+func (s *Store) MarkRead(ctx context.Context, c domain.Conversation, side domain.Side, at time.Time, rec audit.Record) error {
+	return s.MarkReadFn(ctx, c, side, at, rec)
+}
+
+// ChangeConversation calls ChangeConversationFn.
+func (s *Store) ChangeConversation(ctx context.Context, c domain.Conversation, ch domain.Change, rec audit.Record) error {
+	return s.ChangeConversationFn(ctx, c, ch, rec)
+}
+
+// PortalUserLinks calls PortalUserLinksFn.
+func (s *Store) PortalUserLinks(ctx context.Context, portalUserID string) ([]domain.Link, error) {
+	return s.PortalUserLinksFn(ctx, portalUserID)
+}
+
+// PatientLinks calls PatientLinksFn.
+func (s *Store) PatientLinks(ctx context.Context, patientID string) ([]domain.Link, error) {
+	return s.PatientLinksFn(ctx, patientID)
+}
+
+// Pools calls PoolsFn.
+func (s *Store) Pools(ctx context.Context, practiceID string) ([]domain.Pool, error) {
+	return s.PoolsFn(ctx, practiceID)
+}
+
+// StaffMembers calls StaffMembersFn.
+func (s *Store) StaffMembers(ctx context.Context, practiceID string) ([]domain.StaffMember, error) {
+	return s.StaffMembersFn(ctx, practiceID)
+}
+
+// SearchPatients calls SearchPatientsFn.
+func (s *Store) SearchPatients(ctx context.Context, practiceID, q string, limit int) ([]domain.Patient, error) {
+	return s.SearchPatientsFn(ctx, practiceID, q, limit)
+}
+
+// PutLink calls PutLinkFn.
+func (s *Store) PutLink(ctx context.Context, practiceID string, l domain.Link, rec audit.Record) error {
+	return s.PutLinkFn(ctx, practiceID, l, rec)
+}
+
+// DeleteLink calls DeleteLinkFn.
+func (s *Store) DeleteLink(ctx context.Context, patientID, portalUserID string, rec audit.Record) error {
+	return s.DeleteLinkFn(ctx, patientID, portalUserID, rec)
+}
+
+// AppendAudit calls AppendAuditFn.
+func (s *Store) AppendAudit(ctx context.Context, recs ...audit.Record) error {
+	return s.AppendAuditFn(ctx, recs...)
+}

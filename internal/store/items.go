@@ -1,0 +1,325 @@
+package store
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/pedsportal/messaging/internal/audit"
+	"github.com/pedsportal/messaging/internal/domain"
+)
+
+// The stored shape of every item. The dynamodbav tags here are the one
+// definition of the attribute names: expressions take names from them
+// through attr, never from hand-typed strings, and domain types carry no
+// storage tags at all.
+
+type partyAttrs struct {
+	ID   string      `dynamodbav:"id"`
+	Name string      `dynamodbav:"name"`
+	Role string      `dynamodbav:"role"`
+	Side domain.Side `dynamodbav:"side"`
+}
+
+type poolRefAttrs struct {
+	ID   string `dynamodbav:"id"`
+	Name string `dynamodbav:"name"`
+}
+
+type patientRefAttrs struct {
+	ID          string `dynamodbav:"id"`
+	DisplayName string `dynamodbav:"displayName"`
+}
+
+// headerAttrs are a conversation header's attributes beside its keys.
+type headerAttrs struct {
+	ID             string          `dynamodbav:"conversationId"`
+	Patient        patientRefAttrs `dynamodbav:"patient"`
+	PracticeID     string          `dynamodbav:"practiceId"`
+	Subject        string          `dynamodbav:"subject"`
+	Pool           poolRefAttrs    `dynamodbav:"pool"`
+	Status         domain.Status   `dynamodbav:"status"`
+	StartedBy      partyAttrs      `dynamodbav:"startedBy"`
+	PortalUserID   string          `dynamodbav:"portalUserId"`
+	Assignee       *partyAttrs     `dynamodbav:"assignee,omitempty"`
+	CreatedAt      time.Time       `dynamodbav:"createdAt"`
+	LastActivityAt time.Time       `dynamodbav:"lastActivityAt"`
+	MessageCount   int             `dynamodbav:"messageCount"`
+	Preview        string          `dynamodbav:"preview"`
+	PortalUnread   int             `dynamodbav:"portalUnread"`
+	StaffUnread    int             `dynamodbav:"staffUnread"`
+	PortalReadAt   *time.Time      `dynamodbav:"portalReadAt,omitempty"`
+	StaffReadAt    *time.Time      `dynamodbav:"staffReadAt,omitempty"`
+	Version        int             `dynamodbav:"version"`
+}
+
+// convItem is a conversation header. ActivitySK (LSI) orders one patient's
+// conversations; InboxPK/InboxSK (GSI) order a practice's.
+type convItem struct {
+	key
+	ActivitySK string `dynamodbav:"ActivitySK"`
+	InboxPK    string `dynamodbav:"InboxPK"`
+	InboxSK    string `dynamodbav:"InboxSK"`
+	// OpenPK equals InboxPK while the conversation is open (Open index).
+	OpenPK string `dynamodbav:"OpenPK,omitempty"`
+	headerAttrs
+}
+
+type msgItem struct {
+	key
+	ID             string     `dynamodbav:"messageId"`
+	ConversationID string     `dynamodbav:"conversationId"`
+	PatientID      string     `dynamodbav:"patientId"`
+	Body           string     `dynamodbav:"body"`
+	Author         partyAttrs `dynamodbav:"author"`
+	CreatedAt      time.Time  `dynamodbav:"createdAt"`
+}
+
+type patientItem struct {
+	key
+	ID          string `dynamodbav:"patientId"`
+	PracticeID  string `dynamodbav:"practiceId"`
+	DisplayName string `dynamodbav:"displayName"`
+	DateOfBirth string `dynamodbav:"dateOfBirth"`
+	// SearchName is the lower-cased name, for the staff search.
+	SearchName string `dynamodbav:"searchName"`
+}
+
+type linkItem struct {
+	key
+	GSI1PK         string              `dynamodbav:"GSI1PK"`
+	GSI1SK         string              `dynamodbav:"GSI1SK"`
+	PatientID      string              `dynamodbav:"patientId"`
+	PortalUserID   string              `dynamodbav:"portalUserId"`
+	Relationship   domain.Relationship `dynamodbav:"relationship"`
+	PatientName    string              `dynamodbav:"patientName"`
+	PatientDOB     string              `dynamodbav:"patientDateOfBirth"`
+	PortalUserName string              `dynamodbav:"portalUserName"`
+	LinkedAt       time.Time           `dynamodbav:"linkedAt"`
+	LinkedBy       string              `dynamodbav:"linkedBy"`
+	PracticeID     string              `dynamodbav:"practiceId"`
+}
+
+type staffItem struct {
+	key
+	ID          string           `dynamodbav:"staffId"`
+	PracticeID  string           `dynamodbav:"practiceId"`
+	DisplayName string           `dynamodbav:"displayName"`
+	Role        domain.StaffRole `dynamodbav:"role"`
+	Active      bool             `dynamodbav:"active"`
+}
+
+type poolItem struct {
+	key
+	ID         string `dynamodbav:"poolId"`
+	PracticeID string `dynamodbav:"practiceId"`
+	Name       string `dynamodbav:"name"`
+	DoctorID   string `dynamodbav:"doctorId,omitempty"`
+}
+
+type portalUserItem struct {
+	key
+	ID          string `dynamodbav:"portalUserId"`
+	PracticeID  string `dynamodbav:"practiceId"`
+	DisplayName string `dynamodbav:"displayName"`
+	Active      bool   `dynamodbav:"active"`
+}
+
+type practiceItem struct {
+	key
+	ID   string `dynamodbav:"practiceId"`
+	Name string `dynamodbav:"name"`
+}
+
+type auditItem struct {
+	key
+	PatientID      string        `dynamodbav:"patientId"`
+	At             time.Time     `dynamodbav:"at"`
+	ActorID        string        `dynamodbav:"actorId"`
+	ActorSide      string        `dynamodbav:"actorSide"`
+	ActorRole      string        `dynamodbav:"actorRole"`
+	Action         audit.Action  `dynamodbav:"action"`
+	ConversationID string        `dynamodbav:"conversationId,omitempty"`
+	MessageID      string        `dynamodbav:"messageId,omitempty"`
+	Outcome        audit.Outcome `dynamodbav:"outcome"`
+	Status         int           `dynamodbav:"status"`
+	RequestID      string        `dynamodbav:"requestId"`
+	SourceIP       string        `dynamodbav:"sourceIp,omitempty"`
+}
+
+// Conversions between stored and domain shapes. Struct conversion works
+// where the fields match exactly, so a field added on one side only fails
+// to compile here instead of being dropped silently.
+
+func partyOf(p domain.Party) partyAttrs  { return partyAttrs(p) }
+func (p partyAttrs) party() domain.Party { return domain.Party(p) }
+
+func headerOf(c domain.Conversation) headerAttrs {
+	h := headerAttrs{
+		ID: c.ID, Patient: patientRefAttrs(c.Patient), PracticeID: c.PracticeID, Subject: c.Subject,
+		Pool: poolRefAttrs(c.Pool), Status: c.Status, StartedBy: partyOf(c.StartedBy), PortalUserID: c.PortalUserID,
+		CreatedAt: c.CreatedAt, LastActivityAt: c.LastActivityAt, MessageCount: c.MessageCount, Preview: c.Preview,
+		PortalUnread: c.PortalUnread, StaffUnread: c.StaffUnread, PortalReadAt: c.PortalReadAt, StaffReadAt: c.StaffReadAt,
+		Version: c.Version,
+	}
+	if c.Assignee != nil {
+		a := partyOf(*c.Assignee)
+		h.Assignee = &a
+	}
+	return h
+}
+
+func (h headerAttrs) conversation() domain.Conversation {
+	c := domain.Conversation{
+		ID: h.ID, Patient: domain.PatientRef(h.Patient), PracticeID: h.PracticeID, Subject: h.Subject,
+		Pool: domain.PoolRef(h.Pool), Status: h.Status, StartedBy: h.StartedBy.party(), PortalUserID: h.PortalUserID,
+		CreatedAt: h.CreatedAt, LastActivityAt: h.LastActivityAt, MessageCount: h.MessageCount, Preview: h.Preview,
+		PortalUnread: h.PortalUnread, StaffUnread: h.StaffUnread, PortalReadAt: h.PortalReadAt, StaffReadAt: h.StaffReadAt,
+		Version: h.Version,
+	}
+	if h.Assignee != nil {
+		a := h.Assignee.party()
+		c.Assignee = &a
+	}
+	return c
+}
+
+func newMsgItem(m domain.Message) msgItem {
+	return msgItem{msgKey(m.PatientID, m.ConversationID, m.ID), m.ID, m.ConversationID, m.PatientID, m.Body, partyOf(m.Author), m.CreatedAt}
+}
+
+func (m msgItem) message() domain.Message {
+	return domain.Message{ID: m.ID, ConversationID: m.ConversationID, PatientID: m.PatientID, Body: m.Body, Author: m.Author.party(), CreatedAt: m.CreatedAt}
+}
+
+func newPatientItem(k key, p domain.Patient) patientItem {
+	return patientItem{k, p.ID, p.PracticeID, p.DisplayName, p.DateOfBirth, strings.ToLower(p.DisplayName)}
+}
+
+func (p patientItem) patient() domain.Patient {
+	return domain.Patient{ID: p.ID, PracticeID: p.PracticeID, DisplayName: p.DisplayName, DateOfBirth: p.DateOfBirth}
+}
+
+func newLinkItem(practiceID string, l domain.Link) linkItem {
+	return linkItem{
+		key: linkKey(l.PatientID, l.PortalUserID), GSI1PK: pfxPortalUser + l.PortalUserID, GSI1SK: pfxPatient + l.PatientID,
+		PatientID: l.PatientID, PortalUserID: l.PortalUserID, Relationship: l.Relationship, PatientName: l.PatientName,
+		PatientDOB: l.PatientDOB, PortalUserName: l.PortalUserName, LinkedAt: l.LinkedAt, LinkedBy: l.LinkedBy, PracticeID: practiceID,
+	}
+}
+
+func (l linkItem) link() domain.Link {
+	return domain.Link{
+		PatientID: l.PatientID, PortalUserID: l.PortalUserID, Relationship: l.Relationship, PatientName: l.PatientName,
+		PatientDOB: l.PatientDOB, PortalUserName: l.PortalUserName, LinkedAt: l.LinkedAt, LinkedBy: l.LinkedBy,
+	}
+}
+
+func newStaffItem(k key, m domain.StaffMember) staffItem {
+	return staffItem{k, m.ID, m.PracticeID, m.DisplayName, m.Role, m.Active}
+}
+
+func (s staffItem) member() domain.StaffMember {
+	return domain.StaffMember{ID: s.ID, PracticeID: s.PracticeID, DisplayName: s.DisplayName, Role: s.Role, Active: s.Active}
+}
+
+func newPoolItem(k key, p domain.Pool) poolItem { return poolItem{k, p.ID, p.PracticeID, p.Name, p.DoctorID} }
+
+func (p poolItem) pool() domain.Pool {
+	return domain.Pool{ID: p.ID, PracticeID: p.PracticeID, Name: p.Name, DoctorID: p.DoctorID}
+}
+
+func newPortalUserItem(u domain.PortalUser) portalUserItem {
+	return portalUserItem{portalUserKey(u.ID), u.ID, u.PracticeID, u.DisplayName, u.Active}
+}
+
+func (u portalUserItem) portalUser() domain.PortalUser {
+	return domain.PortalUser{ID: u.ID, PracticeID: u.PracticeID, DisplayName: u.DisplayName, Active: u.Active}
+}
+
+func newAuditItem(k key, r audit.Record) auditItem {
+	return auditItem{k, r.PatientID, r.At, r.ActorID, r.ActorSide, r.ActorRole, r.Action, r.ConversationID, r.MessageID, r.Outcome, r.Status, r.RequestID, r.SourceIP}
+}
+
+func (a auditItem) record() audit.Record {
+	return audit.Record{
+		PatientID: a.PatientID, At: a.At, ActorID: a.ActorID, ActorSide: a.ActorSide, ActorRole: a.ActorRole, Action: a.Action,
+		ConversationID: a.ConversationID, MessageID: a.MessageID, Outcome: a.Outcome, Status: a.Status, RequestID: a.RequestID, SourceIP: a.SourceIP,
+	}
+}
+
+// attr returns the attribute name that the dynamodbav tag of v's field
+// gives (a promoted field of an embedded struct included). It runs at
+// package initialisation, so a misspelt field stops every test at once.
+func attr(v any, field string) string {
+	f, ok := reflect.TypeOf(v).FieldByName(field)
+	if !ok {
+		panic(fmt.Sprintf("store: %T has no field %s", v, field))
+	}
+	name, _, _ := strings.Cut(f.Tag.Get("dynamodbav"), ",")
+	if name == "" || name == "-" {
+		panic(fmt.Sprintf("store: %T.%s has no attribute name", v, field))
+	}
+	return name
+}
+
+// Attribute names used in expressions.
+var (
+	aPK             = attr(key{}, "PK")
+	aSK             = attr(key{}, "SK")
+	aActivitySK     = attr(convItem{}, "ActivitySK")
+	aInboxPK        = attr(convItem{}, "InboxPK")
+	aInboxSK        = attr(convItem{}, "InboxSK")
+	aOpenPK         = attr(convItem{}, "OpenPK")
+	aGSI1PK         = attr(linkItem{}, "GSI1PK")
+	aStatus         = attr(convItem{}, "Status")
+	aPool           = attr(convItem{}, "Pool")
+	aPoolID         = aPool + "." + attr(poolRefAttrs{}, "ID")
+	aAssignee       = attr(convItem{}, "Assignee")
+	aAssigneeID     = aAssignee + "." + attr(partyAttrs{}, "ID")
+	aMessageCount   = attr(convItem{}, "MessageCount")
+	aVersion        = attr(convItem{}, "Version")
+	aLastActivityAt = attr(convItem{}, "LastActivityAt")
+	aPreview        = attr(convItem{}, "Preview")
+	aPortalUnread   = attr(convItem{}, "PortalUnread")
+	aStaffUnread    = attr(convItem{}, "StaffUnread")
+	aPortalReadAt   = attr(convItem{}, "PortalReadAt")
+	aStaffReadAt    = attr(convItem{}, "StaffReadAt")
+	aPracticeID     = attr(patientItem{}, "PracticeID")
+	aRequestHash    = attr(idemItem{}, "RequestHash")
+	aCount          = attr(counterItem{}, "Count")
+)
+
+// unreadAttr and readAtAttr are side's own header attributes.
+func unreadAttr(s domain.Side) string {
+	if s == domain.SidePortal {
+		return aPortalUnread
+	}
+	return aStaffUnread
+}
+
+func readAtAttr(s domain.Side) string {
+	if s == domain.SidePortal {
+		return aPortalReadAt
+	}
+	return aStaffReadAt
+}
+
+// HeaderAttributes lists every attribute a conversation header update may
+// touch, keys included. Infra grants header-updating functions UpdateItem
+// on exactly these (dynamodb:Attributes), so a bug cannot write any other
+// attribute, an expiry say, onto chart content.
+func HeaderAttributes() []string {
+	var names []string
+	t := reflect.TypeOf(convItem{})
+	for _, f := range reflect.VisibleFields(t) {
+		if f.Anonymous {
+			continue
+		}
+		if name, _, _ := strings.Cut(f.Tag.Get("dynamodbav"), ","); name != "" {
+			names = append(names, name)
+		}
+	}
+	return names
+}

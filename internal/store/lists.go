@@ -1,0 +1,183 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pedsportal/messaging/internal/app"
+	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/schema"
+)
+
+func filterCondition(f app.ConversationFilter) (expression.ConditionBuilder, bool) {
+	var conds []expression.ConditionBuilder
+	if f.Status != "" {
+		conds = append(conds, expression.Name(aStatus).Equal(expression.Value(f.Status)))
+	}
+	if f.PoolID != "" {
+		conds = append(conds, expression.Name(aPoolID).Equal(expression.Value(f.PoolID)))
+	}
+	if f.AssigneeID != "" {
+		conds = append(conds, expression.Name(aAssigneeID).Equal(expression.Value(f.AssigneeID)))
+	}
+	if f.UnreadOnly {
+		conds = append(conds, expression.Name(aStaffUnread).GreaterThan(expression.Value(0)))
+	}
+	switch len(conds) {
+	case 0:
+		return expression.ConditionBuilder{}, false
+	case 1:
+		return conds[0], true
+	default:
+		return expression.And(conds[0], conds[1], conds[2:]...), true
+	}
+}
+
+// Conversations lists a patient's conversations, newest activity first, from
+// the ByActivity LSI with strong consistency: one Query per page.
+func (s *Store) Conversations(ctx context.Context, patientID string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+	kc := expression.Key(aPK).Equal(expression.Value(patientID))
+	return s.queryConversations(ctx, &dynamodb.QueryInput{
+		TableName:      aws.String(s.tables.Messages),
+		IndexName:      aws.String(schema.IndexByActivity),
+		ConsistentRead: aws.Bool(true),
+	}, kc, f, limit, start)
+}
+
+// Inbox lists a practice's conversations across patients, newest activity
+// first, from the Inbox GSI.
+func (s *Store) Inbox(ctx context.Context, practiceID string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+	kc := expression.Key(aInboxPK).Equal(expression.Value(pfxPractice + practiceID))
+	return s.queryConversations(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.tables.Messages),
+		IndexName: aws.String(schema.IndexInbox),
+	}, kc, f, limit, start)
+}
+
+// maxFilteredReads bounds the Queries one filtered page may take: DynamoDB
+// applies Limit before the filter, so a selective filter can need several.
+const maxFilteredReads = 4
+
+func (s *Store) queryConversations(ctx context.Context, in *dynamodb.QueryInput, kc expression.KeyConditionBuilder, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+	b := expression.NewBuilder().WithKeyCondition(kc)
+	cond, filtered := filterCondition(f)
+	if filtered {
+		b = b.WithFilter(cond)
+	}
+	expr, err := b.Build()
+	if err != nil {
+		return app.Page[domain.Conversation]{}, fmt.Errorf("build query: %w", err)
+	}
+	in.KeyConditionExpression = expr.KeyCondition()
+	in.FilterExpression = expr.Filter()
+	in.ExpressionAttributeNames = expr.Names()
+	in.ExpressionAttributeValues = expr.Values()
+	in.ScanIndexForward = aws.Bool(false)
+	in.ExclusiveStartKey = toAV(start)
+
+	var page app.Page[domain.Conversation]
+	for reads := 0; ; reads++ {
+		in.Limit = aws.Int32(int32(limit - len(page.Items)))
+		res, err := s.db.Query(ctx, in)
+		if err != nil {
+			return page, classify("query conversations", err)
+		}
+		var items []convItem
+		if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
+			return page, fmt.Errorf("decode conversations: %w", err)
+		}
+		for _, it := range items {
+			page.Items = append(page.Items, it.conversation())
+		}
+		page.LastKey = fromAV(res.LastEvaluatedKey)
+		if page.LastKey == nil || len(page.Items) >= limit || !filtered || reads+1 >= maxFilteredReads {
+			return page, nil
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+}
+
+// Chain reads one page of a conversation, oldest first. The first page
+// (start nil) also returns the header, which sorts before its messages, so a
+// whole short conversation is one Query. Errors: ENotFound when the
+// conversation is not the patient's.
+func (s *Store) Chain(ctx context.Context, patientID, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error) {
+	var page app.Page[domain.Message]
+	kc := expression.Key(aPK).Equal(expression.Value(patientID)).
+		And(expression.Key(aSK).BeginsWith(pfxConv + convID))
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return nil, page, fmt.Errorf("build query: %w", err)
+	}
+	n := int32(limit)
+	if start == nil {
+		n++ // the header
+	}
+	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.tables.Messages),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ExclusiveStartKey:         toAV(start),
+		ConsistentRead:            aws.Bool(true),
+		Limit:                     aws.Int32(n),
+	})
+	if err != nil {
+		return nil, page, classify("query chain", err)
+	}
+	items := res.Items
+	var conv *domain.Conversation
+	if start == nil {
+		if len(items) == 0 {
+			return nil, page, domain.ErrNotFound
+		}
+		var h convItem
+		if err := attributevalue.UnmarshalMap(items[0], &h); err != nil {
+			return nil, page, fmt.Errorf("decode conversation: %w", err)
+		}
+		if h.SK != pfxConv+convID {
+			return nil, page, domain.ErrNotFound
+		}
+		c := h.conversation()
+		conv, items = &c, items[1:]
+	}
+	var msgs []msgItem
+	if err := attributevalue.UnmarshalListOfMaps(items, &msgs); err != nil {
+		return nil, page, fmt.Errorf("decode messages: %w", err)
+	}
+	page.Items = mapItems(msgs, msgItem.message)
+	page.LastKey = fromAV(res.LastEvaluatedKey)
+	return conv, page, nil
+}
+
+// Every key attribute in this product is a string, so a page key travels as
+// a map of strings, which the cursor package signs.
+func fromAV(m map[string]types.AttributeValue) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if s, ok := v.(*types.AttributeValueMemberS); ok {
+			out[k] = s.Value
+		}
+	}
+	return out
+}
+
+func toAV(m map[string]string) map[string]types.AttributeValue {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]types.AttributeValue, len(m))
+	for k, v := range m {
+		out[k] = &types.AttributeValueMemberS{Value: v}
+	}
+	return out
+}

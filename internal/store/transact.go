@@ -1,0 +1,56 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pedsportal/messaging/internal/domain"
+)
+
+// maxTransactAttempts bounds the retries of a transaction that lost a
+// conflict with a concurrent one; retryPause also stops at the deadline.
+const maxTransactAttempts = 8
+
+// transact runs one TransactWriteItems, retrying transaction conflicts with
+// jittered backoff. When DynamoDB cancels it for a failed condition it
+// returns the cancellation reasons, one per item, for the caller to read
+// with failed, and an EInternal error for the caller to return when no
+// expected condition explains the cancellation.
+func (s *Store) transact(ctx context.Context, op string, items []types.TransactWriteItem) ([]types.CancellationReason, error) {
+	for attempt := 1; ; attempt++ {
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		if err == nil {
+			return nil, nil
+		}
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) {
+			return nil, classify(op, err)
+		}
+		conflict := false
+		for _, r := range tce.CancellationReasons {
+			switch aws.ToString(r.Code) {
+			case "TransactionConflict":
+				conflict = true
+			case "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded":
+				return nil, &domain.Error{Code: domain.EThrottled, Message: "too many requests; try again shortly", Err: fmt.Errorf("%s: %w", op, err)}
+			}
+		}
+		if !conflict {
+			return tce.CancellationReasons, &domain.Error{Code: domain.EInternal, Err: fmt.Errorf("%s: unexpected cancellation: %w", op, err)}
+		}
+		if err := s.retryPause(ctx, attempt, maxTransactAttempts); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+	}
+}
+
+// failed reports whether item i of a cancelled transaction failed its
+// condition.
+func failed(reasons []types.CancellationReason, i int) bool {
+	return i < len(reasons) && aws.ToString(reasons[i].Code) == "ConditionalCheckFailed"
+}

@@ -1,0 +1,184 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pedsportal/messaging/internal/app"
+	"github.com/pedsportal/messaging/internal/domain"
+)
+
+func activitySK(t time.Time, convID string) string { return timeKey(t) + "#" + convID }
+
+func inboxSK(t time.Time, patientID, convID string) string {
+	return timeKey(t) + "#" + patientID + "#" + convID
+}
+
+func newConvItem(c domain.Conversation) convItem {
+	it := convItem{
+		key:         convKey(c.Patient.ID, c.ID),
+		ActivitySK:  activitySK(c.LastActivityAt, c.ID),
+		InboxPK:     pfxPractice + c.PracticeID,
+		InboxSK:     inboxSK(c.LastActivityAt, c.Patient.ID, c.ID),
+		headerAttrs: headerOf(c),
+	}
+	if c.Status == domain.StatusOpen {
+		it.OpenPK = it.InboxPK
+	}
+	return it
+}
+
+// Positions of the items of a message transaction.
+const (
+	txHeader = iota
+	txMessage
+	txIdem
+	txAudit
+	txCap
+)
+
+// CreateConversation stores a new conversation with its first message, the
+// idempotency record and the audit record in one transaction. Errors:
+// EIdemMismatch, EThrottled (daily limit), EConflict (ID collision).
+func (s *Store) CreateConversation(ctx context.Context, c domain.Conversation, m domain.Message, w app.Write) (app.Written, error) {
+	header, err := marshal(newConvItem(c))
+	if err != nil {
+		return app.Written{}, fmt.Errorf("encode conversation: %w", err)
+	}
+	put := types.TransactWriteItem{Put: &types.Put{
+		TableName: aws.String(s.tables.Messages), Item: header, ConditionExpression: aws.String(notExists),
+	}}
+	return s.writeMessage(ctx, put, m, w)
+}
+
+// AppendMessage adds a reply to an open conversation of the patient and
+// updates the header's counts in the same transaction, with the
+// idempotency and audit records. Counts use ADD, so concurrent replies each
+// count exactly once. Errors: ENotFound when the conversation is not the
+// patient's, EConflict when it is closed, EIdemMismatch, EThrottled.
+func (s *Store) AppendMessage(ctx context.Context, m domain.Message, w app.Write) (app.Written, error) {
+	res, err := s.writeMessage(ctx, appendUpdate(s.tables.Messages, m, true), m, w)
+	if errors.Is(err, errNewerActivity) {
+		// A reply written after this one committed first: count this one,
+		// but leave the later last-activity time and preview in place.
+		res, err = s.writeMessage(ctx, appendUpdate(s.tables.Messages, m, false), m, w)
+	}
+	return res, err
+}
+
+// errNewerActivity means the header already shows a later message.
+var errNewerActivity = errors.New("conversation has newer activity")
+
+// appendUpdate is the header update of a reply. With activity, it also
+// moves last activity, sort keys and preview forward, on condition that
+// they are older than this message, so that concurrent replies never move
+// them back.
+func appendUpdate(table string, m domain.Message, activity bool) types.TransactWriteItem {
+	own, other := m.Author.Side, domain.SideStaff
+	if own == domain.SideStaff {
+		other = domain.SidePortal
+	}
+	act := activitySK(m.CreatedAt, m.ConversationID)
+	update := expression.
+		Set(expression.Name(unreadAttr(own)), expression.Value(0)).
+		Add(expression.Name(unreadAttr(other)), expression.Value(1)).
+		Add(expression.Name(aMessageCount), expression.Value(1)).
+		Add(expression.Name(aVersion), expression.Value(1))
+	// messageCount exists only on headers: a key that reached any other
+	// item fails the condition instead of writing to it.
+	cond := expression.AttributeExists(expression.Name(aMessageCount)).
+		And(expression.Name(aStatus).Equal(expression.Value(domain.StatusOpen)))
+	if activity {
+		update = update.
+			Set(expression.Name(aLastActivityAt), expression.Value(m.CreatedAt)).
+			Set(expression.Name(aActivitySK), expression.Value(act)).
+			Set(expression.Name(aInboxSK), expression.Value(inboxSK(m.CreatedAt, m.PatientID, m.ConversationID))).
+			Set(expression.Name(aPreview), expression.Value(domain.Preview(m.Body))).
+			Set(expression.Name(readAtAttr(own)), expression.Value(m.CreatedAt))
+		cond = cond.And(expression.Name(aActivitySK).LessThan(expression.Value(act)))
+	}
+	// The builder cannot fail for these fixed names and values.
+	expr, _ := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:                           aws.String(table),
+		Key:                                 convKey(m.PatientID, m.ConversationID).av(),
+		UpdateExpression:                    expr.Update(),
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}
+}
+
+// writeMessage commits header (the header's put or update) with the
+// message put, the idempotency record, the audit record and, when capped,
+// the daily counter, in one transaction.
+func (s *Store) writeMessage(ctx context.Context, header types.TransactWriteItem, m domain.Message, w app.Write) (app.Written, error) {
+	msg, err := marshal(newMsgItem(m))
+	if err != nil {
+		return app.Written{}, fmt.Errorf("encode message: %w", err)
+	}
+	idem, err := s.idemPut(m, w.Idem)
+	if err != nil {
+		return app.Written{}, err
+	}
+	rec, err := s.auditPut(w.Audit)
+	if err != nil {
+		return app.Written{}, err
+	}
+	tx := []types.TransactWriteItem{
+		header,
+		{Put: &types.Put{TableName: aws.String(s.tables.Messages), Item: msg, ConditionExpression: aws.String(notExists)}},
+		idem, rec,
+	}
+	if w.Cap != nil {
+		c, err := s.capUpdate(m.PatientID, *w.Cap)
+		if err != nil {
+			return app.Written{}, err
+		}
+		tx = append(tx, c)
+	}
+	reasons, err := s.transact(ctx, "write message", tx)
+	switch {
+	case err == nil:
+		return app.Written{ConversationID: m.ConversationID, MessageID: m.ID}, nil
+	// A known key decides the outcome before anything else: same request,
+	// same answer; other request, refused.
+	case failed(reasons, txIdem):
+		return replayed(reasons[txIdem], w.Idem)
+	case failed(reasons, txCap):
+		return app.Written{}, capReached(*w.Cap, m.CreatedAt)
+	case failed(reasons, txHeader):
+		return app.Written{}, headerRefusal(header, reasons[txHeader])
+	}
+	return app.Written{}, err
+}
+
+// headerRefusal explains why the header write of a message failed its
+// condition.
+func headerRefusal(header types.TransactWriteItem, reason types.CancellationReason) error {
+	if header.Update == nil {
+		// A new conversation ID collided: practically impossible with
+		// ULIDs, and never silently overwritten.
+		return domain.Errorf(domain.EConflict, "conversation already exists")
+	}
+	var h convItem
+	if err := attributevalue.UnmarshalMap(reason.Item, &h); err != nil {
+		return fmt.Errorf("decode conversation: %w", err)
+	}
+	switch {
+	case len(reason.Item) == 0 || h.MessageCount == 0:
+		return domain.ErrNotFound
+	case h.Status != domain.StatusOpen:
+		return domain.Errorf(domain.EConflict, "the conversation is closed; start a new message instead")
+	default:
+		return errNewerActivity
+	}
+}
