@@ -3,9 +3,9 @@ package app_test
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
-	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -128,7 +128,9 @@ func newWorld() *world {
 	w.PatientLinksFn = func(context.Context, string) ([]domain.Link, error) {
 		return []domain.Link{{PatientID: patient, PortalUserID: parent, PortalUserName: "Parent"}}, nil
 	}
-	w.PoolsFn = func(context.Context, string) ([]domain.Pool, error) { return []domain.Pool{{ID: "pool-nurse", Name: "Nurse line"}}, nil }
+	w.PoolsFn = func(context.Context, string) ([]domain.Pool, error) {
+		return []domain.Pool{{ID: "pool-nurse", Name: "Nurse line"}}, nil
+	}
 	w.StaffMembersFn = func(context.Context, string) ([]domain.StaffMember, error) { return nil, nil }
 	w.SearchPatientsFn = func(context.Context, string, string, int) ([]domain.Patient, error) {
 		return []domain.Patient{{ID: patient, DisplayName: childName, DateOfBirth: "2017-03-14"}}, nil
@@ -227,7 +229,7 @@ func event(c call, rid string) events.APIGatewayV2HTTPRequest {
 		Headers: map[string]string{"content-type": "application/json", "idempotency-key": fmt.Sprintf("key-%x", sha256.Sum256([]byte(rid)))[:40]},
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			RequestID: rid, RouteKey: c.key,
-			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: r.Method, Path: path},
+			HTTP:       events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: r.Method, Path: path},
 			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}},
 		},
 	}

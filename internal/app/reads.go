@@ -110,7 +110,9 @@ func (a *App) InboxSummary(ctx context.Context, c *Call) (Summary, error) {
 // not name is discarded.
 func staffRead[T any](ctx context.Context, a *App, c *Call, data func(context.Context, string) (T, error)) (*domain.StaffMember, T, error) {
 	var zero T
-	access := func(ctx context.Context) (*authz.Facts, error) { return a.repo.LoadAccess(ctx, authz.StaffQuery(c.Principal)) }
+	access := func(ctx context.Context) (*authz.Facts, error) {
+		return a.repo.LoadAccess(ctx, authz.StaffQuery(c.Principal))
+	}
 	if practiceID, ok := a.practices.Load(c.Principal.ID); ok {
 		facts, val, accErr, dataErr := both(ctx, access, func(ctx context.Context) (T, error) { return data(ctx, practiceID.(string)) })
 		if accErr != nil {

@@ -87,4 +87,3 @@ func TestFromEvent(t *testing.T) {
 		t.Fatalf("unconfigured client ID: err = %v, want forbidden", err)
 	}
 }
-

@@ -236,7 +236,9 @@ func Conversations(ctx context.Context, w Writer, now time.Time) error {
 	return nil
 }
 
-func msgID(at time.Time) string { return ulid.MustNew(ulid.Timestamp(at), ulid.DefaultEntropy()).String() }
+func msgID(at time.Time) string {
+	return ulid.MustNew(ulid.Timestamp(at), ulid.DefaultEntropy()).String()
+}
 
 // write is what commits with a seeded message: an idempotency record and
 // the audit record the API would leave.

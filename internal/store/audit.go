@@ -16,7 +16,9 @@ import (
 
 var _ audit.Writer = (*Store)(nil)
 
-func auditKey(r audit.Record) key { return key{r.PatientID, timeKey(r.At) + "#" + ulid.Make().String()} }
+func auditKey(r audit.Record) key {
+	return key{r.PatientID, timeKey(r.At) + "#" + ulid.Make().String()}
+}
 
 // auditPut is the put of rec, for a transaction that commits a change with
 // its audit record. The put is conditional on the key being new: the

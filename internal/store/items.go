@@ -224,7 +224,9 @@ func (s staffItem) member() domain.StaffMember {
 	return domain.StaffMember{ID: s.ID, PracticeID: s.PracticeID, DisplayName: s.DisplayName, Role: s.Role, Active: s.Active}
 }
 
-func newPoolItem(k key, p domain.Pool) poolItem { return poolItem{k, p.ID, p.PracticeID, p.Name, p.DoctorID} }
+func newPoolItem(k key, p domain.Pool) poolItem {
+	return poolItem{k, p.ID, p.PracticeID, p.Name, p.DoctorID}
+}
 
 func (p poolItem) pool() domain.Pool {
 	return domain.Pool{ID: p.ID, PracticeID: p.PracticeID, Name: p.Name, DoctorID: p.DoctorID}

@@ -64,6 +64,7 @@ func convKey(patientID, convID string) key { return key{patientID, pfxConv + con
 func msgKey(patientID, convID, msgID string) key {
 	return key{patientID, pfxConv + convID + pfxMsg + msgID}
 }
+
 // Idempotency table: records and daily counters, keyed by patient too.
 func idemKey(patientID, callerID, idemKey string) key {
 	return key{patientID, pfxIdem + callerID + "#" + idemKey}
