@@ -232,7 +232,7 @@ func (s *Stack) handlers(ctx context.Context, prefix string, log *slog.Logger) (
 	}
 	guard := iamguard.Config{
 		Tables:           iamguard.Tables(physical),
-		UpdateAttributes: map[string][]string{schema.Messages: {"version"}},
+		UpdateAttributes: map[string][]string{schema.Messages: store.HeaderAttributes()},
 	}
 	readKey := func(_ context.Context, arn string) ([]byte, error) {
 		if arn != localCursorSecret {

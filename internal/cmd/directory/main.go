@@ -13,7 +13,9 @@ import (
 	"os"
 
 	"github.com/pedsportal/messaging/internal/directory"
+	"github.com/pedsportal/messaging/internal/envvar"
 	"github.com/pedsportal/messaging/internal/lambdaapp"
+	"github.com/pedsportal/messaging/internal/schema"
 	"github.com/pedsportal/messaging/internal/store"
 )
 
@@ -21,7 +23,7 @@ func main() {
 	if len(os.Args) != 2 {
 		fail("usage: TABLE_DIRECTORY=<table> directory <practice.json>")
 	}
-	table := os.Getenv(lambdaapp.EnvTableDirectory)
+	table := os.Getenv(envvar.Table(schema.Directory))
 	if table == "" {
 		fail("set TABLE_DIRECTORY to the stack's DirectoryTableName output")
 	}

@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/pedsportal/messaging/internal/envvar"
 	"github.com/pedsportal/messaging/internal/lambdaapp"
 	"github.com/pedsportal/messaging/internal/migrate"
+	"github.com/pedsportal/messaging/internal/schema"
 )
 
 func main() {
-	table := os.Getenv(lambdaapp.EnvTableMessages)
+	table := os.Getenv(envvar.Table(schema.Messages))
 	if table == "" {
 		fmt.Fprintln(os.Stderr, "migrate: set TABLE_MESSAGES to the stack's Messages table name")
 		os.Exit(1)
