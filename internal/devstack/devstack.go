@@ -115,7 +115,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.Store = store.New(s.DB, tables)
 	// Data kept in .dev/ from an older build is brought up to date, as
 	// DevOps does after a deploy.
-	if err := migrate.Run(ctx, s.DB, tables.Messages, func(step string, n int) {
+	if err := migrate.Run(ctx, s.DB, tables, func(step string, n int) {
 		if n > 0 {
 			log.Info("migrated local data", "step", step, "items", n)
 		}

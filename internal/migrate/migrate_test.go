@@ -1,6 +1,9 @@
 package migrate_test
 
 import (
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -8,8 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/pedsportal/messaging/internal/authz"
 	"github.com/pedsportal/messaging/internal/localdev/dynamotest"
 	"github.com/pedsportal/messaging/internal/migrate"
+	"github.com/pedsportal/messaging/internal/seed"
 	"github.com/pedsportal/messaging/internal/store"
 )
 
@@ -41,11 +46,7 @@ func TestOpenIndexBackfill(t *testing.T) {
 		t.Fatalf("before: %+v %v", before, err)
 	}
 	for run, want := range []int{1, 0} {
-		got := -1
-		if err := migrate.Run(t.Context(), client, tables.Messages, func(_ string, n int) { got = n }); err != nil {
-			t.Fatal(err)
-		}
-		if got != want {
+		if got := runSteps(t, client, tables)["open-index"]; got != want {
 			t.Fatalf("run %d changed %d items, want %d", run, got, want)
 		}
 	}
@@ -53,4 +54,99 @@ func TestOpenIndexBackfill(t *testing.T) {
 	if err != nil || after.Open != 1 || after.Unread != 1 || len(after.Pools) != 1 {
 		t.Fatalf("after: %+v %v", after, err)
 	}
+}
+
+func runSteps(t *testing.T, db store.MigrationAPI, tables store.Tables) map[string]int {
+	t.Helper()
+	got := map[string]int{}
+	if err := migrate.Run(t.Context(), db, tables, func(step string, n int) { got[step] = n }); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// GIVEN idempotency records an older version kept in the Messages table
+// WHEN the migration runs THEN live ones move to the Idempotency table and
+// still answer a retry, expired ones are dropped, Messages keeps only chart
+// items, and a second run changes nothing.
+func TestIdempotencyRecordsMoveOutOfTheChart(t *testing.T) {
+	client, prefix := dynamotest.New(t)
+	tables := store.TablesWithPrefix(prefix)
+	st := store.New(client, tables)
+	if err := seed.Directory(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.Conversations(t.Context(), st, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	n := func(v int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
+	live, expired := time.Now().Add(time.Hour).Unix(), time.Now().Add(-time.Hour).Unix()
+	for _, it := range []map[string]types.AttributeValue{
+		{"PK": s(seed.Mateo), "SK": s("IDEM#" + seed.ParentRivera + "#old-key"), "requestHash": s("h-old"),
+			"conversationId": s(seed.ConvRash), "messageId": s("01KSEEDMSG00000000000000X1"), "ExpiresAt": n(live)},
+		{"PK": s(seed.Mateo), "SK": s("IDEM#" + seed.ParentRivera + "#gone-key"), "requestHash": s("h"),
+			"conversationId": s(seed.ConvRash), "messageId": s("m"), "ExpiresAt": n(expired)},
+	} {
+		if _, err := client.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(tables.Messages), Item: it}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chart := scanKeys(t, client, tables.Messages)
+	if got := runSteps(t, client, tables)["idempotency-table"]; got != 2 {
+		t.Fatalf("moved %d records, want 2", got)
+	}
+	if got := runSteps(t, client, tables)["idempotency-table"]; got != 0 {
+		t.Fatalf("second run moved %d, want 0", got)
+	}
+	after := scanKeys(t, client, tables.Messages)
+	if len(after) != len(chart)-2 {
+		t.Fatalf("Messages holds %d items after, want %d (the chart without the two records)", len(after), len(chart)-2)
+	}
+	for _, k := range after {
+		if strings.HasPrefix(k, "IDEM#") {
+			t.Fatalf("idempotency record %s left in the chart", k)
+		}
+	}
+	moved := scanKeys(t, client, tables.Idempotency)
+	if !slices.Contains(moved, "IDEM#"+seed.ParentRivera+"#old-key") || slices.Contains(moved, "IDEM#"+seed.ParentRivera+"#gone-key") {
+		t.Fatalf("Idempotency table holds %v; want the live record, not the expired one", moved)
+	}
+}
+
+// GIVEN portal accounts stored before the active flag WHEN the migration
+// runs THEN they are active; an account the practice disabled stays so.
+func TestPortalUsersBecomeActive(t *testing.T) {
+	client, prefix := dynamotest.New(t)
+	tables := store.TablesWithPrefix(prefix)
+	for id, item := range map[string]map[string]types.AttributeValue{
+		"old":      {"PK": s("PORTALUSER#old"), "SK": s("PROFILE"), "portalUserId": s("old"), "practiceId": s("p1"), "displayName": s("Old")},
+		"disabled": {"PK": s("PORTALUSER#disabled"), "SK": s("PROFILE"), "portalUserId": s("disabled"), "practiceId": s("p1"), "displayName": s("D"), "active": &types.AttributeValueMemberBOOL{Value: false}},
+	} {
+		if _, err := client.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(tables.Directory), Item: item}); err != nil {
+			t.Fatal(id, err)
+		}
+	}
+	if got := runSteps(t, client, tables)["portal-active"]; got != 1 {
+		t.Fatalf("changed %d accounts, want 1", got)
+	}
+	st := store.New(client, tables)
+	for id, want := range map[string]bool{"old": true, "disabled": false} {
+		f, err := st.LoadAccess(t.Context(), authz.Query{PortalUserID: id})
+		if err != nil || f.PortalUser == nil || f.PortalUser.Active != want {
+			t.Fatalf("%s: %+v %v, want active=%v", id, f.PortalUser, err, want)
+		}
+	}
+}
+
+func scanKeys(t *testing.T, db *dynamodb.Client, table string) []string {
+	t.Helper()
+	out, err := db.Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, it := range out.Items {
+		keys = append(keys, it["SK"].(*types.AttributeValueMemberS).Value)
+	}
+	return keys
 }

@@ -291,6 +291,8 @@ var (
 	aPracticeID     = attr(patientItem{}, "PracticeID")
 	aRequestHash    = attr(idemItem{}, "RequestHash")
 	aCount          = attr(counterItem{}, "Count")
+	aExpiresAt      = attr(idemItem{}, "ExpiresAt")
+	aActive         = attr(portalUserItem{}, "Active")
 )
 
 // unreadAttr and readAtAttr are side's own header attributes.

@@ -1,0 +1,160 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pedsportal/messaging/internal/domain"
+)
+
+// MigrationAPI is what the data migrations need from DynamoDB: they run
+// with an operator's credentials, never a function's.
+type MigrationAPI interface {
+	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+}
+
+var _ MigrationAPI = (*dynamodb.Client)(nil)
+
+// scanEach calls f for every item of table that filter selects.
+func scanEach(ctx context.Context, db MigrationAPI, table string, filter expression.ConditionBuilder, f func(map[string]types.AttributeValue) error) error {
+	expr, err := expression.NewBuilder().WithFilter(filter).Build()
+	if err != nil {
+		return err
+	}
+	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{
+		TableName:                 aws.String(table),
+		FilterExpression:          expr.Filter(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ConsistentRead:            aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, it := range page.Items {
+			if err := f(it); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func keyOf(it map[string]types.AttributeValue) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{aPK: it[aPK], aSK: it[aSK]}
+}
+
+// MigrateOpenIndex adds OpenPK to open conversation headers written before
+// the Open index existed, so the inbox summary counts them.
+func MigrateOpenIndex(ctx context.Context, db MigrationAPI, t Tables) (int, error) {
+	filter := expression.AttributeExists(expression.Name(aMessageCount)).
+		And(expression.Name(aStatus).Equal(expression.Value(domain.StatusOpen))).
+		And(expression.AttributeNotExists(expression.Name(aOpenPK)))
+	set, err := expression.NewBuilder().
+		WithUpdate(expression.Set(expression.Name(aOpenPK), expression.Name(aInboxPK))).
+		WithCondition(expression.Name(aStatus).Equal(expression.Value(domain.StatusOpen))).
+		Build()
+	if err != nil {
+		return 0, err
+	}
+	changed := 0
+	err = scanEach(ctx, db, t.Messages, filter, func(it map[string]types.AttributeValue) error {
+		_, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(t.Messages), Key: keyOf(it),
+			UpdateExpression: set.Update(), ConditionExpression: set.Condition(),
+			ExpressionAttributeNames: set.Names(), ExpressionAttributeValues: set.Values(),
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return nil // closed meanwhile: nothing to add
+		}
+		if err == nil {
+			changed++
+		}
+		return err
+	})
+	return changed, err
+}
+
+// MigrateIdempotency moves idempotency records that older versions kept in
+// the Messages table (SK "IDEM#…", with a TTL the Messages table no longer
+// has) to the Idempotency table, and removes them from Messages. Records
+// already expired are only removed. The delete is conditional on the item
+// being an idempotency record, so no chart item can be touched.
+func MigrateIdempotency(ctx context.Context, db MigrationAPI, t Tables, now time.Time) (int, error) {
+	isIdem := expression.Name(aSK).BeginsWith(pfxIdem)
+	del, err := expression.NewBuilder().WithCondition(isIdem).Build()
+	if err != nil {
+		return 0, err
+	}
+	moved := 0
+	err = scanEach(ctx, db, t.Messages, isIdem, func(it map[string]types.AttributeValue) error {
+		var exp int64
+		if n, ok := it[aExpiresAt].(*types.AttributeValueMemberN); ok {
+			fmt.Sscan(n.Value, &exp)
+		}
+		if exp > now.Unix() {
+			_, err := db.PutItem(ctx, &dynamodb.PutItemInput{
+				TableName: aws.String(t.Idempotency), Item: it, ConditionExpression: aws.String(notExists),
+			})
+			var ccf *types.ConditionalCheckFailedException
+			if err != nil && !errors.As(err, &ccf) { // already moved by an earlier run
+				return err
+			}
+		}
+		_, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: aws.String(t.Messages), Key: keyOf(it),
+			ConditionExpression: del.Condition(), ExpressionAttributeNames: del.Names(), ExpressionAttributeValues: del.Values(),
+		})
+		if err == nil {
+			moved++
+		}
+		return err
+	})
+	return moved, err
+}
+
+// MigratePortalUsersActive marks portal accounts stored before accounts
+// carried an active flag as active, so that the access check, which
+// refuses accounts without it, lets them in.
+func MigratePortalUsersActive(ctx context.Context, db MigrationAPI, t Tables) (int, error) {
+	filter := expression.Name(aPK).BeginsWith(pfxPortalUser).
+		And(expression.Name(aSK).Equal(expression.Value(skProfile))).
+		And(expression.AttributeNotExists(expression.Name(aActive)))
+	set, err := expression.NewBuilder().
+		WithUpdate(expression.Set(expression.Name(aActive), expression.Value(true))).
+		WithCondition(expression.AttributeNotExists(expression.Name(aActive)).And(expression.AttributeExists(expression.Name(aPK)))).
+		Build()
+	if err != nil {
+		return 0, err
+	}
+	changed := 0
+	err = scanEach(ctx, db, t.Directory, filter, func(it map[string]types.AttributeValue) error {
+		_, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(t.Directory), Key: keyOf(it),
+			UpdateExpression: set.Update(), ConditionExpression: set.Condition(),
+			ExpressionAttributeNames: set.Names(), ExpressionAttributeValues: set.Values(),
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return nil // set meanwhile, e.g. by the directory loader
+		}
+		if err == nil {
+			changed++
+		}
+		return err
+	})
+	return changed, err
+}
