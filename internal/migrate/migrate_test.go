@@ -79,7 +79,9 @@ func TestIdempotencyRecordsMoveOutOfTheChart(t *testing.T) {
 	if err := seed.Conversations(t.Context(), st, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	n := func(v int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
+	n := func(v int64) types.AttributeValue {
+		return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+	}
 	live, expired := time.Now().Add(time.Hour).Unix(), time.Now().Add(-time.Hour).Unix()
 	for _, it := range []map[string]types.AttributeValue{
 		{"PK": s(seed.Mateo), "SK": s("IDEM#" + seed.ParentRivera + "#old-key"), "requestHash": s("h-old"),
