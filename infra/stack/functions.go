@@ -17,6 +17,7 @@ import (
 	"github.com/pedsportal/messaging/internal/envvar"
 	"github.com/pedsportal/messaging/internal/grants"
 	"github.com/pedsportal/messaging/internal/routes"
+	"github.com/pedsportal/messaging/internal/store"
 )
 
 // Function sizing. Go handlers are small and I/O bound: 256 MB gives enough
@@ -151,9 +152,9 @@ func (m *messaging) newFunction(f routes.Function) (awslambda.Function, error) {
 
 // functionStatements is the whole of a function's permissions: write its
 // own log group, send traces, the table access routes.Functions() lists
-// (as package grants spells it, with its partition limits), the key
-// actions that access needs (only through DynamoDB), and for cursor
-// functions, read the cursor key.
+// (as package grants spells it, with its partition and attribute limits),
+// the key actions that access needs (only through DynamoDB), and for
+// cursor functions, read the cursor key.
 func (m *messaging) functionStatements(f routes.Function, logs awslogs.LogGroup) ([]awsiam.PolicyStatement, error) {
 	s := m.stack
 	st := []awsiam.PolicyStatement{
@@ -183,30 +184,50 @@ func (m *messaging) functionStatements(f routes.Function, logs awslogs.LogGroup)
 		if len(writes) > 0 {
 			mayWrite = true
 		}
-		if prefix := grants.WritePartitionPrefix(f.Name, name); prefix == "" {
+		// Writes limited to some partitions carry dynamodb:LeadingKeys.
+		var leading map[string]interface{}
+		if prefix := grants.WritePartitionPrefix(f.Name, name); prefix != "" {
+			leading = map[string]interface{}{
+				"ForAllValues:StringLike": map[string]interface{}{"dynamodb:LeadingKeys": []string{prefix + "*"}},
+			}
+		}
+		// Updates limited to the header attributes (Messages: a message is
+		// never edited in place) get a statement of their own.
+		limitedUpdates := grants.UpdatesLimitedToAttributes(name) && slices.Contains(writes, grants.UpdateItem)
+		if limitedUpdates {
+			writes = slices.DeleteFunc(writes, func(a string) bool { return a == grants.UpdateItem })
+		}
+		items := reads
+		if leading == nil {
+			items = slices.Concat(reads, writes)
+		}
+		if len(items) > 0 {
 			st = append(st, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid:       jsii.String(name + "Items"),
-				Actions:   jsii.Strings(slices.Concat(reads, writes)...),
+				Actions:   jsii.Strings(items...),
 				Resources: &[]*string{tbl.TableArn()},
 			}))
-		} else {
-			if len(writes) == 0 {
-				return nil, fmt.Errorf("function %s: write partition prefix on %s, which it does not write", f.Name, name)
-			}
-			if len(reads) > 0 {
-				st = append(st, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-					Sid:       jsii.String(name + "Items"),
-					Actions:   jsii.Strings(reads...),
-					Resources: &[]*string{tbl.TableArn()},
-				}))
-			}
+		}
+		if leading != nil && len(writes) > 0 {
 			st = append(st, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String(name + "WritesInPrefixedPartitions"),
-				Actions:   jsii.Strings(writes...),
-				Resources: &[]*string{tbl.TableArn()},
-				Conditions: &map[string]interface{}{
-					"ForAllValues:StringLike": map[string]interface{}{"dynamodb:LeadingKeys": []string{prefix + "*"}},
+				Sid:        jsii.String(name + "WritesInPrefixedPartitions"),
+				Actions:    jsii.Strings(writes...),
+				Resources:  &[]*string{tbl.TableArn()},
+				Conditions: &leading,
+			}))
+		}
+		if limitedUpdates {
+			cond := map[string]interface{}{
+				"ForAllValues:StringEquals": map[string]interface{}{
+					"dynamodb:Attributes": grants.UpdateAttributes(name, store.HeaderAttributes()),
 				},
+			}
+			maps.Copy(cond, leading)
+			st = append(st, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String(name + "HeaderUpdates"),
+				Actions:    jsii.Strings(grants.UpdateItem),
+				Resources:  &[]*string{tbl.TableArn()},
+				Conditions: &cond,
 			}))
 		}
 		if idx := grants.IndexNames(name); len(onIndexes) > 0 && len(idx) > 0 {

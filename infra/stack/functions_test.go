@@ -131,18 +131,34 @@ type tableAccess struct {
 	// patient partitions: ForAllValues:StringLike dynamodb:LeadingKeys
 	// "PATIENT#*".
 	patientWrites []string
+	// headerUpdates is true when the function may UpdateItem only under
+	// ForAllValues:StringEquals dynamodb:Attributes = reviewedHeaderAttributes.
+	headerUpdates bool
 	// indexes is true when the function may Query (and only Query) every
 	// index of the table.
 	indexes bool
 }
 
+// reviewedHeaderAttributes are the attributes an update on Messages may
+// touch: the keys and a conversation header's own attributes, never a
+// message's (body, author) nor an expiry. Written out for review; the stack
+// takes them from the store's header struct tags, so a new header
+// attribute fails here until it is reviewed.
+var reviewedHeaderAttributes = slices.Sorted(slices.Values([]string{
+	"PK", "SK", "ActivitySK", "InboxPK", "InboxSK", "OpenPK",
+	"conversationId", "patient", "practiceId", "subject", "pool", "status", "startedBy", "portalUserId", "assignee",
+	"createdAt", "lastActivityAt", "messageCount", "preview",
+	"portalUnread", "staffUnread", "portalReadAt", "staffReadAt", "version",
+}))
+
 var (
 	readItems  = []string{ddbBatchGet, ddbGet, ddbQuery}
 	readTable  = tableAccess{items: readItems, indexes: true}
 	appendOnly = tableAccess{items: []string{ddbPut}}
-	// Read plus update of existing items: never a put (which could
-	// overwrite a message) nor a delete.
-	readUpdate = tableAccess{items: []string{ddbBatchGet, ddbGet, ddbQuery, ddbUpdate}, indexes: true}
+	// Read plus update of conversation headers: never a put (which could
+	// overwrite a message) nor a delete, nor an update of a message's own
+	// attributes.
+	readUpdate = tableAccess{items: readItems, headerUpdates: true, indexes: true}
 )
 
 // wantTableAccess is every function's DynamoDB access, written out from the
@@ -157,8 +173,8 @@ var wantTableAccess = map[string]map[string]tableAccess{
 	"get-conversation":   {schema.Directory: readTable, schema.Messages: readTable, schema.Audit: appendOnly},
 	"write-message": {
 		schema.Directory: readTable,
-		// Messages are put and updated, never deleted.
-		schema.Messages: {items: []string{ddbBatchGet, ddbGet, ddbPut, ddbQuery, ddbUpdate}, indexes: true},
+		// Messages are put, headers updated, nothing deleted.
+		schema.Messages: {items: []string{ddbBatchGet, ddbGet, ddbPut, ddbQuery}, headerUpdates: true, indexes: true},
 		// Idempotency records and per-caller daily counters: read, put and
 		// counted up; they expire by TTL, so never deleted. No index.
 		schema.Idempotency: {items: []string{ddbBatchGet, ddbGet, ddbPut, ddbQuery, ddbUpdate}},
@@ -175,8 +191,12 @@ var wantTableAccess = map[string]map[string]tableAccess{
 	},
 }
 
-// patientPartitionsOnly is the one condition a DynamoDB grant may carry.
+// The only conditions a DynamoDB grant may carry.
 const patientPartitionsOnly = `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["PATIENT#*"]}}`
+
+var headerAttributesOnly = jsonString(map[string]map[string][]string{
+	"ForAllValues:StringEquals": {"dynamodb:Attributes": reviewedHeaderAttributes},
+})
 
 // dynamoGrant is one DynamoDB action on one resource under one condition
 // ("" for none), as the synthesized policies state it.
@@ -238,6 +258,9 @@ func TestFunctionsHoldExactlyTheReviewedTableAccess(t *testing.T) {
 				for _, a := range w.patientWrites {
 					want[dynamoGrant{ids[tbl.Name], a, patientPartitionsOnly}] = true
 				}
+				if w.headerUpdates {
+					want[dynamoGrant{ids[tbl.Name], ddbUpdate, headerAttributesOnly}] = true
+				}
 				if w.indexes {
 					for _, i := range slices.Concat(tbl.GSIs, tbl.LSIs) {
 						want[dynamoGrant{ids[tbl.Name] + "/index/" + i.Name, ddbQuery, ""}] = true
@@ -271,7 +294,7 @@ func TestReadOnlyFunctionWritesOnlyItsAuditRecords(t *testing.T) {
 			if table == schema.Audit {
 				continue
 			}
-			writes = writes || len(w.patientWrites) > 0 || slices.ContainsFunc(w.items, func(a string) bool { return slices.Contains(writeActions, a) })
+			writes = writes || len(w.patientWrites) > 0 || w.headerUpdates || slices.ContainsFunc(w.items, func(a string) bool { return slices.Contains(writeActions, a) })
 		}
 		if !writes {
 			readOnly = append(readOnly, name)
@@ -311,6 +334,29 @@ func TestUpdateOnlyFunctionsCannotPutOrDeleteMessages(t *testing.T) {
 				t.Errorf("%s holds %s on %s", name, g.action, g.resource)
 			}
 		}
+	}
+}
+
+func TestMessageUpdatesTouchOnlyHeaderAttributes(t *testing.T) {
+	// GIVEN every function's grants on the Messages table
+	ids := tableIDs(t, full)
+	updaters := 0
+	for _, f := range routes.Functions() {
+		_, sts := functionGrants(t, full, functionResource(t, full, f.Name))
+		for _, g := range dynamoGrants(t, sts) {
+			if g.resource != ids[schema.Messages] || g.action != ddbUpdate {
+				continue
+			}
+			updaters++
+			// THEN every UpdateItem there is limited to the header attributes
+			if g.condition != headerAttributesOnly {
+				t.Errorf("%s: UpdateItem on Messages with condition %q, want %s", f.Name, g.condition, headerAttributesOnly)
+			}
+		}
+	}
+	// (mark-read, manage-conversation and write-message)
+	if updaters != 3 {
+		t.Errorf("%d functions update Messages, want 3", updaters)
 	}
 }
 
