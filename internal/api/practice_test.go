@@ -71,3 +71,28 @@ func TestStaffStayInTheirPractice(t *testing.T) {
 		t.Fatalf("other practice's search: %d %s", resp.StatusCode, resp.Body)
 	}
 }
+
+// GIVEN a reply of 5,000 user-perceived characters, each an 18-byte emoji
+// family WHEN staff send it THEN it is stored: the body limit in bytes
+// never refuses what the character limit allows.
+func TestLongestMessageFits(t *testing.T) {
+	deps, s := newDeps(t)
+	body := strings.Repeat("👨‍👩‍👧", domain.BodyMax)
+	path := "/staff/patients/{patientId}/conversations/{conversationId}/messages"
+	ev := staffEvent(seed.NurseKim, "POST", path, "/x", map[string]string{"patientId": seed.Mateo, "conversationId": seed.ConvRash}, `{"body":"`+body+`"}`)
+	ev.Headers["idempotency-key"] = "longest-message"
+	resp, err := api.Constructors["write-message"](deps)(t.Context(), ev)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("status %d: %v %.300s", resp.StatusCode, err, resp.Body)
+	}
+	_, page, err := s.Chain(t.Context(), seed.Mateo, seed.ConvRash, 10, nil)
+	if err != nil || page.Items[len(page.Items)-1].Body != body {
+		t.Fatalf("the stored message is not the one sent: %v", err)
+	}
+	// One character more is refused, naming the field.
+	ev.Body = `{"body":"` + body + `x"}`
+	ev.Headers["idempotency-key"] = "one-too-many"
+	if resp, _ := api.Constructors["write-message"](deps)(t.Context(), ev); resp.StatusCode != 422 || !strings.Contains(resp.Body, `"field":"body"`) {
+		t.Fatalf("5,001 characters: status %d %s", resp.StatusCode, resp.Body)
+	}
+}

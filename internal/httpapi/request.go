@@ -15,9 +15,11 @@ import (
 	"github.com/pedsportal/messaging/internal/domain"
 )
 
-// MaxBody is the largest request body accepted: a 5,000-character message
-// in 4-byte characters plus JSON overhead fits with room to spare.
-const MaxBody = 64 << 10
+// MaxBody is the largest request body accepted. Characters are counted as
+// a person sees them (grapheme clusters), and one emoji family is 18 bytes:
+// 5,000 of them with JSON overhead fit, and so does the message item within
+// DynamoDB's 400 KB item limit.
+const MaxBody = 256 << 10
 
 // Body returns the raw request body, decoding base64 when API Gateway chose
 // to encode it. Errors: ETooLarge, EMalformed.
