@@ -1,0 +1,134 @@
+// Package bench measures the figures the README reports: the DynamoDB calls
+// each operation makes, its sequential round trips and consumed capacity,
+// and latencies. The scenarios here are shared by `make bench`, which
+// prints the figures, and by a test that holds the README's round-trip
+// table to them, so the table cannot drift.
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/pedsportal/messaging/internal/audit"
+	"github.com/pedsportal/messaging/internal/authz"
+	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/routes"
+	"github.com/pedsportal/messaging/internal/seed"
+	"github.com/pedsportal/messaging/internal/store"
+)
+
+// Scenario is one operation as a client calls it, on the demo data.
+type Scenario struct {
+	Name   string // as the README's table names it
+	Route  string // route key
+	As     string // demo username
+	Params map[string]string
+	Body   string
+	Status int
+	// Prepare, when set, restores the state the operation needs (it runs
+	// untraced before each call).
+	Prepare func(ctx context.Context, st *store.Store) error
+	// MinCapacity is the floor of capacity units for what the operation
+	// must touch at the consistency it needs (see README).
+	MinCapacity float64
+}
+
+// Scenarios returns one scenario per operation.
+func Scenarios() []Scenario {
+	mateo := map[string]string{"patientId": seed.Mateo}
+	rash := map[string]string{"patientId": seed.Mateo, "conversationId": seed.ConvRash}
+	link := map[string]string{"patientId": seed.Lily, "portalUserId": seed.ParentNoLinks}
+	relink := func(ctx context.Context, st *store.Store) error {
+		return st.PutLink(ctx, seed.PracticeID, domain.Link{PatientID: seed.Lily, PortalUserID: seed.ParentNoLinks, Relationship: domain.RelGuardian},
+			audit.Record{PatientID: seed.Lily, ActorID: "bench", Action: audit.Link, Outcome: audit.Success, RequestID: "bench-prepare"})
+	}
+	// Minimums: a strongly consistent read is 1 RCU per item up to 4 KB; a
+	// transactional write 2 WCU per item up to 1 KB; an audit put 1 WCU.
+	return []Scenario{
+		{"list conversations", "GET /portal/patients/{patientId}/conversations", "parent.rivera", mateo, "", 200, nil, 2 + 1 + 1},
+		{"read conversation", "GET /portal/patients/{patientId}/conversations/{conversationId}", "parent.rivera", rash, "", 200, nil, 2 + 1 + 1},
+		{"start conversation", "POST /portal/patients/{patientId}/conversations", "parent.rivera", mateo, `{"poolId":"pool-nurse-line","subject":"Bench","body":"Hello"}`, 201, nil, 3 + 2*5},
+		{"reply", "POST /portal/patients/{patientId}/conversations/{conversationId}/messages", "parent.rivera", rash, `{"body":"Thank you"}`, 201, nil, 2 + 2*5},
+		{"mark read", "POST /portal/patients/{patientId}/conversations/{conversationId}/read", "parent.rivera", rash, "", 200, nil, 3 + 2*2},
+		{"manage conversation", "PATCH /staff/patients/{patientId}/conversations/{conversationId}", "nurse.kim", rash, `{"assigneeId":"` + seed.NurseKim + `"}`, 200, nil, 3 + 2*2},
+		{"staff inbox", "GET /staff/inbox", "nurse.kim", nil, "", 200, nil, 1 + 1 + 3},
+		{"inbox summary", "GET /staff/inbox/summary", "nurse.kim", nil, "", 200, nil, 1 + 1},
+		{"current patient list", "GET /portal/patients", "parent.rivera", nil, "", 200, nil, 1 + 1 + 2},
+		{"staff patient search", "POST /staff/patients/search", "nurse.kim", nil, `{"query":"rivera"}`, 200, nil, 1 + 1 + 2},
+		{"staff patient view", "GET /staff/patients/{patientId}", "nurse.kim", mateo, "", 200, nil, 2 + 1 + 1},
+		{"link", "PUT /staff/patients/{patientId}/links/{portalUserId}", "admin.garcia", link, `{"relationship":"guardian"}`, 200, nil, 4 + 2*2},
+		{"unlink", "DELETE /staff/patients/{patientId}/links/{portalUserId}", "admin.garcia", link, "", 204, relink, 2 + 2*2},
+		// The other routes, so that every route of the table has a scenario.
+		{"portal pools", "GET /portal/pools", "parent.rivera", nil, "", 200, nil, 1 + 1},
+		{"staff profile", "GET /staff/me", "nurse.kim", nil, "", 200, nil, 1},
+		{"staff pools", "GET /staff/pools", "nurse.kim", nil, "", 200, nil, 1 + 1},
+		{"staff members", "GET /staff/members", "nurse.kim", nil, "", 200, nil, 1 + 1},
+		{"staff chart history", "GET /staff/patients/{patientId}/conversations", "nurse.kim", mateo, "", 200, nil, 2 + 1 + 1},
+		{"staff start conversation", "POST /staff/patients/{patientId}/conversations", "nurse.kim", mateo,
+			`{"portalUserId":"` + seed.ParentRivera + `","poolId":"pool-nurse-line","subject":"Lab results","body":"All normal."}`, 201, nil, 4 + 2*4},
+		{"staff read conversation", "GET /staff/patients/{patientId}/conversations/{conversationId}", "nurse.kim", rash, "", 200, nil, 2 + 1 + 1},
+		{"staff reply", "POST /staff/patients/{patientId}/conversations/{conversationId}/messages", "nurse.kim", rash, `{"body":"Please stop it and call us."}`, 201, nil, 2 + 2*4},
+		{"staff mark read", "POST /staff/patients/{patientId}/conversations/{conversationId}/read", "nurse.kim", rash, "", 200, nil, 3 + 2*2},
+	}
+}
+
+// ClaimsFor returns the claims of demo users' access tokens for auds.
+func ClaimsFor(auds authz.Audiences) Claims {
+	return func(username string, aud routes.Audience) map[string]string {
+		u, ok := seed.UserByName(username)
+		if !ok {
+			panic("bench: no demo user " + username)
+		}
+		a := auds[domain.Side(aud)]
+		c := map[string]string{"sub": u.Sub, "iss": a.Issuer, "client_id": a.ClientID, "token_use": "access", "scope": "openid " + string(aud) + "/messages", "username": username}
+		if len(u.Groups) > 0 {
+			c["cognito:groups"] = "[" + strings.Join(u.Groups, " ") + "]"
+		}
+		return c
+	}
+}
+
+// Claims returns the authorizer claims of a demo user's access token for
+// route, as the local issuer mints them and API Gateway passes them on.
+type Claims func(username string, audience routes.Audience) map[string]string
+
+// Event builds the payload 2.0 event of s.
+func (s Scenario) Event(claims Claims) events.APIGatewayV2HTTPRequest {
+	r, ok := routes.ByKey(s.Route)
+	if !ok {
+		panic("bench: no route " + s.Route)
+	}
+	path := r.Path
+	for k, v := range s.Params {
+		path = strings.ReplaceAll(path, "{"+k+"}", v)
+	}
+	return events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: s.Route, RawPath: path, PathParameters: s.Params, Body: s.Body,
+		Headers: map[string]string{"content-type": "application/json", "idempotency-key": rand.Text()},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RequestID: rand.Text(), RouteKey: s.Route,
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: r.Method, Path: path, SourceIP: "127.0.0.1"},
+			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{
+				Claims: claims(s.As, r.Audience),
+			}},
+		},
+	}
+}
+
+// Function is the function that serves s.
+func (s Scenario) Function() string {
+	r, _ := routes.ByKey(s.Route)
+	return r.Function
+}
+
+// Check reports whether a response is the one s expects.
+func (s Scenario) Check(status int, body string) error {
+	if status != s.Status {
+		return fmt.Errorf("%s: status %d, want %d: %s", s.Name, status, s.Status, body)
+	}
+	return nil
+}
