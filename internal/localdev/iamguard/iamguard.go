@@ -142,7 +142,10 @@ func isWrite(action string) bool {
 	return action == grants.PutItem || action == grants.UpdateItem || action == grants.DeleteItem
 }
 
-// checkUpdate adds the attribute limit to check for an UpdateItem.
+// checkUpdate adds the attribute limit to check for an UpdateItem. The
+// attributes counted are the key's and every top-level name in the update
+// and condition expressions: at least what IAM's dynamodb:Attributes holds,
+// so the guard is never more lenient than the policy.
 func (g *Guard) checkUpdate(physical string, key map[string]types.AttributeValue, update, condition *string, names map[string]string) *Denied {
 	if d := g.check(grants.UpdateItem, physical, "", key); d != nil {
 		return d
