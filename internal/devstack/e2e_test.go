@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pedsportal/messaging/internal/audit"
+	"github.com/pedsportal/messaging/internal/httpapi"
 	"github.com/pedsportal/messaging/internal/localdev/issuer"
 	"github.com/pedsportal/messaging/internal/seed"
 )
@@ -449,7 +450,7 @@ func TestBadInput(t *testing.T) {
 		{"over-long body", map[string]string{"poolId": seed.PoolNurse, "subject": "s", "body": strings.Repeat("b", 5001)}, 422, "body"},
 		{"invalid UTF-8", []byte("{\"poolId\":\"pool-nurse-line\",\"subject\":\"s\",\"body\":\"bad \xff\xfe bytes\"}"), 422, "body"},
 		{"unknown pool", map[string]string{"poolId": "pool-nope", "subject": "s", "body": "b"}, 422, "poolId"},
-		{"over-large body", `{"poolId":"pool-nurse-line","subject":"s","body":"` + strings.Repeat("x", 70<<10) + `"}`, 413, ""},
+		{"over-large body", `{"poolId":"pool-nurse-line","subject":"s","body":"` + strings.Repeat("x", httpapi.MaxBody) + `"}`, 413, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := parent.do("POST", path, tc.body, key()...)
