@@ -289,7 +289,6 @@ var (
 	aPortalReadAt   = attr(convItem{}, "PortalReadAt")
 	aStaffReadAt    = attr(convItem{}, "StaffReadAt")
 	aPracticeID     = attr(patientItem{}, "PracticeID")
-	aRequestHash    = attr(idemItem{}, "RequestHash")
 	aCount          = attr(counterItem{}, "Count")
 	aExpiresAt      = attr(idemItem{}, "ExpiresAt")
 	aActive         = attr(portalUserItem{}, "Active")
