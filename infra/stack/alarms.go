@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/pedsportal/messaging/internal/app"
 	"github.com/pedsportal/messaging/internal/routes"
 	"github.com/pedsportal/messaging/internal/schema"
 )
@@ -26,7 +27,7 @@ var dynamoOperations = []awsdynamodb.Operation{
 
 // WriteCapMessage is the log message of the write-message function when a
 // portal user reaches the per-patient daily write cap.
-const WriteCapMessage = "write cap reached"
+const WriteCapMessage = app.WriteCapLog
 
 // WriteCapMetric is the metric the write-cap log filter counts, in the
 // namespace WriteCapNamespace(stack name), so that two stacks in one account

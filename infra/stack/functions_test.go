@@ -140,14 +140,14 @@ type tableAccess struct {
 }
 
 // reviewedHeaderAttributes are the attributes an update on Messages may
-// touch: the keys and a conversation header's own attributes, never a
-// message's (body, author) nor an expiry. Written out for review; the stack
-// takes them from the store's header struct tags, so a new header
-// attribute fails here until it is reviewed.
+// name: the keys and what replies, mark read and manage change or test,
+// never a message's (body, author, createdAt), an expiry, nor what a
+// conversation never changes (subject, patient, practice, starter).
+// Written out for review; the stack takes them from store.HeaderAttributes,
+// so a new attribute fails here until it is reviewed.
 var reviewedHeaderAttributes = slices.Sorted(slices.Values([]string{
 	"PK", "SK", "ActivitySK", "InboxPK", "InboxSK", "OpenPK",
-	"conversationId", "patient", "practiceId", "subject", "pool", "status", "startedBy", "portalUserId", "assignee",
-	"createdAt", "lastActivityAt", "messageCount", "preview",
+	"status", "assignee", "lastActivityAt", "messageCount", "preview",
 	"portalUnread", "staffUnread", "portalReadAt", "staffReadAt", "version",
 }))
 

@@ -136,6 +136,14 @@ func (h *handler) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	if err := validPathIDs(ev.PathParameters); err != nil {
 		return httpapi.Error(ctx, log, rid, err), nil
 	}
+	// Answer before Lambda's deadline: dependencies get the time left but
+	// a margin, so a stalled call ends in a 503 problem with Retry-After
+	// and an audit record, not in a killed function.
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-answerMargin))
+		defer cancel()
+	}
 	r := &req{ctx: ctx, ev: ev, call: h.app.NewCall(p, rid, ev.RequestContext.HTTP.SourceIP), log: log}
 	defer func() {
 		if v := recover(); v != nil {
@@ -152,6 +160,10 @@ func (h *handler) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	log.InfoContext(ctx, "request", "status", resp.StatusCode, "actor", p.ID, "patientId", ev.PathParameters["patientId"], "conversationId", ev.PathParameters["conversationId"])
 	return resp, nil
 }
+
+// answerMargin is kept free at the end of a request's deadline to write the
+// attempt's audit record (app.Finish takes at most a second) and answer.
+const answerMargin = 1500 * time.Millisecond
 
 // validPathIDs checks every ID in the path against its format. Errors:
 // ENotFound, identical to the answer for an ID that does not exist.
@@ -171,16 +183,12 @@ func validPathIDs(params map[string]string) error {
 	return nil
 }
 
-// idempotency reads the Idempotency-Key and binds it to what was asked:
-// the route, the path and the decoded body.
-func idempotency(r *req, body any) (app.Idempotency, error) {
-	key, err := httpapi.IdempotencyKey(r.ev)
-	if err != nil {
-		return app.Idempotency{}, err
-	}
+// idempotency binds the request's Idempotency-Key to what was asked: the
+// route, the path and the decoded body.
+func idempotency(r *req, key string, body any) app.Idempotency {
 	j, _ := json.Marshal(body)
 	h := sha256.New()
 	h.Write([]byte(r.ev.RouteKey + "\x00" + r.ev.RawPath + "\x00"))
 	h.Write(j)
-	return app.Idempotency{CallerID: r.call.Principal.ID, Key: key, Hash: hex.EncodeToString(h.Sum(nil))}, nil
+	return app.Idempotency{CallerID: r.call.Principal.ID, Key: key, Hash: hex.EncodeToString(h.Sum(nil))}
 }

@@ -252,7 +252,8 @@ type writeResponse struct {
 }
 
 func (h *handler) startConversation(r *req) (response, error) {
-	if _, err := httpapi.IdempotencyKey(r.ev); err != nil {
+	key, err := httpapi.IdempotencyKey(r.ev)
+	if err != nil {
 		return response{}, err
 	}
 	var in newConversationRequest
@@ -263,13 +264,9 @@ func (h *handler) startConversation(r *req) (response, error) {
 	if side == domain.SidePortal && in.PortalUserID != "" {
 		return response{}, &domain.Error{Code: domain.EMalformed, Field: "portalUserId", Message: `unknown field "portalUserId"`}
 	}
-	idem, err := idempotency(r, in)
-	if err != nil {
-		return response{}, err
-	}
 	res, err := h.app.StartConversation(r.ctx, r.call, app.StartRequest{
 		PatientID: r.path("patientId"), PortalUserID: in.PortalUserID, PoolID: in.PoolID,
-		Subject: in.Subject, Body: in.Body, Idem: idem,
+		Subject: in.Subject, Body: in.Body, Idem: idempotency(r, key, in),
 	})
 	if err != nil {
 		return response{}, err
@@ -278,18 +275,15 @@ func (h *handler) startConversation(r *req) (response, error) {
 }
 
 func (h *handler) reply(r *req) (response, error) {
-	if _, err := httpapi.IdempotencyKey(r.ev); err != nil {
+	key, err := httpapi.IdempotencyKey(r.ev)
+	if err != nil {
 		return response{}, err
 	}
 	var in replyRequest
 	if err := httpapi.Decode(r.ev, &in, false); err != nil {
 		return response{}, err
 	}
-	idem, err := idempotency(r, in)
-	if err != nil {
-		return response{}, err
-	}
-	res, err := h.app.Reply(r.ctx, r.call, app.ReplyRequest{PatientID: r.path("patientId"), ConversationID: r.path("conversationId"), Body: in.Body, Idem: idem})
+	res, err := h.app.Reply(r.ctx, r.call, app.ReplyRequest{PatientID: r.path("patientId"), ConversationID: r.path("conversationId"), Body: in.Body, Idem: idempotency(r, key, in)})
 	if err != nil {
 		return response{}, err
 	}

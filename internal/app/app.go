@@ -15,6 +15,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -78,8 +79,8 @@ type App struct {
 	log   *slog.Logger
 	now   func() time.Time
 	newID func(time.Time) string
-	// DailyWriteLimit caps the messages one portal user writes about one
-	// patient in a day; 0 means DefaultDailyWriteLimit.
+	// dailyLimit caps the messages one portal user writes about one
+	// patient in a day.
 	dailyLimit int
 
 	// practices remembers which practice a staff member belongs to. A staff
@@ -124,8 +125,12 @@ type Call struct {
 	SourceIP  string
 	At        time.Time
 
-	// rec is the record of the attempt; it names only IDs that exist.
+	// rec is the record of the attempt. Its patient and conversation are
+	// set only once access to them was decided (granted, found), so that a
+	// record never names, or is filed under, an ID nobody checked.
 	rec audit.Record
+	// wantPatient and wantConversation are what the request names.
+	wantPatient, wantConversation string
 	// recorded is set once the operation stored its records, with its
 	// change or before releasing its data.
 	recorded bool
@@ -141,11 +146,33 @@ func (a *App) NewCall(p authz.Principal, requestID, sourceIP string) *Call {
 
 // begin names what the call is about; it is audited from here on.
 func (c *Call) begin(action audit.Action, patientID, conversationID string) {
-	c.rec.Action, c.rec.PatientID, c.rec.ConversationID = action, patientID, conversationID
+	c.rec.Action, c.wantPatient, c.wantConversation = action, patientID, conversationID
 }
 
-// granted records the role the decision used: the directory's.
-func (c *Call) granted(g *authz.Grant) { c.rec.ActorRole = g.Actor.Role }
+// read notes what the access read found: a staff member's role is the
+// directory's, whether or not access is then granted.
+func (c *Call) read(f *authz.Facts) {
+	if f != nil && f.Staff != nil && c.Principal.Side == domain.SideStaff {
+		c.rec.ActorRole = string(f.Staff.Role)
+	}
+}
+
+// granted notes the decided access: the patient, the role the decision
+// used, and the conversation when the access read found it.
+func (c *Call) granted(g *authz.Grant) {
+	c.rec.ActorRole, c.rec.PatientID = g.Actor.Role, c.wantPatient
+	if g.Conversation != nil {
+		c.found()
+	}
+}
+
+// found notes that the conversation the request names exists under the
+// granted patient.
+func (c *Call) found() {
+	if c.rec.PatientID != "" {
+		c.rec.ConversationID = c.wantConversation
+	}
+}
 
 // record returns the call's record with outcome and status.
 func (c *Call) record(o audit.Outcome, status int) audit.Record {
@@ -155,11 +182,14 @@ func (c *Call) record(o audit.Outcome, status int) audit.Record {
 }
 
 // Finish audits a call that ended without storing its records: denied,
-// refused or failed (a panic included), with the HTTP status it got. A
-// record that fails to store is logged whole (IDs only) so that no attempt
-// is invisible. Calls that never reached a patient leave no record.
+// refused or failed (a panic included), with the HTTP status it got. An
+// attempt whose patient was never granted is filed under its actor, with
+// the IDs it asked for apart, so that nobody can write into a chart, or
+// create a trail for an ID, by asking for it. A record that fails to store
+// is logged whole (IDs only) so that no attempt is invisible. Content-free
+// operations leave no record.
 func (a *App) Finish(ctx context.Context, c *Call, status int) {
-	if c.recorded || c.rec.PatientID == "" || c.rec.Action == "" {
+	if c.recorded || c.rec.Action == "" {
 		return
 	}
 	c.recorded = true
@@ -167,11 +197,25 @@ func (a *App) Finish(ctx context.Context, c *Call, status int) {
 	switch {
 	case status == 404 || status == 403:
 		outcome = audit.Denied
-	case status < 500:
+	case status < 500 && status != 429:
 		outcome = audit.Rejected
 	}
-	a.store(context.WithoutCancel(ctx), c.record(outcome, status))
+	r := c.record(outcome, status)
+	if r.PatientID == "" {
+		r.RequestedPatientID = c.wantPatient
+	}
+	if r.ConversationID == "" {
+		r.RequestedConversationID = c.wantConversation
+	}
+	// The request's own deadline may be what failed: give the record a
+	// moment of its own, not forever.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	a.store(ctx, r)
 }
+
+// finishTimeout bounds the audit write of a failed attempt.
+const finishTimeout = time.Second
 
 // store appends records that commit with no change, logging each one that
 // could not be stored. It returns the error so reads can fail closed.
@@ -189,12 +233,16 @@ func (a *App) store(ctx context.Context, recs ...audit.Record) error {
 }
 
 // logLost writes an audit record that could not be stored to the log, so
-// that it can be recovered from there. It holds IDs only.
+// that it can be recovered from there. It holds IDs only. For a change,
+// the record is the one its transaction carried: the change did not
+// commit (or its outcome is unknown), whatever the record's outcome says.
 func (a *App) logLost(ctx context.Context, r audit.Record, err error) {
 	a.log.ErrorContext(ctx, "audit write failed", "error", err, slog.Group("audit",
 		"patientId", r.PatientID, "at", r.At, "actorId", r.ActorID, "actorSide", r.ActorSide, "actorRole", r.ActorRole,
-		"action", string(r.Action), "conversationId", r.ConversationID, "messageId", r.MessageID,
-		"outcome", string(r.Outcome), "status", r.Status, "requestId", r.RequestID))
+		"action", string(r.Action), "conversationId", r.ConversationID, "messageId", r.MessageID, "targetId", r.TargetID,
+		"requestedPatientId", r.RequestedPatientID, "requestedConversationId", r.RequestedConversationID,
+		"outcome", string(r.Outcome), "status", r.Status, "requestId", r.RequestID, "sourceIp", r.SourceIP,
+		"recipientId", r.RecipientID, "channel", r.Channel))
 }
 
 // committed notes that rec was stored with the change, or logs it whole
@@ -235,8 +283,23 @@ func both[T any](ctx context.Context, access func(context.Context) (*authz.Facts
 		dataErr error
 		wg      sync.WaitGroup
 	)
-	wg.Go(func() { facts, accErr = access(ctx) })
-	wg.Go(func() { val, dataErr = data(ctx) })
+	wg.Go(func() {
+		defer recovered(&accErr)
+		facts, accErr = access(ctx)
+	})
+	wg.Go(func() {
+		defer recovered(&dataErr)
+		val, dataErr = data(ctx)
+	})
 	wg.Wait()
 	return facts, val, accErr, dataErr
+}
+
+// recovered turns a panic of a helper goroutine into an error, which the
+// request then answers with 500 and audits, instead of crashing the
+// process. Use it deferred.
+func recovered(err *error) {
+	if v := recover(); v != nil {
+		*err = &domain.Error{Code: domain.EInternal, Err: fmt.Errorf("panic: %v", v)}
+	}
 }

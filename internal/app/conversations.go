@@ -123,7 +123,10 @@ func (a *App) write(ctx context.Context, c *Call, msg domain.Message, conv *doma
 	}
 	if errors.Is(err, domain.ErrDailyLimit) {
 		// The alarm on unusual per-patient growth counts this line.
-		a.log.WarnContext(ctx, "write cap reached", "patientId", msg.PatientID, "actor", c.Principal.ID, "limit", a.dailyLimit)
+		a.log.WarnContext(ctx, WriteCapLog, "patientId", msg.PatientID, "actor", c.Principal.ID, "limit", a.dailyLimit)
+	}
+	if domain.ErrorCode(err) == domain.EConflict {
+		c.found() // a closed conversation exists
 	}
 	if err != nil {
 		a.committed(ctx, c, rec, err)
@@ -149,6 +152,10 @@ func (a *App) write(ctx context.Context, c *Call, msg domain.Message, conv *doma
 	}
 	return res, nil
 }
+
+// WriteCapLog is the log message of a write refused by the daily limit;
+// infra's alarm on unusual per-patient growth counts it.
+const WriteCapLog = "write cap reached"
 
 // staleRetries bounds how often a header change is retried when a
 // concurrent write moved the version it read.
@@ -194,6 +201,7 @@ func (a *App) Manage(ctx context.Context, c *Call, in ManageRequest) (*domain.Co
 			ch.Assignee = &domain.Party{}
 			if s := g.Assignee; s != nil {
 				ch.Assignee = &domain.Party{ID: s.ID, Name: s.DisplayName, Role: string(s.Role), Side: domain.SideStaff}
+				rec.TargetID = s.ID
 			}
 		}
 		return g.Conversation.Changed(ch), a.repo.ChangeConversation(ctx, *g.Conversation, ch, rec)
@@ -229,8 +237,26 @@ func (a *App) changeHeader(ctx context.Context, c *Call, patientID string, extra
 // grant reads and decides access to a patient (one round trip) and notes
 // the role used.
 func (a *App) grant(ctx context.Context, c *Call, patientID string, extra authz.Extra) (*authz.Grant, error) {
-	g, err := authz.Patient(ctx, a.repo, c.Principal, patientID, extra)
+	q, err := authz.PatientQuery(c.Principal, patientID, extra)
 	if err != nil {
+		return nil, err
+	}
+	f, err := a.repo.LoadAccess(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.read(f)
+	g, err := authz.DecidePatient(c.Principal, patientID, extra, f)
+	if err != nil {
+		// A missing conversation of the caller's own patient is an attempt
+		// on that patient's chart: file it there.
+		if extra.ConversationID != "" {
+			patientOnly := extra
+			patientOnly.ConversationID = ""
+			if g, perr := authz.DecidePatient(c.Principal, patientID, patientOnly, f); perr == nil {
+				c.granted(g)
+			}
+		}
 		return nil, err
 	}
 	c.granted(g)

@@ -22,21 +22,31 @@ func (a *App) ListPatients(ctx context.Context, c *Call) ([]domain.Link, error) 
 	if accErr != nil {
 		return nil, accErr
 	}
-	if _, err := authz.DecidePortalUser(c.Principal, facts); err != nil {
+	u, err := authz.DecidePortalUser(c.Principal, facts)
+	if err != nil {
 		return nil, err
 	}
 	if dataErr != nil {
 		return nil, dataErr
 	}
-	recs := make([]audit.Record, len(links))
-	for i, l := range links {
-		recs[i] = c.record(audit.Success, 200)
-		recs[i].PatientID = l.PatientID
+	// The index is eventually consistent: a link removed a moment ago may
+	// still be listed (name and birth date only; every route of the
+	// patient reads the link itself, strongly consistent). A link of
+	// another practice never is.
+	var recs []audit.Record
+	var mine []domain.Link
+	for _, l := range links {
+		if l.PracticeID != u.PracticeID {
+			continue
+		}
+		r := c.record(audit.Success, 200)
+		r.PatientID = l.PatientID
+		recs, mine = append(recs, r), append(mine, l)
 	}
 	if err := a.release(ctx, c, recs...); err != nil {
 		return nil, err
 	}
-	return links, nil
+	return mine, nil
 }
 
 // PortalPools lists the pools a portal user may write to. Errors:
@@ -119,7 +129,7 @@ type PatientView struct {
 // portal users. Errors: ENotFound, EForbidden.
 func (a *App) ViewPatient(ctx context.Context, c *Call, patientID string) (*PatientView, error) {
 	c.begin(audit.ViewPatient, patientID, "")
-	links, g, err := readPatient(ctx, a, c, patientID, authz.Extra{}, func(ctx context.Context) ([]domain.Link, error) {
+	links, g, err := readPatient(ctx, a, c, patientID, false, func(ctx context.Context) ([]domain.Link, error) {
 		return a.repo.PatientLinks(ctx, patientID)
 	})
 	if err != nil {
@@ -158,6 +168,7 @@ func (a *App) Link(ctx context.Context, c *Call, in LinkRequest) (*domain.Link, 
 		LinkedAt: c.At, LinkedBy: c.Principal.ID,
 	}
 	rec := c.record(audit.Success, 200)
+	rec.TargetID = in.PortalUserID
 	err = a.repo.PutLink(ctx, g.PracticeID, l, rec)
 	a.committed(ctx, c, rec, err)
 	if err != nil {
@@ -181,6 +192,7 @@ func (a *App) Unlink(ctx context.Context, c *Call, patientID, portalUserID strin
 		return errNotAdmin
 	}
 	rec := c.record(audit.Success, 204)
+	rec.TargetID = portalUserID
 	err = a.repo.DeleteLink(ctx, patientID, portalUserID, rec)
 	a.committed(ctx, c, rec, err)
 	return err

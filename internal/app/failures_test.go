@@ -104,7 +104,7 @@ func newWorld() *world {
 		h := w.header
 		return &h, app.Page[domain.Message]{Items: []domain.Message{msg}}, nil
 	}
-	w.InboxFn = w.ConversationsFn2()
+	w.InboxFn = w.ConversationsFn
 	w.OpenSummaryFn = func(context.Context, string, string) (app.Summary, error) { return app.Summary{Open: 1}, nil }
 	w.CreateConversationFn = func(_ context.Context, _ domain.Conversation, _ domain.Message, wr app.Write) (app.Written, error) {
 		w.commit("create", wr.Audit)
@@ -123,7 +123,11 @@ func newWorld() *world {
 		return nil
 	}
 	w.PortalUserLinksFn = func(context.Context, string) ([]domain.Link, error) {
-		return []domain.Link{{PatientID: patient, PortalUserID: parent, PatientName: childName, PatientDOB: "2017-03-14"}}, nil
+		return []domain.Link{
+			{PatientID: patient, PortalUserID: parent, PatientName: childName, PatientDOB: "2017-03-14", PracticeID: practice},
+			// A link another practice left: never listed.
+			{PatientID: "pt-elsewhere", PortalUserID: parent, PatientName: "Other Child", PracticeID: "prac-other"},
+		}, nil
 	}
 	w.PatientLinksFn = func(context.Context, string) ([]domain.Link, error) {
 		return []domain.Link{{PatientID: patient, PortalUserID: parent, PortalUserName: "Parent"}}, nil
@@ -150,13 +154,6 @@ func newWorld() *world {
 		return nil
 	}
 	return w
-}
-
-// ConversationsFn2 serves the inbox from the same one conversation.
-func (w *world) ConversationsFn2() func(context.Context, string, app.ConversationFilter, int, map[string]string) (app.Page[domain.Conversation], error) {
-	return func(context.Context, string, app.ConversationFilter, int, map[string]string) (app.Page[domain.Conversation], error) {
-		return app.Page[domain.Conversation]{Items: []domain.Conversation{w.header}}, nil
-	}
 }
 
 func (w *world) commit(op string, rec audit.Record) {
@@ -205,6 +202,15 @@ var calls = []call{
 	{"PATCH /staff/patients/{patientId}/conversations/{conversationId}", nurse, patConv, `{"status":"closed"}`, nil},
 	{"PUT /staff/patients/{patientId}/links/{portalUserId}", admin, patUser, `{"relationship":"guardian"}`, nil},
 	{"DELETE /staff/patients/{patientId}/links/{portalUserId}", admin, patUser, "", nil},
+}
+
+func callFor(key string) call {
+	for _, c := range calls {
+		if c.key == key {
+			return c
+		}
+	}
+	panic("no call for " + key)
 }
 
 func event(c call, rid string) events.APIGatewayV2HTTPRequest {
@@ -339,6 +345,10 @@ func TestChangesCommitTheirAuditRecord(t *testing.T) {
 			if want := map[string]string{parent: "portal", nurse: "nurse", admin: "admin"}[c.sub]; rec.ActorRole != want {
 				t.Errorf("actor role = %q, want %q (the directory's)", rec.ActorRole, want)
 			}
+			r, _ := routes.ByKey(c.key)
+			if (r.Op == routes.OpLink || r.Op == routes.OpUnlink) && rec.TargetID != parent {
+				t.Errorf("link record names target %q, want the portal user %s", rec.TargetID, parent)
+			}
 		})
 	}
 }
@@ -361,6 +371,9 @@ func TestReadsAuditBeforeRelease(t *testing.T) {
 			if !strings.Contains(resp.Body, patient) {
 				wantRecs = 0 // no patient data in this response
 			}
+			if strings.Contains(resp.Body, "pt-elsewhere") {
+				t.Errorf("listed another practice's link: %s", resp.Body)
+			}
 			if len(w.appended) != wantRecs || len(w.committed) != 0 {
 				t.Fatalf("appended %+v, committed %v; want %d record(s) and no change", w.appended, w.committed, wantRecs)
 			}
@@ -372,8 +385,8 @@ func TestReadsAuditBeforeRelease(t *testing.T) {
 // gets the documented status and, when the failure is transient,
 // Retry-After; the attempt is audited as failed or denied.
 func TestDependencyFailures(t *testing.T) {
-	reply := calls[5]
-	list := calls[2]
+	reply := callFor("POST /portal/patients/{patientId}/conversations/{conversationId}/messages")
+	list := callFor("GET /portal/patients/{patientId}/conversations")
 	for _, tc := range []struct {
 		name   string
 		c      call
@@ -409,6 +422,11 @@ func TestDependencyFailures(t *testing.T) {
 		{"panic in the repository", reply, func(w *world) {
 			w.AppendMessageFn = func(context.Context, domain.Message, app.Write) (app.Written, error) { panic("boom") }
 		}, nil, http.StatusInternalServerError, false},
+		{"panic in a read running beside the access read", list, func(w *world) {
+			w.ConversationsFn = func(context.Context, string, app.ConversationFilter, int, map[string]string) (app.Page[domain.Conversation], error) {
+				panic("boom")
+			}
+		}, nil, http.StatusInternalServerError, false},
 		{"daily limit", reply, func(w *world) {
 			w.AppendMessageFn = func(context.Context, domain.Message, app.Write) (app.Written, error) {
 				return app.Written{}, &domain.Error{Code: domain.EThrottled, Message: "limit", RetryAfter: 3 * time.Hour, Err: domain.ErrDailyLimit}
@@ -433,7 +451,7 @@ func TestDependencyFailures(t *testing.T) {
 				t.Errorf("content type %q, want a problem document", resp.Headers["Content-Type"])
 			}
 			noPHI(t, resp)
-			if len(w.appended) != 1 || w.appended[0].Outcome == audit.Success || w.appended[0].PatientID != patient {
+			if len(w.appended) != 1 || w.appended[0].Outcome == audit.Success || (w.appended[0].PatientID != patient && w.appended[0].RequestedPatientID != patient) {
 				t.Fatalf("audit records = %+v, want one failed or denied record of the attempt", w.appended)
 			}
 			if w.appended[0].MessageID != "" {
@@ -449,7 +467,7 @@ func TestDailyLimitRetryAfter(t *testing.T) {
 	w.AppendMessageFn = func(context.Context, domain.Message, app.Write) (app.Written, error) {
 		return app.Written{}, &domain.Error{Code: domain.EThrottled, Message: "limit", RetryAfter: 90 * time.Minute, Err: domain.ErrDailyLimit}
 	}
-	resp := serve(t, t.Context(), w, calls[5])
+	resp := serve(t, t.Context(), w, callFor("POST /portal/patients/{patientId}/conversations/{conversationId}/messages"))
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Headers["Retry-After"] != "5400" {
 		t.Fatalf("status %d, Retry-After %q; want 429 and 5400", resp.StatusCode, resp.Headers["Retry-After"])
 	}
@@ -487,7 +505,7 @@ func TestDisabledPortalAccount(t *testing.T) {
 // GIVEN an admin demoted in the directory WHEN their token still says
 // admin THEN link changes are refused, and audited as denied.
 func TestDemotedAdminCannotChangeLinks(t *testing.T) {
-	for _, c := range calls[20:] {
+	for _, c := range []call{callFor("PUT /staff/patients/{patientId}/links/{portalUserId}"), callFor("DELETE /staff/patients/{patientId}/links/{portalUserId}")} {
 		t.Run(c.key, func(t *testing.T) {
 			w := newWorld()
 			w.adminRole = domain.RoleFrontDesk
@@ -521,13 +539,13 @@ func TestStaleHeaderRetries(t *testing.T) {
 		w.commit("mark-read", rec)
 		return nil
 	}
-	resp := serve(t, t.Context(), w, calls[6])
+	resp := serve(t, t.Context(), w, callFor("POST /portal/patients/{patientId}/conversations/{conversationId}/read"))
 	if resp.StatusCode != http.StatusOK || tries != 2 || !strings.Contains(resp.Body, `"version":5`) {
 		t.Fatalf("status %d after %d tries: %s", resp.StatusCode, tries, resp.Body)
 	}
 	// With the version the client saw, a moved header is a 409 at once.
 	w = newWorld()
-	c := calls[19]
+	c := callFor("PATCH /staff/patients/{patientId}/conversations/{conversationId}")
 	c.body = `{"status":"closed","version":2}`
 	if resp := serve(t, t.Context(), w, c); resp.StatusCode != http.StatusConflict || len(w.committed) != 0 {
 		t.Fatalf("stale manage: status %d, committed %v; want 409 and nothing", resp.StatusCode, w.committed)
@@ -541,4 +559,46 @@ func codec(t *testing.T) *cursor.Codec {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// GIVEN a request for a patient or conversation the caller was never
+// granted WHEN it is refused THEN its record is filed under the actor with
+// the IDs it asked for apart, never under (or naming as checked) those IDs.
+func TestUnverifiedAttemptsAreFiledUnderTheActor(t *testing.T) {
+	nope := map[string]string{"patientId": "pt-nope"}
+	nopeConv := map[string]string{"patientId": patient, "conversationId": "01KSEED00000000000000000ZZ"}
+	for _, tc := range []struct {
+		name   string
+		c      call
+		status int
+		// what the record must name as checked, and as only asked for
+		patient, conv, askedPatient, askedConv string
+	}{
+		{"foreign or missing patient", call{"GET /portal/patients/{patientId}/conversations", parent, nope, "", nil}, 404, "", "", "pt-nope", ""},
+		{"refused body before any access check", call{"POST /portal/patients/{patientId}/conversations/{conversationId}/messages", parent, map[string]string{"patientId": "pt-nope", "conversationId": convID}, `{"body":""}`, nil}, 422, "", "", "pt-nope", convID},
+		{"missing conversation of a granted patient", call{"POST /portal/patients/{patientId}/conversations/{conversationId}/read", parent, nopeConv, "", nil}, 404, patient, "", "", nopeConv["conversationId"]},
+		{"staff on another practice's patient", call{"GET /staff/patients/{patientId}", nurse, nope, "", nil}, 404, "", "", "pt-nope", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld()
+			resp := serve(t, t.Context(), w, tc.c)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, resp.Body)
+			}
+			if len(w.appended) != 1 {
+				t.Fatalf("records = %+v, want one", w.appended)
+			}
+			r := w.appended[0]
+			if r.PatientID != tc.patient || r.ConversationID != tc.conv || r.RequestedPatientID != tc.askedPatient || r.RequestedConversationID != tc.askedConv {
+				t.Fatalf("record names patient %q conv %q, asked %q/%q; want %q %q, asked %q/%q",
+					r.PatientID, r.ConversationID, r.RequestedPatientID, r.RequestedConversationID, tc.patient, tc.conv, tc.askedPatient, tc.askedConv)
+			}
+			if r.Outcome == audit.Success {
+				t.Fatalf("outcome %s for a refused attempt", r.Outcome)
+			}
+			if tc.c.sub == nurse && r.ActorRole != "nurse" {
+				t.Errorf("actor role %q, want the directory's nurse even when denied", r.ActorRole)
+			}
+		})
+	}
 }

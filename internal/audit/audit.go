@@ -25,6 +25,9 @@ const (
 	ListPatients   Action = "patients.list"   // the portal's Current Patient list
 	SearchPatients Action = "patients.search" // staff search: one record per patient returned
 	ViewPatient    Action = "patient.view"    // staff view of a patient and its guardians
+	// Notify is a notification sent (or that failed) to RecipientID on
+	// Channel; it names no address.
+	Notify Action = "notification.send"
 )
 
 // Outcome is how the request ended.
@@ -54,6 +57,17 @@ type Record struct {
 	Status         int       `json:"status"`
 	RequestID      string    `json:"requestId"`
 	SourceIP       string    `json:"sourceIp,omitempty"`
+	// TargetID is who a change concerns: the portal user linked or
+	// unlinked, the new assignee.
+	TargetID string `json:"targetId,omitempty"`
+	// RequestedPatientID and RequestedConversationID are what a denied or
+	// refused attempt asked for, when access to them was never granted.
+	// Such a record is filed under its actor, not under the ID asked for.
+	RequestedPatientID      string `json:"requestedPatientId,omitempty"`
+	RequestedConversationID string `json:"requestedConversationId,omitempty"`
+	// RecipientID and Channel, for notifications.
+	RecipientID string `json:"recipientId,omitempty"`
+	Channel     string `json:"channel,omitempty"`
 }
 
 // Writer appends records that commit with no change of their own: reads,

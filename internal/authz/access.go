@@ -131,6 +131,8 @@ func DecidePatient(p Principal, patientID string, extra Extra, f *Facts) (*Grant
 				}
 			case f.Link == nil || f.LinkPracticeID != g.PracticeID:
 				return nil, domain.Invalid("portalUserId", "that portal user is not linked to this patient")
+			case u == nil || !u.Active:
+				return nil, domain.Invalid("portalUserId", "that portal account is disabled; the family cannot read messages")
 			}
 			g.Link, g.PortalUser = f.Link, u
 		}

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/pedsportal/messaging/internal/api"
@@ -91,6 +92,13 @@ func Build(ctx context.Context, function string, src Source) (api.Deps, error) {
 		Audiences: auds,
 		Log:       log,
 		Now:       src.Now,
+	}
+	if v := src.Env(envvar.DailyWriteLimit); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return api.Deps{}, fmt.Errorf("function %s: %s must be a positive whole number, not %q", function, envvar.DailyWriteLimit, v)
+		}
+		deps.DailyWriteLimit = n
 	}
 	if f.Cursors {
 		if src.CursorKey == nil {

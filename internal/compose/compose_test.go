@@ -155,3 +155,24 @@ func TestUnknownFunction(t *testing.T) {
 		t.Error("built an unknown function")
 	}
 }
+
+// The daily write limit is a practice setting: read when given, refused
+// when it is no positive number.
+func TestDailyWriteLimitSetting(t *testing.T) {
+	f, _ := routes.FunctionNamed(routes.FnWriteMessage)
+	for v, want := range map[string]int{"": 0, "7": 7} {
+		env := envFor(f)
+		env[envvar.DailyWriteLimit] = v
+		deps, err := Build(t.Context(), f.Name, source(env, &keyReader{}))
+		if err != nil || deps.DailyWriteLimit != want {
+			t.Fatalf("%q: limit %d, %v; want %d", v, deps.DailyWriteLimit, err, want)
+		}
+	}
+	for _, bad := range []string{"0", "-3", "lots"} {
+		env := envFor(f)
+		env[envvar.DailyWriteLimit] = bad
+		if _, err := Build(t.Context(), f.Name, source(env, &keyReader{})); err == nil {
+			t.Errorf("%q accepted as a daily write limit", bad)
+		}
+	}
+}

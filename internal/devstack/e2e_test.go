@@ -587,8 +587,11 @@ func TestAuditAndLogs(t *testing.T) {
 		}, map[string]string{"body": "Secret reply Narwhal"}, 201, audit.Reply},
 		{parent, "POST", func() string { return lily + "/conversations/" + w.Conversation.ID + "/read" }, nil, 200, audit.MarkRead},
 		{nurse, "PATCH", func() string { return "/staff/patients/" + seed.Lily + "/conversations/" + w.Conversation.ID }, map[string]string{"status": "closed"}, 200, audit.UpdateConversation},
-		{e.as("portal", "parent.rivera"), "GET", func() string { return lily + "/conversations" }, nil, 404, audit.ListConversations},
 	}
+	// A denied attempt on a patient the caller was never granted is filed
+	// under the caller, naming what it asked for, never in that child's
+	// trail (asking must not write into a chart).
+	denied := e.as("portal", "parent.rivera").must(404, "GET", lily+"/conversations", nil).header.Get("apigw-requestid")
 	var ids []string
 	for i, s := range steps {
 		var hdr []string
@@ -624,8 +627,17 @@ func TestAuditAndLogs(t *testing.T) {
 			t.Errorf("step %d (%s): record %+v", i, s.action, r)
 		}
 	}
-	if r := byReq[ids[len(ids)-1]]; r.Outcome != audit.Denied || r.ActorID != seed.ParentRivera {
-		t.Errorf("denied access not recorded as such: %+v", r)
+	if _, ok := byReq[denied]; ok {
+		t.Errorf("a denied attempt was filed in the child's trail")
+	}
+	own, err := e.st.Store.ActorTrail(t.Context(), seed.ParentRivera)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(own, func(r audit.Record) bool {
+		return r.RequestID == denied && r.Outcome == audit.Denied && r.RequestedPatientID == seed.Lily && r.PatientID == "" && r.Status == 404
+	}) {
+		t.Errorf("denied access not recorded under the actor: %+v", own)
 	}
 	logs := e.logs.String()
 	if !strings.Contains(logs, w.Conversation.ID) {

@@ -63,6 +63,17 @@ const (
 type Practice struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+	// TimeZone is an IANA zone name ("America/Chicago"): quiet hours and
+	// the day of the daily limits are the practice's.
+	TimeZone string `json:"timeZone,omitempty"`
+	// PortalURL is the portal's sign-in page, which notifications link to.
+	PortalURL string `json:"portalUrl,omitempty"`
+}
+
+// Channels are the ways a person chose to be told that a message waits.
+type Channels struct {
+	Email bool `json:"email"`
+	SMS   bool `json:"sms"`
 }
 
 // Patient is an entry of the minimal patient directory.
@@ -81,6 +92,13 @@ type PortalUser struct {
 	// Active is false once the practice cuts the account off; every
 	// request checks it in the same read as the link.
 	Active bool `json:"-"`
+	// Email and Phone (E.164) are where notifications go; never logged.
+	Email string `json:"-"`
+	Phone string `json:"-"`
+	// Notify is what the user chose in the portal.
+	Notify Channels `json:"notify"`
+	// EmailUnreachable is set when the address bounced or complained.
+	EmailUnreachable bool `json:"emailUnreachable"`
 }
 
 // Link says a portal user may act for a patient. Links live in DynamoDB,
@@ -94,6 +112,8 @@ type Link struct {
 	PortalUserName string       `json:"portalUserName"`
 	LinkedAt       time.Time    `json:"linkedAt"`
 	LinkedBy       string       `json:"linkedBy"`
+	// PracticeID is the practice the link belongs to.
+	PracticeID string `json:"-"`
 }
 
 // StaffMember is a practice employee, identified by its Cognito sub.
@@ -103,6 +123,9 @@ type StaffMember struct {
 	DisplayName string    `json:"displayName"`
 	Role        StaffRole `json:"role"`
 	Active      bool      `json:"-"`
+	// Email receives the inbox digest for NotifyPools; never logged.
+	Email       string   `json:"-"`
+	NotifyPools []string `json:"-"`
 }
 
 // Pool is a recipient pool portal users write to: Front desk, Nurse line,

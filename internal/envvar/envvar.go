@@ -14,6 +14,9 @@ const (
 	// CursorSecret is the ARN of the cursor signing key's secret, set only
 	// for functions that page.
 	CursorSecret = "CURSOR_KEY_SECRET_ARN"
+	// DailyWriteLimit, optional, is how many messages one portal user may
+	// write about one patient in a day (default 50).
+	DailyWriteLimit = "DAILY_WRITE_LIMIT"
 )
 
 // Table names the variable that carries a table's physical name, e.g.

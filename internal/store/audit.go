@@ -16,8 +16,15 @@ import (
 
 var _ audit.Writer = (*Store)(nil)
 
+// auditKey files a record under its patient, or, for an attempt that was
+// never granted a patient, under its actor ("ACTOR#<id>"), so that asking
+// for an ID never writes into that ID's trail.
 func auditKey(r audit.Record) key {
-	return key{r.PatientID, timeKey(r.At) + "#" + ulid.Make().String()}
+	pk := r.PatientID
+	if pk == "" {
+		pk = pfxActor + r.ActorID
+	}
+	return key{pk, timeKey(r.At) + "#" + ulid.Make().String()}
 }
 
 // auditPut is the put of rec, for a transaction that commits a change with
@@ -44,6 +51,11 @@ func (s *Store) AppendAudit(ctx context.Context, recs ...audit.Record) error {
 	var wg sync.WaitGroup
 	for i, r := range recs {
 		wg.Go(func() {
+			defer func() {
+				if v := recover(); v != nil {
+					errs[i] = fmt.Errorf("append audit: panic: %v", v)
+				}
+			}()
 			item, err := marshal(newAuditItem(auditKey(r), r))
 			if err != nil {
 				errs[i] = fmt.Errorf("encode audit record: %w", err)
@@ -57,6 +69,12 @@ func (s *Store) AppendAudit(ctx context.Context, recs ...audit.Record) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// ActorTrail reads the records of an actor's attempts that were never
+// granted a patient, oldest first.
+func (s *Store) ActorTrail(ctx context.Context, actorID string) ([]audit.Record, error) {
+	return s.AuditTrail(ctx, pfxActor+actorID)
 }
 
 // AuditTrail reads a patient's audit records, oldest first.

@@ -134,18 +134,23 @@ type practiceItem struct {
 
 type auditItem struct {
 	key
-	PatientID      string        `dynamodbav:"patientId"`
-	At             time.Time     `dynamodbav:"at"`
-	ActorID        string        `dynamodbav:"actorId"`
-	ActorSide      string        `dynamodbav:"actorSide"`
-	ActorRole      string        `dynamodbav:"actorRole"`
-	Action         audit.Action  `dynamodbav:"action"`
-	ConversationID string        `dynamodbav:"conversationId,omitempty"`
-	MessageID      string        `dynamodbav:"messageId,omitempty"`
-	Outcome        audit.Outcome `dynamodbav:"outcome"`
-	Status         int           `dynamodbav:"status"`
-	RequestID      string        `dynamodbav:"requestId"`
-	SourceIP       string        `dynamodbav:"sourceIp,omitempty"`
+	PatientID               string        `dynamodbav:"patientId"`
+	At                      time.Time     `dynamodbav:"at"`
+	ActorID                 string        `dynamodbav:"actorId"`
+	ActorSide               string        `dynamodbav:"actorSide"`
+	ActorRole               string        `dynamodbav:"actorRole"`
+	Action                  audit.Action  `dynamodbav:"action"`
+	ConversationID          string        `dynamodbav:"conversationId,omitempty"`
+	MessageID               string        `dynamodbav:"messageId,omitempty"`
+	Outcome                 audit.Outcome `dynamodbav:"outcome"`
+	Status                  int           `dynamodbav:"status"`
+	RequestID               string        `dynamodbav:"requestId"`
+	SourceIP                string        `dynamodbav:"sourceIp,omitempty"`
+	RecipientID             string        `dynamodbav:"recipientId,omitempty"`
+	Channel                 string        `dynamodbav:"channel,omitempty"`
+	TargetID                string        `dynamodbav:"targetId,omitempty"`
+	RequestedPatientID      string        `dynamodbav:"requestedPatientId,omitempty"`
+	RequestedConversationID string        `dynamodbav:"requestedConversationId,omitempty"`
 }
 
 // Conversions between stored and domain shapes. Struct conversion works
@@ -213,6 +218,7 @@ func (l linkItem) link() domain.Link {
 	return domain.Link{
 		PatientID: l.PatientID, PortalUserID: l.PortalUserID, Relationship: l.Relationship, PatientName: l.PatientName,
 		PatientDOB: l.PatientDOB, PortalUserName: l.PortalUserName, LinkedAt: l.LinkedAt, LinkedBy: l.LinkedBy,
+		PracticeID: l.PracticeID,
 	}
 }
 
@@ -241,13 +247,15 @@ func (u portalUserItem) portalUser() domain.PortalUser {
 }
 
 func newAuditItem(k key, r audit.Record) auditItem {
-	return auditItem{k, r.PatientID, r.At, r.ActorID, r.ActorSide, r.ActorRole, r.Action, r.ConversationID, r.MessageID, r.Outcome, r.Status, r.RequestID, r.SourceIP}
+	return auditItem{k, r.PatientID, r.At, r.ActorID, r.ActorSide, r.ActorRole, r.Action, r.ConversationID, r.MessageID, r.Outcome, r.Status, r.RequestID, r.SourceIP, r.RecipientID, r.Channel, r.TargetID, r.RequestedPatientID, r.RequestedConversationID}
 }
 
 func (a auditItem) record() audit.Record {
 	return audit.Record{
 		PatientID: a.PatientID, At: a.At, ActorID: a.ActorID, ActorSide: a.ActorSide, ActorRole: a.ActorRole, Action: a.Action,
 		ConversationID: a.ConversationID, MessageID: a.MessageID, Outcome: a.Outcome, Status: a.Status, RequestID: a.RequestID, SourceIP: a.SourceIP,
+		RecipientID: a.RecipientID, Channel: a.Channel, TargetID: a.TargetID,
+		RequestedPatientID: a.RequestedPatientID, RequestedConversationID: a.RequestedConversationID,
 	}
 }
 
@@ -309,20 +317,17 @@ func readAtAttr(s domain.Side) string {
 	return aStaffReadAt
 }
 
-// HeaderAttributes lists every attribute a conversation header update may
-// touch, keys included. Infra grants header-updating functions UpdateItem
+// HeaderAttributes lists every attribute an update of a conversation
+// header may name: the keys and the attributes replies, mark read and
+// manage change or test. Infra grants header-updating functions UpdateItem
 // on exactly these (dynamodb:Attributes), so a bug cannot write any other
-// attribute, an expiry say, onto chart content.
+// attribute, an expiry say, nor rewrite what never changes (subject,
+// patient, practice, author, times of creation) or a message's own
+// attributes.
 func HeaderAttributes() []string {
-	var names []string
-	t := reflect.TypeOf(convItem{})
-	for _, f := range reflect.VisibleFields(t) {
-		if f.Anonymous {
-			continue
-		}
-		if name, _, _ := strings.Cut(f.Tag.Get("dynamodbav"), ","); name != "" {
-			names = append(names, name)
-		}
+	return []string{
+		aPK, aSK, aActivitySK, aInboxPK, aInboxSK, aOpenPK,
+		aStatus, aAssignee, aLastActivityAt, aMessageCount, aPreview,
+		aPortalUnread, aStaffUnread, aPortalReadAt, aStaffReadAt, aVersion,
 	}
-	return names
 }

@@ -20,6 +20,7 @@ const (
 	pfxMsg        = "#MSG#"
 	pfxIdem       = "IDEM#"
 	pfxCount      = "COUNT#"
+	pfxActor      = "ACTOR#"
 	skProfile     = "PROFILE"
 )
 

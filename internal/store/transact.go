@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -23,7 +26,9 @@ const maxTransactAttempts = 8
 // expected condition explains the cancellation.
 func (s *Store) transact(ctx context.Context, op string, items []types.TransactWriteItem) ([]types.CancellationReason, error) {
 	for attempt := 1; ; attempt++ {
-		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+			TransactItems: items, ClientRequestToken: s.requestToken(items, attempt),
+		})
 		if err == nil {
 			return nil, nil
 		}
@@ -53,4 +58,23 @@ func (s *Store) transact(ctx context.Context, op string, items []types.TransactW
 // condition.
 func failed(reasons []types.CancellationReason, i int) bool {
 	return i < len(reasons) && aws.ToString(reasons[i].Code) == "ConditionalCheckFailed"
+}
+
+// requestToken makes an attempt idempotent: when the SDK resends it
+// because the answer was lost, DynamoDB answers as it did the first time
+// instead of applying it again (a second unlink would then fail its
+// condition, a second mark-read apply twice). It derives from the audit
+// record the transaction carries, whose key is new for each transaction,
+// and the attempt, so that a retry after a conflict really runs again.
+func (s *Store) requestToken(items []types.TransactWriteItem, attempt int) *string {
+	for _, it := range items {
+		if it.Put == nil || aws.ToString(it.Put.TableName) != s.tables.Audit {
+			continue
+		}
+		if sk, ok := it.Put.Item[aSK].(*types.AttributeValueMemberS); ok {
+			sum := sha256.Sum256([]byte(sk.Value + "#" + strconv.Itoa(attempt)))
+			return aws.String(hex.EncodeToString(sum[:16]))
+		}
+	}
+	return nil
 }
