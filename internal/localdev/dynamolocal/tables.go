@@ -25,9 +25,10 @@ type TableAPI interface {
 var _ TableAPI = (*dynamodb.Client)(nil)
 
 // CreateTables creates every table of schema.Tables() under
-// schema.PhysicalName(prefix, name), leaves tables that already exist alone,
-// waits until each table and its indexes are ACTIVE, and enables TTL where
-// the schema names a TTL attribute. It is idempotent, so `make dev` can run
+// schema.PhysicalName(prefix, name), brings tables that already exist up to
+// the schema (missing indexes added, the stream enabled, disabled or
+// changed), waits until each table and its indexes are ACTIVE, and enables
+// TTL where the schema names a TTL attribute. It is idempotent, so `make dev` can run
 // it on every start against a persistent database.
 func CreateTables(ctx context.Context, client TableAPI, prefix string) error {
 	for _, t := range schema.Tables() {
@@ -42,8 +43,11 @@ func CreateTables(ctx context.Context, client TableAPI, prefix string) error {
 		}
 		if inUse != nil {
 			// An existing table from an older schema: add the indexes it
-			// lacks, as a CDK deploy would.
+			// lacks and set its stream, as a CDK deploy would.
 			if err := addMissingIndexes(ctx, client, t, name); err != nil {
+				return err
+			}
+			if err := setStream(ctx, client, t, name); err != nil {
 				return err
 			}
 		}
@@ -85,6 +89,40 @@ func addMissingIndexes(ctx context.Context, client TableAPI, t schema.Table, nam
 		if err := waitActive(ctx, client, name); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// setStream makes an existing table's stream what the schema says: enabled
+// with the schema's view type, or disabled when the schema has none.
+// DynamoDB cannot change a stream's view type in place, so a different one
+// is disabled first and then enabled anew (which starts a new stream ARN).
+func setStream(ctx context.Context, client TableAPI, t schema.Table, name string) error {
+	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	if err != nil {
+		return fmt.Errorf("describe table %s: %w", name, err)
+	}
+	var have types.StreamViewType
+	if sp := out.Table.StreamSpecification; sp != nil && aws.ToBool(sp.StreamEnabled) {
+		have = sp.StreamViewType
+	}
+	if have == t.Stream {
+		return nil
+	}
+	update := func(spec *types.StreamSpecification) error {
+		_, err := client.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(name), StreamSpecification: spec})
+		if err != nil {
+			return fmt.Errorf("set stream of %s: %w", name, err)
+		}
+		return waitActive(ctx, client, name)
+	}
+	if have != "" {
+		if err := update(&types.StreamSpecification{StreamEnabled: aws.Bool(false)}); err != nil {
+			return err
+		}
+	}
+	if t.Stream != "" {
+		return update(&types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: t.Stream})
 	}
 	return nil
 }
