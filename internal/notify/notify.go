@@ -129,6 +129,10 @@ type Text struct {
 }
 
 // Mailer sends e-mail (Amazon SES v2 in AWS and locally aws-ses-v2-local).
+// Its errors, like a Texter's, are logged by code only (an ErrorCode()
+// string method, as AWS SDK errors have), never by message; an error with a
+// Permanent() bool method that reports true ends the retries at once (see
+// Permanent).
 type Mailer interface {
 	SendEmail(ctx context.Context, e Email) error
 }
