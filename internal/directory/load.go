@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/mail"
+	"net/url"
 	"regexp"
 	"time"
 
@@ -42,6 +44,9 @@ type Staff struct {
 	DisplayName string           `json:"displayName"`
 	Role        domain.StaffRole `json:"role"`
 	Active      *bool            `json:"active,omitempty"`
+	// Email receives a digest of new messages in NotifyPools.
+	Email       string   `json:"email,omitempty"`
+	NotifyPools []string `json:"notifyPools,omitempty"`
 }
 
 // Patient is a directory entry.
@@ -57,6 +62,26 @@ type PortalUser struct {
 	DisplayName string `json:"displayName"`
 	// Active false cuts the account off at its next request (default true).
 	Active *bool `json:"active,omitempty"`
+	// Email and Phone (E.164, e.g. +15555550123) are where notifications
+	// go. Notify is the starting choice: "email" (the default when an
+	// e-mail is given), "sms", "both" or "none"; the family changes it in
+	// the portal, and a reload keeps their choice.
+	Email  string `json:"email,omitempty"`
+	Phone  string `json:"phone,omitempty"`
+	Notify string `json:"notify,omitempty"`
+}
+
+// channels is the starting choice of notification channels of u.
+func (u PortalUser) channels() domain.Channels {
+	switch u.Notify {
+	case "both":
+		return domain.Channels{Email: true, SMS: true}
+	case "sms":
+		return domain.Channels{SMS: true}
+	case "none":
+		return domain.Channels{}
+	}
+	return domain.Channels{Email: u.Email != ""}
 }
 
 // Link lets a portal user act for a patient.
@@ -76,7 +101,20 @@ type Writer interface {
 	PutLink(ctx context.Context, practiceID string, l domain.Link, rec audit.Record) error
 }
 
-var dobRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+var (
+	dobRE  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	e164RE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+)
+
+func checkEmail(who, addr string) error {
+	if addr == "" {
+		return nil
+	}
+	if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr || a.Name != "" {
+		return fmt.Errorf("%s: email %q is not a plain e-mail address", who, addr)
+	}
+	return nil
+}
 
 // Parse reads and validates a directory file: unknown fields, missing
 // names, bad IDs, roles, dates and links to unknown people are refused
@@ -107,10 +145,22 @@ func (f *File) validate() error {
 	if err := check("practice", f.Practice.ID, f.Practice.Name); err != nil {
 		return err
 	}
+	if tz := f.Practice.TimeZone; tz != "" {
+		if _, err := time.LoadLocation(tz); err != nil {
+			return fmt.Errorf("practice %s: timeZone %q is not an IANA time zone such as America/Chicago", f.Practice.ID, tz)
+		}
+	}
+	if u := f.Practice.PortalURL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Hostname() != "127.0.0.1" && pu.Hostname() != "localhost") || pu.Host == "" {
+			return fmt.Errorf("practice %s: portalUrl must be the portal's https:// address", f.Practice.ID)
+		}
+	}
+	pools := map[string]bool{}
 	for _, p := range f.Pools {
 		if err := check("pool", p.ID, p.Name); err != nil {
 			return err
 		}
+		pools[p.ID] = true
 	}
 	for _, s := range f.Staff {
 		if err := check("staff member", s.ID, s.DisplayName); err != nil {
@@ -118,6 +168,17 @@ func (f *File) validate() error {
 		}
 		if !s.Role.Valid() {
 			return fmt.Errorf("staff member %s: role %q is not doctor, nurse, frontdesk or admin", s.ID, s.Role)
+		}
+		if err := checkEmail("staff member "+s.ID, s.Email); err != nil {
+			return err
+		}
+		for _, p := range s.NotifyPools {
+			if !pools[p] {
+				return fmt.Errorf("staff member %s: notifyPools names %q, which is not a pool in the file", s.ID, p)
+			}
+		}
+		if len(s.NotifyPools) > 0 && s.Email == "" {
+			return fmt.Errorf("staff member %s: notifyPools needs an email", s.ID)
 		}
 	}
 	patients := map[string]bool{}
@@ -134,6 +195,20 @@ func (f *File) validate() error {
 	for _, u := range f.PortalUsers {
 		if err := check("portal user", u.ID, u.DisplayName); err != nil {
 			return err
+		}
+		if err := checkEmail("portal user "+u.ID, u.Email); err != nil {
+			return err
+		}
+		if u.Phone != "" && !e164RE.MatchString(u.Phone) {
+			return fmt.Errorf("portal user %s: phone must be E.164, e.g. +15555550123", u.ID)
+		}
+		switch ch := u.channels(); {
+		case u.Notify != "" && u.Notify != "email" && u.Notify != "sms" && u.Notify != "both" && u.Notify != "none":
+			return fmt.Errorf("portal user %s: notify must be email, sms, both or none", u.ID)
+		case ch.Email && u.Email == "":
+			return fmt.Errorf("portal user %s: notify by email needs an email", u.ID)
+		case ch.SMS && u.Phone == "":
+			return fmt.Errorf("portal user %s: notify by sms needs a phone", u.ID)
 		}
 		users[u.ID] = true
 	}
@@ -164,7 +239,8 @@ func Load(ctx context.Context, w Writer, f *File, by string, progress func(strin
 	progress("pools", len(f.Pools))
 	for _, s := range f.Staff {
 		active := s.Active == nil || *s.Active
-		if err := w.PutStaff(ctx, domain.StaffMember{ID: s.ID, PracticeID: pid, DisplayName: s.DisplayName, Role: s.Role, Active: active}); err != nil {
+		m := domain.StaffMember{ID: s.ID, PracticeID: pid, DisplayName: s.DisplayName, Role: s.Role, Active: active, Email: s.Email, NotifyPools: s.NotifyPools}
+		if err := w.PutStaff(ctx, m); err != nil {
 			return err
 		}
 	}
@@ -181,7 +257,8 @@ func Load(ctx context.Context, w Writer, f *File, by string, progress func(strin
 	for _, u := range f.PortalUsers {
 		users[u.ID] = u
 		active := u.Active == nil || *u.Active
-		if err := w.PutPortalUser(ctx, domain.PortalUser{ID: u.ID, PracticeID: pid, DisplayName: u.DisplayName, Active: active}); err != nil {
+		pu := domain.PortalUser{ID: u.ID, PracticeID: pid, DisplayName: u.DisplayName, Active: active, Email: u.Email, Phone: u.Phone, Notify: u.channels()}
+		if err := w.PutPortalUser(ctx, pu); err != nil {
 			return err
 		}
 	}

@@ -17,7 +17,9 @@ const (
 	Directory   = "Directory"
 	Messages    = "Messages"
 	Idempotency = "Idempotency"
-	Audit       = "Audit"
+	// Notifications holds pending notifications until their window closes.
+	Notifications = "Notifications"
+	Audit         = "Audit"
 )
 
 // Index names.
@@ -36,6 +38,9 @@ const (
 	// is removed when a conversation closes), so the inbox summary reads a
 	// few dozen items, not the practice's whole history.
 	IndexOpen = "Open"
+	// IndexDue orders pending notifications by due time (sparse: only
+	// pending items carry DuePK).
+	IndexDue = "Due"
 )
 
 // Key attribute names shared by every table.
@@ -49,6 +54,8 @@ const (
 	AttrInboxSK    = "InboxSK"
 	AttrOpenPK     = "OpenPK"
 	AttrExpiresAt  = "ExpiresAt"
+	AttrDuePK      = "DuePK"
+	AttrDueSK      = "DueSK"
 )
 
 // KeyType is the type of a key attribute.
@@ -87,6 +94,9 @@ type Table struct {
 	// AppendOnly tables may only receive new items; infra grants no update
 	// or delete on them.
 	AppendOnly bool
+	// Stream, when set, is the table's DynamoDB Streams view type: the
+	// notifier reads new messages from it.
+	Stream types.StreamViewType
 }
 
 func str(name string) *Key { return &Key{Name: name, Type: String} }
@@ -129,6 +139,21 @@ func Tables() []Table {
 				PartitionKey: Key{AttrOpenPK, String},
 				SortKey:      str(AttrInboxSK),
 			}},
+			Stream: types.StreamViewTypeNewImage,
+		},
+		{
+			// Pending notifications: PK "RECIPIENT#<kind>#<id>", SK
+			// "CONV#<id>" for a family notification or "DIGEST" for a staff
+			// digest. The Due index lists them by due time.
+			Name:         Notifications,
+			PartitionKey: Key{AttrPK, String},
+			SortKey:      str(AttrSK),
+			GSIs: []Index{{
+				Name:         IndexDue,
+				PartitionKey: Key{AttrDuePK, String},
+				SortKey:      str(AttrDueSK),
+			}},
+			TTLAttribute: AttrExpiresAt,
 		},
 		{
 			// Short-lived records keyed by patient: idempotency keys
@@ -181,6 +206,9 @@ func (t Table) CreateTableInput(name string) *dynamodb.CreateTableInput {
 		in.LocalSecondaryIndexes = append(in.LocalSecondaryIndexes, types.LocalSecondaryIndex{
 			IndexName: aws.String(l.Name), KeySchema: keySchema(l.PartitionKey, l.SortKey), Projection: all,
 		})
+	}
+	if t.Stream != "" {
+		in.StreamSpecification = &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: t.Stream}
 	}
 	for name, typ := range attrs {
 		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{

@@ -173,7 +173,7 @@ func (s *Store) DeleteLink(ctx context.Context, patientID, portalUserID string, 
 
 // PutPractice stores a practice.
 func (s *Store) PutPractice(ctx context.Context, p domain.Practice) error {
-	return s.putOwned(ctx, practiceItem{practiceKey(p.ID), p.ID, p.Name}, p.ID, "practice "+p.ID)
+	return s.putOwned(ctx, newPracticeItem(p), p.ID, "practice "+p.ID)
 }
 
 // PutPatient stores a patient's profile and its entry in the practice roster.
@@ -200,9 +200,94 @@ func (s *Store) PutPool(ctx context.Context, p domain.Pool) error {
 	return s.putOwned(ctx, newPoolItem(rosterPoolKey(p.PracticeID, p.ID), p), p.PracticeID, "pool "+p.ID)
 }
 
-// PutPortalUser stores a portal user's profile.
+// PutPortalUser stores a portal user's profile from the practice's
+// directory. The notification choice is the file's only for a new account:
+// a reload keeps what the family chose in the portal, and a bounce stays
+// recorded until the address changes.
 func (s *Store) PutPortalUser(ctx context.Context, u domain.PortalUser) error {
-	return s.putOwned(ctx, newPortalUserItem(u), u.PracticeID, "portal user "+u.ID)
+	it := newPortalUserItem(u)
+	notify, err := attributevalue.Marshal(it.Notify)
+	if err != nil {
+		return fmt.Errorf("encode notify: %w", err)
+	}
+	aNotify := attr(portalUserItem{}, "Notify")
+	update := expression.
+		Set(expression.Name(attr(portalUserItem{}, "ID")), expression.Value(it.ID)).
+		Set(expression.Name(aPracticeID), expression.Value(it.PracticeID)).
+		Set(expression.Name(attr(portalUserItem{}, "DisplayName")), expression.Value(it.DisplayName)).
+		Set(expression.Name(aActive), expression.Value(it.Active)).
+		Set(expression.Name(aNotify), expression.IfNotExists(expression.Name(aNotify), expression.Value(notify)))
+	for _, f := range []struct{ name, v string }{{attr(portalUserItem{}, "Email"), it.Email}, {attr(portalUserItem{}, "Phone"), it.Phone}} {
+		if f.v == "" {
+			update = update.Remove(expression.Name(f.name))
+		} else {
+			update = update.Set(expression.Name(f.name), expression.Value(f.v))
+		}
+	}
+	return s.updateOwned(ctx, it.key, update, u.PracticeID, "portal user "+u.ID)
+}
+
+// SetNotify records a portal user's choice of notification channels.
+// Errors: ENotFound when there is no such account.
+func (s *Store) SetNotify(ctx context.Context, portalUserID string, ch domain.Channels) error {
+	update := expression.Set(expression.Name(attr(portalUserItem{}, "Notify")), expression.Value(channelsAttrs(ch)))
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(expression.AttributeExists(expression.Name(aPK))).Build()
+	if err != nil {
+		return fmt.Errorf("build update: %w", err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.tables.Directory), Key: portalUserKey(portalUserID).av(),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return domain.ErrNotFound
+	}
+	return classify("set notify", err)
+}
+
+// MarkEmailUnreachable records that a portal user's address bounced or
+// complained, if it is still their address; notifications stop using it.
+func (s *Store) MarkEmailUnreachable(ctx context.Context, portalUserID, address string) error {
+	aEmail := attr(portalUserItem{}, "Email")
+	update := expression.Set(expression.Name(attr(portalUserItem{}, "UnreachableEmail")), expression.Value(address))
+	cond := expression.Name(aEmail).Equal(expression.Value(address))
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("build update: %w", err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.tables.Directory), Key: portalUserKey(portalUserID).av(),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil // the address changed meanwhile, or no such account
+	}
+	return classify("mark unreachable", err)
+}
+
+// updateOwned applies update to key unless the item belongs to another
+// practice.
+func (s *Store) updateOwned(ctx context.Context, k key, update expression.UpdateBuilder, practiceID, what string) error {
+	cond := expression.AttributeNotExists(expression.Name(aPK)).
+		Or(expression.Name(aPracticeID).Equal(expression.Value(practiceID)))
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("build update: %w", err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.tables.Directory), Key: k.av(),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return domain.Errorf(domain.EConflict, "%s belongs to another practice; choose another ID", what)
+	}
+	return classify("update", err)
 }
 
 // putOwned puts v unless an item with its key belongs to another practice.

@@ -108,6 +108,8 @@ type staffItem struct {
 	DisplayName string           `dynamodbav:"displayName"`
 	Role        domain.StaffRole `dynamodbav:"role"`
 	Active      bool             `dynamodbav:"active"`
+	Email       string           `dynamodbav:"email,omitempty"`
+	NotifyPools []string         `dynamodbav:"notifyPools,omitempty"`
 }
 
 type poolItem struct {
@@ -120,16 +122,29 @@ type poolItem struct {
 
 type portalUserItem struct {
 	key
-	ID          string `dynamodbav:"portalUserId"`
-	PracticeID  string `dynamodbav:"practiceId"`
-	DisplayName string `dynamodbav:"displayName"`
-	Active      bool   `dynamodbav:"active"`
+	ID          string        `dynamodbav:"portalUserId"`
+	PracticeID  string        `dynamodbav:"practiceId"`
+	DisplayName string        `dynamodbav:"displayName"`
+	Active      bool          `dynamodbav:"active"`
+	Email       string        `dynamodbav:"email,omitempty"`
+	Phone       string        `dynamodbav:"phone,omitempty"`
+	Notify      channelsAttrs `dynamodbav:"notify"`
+	// UnreachableEmail is the address that bounced or complained; a new
+	// address is reachable again.
+	UnreachableEmail string `dynamodbav:"unreachableEmail,omitempty"`
+}
+
+type channelsAttrs struct {
+	Email bool `dynamodbav:"email"`
+	SMS   bool `dynamodbav:"sms"`
 }
 
 type practiceItem struct {
 	key
-	ID   string `dynamodbav:"practiceId"`
-	Name string `dynamodbav:"name"`
+	ID        string `dynamodbav:"practiceId"`
+	Name      string `dynamodbav:"name"`
+	TimeZone  string `dynamodbav:"timeZone,omitempty"`
+	PortalURL string `dynamodbav:"portalUrl,omitempty"`
 }
 
 type auditItem struct {
@@ -223,11 +238,11 @@ func (l linkItem) link() domain.Link {
 }
 
 func newStaffItem(k key, m domain.StaffMember) staffItem {
-	return staffItem{k, m.ID, m.PracticeID, m.DisplayName, m.Role, m.Active}
+	return staffItem{k, m.ID, m.PracticeID, m.DisplayName, m.Role, m.Active, m.Email, m.NotifyPools}
 }
 
 func (s staffItem) member() domain.StaffMember {
-	return domain.StaffMember{ID: s.ID, PracticeID: s.PracticeID, DisplayName: s.DisplayName, Role: s.Role, Active: s.Active}
+	return domain.StaffMember{ID: s.ID, PracticeID: s.PracticeID, DisplayName: s.DisplayName, Role: s.Role, Active: s.Active, Email: s.Email, NotifyPools: s.NotifyPools}
 }
 
 func newPoolItem(k key, p domain.Pool) poolItem {
@@ -239,11 +254,27 @@ func (p poolItem) pool() domain.Pool {
 }
 
 func newPortalUserItem(u domain.PortalUser) portalUserItem {
-	return portalUserItem{portalUserKey(u.ID), u.ID, u.PracticeID, u.DisplayName, u.Active}
+	it := portalUserItem{portalUserKey(u.ID), u.ID, u.PracticeID, u.DisplayName, u.Active, u.Email, u.Phone, channelsAttrs(u.Notify), ""}
+	if u.EmailUnreachable {
+		it.UnreachableEmail = u.Email
+	}
+	return it
 }
 
 func (u portalUserItem) portalUser() domain.PortalUser {
-	return domain.PortalUser{ID: u.ID, PracticeID: u.PracticeID, DisplayName: u.DisplayName, Active: u.Active}
+	return domain.PortalUser{
+		ID: u.ID, PracticeID: u.PracticeID, DisplayName: u.DisplayName, Active: u.Active,
+		Email: u.Email, Phone: u.Phone, Notify: domain.Channels(u.Notify),
+		EmailUnreachable: u.Email != "" && u.UnreachableEmail == u.Email,
+	}
+}
+
+func newPracticeItem(p domain.Practice) practiceItem {
+	return practiceItem{practiceKey(p.ID), p.ID, p.Name, p.TimeZone, p.PortalURL}
+}
+
+func (p practiceItem) practice() domain.Practice {
+	return domain.Practice{ID: p.ID, Name: p.Name, TimeZone: p.TimeZone, PortalURL: p.PortalURL}
 }
 
 func newAuditItem(k key, r audit.Record) auditItem {

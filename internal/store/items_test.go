@@ -15,6 +15,12 @@ func TestSchemaKeysAreTheItemsTags(t *testing.T) {
 		schema.AttrPK: aPK, schema.AttrSK: aSK, schema.AttrGSI1PK: aGSI1PK, schema.AttrGSI1SK: attr(linkItem{}, "GSI1SK"),
 		schema.AttrActivitySK: aActivitySK, schema.AttrInboxPK: aInboxPK, schema.AttrInboxSK: aInboxSK,
 		schema.AttrOpenPK: aOpenPK, schema.AttrExpiresAt: aExpiresAt,
+		schema.AttrDuePK: aDuePK, schema.AttrDueSK: aDueSK,
+	}
+	for _, ttl := range []string{attr(pendingItem{}, "ExpiresAt"), attr(seenItem{}, "ExpiresAt"), attr(counterItem{}, "ExpiresAt")} {
+		if ttl != schema.AttrExpiresAt {
+			t.Errorf("an item's expiry is %q, not the schema's TTL attribute", ttl)
+		}
 	}
 	for want, got := range tags {
 		if got != want {

@@ -37,20 +37,22 @@ var _ app.Repository = (*Store)(nil)
 // Tables holds the physical table names. A function is given only the
 // tables it is granted; the others stay empty.
 type Tables struct {
-	Directory   string
-	Messages    string
-	Idempotency string
-	Audit       string
+	Directory     string
+	Messages      string
+	Idempotency   string
+	Notifications string
+	Audit         string
 }
 
 // TablesFrom names each table with physical(logical); it returns "" for
 // tables the caller has not been granted.
 func TablesFrom(physical func(logical string) string) Tables {
 	return Tables{
-		Directory:   physical(schema.Directory),
-		Messages:    physical(schema.Messages),
-		Idempotency: physical(schema.Idempotency),
-		Audit:       physical(schema.Audit),
+		Directory:     physical(schema.Directory),
+		Messages:      physical(schema.Messages),
+		Idempotency:   physical(schema.Idempotency),
+		Notifications: physical(schema.Notifications),
+		Audit:         physical(schema.Audit),
 	}
 }
 
