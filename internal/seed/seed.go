@@ -41,6 +41,8 @@ const (
 	ParentChen   = "22222222-0000-4000-8000-000000000002"
 	// ParentNoLinks is a portal login with no patients, to show deny by default.
 	ParentNoLinks = "22222222-0000-4000-8000-000000000003"
+	// ParentLuis is Mateo's second guardian, who chose no notifications.
+	ParentLuis = "22222222-0000-4000-8000-000000000004"
 )
 
 // Demo patient IDs: opaque, as a practice-management system would assign,
@@ -78,6 +80,7 @@ func Users() []User {
 		{ParentRivera, "parent.rivera", "Ana Rivera", domain.SidePortal, nil},
 		{ParentChen, "parent.chen", "Wei Chen", domain.SidePortal, nil},
 		{ParentNoLinks, "parent.new", "Jamie Doe", domain.SidePortal, nil},
+		{ParentLuis, "parent.luis", "Luis Rivera", domain.SidePortal, nil},
 	}
 }
 
@@ -104,7 +107,7 @@ var _ Writer = (*store.Store)(nil)
 // DevOps loads into a deployed stack.
 func DirectoryFile() *directory.File {
 	f := &directory.File{
-		Practice: domain.Practice{ID: PracticeID, Name: "Maple Grove Pediatrics"},
+		Practice: domain.Practice{ID: PracticeID, Name: "Maple Grove Pediatrics", TimeZone: "America/New_York"},
 		Pools: []directory.Pool{
 			{ID: PoolFrontDesk, Name: "Front desk"},
 			{ID: PoolNurse, Name: "Nurse line"},
@@ -120,13 +123,28 @@ func DirectoryFile() *directory.File {
 			{PatientID: Mateo, PortalUserID: ParentRivera, Relationship: domain.RelParent},
 			{PatientID: Sofia, PortalUserID: ParentRivera, Relationship: domain.RelParent},
 			{PatientID: Lily, PortalUserID: ParentChen, Relationship: domain.RelParent},
+			{PatientID: Mateo, PortalUserID: ParentLuis, Relationship: domain.RelGuardian},
 		},
 	}
+	// Where the demo users want to be told of new messages: Ana by e-mail,
+	// Wei by e-mail and text, Luis not at all; staff get digests of the
+	// pools they work.
+	contact := map[string]directory.PortalUser{
+		ParentRivera: {Email: "ana.rivera@example.com", Notify: "email"},
+		ParentChen:   {Email: "wei.chen@example.com", Phone: "+15555550102", Notify: "both"},
+		ParentLuis:   {Email: "luis.rivera@example.com", Notify: "none"},
+	}
+	pools := map[string][]string{NurseKim: {PoolNurse}, DeskLee: {PoolFrontDesk, PoolBilling}, DrPatel: {PoolDrPatel}}
 	for _, u := range Users() {
 		if u.Side == domain.SideStaff {
-			f.Staff = append(f.Staff, directory.Staff{ID: u.Sub, DisplayName: u.Name, Role: domain.StaffRole(u.Groups[0])})
+			st := directory.Staff{ID: u.Sub, DisplayName: u.Name, Role: domain.StaffRole(u.Groups[0])}
+			if p := pools[u.Sub]; p != nil {
+				st.Email, st.NotifyPools = u.Username+"@maplegrove.example", p
+			}
+			f.Staff = append(f.Staff, st)
 		} else {
-			f.PortalUsers = append(f.PortalUsers, directory.PortalUser{ID: u.Sub, DisplayName: u.Name})
+			c := contact[u.Sub]
+			f.PortalUsers = append(f.PortalUsers, directory.PortalUser{ID: u.Sub, DisplayName: u.Name, Email: c.Email, Phone: c.Phone, Notify: c.Notify})
 		}
 	}
 	return f
