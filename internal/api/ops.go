@@ -27,6 +27,8 @@ type patientLink struct {
 	PortalUserID   string              `json:"portalUserId"`
 	PortalUserName string              `json:"portalUserName"`
 	Relationship   domain.Relationship `json:"relationship"`
+	// EmailUnreachable: the family's e-mail bounced or complained.
+	EmailUnreachable bool `json:"emailUnreachable"`
 }
 
 type member struct {
@@ -105,7 +107,7 @@ func (h *handler) viewPatient(r *req) (response, error) {
 		Links   []patientLink  `json:"links"`
 	}{Patient: v.Patient, Links: make([]patientLink, len(v.Links))}
 	for i, l := range v.Links {
-		out.Links[i] = patientLink{l.PortalUserID, l.PortalUserName, l.Relationship}
+		out.Links[i] = patientLink{l.PortalUserID, l.PortalUserName, l.Relationship, l.EmailUnreachable}
 	}
 	return httpapi.JSON(http.StatusOK, out), nil
 }

@@ -25,6 +25,11 @@ const (
 	ListPatients   Action = "patients.list"   // the portal's Current Patient list
 	SearchPatients Action = "patients.search" // staff search: one record per patient returned
 	ViewPatient    Action = "patient.view"    // staff view of a patient and its guardians
+	// NotifyPreferences is a change of a portal user's notification
+	// channels: in the portal (actor side "portal") or by a one-click
+	// unsubscribe link (actor side "public"). It names no patient, so it is
+	// filed under the actor.
+	NotifyPreferences Action = "notify.preferences"
 	// Notify is a notification sent (or that failed) to RecipientID on
 	// Channel; it names no address.
 	Notify Action = "notification.send"

@@ -114,6 +114,9 @@ type Link struct {
 	LinkedBy       string       `json:"linkedBy"`
 	// PracticeID is the practice the link belongs to.
 	PracticeID string `json:"-"`
+	// EmailUnreachable tells staff that the portal user's e-mail bounced
+	// or complained, so the family cannot be reached by e-mail.
+	EmailUnreachable bool `json:"-"`
 }
 
 // StaffMember is a practice employee, identified by its Cognito sub.

@@ -210,7 +210,6 @@ func (s *Store) PutPortalUser(ctx context.Context, u domain.PortalUser) error {
 	if err != nil {
 		return fmt.Errorf("encode notify: %w", err)
 	}
-	aNotify := attr(portalUserItem{}, "Notify")
 	update := expression.
 		Set(expression.Name(attr(portalUserItem{}, "ID")), expression.Value(it.ID)).
 		Set(expression.Name(aPracticeID), expression.Value(it.PracticeID)).
@@ -227,24 +226,61 @@ func (s *Store) PutPortalUser(ctx context.Context, u domain.PortalUser) error {
 	return s.updateOwned(ctx, it.key, update, u.PracticeID, "portal user "+u.ID)
 }
 
-// SetNotify records a portal user's choice of notification channels.
-// Errors: ENotFound when there is no such account.
+// SetNotify records a portal user's choice of notification channels,
+// unaudited: for the directory loader and tests. The portal's changes go
+// through SetNotifyAudited. Errors: ENotFound when there is no such
+// account.
 func (s *Store) SetNotify(ctx context.Context, portalUserID string, ch domain.Channels) error {
-	update := expression.Set(expression.Name(attr(portalUserItem{}, "Notify")), expression.Value(channelsAttrs(ch)))
-	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(expression.AttributeExists(expression.Name(aPK))).Build()
+	update, err := s.notifyUpdate(portalUserID, ch)
 	if err != nil {
-		return fmt.Errorf("build update: %w", err)
+		return err
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.tables.Directory), Key: portalUserKey(portalUserID).av(),
-		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		TableName: update.TableName, Key: update.Key,
+		UpdateExpression: update.UpdateExpression, ConditionExpression: update.ConditionExpression,
+		ExpressionAttributeNames: update.ExpressionAttributeNames, ExpressionAttributeValues: update.ExpressionAttributeValues,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return domain.ErrNotFound
 	}
 	return classify("set notify", err)
+}
+
+// SetNotifyAudited records a portal user's choice of notification channels
+// and appends rec in the same transaction: the change and its record
+// commit together or not at all. The update names only the keys and the
+// channels (PreferenceAttributes). Errors: ENotFound when there is no such
+// account (nothing is written then).
+func (s *Store) SetNotifyAudited(ctx context.Context, portalUserID string, ch domain.Channels, rec audit.Record) error {
+	update, err := s.notifyUpdate(portalUserID, ch)
+	if err != nil {
+		return err
+	}
+	a, err := s.auditPut(rec)
+	if err != nil {
+		return err
+	}
+	reasons, err := s.transact(ctx, "set notify", []types.TransactWriteItem{{Update: update}, a})
+	if failed(reasons, 0) {
+		return domain.ErrNotFound
+	}
+	return err
+}
+
+// notifyUpdate sets a portal user's channels, on condition that the
+// account exists.
+func (s *Store) notifyUpdate(portalUserID string, ch domain.Channels) (*types.Update, error) {
+	update := expression.Set(expression.Name(aNotify), expression.Value(channelsAttrs(ch)))
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(expression.AttributeExists(expression.Name(aPK))).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build update: %w", err)
+	}
+	return &types.Update{
+		TableName: aws.String(s.tables.Directory), Key: portalUserKey(portalUserID).av(),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}, nil
 }
 
 // MarkEmailUnreachable records that a portal user's address bounced or
@@ -266,7 +302,31 @@ func (s *Store) MarkEmailUnreachable(ctx context.Context, portalUserID, address 
 	if errors.As(err, &ccf) {
 		return nil // the address changed meanwhile, or no such account
 	}
-	return classify("mark unreachable", err)
+	if err != nil {
+		return classify("mark unreachable", err)
+	}
+	// Each of the user's links shows it to staff on the patient's page.
+	links, err := s.PortalUserLinks(ctx, portalUserID)
+	if err != nil {
+		return err
+	}
+	set, err := expression.NewBuilder().
+		WithUpdate(expression.Set(expression.Name(attr(linkItem{}, "EmailUnreachable")), expression.Value(true))).
+		WithCondition(expression.AttributeExists(expression.Name(aPK))).Build()
+	if err != nil {
+		return fmt.Errorf("build update: %w", err)
+	}
+	for _, l := range links {
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.tables.Directory), Key: linkKey(l.PatientID, portalUserID).av(),
+			UpdateExpression: set.Update(), ConditionExpression: set.Condition(),
+			ExpressionAttributeNames: set.Names(), ExpressionAttributeValues: set.Values(),
+		})
+		if err != nil && !errors.As(err, &ccf) { // unlinked meanwhile: nothing to show
+			return classify("mark link unreachable", err)
+		}
+	}
+	return nil
 }
 
 // updateOwned applies update to key unless the item belongs to another

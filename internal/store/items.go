@@ -99,6 +99,9 @@ type linkItem struct {
 	LinkedAt       time.Time           `dynamodbav:"linkedAt"`
 	LinkedBy       string              `dynamodbav:"linkedBy"`
 	PracticeID     string              `dynamodbav:"practiceId"`
+	// EmailUnreachable copies the portal user's bounce onto each of their
+	// links, so the patient view shows it without another read.
+	EmailUnreachable bool `dynamodbav:"emailUnreachable,omitempty"`
 }
 
 type staffItem struct {
@@ -233,7 +236,7 @@ func (l linkItem) link() domain.Link {
 	return domain.Link{
 		PatientID: l.PatientID, PortalUserID: l.PortalUserID, Relationship: l.Relationship, PatientName: l.PatientName,
 		PatientDOB: l.PatientDOB, PortalUserName: l.PortalUserName, LinkedAt: l.LinkedAt, LinkedBy: l.LinkedBy,
-		PracticeID: l.PracticeID,
+		PracticeID: l.PracticeID, EmailUnreachable: l.EmailUnreachable,
 	}
 }
 
@@ -331,6 +334,7 @@ var (
 	aCount          = attr(counterItem{}, "Count")
 	aExpiresAt      = attr(idemItem{}, "ExpiresAt")
 	aActive         = attr(portalUserItem{}, "Active")
+	aNotify         = attr(portalUserItem{}, "Notify")
 )
 
 // unreadAttr and readAtAttr are side's own header attributes.
@@ -361,4 +365,13 @@ func HeaderAttributes() []string {
 		aStatus, aAssignee, aLastActivityAt, aMessageCount, aPreview,
 		aPortalUnread, aStaffUnread, aPortalReadAt, aStaffReadAt, aVersion,
 	}
+}
+
+// PreferenceAttributes lists every attribute an update of a portal user's
+// notification choice may name: the keys and the channels. Infra grants
+// the preferences function UpdateItem on the directory on exactly these
+// (dynamodb:Attributes), so it can never reactivate an account, change an
+// address or clear a bounce.
+func PreferenceAttributes() []string {
+	return []string{aPK, aSK, aNotify}
 }

@@ -131,9 +131,22 @@ func TestRecipientsAndPreferences(t *testing.T) {
 	if err := s.SetNotify(ctx, seed.ParentRivera, domain.Channels{Email: true}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.FamilyRecipients(ctx, seed.Mateo)
-	if err != nil || len(got) != 1 || got[0].Email != "ana@example.com" || !got[0].Channels.Email {
-		t.Fatalf("family recipients = %+v, %v", got, err)
+	ana := func() notify.Recipient {
+		t.Helper()
+		rs, err := s.FamilyRecipients(ctx, seed.Mateo)
+		if err != nil || len(rs) != 2 {
+			t.Fatalf("Mateo's family = %+v, %v; want his two guardians", rs, err)
+		}
+		for _, r := range rs {
+			if r.ID == seed.ParentRivera {
+				return r
+			}
+		}
+		t.Fatalf("Ana is not among %+v", rs)
+		return notify.Recipient{}
+	}
+	if r := ana(); r.Email != "ana@example.com" || !r.Channels.Email {
+		t.Fatalf("Ana = %+v", r)
 	}
 	// The family's own choice survives a reload of the directory file.
 	if err := s.SetNotify(ctx, seed.ParentRivera, domain.Channels{}); err != nil {
@@ -143,23 +156,34 @@ func TestRecipientsAndPreferences(t *testing.T) {
 		Active: true, Email: "ana@example.com", Notify: domain.Channels{Email: true}}); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = s.FamilyRecipients(ctx, seed.Mateo)
-	if got[0].Channels.Email {
+	if ana().Channels.Email {
 		t.Fatal("a directory reload overwrote the family's choice")
 	}
 	// A bounce marks the address; a new address is reachable again.
 	if err := s.MarkEmailUnreachable(ctx, seed.ParentRivera, "ana@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ = s.FamilyRecipients(ctx, seed.Mateo); !got[0].EmailUnreachable {
+	if !ana().EmailUnreachable {
 		t.Fatal("bounced address not marked")
+	}
+	// Staff see it on each of the family's links.
+	for _, pid := range []string{seed.Mateo, seed.Sofia} {
+		links, err := s.PatientLinks(ctx, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range links {
+			if (l.PortalUserID == seed.ParentRivera) != l.EmailUnreachable {
+				t.Fatalf("%s: link %s shows unreachable=%v", pid, l.PortalUserID, l.EmailUnreachable)
+			}
+		}
 	}
 	if err := s.PutPortalUser(ctx, domain.PortalUser{ID: seed.ParentRivera, PracticeID: seed.PracticeID, DisplayName: "Ana Rivera",
 		Active: true, Email: "ana.new@example.com"}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ = s.FamilyRecipients(ctx, seed.Mateo); got[0].EmailUnreachable || got[0].Email != "ana.new@example.com" {
-		t.Fatalf("after a new address: %+v", got[0])
+	if r := ana(); r.EmailUnreachable || r.Email != "ana.new@example.com" {
+		t.Fatalf("after a new address: %+v", r)
 	}
 	if err := s.SetNotify(ctx, "nobody", domain.Channels{}); domain.ErrorCode(err) != domain.ENotFound {
 		t.Fatalf("SetNotify of a missing account: %v", err)
@@ -172,8 +196,8 @@ func TestRecipientsAndPreferences(t *testing.T) {
 	if err != nil || len(staff) != 1 || staff[0].ID != seed.NurseKim {
 		t.Fatalf("nurse line recipients = %+v, %v", staff, err)
 	}
-	if staff, _ := s.StaffRecipients(ctx, seed.PracticeID, seed.PoolBilling); len(staff) != 0 {
-		t.Fatalf("billing recipients = %+v, want none opted in", staff)
+	if staff, _ := s.StaffRecipients(ctx, seed.PracticeID, seed.PoolBilling); len(staff) != 1 || staff[0].ID != seed.DeskLee {
+		t.Fatalf("billing recipients = %+v, want only the front desk, who opted in", staff)
 	}
 }
 
