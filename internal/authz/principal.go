@@ -18,7 +18,7 @@ import (
 
 // Principal is the authenticated caller.
 type Principal struct {
-	ID   string      // the token's sub
+	ID   string      // the token's sub; "" on a public route
 	Side domain.Side // the route's audience, which chose the authorizer
 	// Groups are the staff member's Cognito groups that name a role. They
 	// are display hints only: rights come from the directory record.
@@ -36,14 +36,23 @@ type Audiences map[domain.Side]Audience
 
 var errUnauthorized = domain.Errorf(domain.EUnauthorized, "a valid access token is required")
 
+// SidePublic is the side of a caller on a public route (routes.Public):
+// nobody signed in. Such a principal has no ID; whatever the request
+// carries that authorises it (a signed link) is the operation's to check,
+// and no directory decision ever accepts this side.
+const SidePublic domain.Side = "public"
+
 // FromEvent reads the principal from the JWT authorizer's claims for route.
 // It refuses, even if API Gateway were misconfigured, a token of another
 // issuer or app client, anything but an access token, and a token without
-// the route's scopes. Errors: EUnauthorized when claims are missing,
-// EForbidden otherwise.
+// the route's scopes. A public route has no authorizer: it gives the
+// SidePublic principal with no ID, and its claims, if any, are not read.
+// Errors: EUnauthorized when claims are missing, EForbidden otherwise.
 func FromEvent(req events.APIGatewayV2HTTPRequest, route routes.Route, auds Audiences) (Principal, error) {
 	var p Principal
 	switch route.Audience {
+	case routes.Public:
+		return Principal{Side: SidePublic}, nil
 	case routes.Portal:
 		p.Side = domain.SidePortal
 	case routes.Staff:

@@ -27,6 +27,7 @@ func TestFromEvent(t *testing.T) {
 	}
 	portalRoute, _ := routes.ByKey("GET /portal/patients")
 	staffRoute, _ := routes.ByKey("GET /staff/inbox")
+	publicRoute, _ := routes.ByKey("POST /public/unsubscribe")
 	portal := func(over map[string]string) map[string]string {
 		c := map[string]string{"sub": "u1", "iss": "https://p", "client_id": "portal-app", "token_use": "access", "scope": "openid portal/messages"}
 		for k, v := range over {
@@ -65,6 +66,12 @@ func TestFromEvent(t *testing.T) {
 		{"scope is matched whole, not by prefix", staffRoute, staff(map[string]string{"scope": "staff/messages.read"}), domain.EForbidden, "", nil},
 		{"staff without role", staffRoute, staff(map[string]string{"cognito:groups": ""}), domain.EForbidden, "", nil},
 		{"route of no audience", routes.Route{Method: "GET", Path: "/admin/x"}, staff(nil), domain.EForbidden, "", nil},
+		{"public route, no token", publicRoute, nil, "", SidePublic, nil},
+		// A token on a public route is not read: it neither names the
+		// caller nor gives a side.
+		{"public route, portal token", publicRoute, portal(nil), "", SidePublic, nil},
+		{"public route, staff token", publicRoute, staff(nil), "", SidePublic, nil},
+		{"public route, forged claims", publicRoute, portal(map[string]string{"iss": "https://evil"}), "", SidePublic, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := FromEvent(event(tc.route.Key(), tc.claims), tc.route, auds)
@@ -79,6 +86,9 @@ func TestFromEvent(t *testing.T) {
 			}
 			if p.Side != tc.side || !slices.Equal(p.Groups, tc.groups) {
 				t.Fatalf("principal = %+v, want side %s groups %v", p, tc.side, tc.groups)
+			}
+			if tc.side == SidePublic && p.ID != "" {
+				t.Fatalf("public principal has ID %q", p.ID)
 			}
 		})
 	}

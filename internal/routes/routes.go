@@ -9,14 +9,20 @@ import (
 	"github.com/pedsportal/messaging/internal/schema"
 )
 
-// Audience is who a route serves. Each audience has its own Cognito user
-// pool, its own route prefix and its own JWT authorizer.
+// Audience is who a route serves. Portal and Staff each have their own
+// Cognito user pool, route prefix and JWT authorizer; Public routes have a
+// prefix of their own and no authorizer at all.
 type Audience string
 
-// The two audiences.
+// The audiences.
 const (
 	Portal Audience = "portal"
 	Staff  Audience = "staff"
+	// Public routes are called without a sign-in: by a mail provider's
+	// one-click unsubscribe, say. They need no token and no scope; what
+	// authorises a request is in the request itself (a signed link
+	// token), checked by the operation.
+	Public Audience = "public"
 )
 
 // Scopes an access token must carry. Requiring a scope makes API Gateway
@@ -36,6 +42,7 @@ const (
 	FnMarkRead           = "mark-read"
 	FnManageConversation = "manage-conversation"
 	FnManageLinks        = "manage-links"
+	FnPreferences        = "preferences"
 )
 
 // Access says what a function does with each table, so infra can grant
@@ -59,8 +66,9 @@ type Function struct {
 	// Tables maps a logical table name (package schema) to the access the
 	// function needs.
 	Tables map[string]Access
-	// Cursors is true when the function issues or reads pagination cursors
-	// and so needs the cursor signing key.
+	// Cursors is true when the function needs the cursor signing key: it
+	// issues or reads pagination cursors, or signs or verifies the links in
+	// e-mails (package linktoken derives its own key from the same secret).
 	Cursors bool
 }
 
@@ -86,6 +94,9 @@ const (
 	OpManageConversation Operation = "conversation.manage"
 	OpLink               Operation = "link.put"
 	OpUnlink             Operation = "link.delete"
+	OpGetNotify          Operation = "notify.get"         // the portal caller's notification channels
+	OpSetNotify          Operation = "notify.set"         // the portal caller chooses channels
+	OpUnsubscribe        Operation = "notify.unsubscribe" // RFC 8058 one-click unsubscribe, by signed link
 )
 
 // Route is one HTTP API route.
@@ -115,6 +126,11 @@ func staff(method, path, fn string, op Operation) Route {
 	return Route{method, path, fn, Staff, []string{ScopeStaff}, op}
 }
 
+// public routes have no authorizer and no scopes.
+func public(method, path, fn string, op Operation) Route {
+	return Route{method, path, fn, Public, nil, op}
+}
+
 // All returns every route of the API.
 func All() []Route {
 	return []Route{
@@ -125,6 +141,8 @@ func All() []Route {
 		portal("GET", portalPatient+conv, FnGetConversation, OpReadConversation),
 		portal("POST", portalPatient+conv+"/messages", FnWriteMessage, OpReply),
 		portal("POST", portalPatient+conv+"/read", FnMarkRead, OpMarkRead),
+		portal("GET", "/portal/me/notifications", FnPreferences, OpGetNotify),
+		portal("PUT", "/portal/me/notifications", FnPreferences, OpSetNotify),
 
 		staff("GET", "/staff/me", FnDirectory, OpStaffProfile),
 		staff("GET", "/staff/pools", FnDirectory, OpListPools),
@@ -143,6 +161,10 @@ func All() []Route {
 		staff("PATCH", staffPatient+conv, FnManageConversation, OpManageConversation),
 		staff("PUT", staffPatient+"/links/{portalUserId}", FnManageLinks, OpLink),
 		staff("DELETE", staffPatient+"/links/{portalUserId}", FnManageLinks, OpUnlink),
+
+		// The List-Unsubscribe URL of every family e-mail (RFC 8058): the
+		// token in ?t= is the authorisation.
+		public("POST", "/public/unsubscribe", FnPreferences, OpUnsubscribe),
 	}
 }
 
@@ -160,6 +182,10 @@ func Functions() []Function {
 		{Name: FnMarkRead, Tables: map[string]Access{dir: Read, msg: ReadUpdate, audit: Append}},
 		{Name: FnManageConversation, Tables: map[string]Access{dir: Read, msg: ReadUpdate, audit: Append}},
 		{Name: FnManageLinks, Tables: map[string]Access{dir: ReadWrite, audit: Append}},
+		// Updates only a portal user's notification channels (package
+		// grants limits it to those items and that attribute). It holds the
+		// cursor key to verify unsubscribe links, and pages nothing.
+		{Name: FnPreferences, Tables: map[string]Access{dir: ReadUpdate, audit: Append}, Cursors: true},
 	}
 }
 

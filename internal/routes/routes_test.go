@@ -6,7 +6,8 @@ import (
 )
 
 // The handlers decide the audience from the route prefix, so every route
-// must sit under its audience's prefix and require that audience's scope.
+// must sit under its audience's prefix and require that audience's scope;
+// a public route requires none.
 func TestRoutesAreConsistent(t *testing.T) {
 	seen := map[string]bool{}
 	fns := map[string]bool{}
@@ -21,12 +22,21 @@ func TestRoutesAreConsistent(t *testing.T) {
 		if !strings.HasPrefix(r.Path, "/"+string(r.Audience)+"/") {
 			t.Errorf("%s is not under /%s/", r.Key(), r.Audience)
 		}
-		want := ScopePortal
-		if r.Audience == Staff {
-			want = ScopeStaff
-		}
-		if len(r.Scopes) != 1 || r.Scopes[0] != want {
-			t.Errorf("%s scopes = %v, want [%s]", r.Key(), r.Scopes, want)
+		switch r.Audience {
+		case Public:
+			if len(r.Scopes) != 0 {
+				t.Errorf("public route %s has scopes %v", r.Key(), r.Scopes)
+			}
+		case Portal, Staff:
+			want := ScopePortal
+			if r.Audience == Staff {
+				want = ScopeStaff
+			}
+			if len(r.Scopes) != 1 || r.Scopes[0] != want {
+				t.Errorf("%s scopes = %v, want [%s]", r.Key(), r.Scopes, want)
+			}
+		default:
+			t.Errorf("%s has unknown audience %q", r.Key(), r.Audience)
 		}
 		if !fns[r.Function] {
 			t.Errorf("%s names unknown function %s", r.Key(), r.Function)

@@ -68,7 +68,9 @@ type Config struct {
 	// Handlers maps routes.Route.Function to the function's handler.
 	Handlers map[string]Handler
 	// Authorizers maps each route audience to its JWT authorizer. A route
-	// with an empty audience is public.
+	// of audience routes.Public, or with an empty audience, is public: it
+	// has no authorizer, and its requests reach the function with no
+	// authorizer block, whatever Authorization header they carry.
 	Authorizers map[routes.Audience]Authorizer
 	// CORSOrigins enables CORS for exactly these origins.
 	CORSOrigins []string
@@ -165,7 +167,7 @@ func New(cfg Config) (*Gateway, error) {
 		if cfg.Handlers[r.Function] == nil {
 			return fail("route %s: no handler for function %q", r.Key(), r.Function)
 		}
-		if r.Audience != "" && g.auth[r.Audience] == nil {
+		if !public(r) && g.auth[r.Audience] == nil {
 			return fail("route %s: no authorizer for audience %q", r.Key(), r.Audience)
 		}
 		if !slices.Contains(methods, r.Method) {
@@ -177,6 +179,10 @@ func New(cfg Config) (*Gateway, error) {
 	g.methods = strings.Join(methods, ",")
 	return g, nil
 }
+
+// public reports whether a route has no authorizer, as API Gateway
+// routes with authorization type NONE.
+func public(r routes.Route) bool { return r.Audience == "" || r.Audience == routes.Public }
 
 func orDefault(v, def string) string {
 	if v == "" {
@@ -241,7 +247,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	routeKey = rt.Key()
 
 	q := request{r: r, body: body, route: rt, params: params, id: id, received: received}
-	if rt.Audience != "" {
+	if !public(rt.Route) {
 		claims, scopes, deny := g.auth[rt.Audience].authorize(r.Context(), r, rt.Scopes, received)
 		if deny != nil {
 			w.Header().Set("Www-Authenticate", deny.challenge)

@@ -539,7 +539,8 @@ func TestEveryRouteReachesItsFunction(t *testing.T) {
 				req, _ := http.NewRequest(r.Method, s.srv.URL+path, nil)
 				req.Header.Set("Authorization", tok)
 				res := do(t, req)
-				if aud != r.Audience {
+				// A public route takes any token, or none: it is not read.
+				if aud != r.Audience && r.Audience != routes.Public {
 					if res.status != http.StatusUnauthorized {
 						t.Errorf("%s token: status %d, want 401", aud, res.status)
 					}
@@ -868,6 +869,59 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The route table's public routes have no authorizer: no token is needed,
+// a token of either pool (valid or not) is not checked, no authorizer
+// block reaches the function, and CORS is as for every route.
+func TestTableRoutesOfThePublicAudience(t *testing.T) {
+	s := newGateway(t, nil)
+	var public []routes.Route
+	for _, r := range routes.All() {
+		if r.Audience == routes.Public {
+			public = append(public, r)
+		}
+	}
+	if len(public) == 0 {
+		t.Fatal("the route table has no public route")
+	}
+	for _, r := range public {
+		for name, auth := range map[string]string{
+			"no token":     "",
+			"portal token": "Bearer " + mint(t, "portal", "parent1"),
+			"staff token":  "Bearer " + mint(t, "staff", "drlee"),
+			"garbage":      "Bearer not-a-jwt",
+		} {
+			t.Run(r.Key()+"/"+name, func(t *testing.T) {
+				req, _ := http.NewRequest(r.Method, s.srv.URL+r.Path+"?t=abc", strings.NewReader("List-Unsubscribe=One-Click"))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Origin", appOrigin)
+				if auth != "" {
+					req.Header.Set("Authorization", auth)
+				}
+				res := do(t, req)
+				if want := `{"function":"` + r.Function + `"}`; res.status != 200 || string(res.body) != want {
+					t.Fatalf("%d %s, want 200 %s", res.status, res.body, want)
+				}
+				if res.header.Get("Access-Control-Allow-Origin") != appOrigin {
+					t.Errorf("no CORS header for the site's origin")
+				}
+				ev, _, _ := s.calls.last(t)
+				if ev.RequestContext.Authorizer != nil || ev.QueryStringParameters["t"] != "abc" || !ev.IsBase64Encoded {
+					t.Errorf("event authorizer %v, query %v, base64 %v", ev.RequestContext.Authorizer, ev.QueryStringParameters, ev.IsBase64Encoded)
+				}
+			})
+		}
+	}
+	// New needs no authorizer for them.
+	ok := func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		return events.APIGatewayV2HTTPResponse{StatusCode: 200}, nil
+	}
+	g, err := gateway.New(gateway.Config{Routes: public, Handlers: map[string]gateway.Handler{public[0].Function: ok}, Logger: quiet})
+	if err != nil {
+		t.Fatalf("New without authorizers for public routes: %v", err)
+	}
+	_ = g.Close()
 }
 
 func TestPublicRouteNeedsNoToken(t *testing.T) {
