@@ -23,6 +23,7 @@ import (
 	"github.com/pedsportal/messaging/internal/cursor"
 	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/httpapi"
+	"github.com/pedsportal/messaging/internal/linktoken"
 	"github.com/pedsportal/messaging/internal/routes"
 )
 
@@ -39,8 +40,14 @@ type Store interface {
 // Deps are what a handler is built from, once per container, outside the
 // handler (package compose builds them).
 type Deps struct {
-	Store     Store
-	Cursors   *cursor.Codec // nil for functions that do not page
+	Store   Store
+	Cursors *cursor.Codec // nil for functions that do not page
+	// LinkKey is the raw cursor key, given to functions that hold it
+	// (routes.Function.Cursors), from which the handler derives the signer
+	// of e-mail links. Cursors and links share the secret; package
+	// linktoken derives its own key from it, so neither signature is ever
+	// valid as the other.
+	LinkKey   []byte
 	Audiences authz.Audiences
 	Log       *slog.Logger
 	Now       func() time.Time
@@ -89,6 +96,9 @@ var ops = map[routes.Operation]op{
 	routes.OpManageConversation: (*handler).manageConversation,
 	routes.OpLink:               (*handler).link,
 	routes.OpUnlink:             (*handler).unlink,
+	routes.OpGetNotify:          (*handler).getNotify,
+	routes.OpSetNotify:          (*handler).setNotify,
+	routes.OpUnsubscribe:        (*handler).unsubscribe,
 }
 
 type handler struct {
@@ -104,9 +114,12 @@ func newHandler(function string, d Deps) Handler {
 	if log == nil {
 		log = slog.Default()
 	}
+	// A key too short for a signer leaves none: Unsubscribe then fails
+	// closed. compose refuses such a key before any handler is built.
+	links, _ := linktoken.New(d.LinkKey)
 	h := &handler{
 		function: function,
-		app:      app.New(d.Store, d.Store, app.Options{Log: log, Now: d.Now, DailyWriteLimit: d.DailyWriteLimit}),
+		app:      app.New(d.Store, d.Store, app.Options{Log: log, Now: d.Now, DailyWriteLimit: d.DailyWriteLimit, Links: links}),
 		cursors:  d.Cursors,
 		auds:     d.Audiences,
 		log:      log,

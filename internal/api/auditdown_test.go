@@ -83,7 +83,7 @@ func handlersOver(t *testing.T, st *store.Store) map[string]api.Handler {
 	}
 	hs := map[string]api.Handler{}
 	for name, newHandler := range api.Constructors {
-		hs[name] = newHandler(api.Deps{Store: st, Cursors: codec, Audiences: testAudiences})
+		hs[name] = newHandler(api.Deps{Store: st, Cursors: codec, LinkKey: bench.LinkKey, Audiences: testAudiences})
 	}
 	return hs
 }
@@ -123,7 +123,7 @@ func TestAuditTableDownEveryRoute(t *testing.T) {
 			}
 			r, _ := routes.ByKey(s.Route)
 			switch r.Op {
-			case routes.OpListPools, routes.OpStaffProfile, routes.OpListStaff, routes.OpInboxSummary:
+			case routes.OpListPools, routes.OpStaffProfile, routes.OpListStaff, routes.OpInboxSummary, routes.OpGetNotify:
 				if resp.StatusCode != http.StatusOK {
 					t.Errorf("status %d, want 200: this route shows no patient data", resp.StatusCode)
 				}

@@ -87,15 +87,19 @@ func TestSampleEvents(t *testing.T) {
 		status  int
 		want    []string // substrings of the body
 		audited []string // patients audited by a route without one in its path
+		// actor, for a change that names no patient, is whose partition
+		// its record is filed under.
+		actor string
 	}{
-		"directory":           {http.StatusOK, []string{`"displayName":"Mateo Rivera"`, `"displayName":"Sofia Rivera"`}, []string{seed.Mateo, seed.Sofia}},
-		"list-conversations":  {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"School physical form"`}, nil},
-		"get-conversation":    {http.StatusOK, []string{`"id":"` + seed.ConvRash + `"`, `"messages":[{`}, nil},
-		"write-message":       {http.StatusCreated, []string{`"subject":"Fever since last night"`, `"messageCount":1`}, nil},
-		"mark-read":           {http.StatusOK, []string{`"portalUnread":0`, `"portalReadAt":"`}, nil},
-		"staff-inbox":         {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"Question about last statement"`}, []string{seed.Mateo, seed.Lily}},
-		"manage-conversation": {http.StatusOK, []string{`"assignee":{"id":"` + seed.NurseKim + `"`}, nil},
-		"manage-links":        {http.StatusOK, []string{`"relationship":"guardian"`, `"patientId":"pt-9H3X6B2R"`}, nil},
+		"directory":           {http.StatusOK, []string{`"displayName":"Mateo Rivera"`, `"displayName":"Sofia Rivera"`}, []string{seed.Mateo, seed.Sofia}, ""},
+		"list-conversations":  {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"School physical form"`}, nil, ""},
+		"get-conversation":    {http.StatusOK, []string{`"id":"` + seed.ConvRash + `"`, `"messages":[{`}, nil, ""},
+		"write-message":       {http.StatusCreated, []string{`"subject":"Fever since last night"`, `"messageCount":1`}, nil, ""},
+		"mark-read":           {http.StatusOK, []string{`"portalUnread":0`, `"portalReadAt":"`}, nil, ""},
+		"staff-inbox":         {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"Question about last statement"`}, []string{seed.Mateo, seed.Lily}, ""},
+		"manage-conversation": {http.StatusOK, []string{`"assignee":{"id":"` + seed.NurseKim + `"`}, nil, ""},
+		"manage-links":        {http.StatusOK, []string{`"relationship":"guardian"`, `"patientId":"pt-9H3X6B2R"`}, nil, ""},
+		"preferences":         {http.StatusOK, []string{`"email":false`, `"sms":true`, `"smsAvailable":true`}, nil, seed.ParentChen},
 	} {
 		t.Run(fn, func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join(repoRoot, "events", fn+".json"))
@@ -132,16 +136,22 @@ func TestSampleEvents(t *testing.T) {
 			// Every access to patient data leaves exactly one success record
 			// per patient it touched: the one in the path, or each patient
 			// a list returned.
+			// A change that names no patient (notification preferences) is
+			// filed under its actor instead.
 			patients := check.audited
 			if pid := ev.PathParameters["patientId"]; pid != "" {
 				patients = []string{pid}
+			}
+			trailOf := s.AuditTrail
+			if check.actor != "" {
+				patients, trailOf = []string{check.actor}, s.ActorTrail
 			}
 			if len(patients) == 0 {
 				t.Fatalf("the sample for %s names no audited patient", fn)
 			}
 			for _, pid := range patients {
 				var mine []audit.Record
-				trail, err := s.AuditTrail(t.Context(), pid)
+				trail, err := trailOf(t.Context(), pid)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -1,7 +1,8 @@
 // Package app is the application core: every operation of the product
 // (start a conversation, reply, list, read, mark read, manage, link and
 // unlink, the inbox and the directory reads) and the rules that build a
-// conversation. It decides access through package authz, commits each
+// conversation, and a portal user's notification preferences, one-click
+// unsubscribe included. It decides access through package authz, commits each
 // change with its audit record in one transaction, and releases data only
 // after its audit record is stored. It knows nothing of HTTP or DynamoDB:
 // the repository and the audit writer are the narrow interfaces below,
@@ -25,6 +26,7 @@ import (
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/authz"
 	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/linktoken"
 )
 
 // ChartReader reads conversations and messages.
@@ -70,6 +72,7 @@ type Repository interface {
 	ChartWriter
 	DirectoryReader
 	LinkWriter
+	PreferenceWriter
 }
 
 // App runs the operations.
@@ -79,6 +82,9 @@ type App struct {
 	log   *slog.Logger
 	now   func() time.Time
 	newID func(time.Time) string
+	// links verifies one-click unsubscribe links; nil in functions that
+	// serve none.
+	links *linktoken.Signer
 	// dailyLimit caps the messages one portal user writes about one
 	// patient in a day.
 	dailyLimit int
@@ -99,11 +105,14 @@ type Options struct {
 	Log             *slog.Logger
 	Now             func() time.Time
 	DailyWriteLimit int
+	// Links verifies the signed links of e-mails (Unsubscribe); nil
+	// where no operation needs it.
+	Links *linktoken.Signer
 }
 
 // New returns the application over repo and w.
 func New(repo Repository, w audit.Writer, o Options) *App {
-	a := &App{repo: repo, audit: w, log: o.Log, now: o.Now, dailyLimit: o.DailyWriteLimit}
+	a := &App{repo: repo, audit: w, log: o.Log, now: o.Now, dailyLimit: o.DailyWriteLimit, links: o.Links}
 	if a.log == nil {
 		a.log = slog.Default()
 	}

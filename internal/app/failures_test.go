@@ -3,10 +3,12 @@ package app_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +22,7 @@ import (
 	"github.com/pedsportal/messaging/internal/authz"
 	"github.com/pedsportal/messaging/internal/cursor"
 	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/linktoken"
 	"github.com/pedsportal/messaging/internal/mock"
 	"github.com/pedsportal/messaging/internal/routes"
 )
@@ -80,7 +83,8 @@ func newWorld() *world {
 			f.Patient = &domain.Patient{ID: patient, PracticeID: practice, DisplayName: childName, DateOfBirth: "2017-03-14"}
 		}
 		if q.PortalUserID == parent {
-			f.PortalUser = &domain.PortalUser{ID: parent, PracticeID: practice, DisplayName: "Parent", Active: true}
+			f.PortalUser = &domain.PortalUser{ID: parent, PracticeID: practice, DisplayName: "Parent", Active: true,
+				Email: "parent@example.com", Notify: domain.Channels{Email: true}}
 			if q.PatientID == patient {
 				f.Link = &domain.Link{PatientID: patient, PortalUserID: parent, Relationship: domain.RelParent, PatientName: childName}
 				f.LinkPracticeID = practice
@@ -147,6 +151,10 @@ func newWorld() *world {
 		w.commit("unlink", rec)
 		return nil
 	}
+	w.SetNotifyAuditedFn = func(_ context.Context, _ string, _ domain.Channels, rec audit.Record) error {
+		w.commit("notify", rec)
+		return nil
+	}
 	w.AppendAuditFn = func(_ context.Context, recs ...audit.Record) error {
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -202,6 +210,27 @@ var calls = []call{
 	{"PATCH /staff/patients/{patientId}/conversations/{conversationId}", nurse, patConv, `{"status":"closed"}`, nil},
 	{"PUT /staff/patients/{patientId}/links/{portalUserId}", admin, patUser, `{"relationship":"guardian"}`, nil},
 	{"DELETE /staff/patients/{patientId}/links/{portalUserId}", admin, patUser, "", nil},
+	{"GET /portal/me/notifications", parent, nil, "", nil},
+	{"PUT /portal/me/notifications", parent, nil, `{"email":true,"sms":false}`, nil},
+	// Public: no token, so no sub; the signed link names the parent.
+	{"POST /public/unsubscribe", "", nil, "List-Unsubscribe=One-Click", map[string]string{"t": unsubscribeToken(parent)}},
+}
+
+// linkKey is the key the handlers under test sign and verify links with.
+var linkKey = []byte(strings.Repeat("l", 32))
+
+// unsubscribeToken is the token of portalUserID's unsubscribe link, as
+// the flusher puts it in an e-mail.
+func unsubscribeToken(portalUserID string) string {
+	s, err := linktoken.New(linkKey)
+	if err != nil {
+		panic(err)
+	}
+	u, err := url.Parse(app.UnsubscribeURL("https://api.example", s, portalUserID, time.Now()))
+	if err != nil {
+		panic(err)
+	}
+	return u.Query().Get("t")
 }
 
 func callFor(key string) call {
@@ -218,6 +247,24 @@ func event(c call, rid string) events.APIGatewayV2HTTPRequest {
 	if !ok {
 		panic("no route " + c.key)
 	}
+	path := r.Path
+	for k, v := range c.params {
+		path = strings.ReplaceAll(path, "{"+k+"}", v)
+	}
+	ev := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: c.key, RawPath: path, PathParameters: c.params, Body: c.body, QueryStringParameters: c.query,
+		Headers: map[string]string{"content-type": "application/json", "idempotency-key": fmt.Sprintf("key-%x", sha256.Sum256([]byte(rid)))[:40]},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RequestID: rid, RouteKey: c.key,
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: r.Method, Path: path},
+		},
+	}
+	if r.Audience == routes.Public {
+		// No authorizer, and a form body, which API Gateway base64-encodes.
+		ev.Headers = map[string]string{"content-type": "application/x-www-form-urlencoded"}
+		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(c.body)), true
+		return ev
+	}
 	side := string(r.Audience)
 	claims := map[string]string{
 		"sub": c.sub, "iss": auds[domain.Side(side)].Issuer, "client_id": auds[domain.Side(side)].ClientID,
@@ -226,25 +273,14 @@ func event(c call, rid string) events.APIGatewayV2HTTPRequest {
 	if r.Audience == routes.Staff {
 		claims["cognito:groups"] = "[nurse admin]"
 	}
-	path := r.Path
-	for k, v := range c.params {
-		path = strings.ReplaceAll(path, "{"+k+"}", v)
-	}
-	return events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RouteKey: c.key, RawPath: path, PathParameters: c.params, Body: c.body, QueryStringParameters: c.query,
-		Headers: map[string]string{"content-type": "application/json", "idempotency-key": fmt.Sprintf("key-%x", sha256.Sum256([]byte(rid)))[:40]},
-		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			RequestID: rid, RouteKey: c.key,
-			HTTP:       events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: r.Method, Path: path},
-			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}},
-		},
-	}
+	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}
+	return ev
 }
 
 func serve(t *testing.T, ctx context.Context, w *world, c call) events.APIGatewayV2HTTPResponse {
 	t.Helper()
 	r, _ := routes.ByKey(c.key)
-	h := api.Constructors[r.Function](api.Deps{Store: w, Audiences: auds, Cursors: codec(t), Log: slog.New(slog.DiscardHandler)})
+	h := api.Constructors[r.Function](api.Deps{Store: w, Audiences: auds, Cursors: codec(t), LinkKey: linkKey, Log: slog.New(slog.DiscardHandler)})
 	resp, err := h(ctx, event(c, "rid-"+t.Name()))
 	if err != nil {
 		t.Fatalf("handler returned an error to Lambda: %v", err)
@@ -300,13 +336,14 @@ func TestAuditDownCommitsNothingAndServesNoPHI(t *testing.T) {
 			w.ChangeConversationFn = func(context.Context, domain.Conversation, domain.Change, audit.Record) error { return down }
 			w.PutLinkFn = func(context.Context, string, domain.Link, audit.Record) error { return down }
 			w.DeleteLinkFn = func(context.Context, string, string, audit.Record) error { return down }
+			w.SetNotifyAuditedFn = func(context.Context, string, domain.Channels, audit.Record) error { return down }
 			resp := serve(t, t.Context(), w, c)
 			noPHI(t, resp)
 			if len(w.committed) != 0 {
 				t.Errorf("committed %v with the audit table down", w.committed)
 			}
 			switch c.key {
-			case "GET /portal/pools", "GET /staff/me", "GET /staff/pools", "GET /staff/members", "GET /staff/inbox/summary":
+			case "GET /portal/pools", "GET /staff/me", "GET /staff/pools", "GET /staff/members", "GET /staff/inbox/summary", "GET /portal/me/notifications":
 				// No patient data: served as usual.
 				if resp.StatusCode != http.StatusOK {
 					t.Errorf("status %d, want 200 for a route without patient data", resp.StatusCode)
@@ -339,13 +376,19 @@ func TestChangesCommitTheirAuditRecord(t *testing.T) {
 				t.Fatalf("records in the transaction %+v, appended apart %+v; want exactly one, in the transaction", w.txAudit, w.appended)
 			}
 			rec := w.txAudit[0]
-			if rec.PatientID != patient || rec.Outcome != audit.Success || rec.RequestID != "rid-"+t.Name() {
+			r, _ := routes.ByKey(c.key)
+			wantPatient, wantActor, wantSide, sub := patient, c.sub, string(r.Audience), c.sub
+			if r.Op == routes.OpSetNotify || r.Op == routes.OpUnsubscribe {
+				// Preferences name no patient: the record is the actor's,
+				// and an unsubscribe's actor is the parent its link names.
+				wantPatient, wantActor, sub = "", parent, parent
+			}
+			if rec.PatientID != wantPatient || rec.ActorID != wantActor || rec.ActorSide != wantSide || rec.Outcome != audit.Success || rec.RequestID != "rid-"+t.Name() {
 				t.Errorf("record = %+v", rec)
 			}
-			if want := map[string]string{parent: "portal", nurse: "nurse", admin: "admin"}[c.sub]; rec.ActorRole != want {
+			if want := map[string]string{parent: "portal", nurse: "nurse", admin: "admin"}[sub]; rec.ActorRole != want {
 				t.Errorf("actor role = %q, want %q (the directory's)", rec.ActorRole, want)
 			}
-			r, _ := routes.ByKey(c.key)
 			if (r.Op == routes.OpLink || r.Op == routes.OpUnlink) && rec.TargetID != parent {
 				t.Errorf("link record names target %q, want the portal user %s", rec.TargetID, parent)
 			}

@@ -61,7 +61,7 @@ func newHarness(tb testing.TB, delay time.Duration) *harness {
 	}
 	codec, _ := cursor.New([]byte("bench-bench-bench-bench-bench-32"))
 	deps := api.Deps{
-		Store: store.New(h.rec, tables), Cursors: codec, Audiences: auds, Log: slog.New(slog.DiscardHandler),
+		Store: store.New(h.rec, tables), Cursors: codec, LinkKey: LinkKey, Audiences: auds, Log: slog.New(slog.DiscardHandler),
 		// Benchmarks write far more than a family would.
 		DailyWriteLimit: 1 << 30,
 	}

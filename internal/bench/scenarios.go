@@ -8,14 +8,19 @@ package bench
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"fmt"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/pedsportal/messaging/internal/app"
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/authz"
 	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/linktoken"
 	"github.com/pedsportal/messaging/internal/routes"
 	"github.com/pedsportal/messaging/internal/seed"
 	"github.com/pedsportal/messaging/internal/store"
@@ -73,8 +78,16 @@ func Scenarios() []Scenario {
 		{"staff read conversation", "GET /staff/patients/{patientId}/conversations/{conversationId}", "nurse.kim", rash, "", 200, nil, 2 + 1 + 1},
 		{"staff reply", "POST /staff/patients/{patientId}/conversations/{conversationId}/messages", "nurse.kim", rash, `{"body":"Please stop it and call us."}`, 201, nil, 2 + 2*4},
 		{"staff mark read", "POST /staff/patients/{patientId}/conversations/{conversationId}/read", "nurse.kim", rash, "", 200, nil, 3 + 2*2},
+		{"notification preferences", "GET /portal/me/notifications", "parent.chen", nil, "", 200, nil, 1},
+		{"set notification preferences", "PUT /portal/me/notifications", "parent.chen", nil, `{"email":true,"sms":true}`, 200, nil, 1 + 2*2},
+		// On a public route As is whose signed link the request carries.
+		{"one-click unsubscribe", "POST /public/unsubscribe", "parent.chen", nil, "List-Unsubscribe=One-Click", 200, nil, 1 + 2*2},
 	}
 }
+
+// LinkKey is the key the handlers under test derive their e-mail link
+// signer from (api.Deps.LinkKey): Event signs public routes' links with it.
+var LinkKey = []byte("bench-link-bench-link-bench-32b!")
 
 // ClaimsFor returns the claims of demo users' access tokens for auds.
 func ClaimsFor(auds authz.Audiences) Claims {
@@ -106,6 +119,9 @@ func (s Scenario) Event(claims Claims) events.APIGatewayV2HTTPRequest {
 	for k, v := range s.Params {
 		path = strings.ReplaceAll(path, "{"+k+"}", v)
 	}
+	if r.Audience == routes.Public {
+		return s.publicEvent(r, path)
+	}
 	return events.APIGatewayV2HTTPRequest{
 		Version: "2.0", RouteKey: s.Route, RawPath: path, PathParameters: s.Params, Body: s.Body,
 		Headers: map[string]string{"content-type": "application/json", "idempotency-key": rand.Text()},
@@ -115,6 +131,34 @@ func (s Scenario) Event(claims Claims) events.APIGatewayV2HTTPRequest {
 			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{
 				Claims: claims(s.As, r.Audience),
 			}},
+		},
+	}
+}
+
+// publicEvent is the event of a public route: no authorizer, the signed
+// link of s.As in the query, and the body as a form, which API Gateway
+// base64-encodes.
+func (s Scenario) publicEvent(r routes.Route, path string) events.APIGatewayV2HTTPRequest {
+	u, ok := seed.UserByName(s.As)
+	if !ok {
+		panic("bench: no demo user " + s.As)
+	}
+	signer, err := linktoken.New(LinkKey)
+	if err != nil {
+		panic(err)
+	}
+	link, err := url.Parse(app.UnsubscribeURL("https://api.example", signer, u.Sub, time.Now()))
+	if err != nil {
+		panic(err)
+	}
+	return events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: s.Route, RawPath: path, RawQueryString: link.RawQuery,
+		QueryStringParameters: map[string]string{"t": link.Query().Get("t")},
+		Headers:               map[string]string{"content-type": "application/x-www-form-urlencoded"},
+		Body:                  base64.StdEncoding.EncodeToString([]byte(s.Body)), IsBase64Encoded: true,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RequestID: rand.Text(), RouteKey: s.Route,
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: r.Method, Path: path, SourceIP: "127.0.0.1"},
 		},
 	}
 }

@@ -2,8 +2,8 @@
 // (package lambdaapp) and the local stack (package devstack) both call
 // Build, each with its own Source, so a function runs locally with exactly
 // what it is given in AWS: its own tables and nothing else, its cursor key
-// only if it pages, and the issuers and app clients every token is checked
-// against.
+// only if it pages or signs links, and the issuers and app clients every
+// token is checked against.
 //
 // Build fails closed: a missing setting stops the function at init, where
 // Lambda reports it, never inside a request.
@@ -23,6 +23,7 @@ import (
 	"github.com/pedsportal/messaging/internal/cursor"
 	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/envvar"
+	"github.com/pedsportal/messaging/internal/linktoken"
 	"github.com/pedsportal/messaging/internal/routes"
 	"github.com/pedsportal/messaging/internal/store"
 )
@@ -46,13 +47,20 @@ type Source struct {
 
 // Build makes the named function's dependencies from routes.Functions():
 // a store over the tables the function is granted (the others have no
-// name, so no code path can reach them), a cursor codec only when it
-// pages, and both audiences' issuer and app client. Every setting the
-// function needs is required.
+// name, so no code path can reach them), the cursor key only when the
+// function is given it (routes.Function.Cursors) — as a cursor codec and
+// as the raw key the handler derives its e-mail link signer from (package
+// linktoken keeps the two signatures apart) — and both audiences' issuer
+// and app client. Every setting the function needs is required.
 func Build(ctx context.Context, function string, src Source) (api.Deps, error) {
 	f, ok := routes.FunctionNamed(function)
 	if !ok || api.Constructors[function] == nil {
 		return api.Deps{}, fmt.Errorf("unknown function %q", function)
+	}
+	if servesLinks(function) && !f.Cursors {
+		// The link signer's key is the cursor key: without it every
+		// unsubscribe link would be refused.
+		return api.Deps{}, fmt.Errorf("function %s verifies e-mail links but is given no cursor key (routes.Function.Cursors)", function)
 	}
 	if src.Env == nil || src.DynamoDB == nil {
 		return api.Deps{}, fmt.Errorf("function %s: compose.Source needs Env and DynamoDB", function)
@@ -111,8 +119,23 @@ func Build(ctx context.Context, function string, src Source) (api.Deps, error) {
 		if deps.Cursors, err = cursor.New(key); err != nil {
 			return api.Deps{}, fmt.Errorf("function %s: %w", function, err)
 		}
+		if _, err := linktoken.New(key); err != nil {
+			return api.Deps{}, fmt.Errorf("function %s: %w", function, err)
+		}
+		deps.LinkKey = key
 	}
 	return deps, nil
+}
+
+// servesLinks reports whether function serves a route that verifies a
+// signed e-mail link.
+func servesLinks(function string) bool {
+	for _, r := range routes.All() {
+		if r.Function == function && r.Op == routes.OpUnsubscribe {
+			return true
+		}
+	}
+	return false
 }
 
 // tablesOf names the tables f is granted from env; the others stay "",

@@ -60,9 +60,13 @@ func TestEveryFunctionBuildsFromItsOwnEnvironment(t *testing.T) {
 		if a := deps.Audiences[domain.SideStaff]; a.Issuer != "https://s" || a.ClientID != "sc" {
 			t.Errorf("%s: staff audience %+v", f.Name, a)
 		}
-		// A codec, and a key read, exactly when the function pages.
+		// A codec, the link key, and a key read, exactly when the function
+		// is given the cursor key.
 		if (deps.Cursors != nil) != f.Cursors {
 			t.Errorf("%s: codec %v, pages %v", f.Name, deps.Cursors != nil, f.Cursors)
+		}
+		if f.Cursors && !bytes.Equal(deps.LinkKey, bytes.Repeat([]byte{7}, 32)) || !f.Cursors && deps.LinkKey != nil {
+			t.Errorf("%s: link key %x, cursor key given %v", f.Name, deps.LinkKey, f.Cursors)
 		}
 		if want := map[bool]int{true: 1, false: 0}[f.Cursors]; len(keys.asked) != want || want == 1 && keys.asked[0] != arn {
 			t.Errorf("%s: cursor key read for %v", f.Name, keys.asked)
@@ -174,5 +178,28 @@ func TestDailyWriteLimitSetting(t *testing.T) {
 		if _, err := Build(t.Context(), f.Name, source(env, &keyReader{})); err == nil {
 			t.Errorf("%q accepted as a daily write limit", bad)
 		}
+	}
+}
+
+// The function that verifies unsubscribe links holds the cursor key, from
+// which its link signer is derived: it builds with one and refuses to
+// build without.
+func TestPreferencesGetsTheLinkKey(t *testing.T) {
+	f, _ := routes.FunctionNamed(routes.FnPreferences)
+	if !f.Cursors {
+		t.Fatal("preferences is given no cursor key, so no link signer")
+	}
+	keys := &keyReader{}
+	deps, err := Build(t.Context(), f.Name, source(envFor(f), keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(deps.LinkKey) < 32 || len(keys.asked) != 1 || keys.asked[0] != arn {
+		t.Errorf("link key %d bytes, secrets read %v", len(deps.LinkKey), keys.asked)
+	}
+	env := envFor(f)
+	delete(env, envvar.CursorSecret)
+	if _, err := Build(t.Context(), f.Name, source(env, &keyReader{})); err == nil || !strings.Contains(err.Error(), envvar.CursorSecret) {
+		t.Errorf("preferences built without %s: %v", envvar.CursorSecret, err)
 	}
 }

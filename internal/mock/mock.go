@@ -34,6 +34,7 @@ type Store struct {
 	SearchPatientsFn     func(ctx context.Context, practiceID, q string, limit int) ([]domain.Patient, error)
 	PutLinkFn            func(ctx context.Context, practiceID string, l domain.Link, rec audit.Record) error
 	DeleteLinkFn         func(ctx context.Context, patientID, portalUserID string, rec audit.Record) error
+	SetNotifyAuditedFn   func(ctx context.Context, portalUserID string, ch domain.Channels, rec audit.Record) error
 	AppendAuditFn        func(ctx context.Context, recs ...audit.Record) error
 }
 
@@ -125,6 +126,11 @@ func (s *Store) PutLink(ctx context.Context, practiceID string, l domain.Link, r
 // DeleteLink calls DeleteLinkFn.
 func (s *Store) DeleteLink(ctx context.Context, patientID, portalUserID string, rec audit.Record) error {
 	return s.DeleteLinkFn(ctx, patientID, portalUserID, rec)
+}
+
+// SetNotifyAudited calls SetNotifyAuditedFn.
+func (s *Store) SetNotifyAudited(ctx context.Context, portalUserID string, ch domain.Channels, rec audit.Record) error {
+	return s.SetNotifyAuditedFn(ctx, portalUserID, ch, rec)
 }
 
 // AppendAudit calls AppendAuditFn.
