@@ -57,16 +57,22 @@ func MayDelete(table string) bool { return table == schema.Directory }
 
 // PatientPartition is the partition-key prefix of a patient's directory
 // items (its profile and its portal-user links); staff records live under
-// "STAFF#", portal users under "PORTALUSER#".
+// "STAFF#", portal users under PortalUserPartition.
 const PatientPartition = "PATIENT#"
+
+// PortalUserPartition is the partition-key prefix of portal-user accounts
+// in the directory.
+const PortalUserPartition = "PORTALUSER#"
 
 // writePartitionPrefixes limits a function's writes on a table to items
 // whose partition key starts with a prefix (dynamodb:LeadingKeys), where
 // the function writes only some of the table's partitions. Its reads stay
 // unconditioned. manage-links writes link items in patient partitions and
-// must never rewrite a staff record, though it reads them.
+// must never rewrite a staff record, though it reads them. preferences
+// updates portal-user accounts only: never a patient, link or staff item.
 var writePartitionPrefixes = map[string]map[string]string{
 	routes.FnManageLinks: {schema.Directory: PatientPartition},
+	routes.FnPreferences: {schema.Directory: PortalUserPartition},
 }
 
 // WritePartitionPrefix returns the partition-key prefix a function's writes
@@ -84,8 +90,26 @@ var headerOnlyUpdates = map[string]bool{schema.Messages: true}
 
 // UpdatesLimitedToAttributes reports whether UpdateItem on table is
 // limited by dynamodb:Attributes to the table's keys and a fixed list of
-// attributes (see UpdateAttributes).
+// attributes for every function (see UpdateAttributes).
 func UpdatesLimitedToAttributes(table string) bool { return headerOnlyUpdates[table] }
+
+// functionAttributeLimits lists, per function, further tables on which its
+// UpdateItem may change only a fixed list of attributes. preferences may
+// change a portal user's notification channels and nothing else of the
+// account (not its active flag, address or bounce mark): on the directory
+// its list is the store's preference attributes. A table has one list for
+// all the functions it limits, which infra and the local guard are given
+// per table.
+var functionAttributeLimits = map[string]map[string]bool{
+	routes.FnPreferences: {schema.Directory: true},
+}
+
+// UpdatesLimited reports whether a function's UpdateItem on table is
+// limited by dynamodb:Attributes: for every function on the tables of
+// UpdatesLimitedToAttributes, and for some functions on more.
+func UpdatesLimited(function, table string) bool {
+	return headerOnlyUpdates[table] || functionAttributeLimits[function][table]
+}
 
 // UpdateAttributes is the list an UpdateItem on table may touch: the
 // table's key attributes and the given item attributes (the store's
@@ -198,6 +222,18 @@ func Check() error {
 	for table := range headerOnlyUpdates {
 		if _, ok := Table(table); !ok {
 			return fmt.Errorf("attribute-limited updates on unknown table %q", table)
+		}
+	}
+	for fn, tables := range functionAttributeLimits {
+		f, ok := routes.FunctionNamed(fn)
+		if !ok {
+			return fmt.Errorf("attribute-limited updates for unknown function %q", fn)
+		}
+		for table := range tables {
+			_, writes, _ := TableActions(table, f.Tables[table])
+			if !slices.Contains(writes, UpdateItem) {
+				return fmt.Errorf("function %s: attribute-limited updates on %s, which it does not update", fn, table)
+			}
 		}
 	}
 	return nil

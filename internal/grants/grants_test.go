@@ -67,6 +67,44 @@ func TestPartitionLimits(t *testing.T) {
 	if got := WritePartitionPrefix(routes.FnWriteMessage, schema.Messages); got != "" {
 		t.Errorf("write-message messages prefix %q", got)
 	}
+	if got := WritePartitionPrefix(routes.FnPreferences, schema.Directory); got != "PORTALUSER#" {
+		t.Errorf("preferences directory prefix %q", got)
+	}
+}
+
+// preferences may update the directory, and only a portal user's
+// channels: its updates there are limited to partitions and attributes,
+// and it may put, delete or touch the chart nowhere.
+func TestPreferencesGrant(t *testing.T) {
+	f, ok := routes.FunctionNamed(routes.FnPreferences)
+	if !ok {
+		t.Fatal("no preferences function")
+	}
+	if !UpdatesLimited(routes.FnPreferences, schema.Directory) || UpdatesLimited(routes.FnManageLinks, schema.Directory) {
+		t.Error("directory updates are limited for preferences only")
+	}
+	if !UpdatesLimited(routes.FnMarkRead, schema.Messages) {
+		t.Error("Messages updates are limited for every function")
+	}
+	for _, tc := range []struct {
+		table, action string
+		want          bool
+	}{
+		{schema.Directory, UpdateItem, true},
+		{schema.Directory, BatchGetItem, true},
+		{schema.Directory, PutItem, false},
+		{schema.Directory, DeleteItem, false},
+		{schema.Audit, PutItem, true},
+		{schema.Messages, GetItem, false},
+		{schema.Idempotency, GetItem, false},
+	} {
+		if got := Allows(f, tc.table, tc.action, ""); got != tc.want {
+			t.Errorf("Allows(preferences, %s, %s) = %v, want %v", tc.table, tc.action, got, tc.want)
+		}
+	}
+	if !f.Cursors {
+		t.Error("preferences holds no key to verify unsubscribe links with")
+	}
 }
 
 func TestUpdateAttributes(t *testing.T) {

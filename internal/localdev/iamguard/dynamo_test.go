@@ -3,11 +3,14 @@ package iamguard
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/pedsportal/messaging/internal/audit"
+	"github.com/pedsportal/messaging/internal/authz"
 	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/localdev/dynamotest"
 	"github.com/pedsportal/messaging/internal/routes"
@@ -67,5 +70,27 @@ func TestAgainstDynamoDBLocalAFunctionCannotLeaveItsGrant(t *testing.T) {
 		ExpressionAttributeValues: map[string]types.AttributeValue{":u": &types.AttributeValueMemberS{Value: "PORTALUSER#u1"}},
 	}); err != nil {
 		t.Fatalf("granted index query: %v", err)
+	}
+}
+
+// Through the real store on DynamoDB Local, what the preferences function
+// does passes its guard: the access read and the audited change of
+// channels.
+func TestPreferencesStoreCallsPassTheGuard(t *testing.T) {
+	ctx := t.Context()
+	client, prefix := dynamotest.New(t)
+	name := func(logical string) string { return schema.PhysicalName(prefix, logical) }
+	f, _ := routes.FunctionNamed(routes.FnPreferences)
+	owner := store.New(client, store.TablesFrom(name))
+	if err := owner.PutPortalUser(ctx, domain.PortalUser{ID: "u1", PracticeID: "prac", DisplayName: "U", Active: true, Email: "u@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(New(client, f, Config{Tables: Tables(name)}), store.TablesFrom(name))
+	if _, err := st.LoadAccess(ctx, authz.Query{PortalUserID: "u1"}); err != nil {
+		t.Fatalf("access read: %v", err)
+	}
+	rec := audit.Record{At: time.Now(), ActorID: "u1", Action: audit.NotifyPreferences, Outcome: audit.Success, RequestID: "r1"}
+	if err := st.SetNotifyAudited(ctx, "u1", domain.Channels{}, rec); err != nil {
+		t.Fatalf("audited change of channels through the guard: %v", err)
 	}
 }

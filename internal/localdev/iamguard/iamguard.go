@@ -52,10 +52,10 @@ type Config struct {
 	// refusal names the logical table; a physical name that is missing
 	// here is refused all the same.
 	Tables map[string]string
-	// UpdateAttributes lists, for a table on which grants limits updates
-	// to some attributes, the item attributes an UpdateItem may touch
-	// besides the keys (for Messages, the store's conversation-header
-	// attributes). A limited table missing here is not attribute-checked.
+	// UpdateAttributes lists, for a table on which grants limits the
+	// function's updates to some attributes, the item attributes an
+	// UpdateItem may touch besides the keys. A limited table missing here
+	// gets the store's list, as infra grants it (DefaultUpdateAttributes).
 	UpdateAttributes map[string][]string
 }
 
@@ -67,12 +67,27 @@ func New(inner store.API, f routes.Function, cfg Config) *Guard {
 			g.logical[physical] = logical
 		}
 	}
+	lists := DefaultUpdateAttributes()
 	for table, attrs := range cfg.UpdateAttributes {
-		if grants.UpdatesLimitedToAttributes(table) {
+		lists[table] = attrs
+	}
+	for table, attrs := range lists {
+		if grants.UpdatesLimited(f.Name, table) {
 			g.updateAttrs[table] = grants.UpdateAttributes(table, attrs)
 		}
 	}
 	return g
+}
+
+// DefaultUpdateAttributes is the store's list of what an update may touch
+// on each table whose updates grants may limit, as infra writes it into
+// the IAM policies: conversation headers on Messages, a portal user's
+// notification channels on the directory.
+func DefaultUpdateAttributes() map[string][]string {
+	return map[string][]string{
+		schema.Messages:  store.HeaderAttributes(),
+		schema.Directory: store.PreferenceAttributes(),
+	}
 }
 
 // Denied is the refusal of one action on one table. It satisfies

@@ -287,3 +287,39 @@ func TestTopLevelNames(t *testing.T) {
 		t.Errorf("topLevelNames = %v, want %v", got, want)
 	}
 }
+
+// preferences may update portal-user accounts, and of them only the
+// channels: no other partition, no other attribute, no put or delete.
+func TestPreferencesUpdatesOnlyPortalUserChannels(t *testing.T) {
+	ctx := t.Context()
+	g, inner := guard(t, routes.FnPreferences)
+	update := func(pk, expr string, names map[string]string) error {
+		_, err := g.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Update: &types.Update{TableName: aws.String(phys(schema.Directory)), Key: key(pk, "PROFILE"),
+				UpdateExpression: aws.String(expr), ExpressionAttributeNames: names, ConditionExpression: aws.String("attribute_exists(PK)")}},
+			{Put: &types.Put{TableName: aws.String(phys(schema.Audit)), Item: key("ACTOR#u1", "t")}},
+		}})
+		return err
+	}
+	if err := update("PORTALUSER#u1", "SET #n = :n", map[string]string{"#n": "notify"}); err != nil {
+		t.Fatalf("channels update: %v", err)
+	}
+	// (the defaults give the store's list: Config named Messages only)
+	denied(t, update("PORTALUSER#u1", "SET #a = :a", map[string]string{"#a": "active"}), "preferences", "dynamodb:UpdateItem", schema.Directory)
+	denied(t, update("PORTALUSER#u1", "SET #n = :n, email = :e", map[string]string{"#n": "notify"}), "preferences", "dynamodb:UpdateItem", schema.Directory)
+	denied(t, update("STAFF#s1", "SET #n = :n", map[string]string{"#n": "notify"}), "preferences", "dynamodb:UpdateItem", schema.Directory)
+	denied(t, update("PATIENT#p1", "SET #n = :n", map[string]string{"#n": "notify"}), "preferences", "dynamodb:UpdateItem", schema.Directory)
+	_, err := g.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(phys(schema.Directory)), Item: key("PORTALUSER#u1", "PROFILE")})
+	denied(t, err, "preferences", "dynamodb:PutItem", schema.Directory)
+	_, err = g.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(phys(schema.Messages)), Key: key("p", "CONV#1")})
+	denied(t, err, "preferences", "dynamodb:GetItem", schema.Messages)
+	if !slices.Equal(inner.calls, []string{"TransactWriteItems"}) {
+		t.Errorf("calls = %v", inner.calls)
+	}
+	// manage-links' directory updates are not limited to those attributes.
+	links, _ := guard(t, routes.FnManageLinks)
+	if _, err := links.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(phys(schema.Directory)), Key: key("PATIENT#p1", "LINK#u1"),
+		UpdateExpression: aws.String("SET relationship = :r")}); err != nil {
+		t.Errorf("manage-links link update: %v", err)
+	}
+}
