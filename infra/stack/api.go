@@ -55,8 +55,9 @@ var (
 )
 
 // newAPI builds the HTTP API from routes.All(): one JWT authorizer per
-// audience, a route per entry with its scopes, CORS for the site's origin
-// only, default throttling and JSON access logs.
+// signed-in audience, a route per entry with its scopes (public routes
+// with no authorizer), CORS for the site's origin only, default throttling
+// and JSON access logs.
 func (m *messaging) newAPI() error {
 	s := m.stack
 
@@ -135,17 +136,38 @@ func (m *messaging) newAPI() error {
 			})
 	}
 
+	m.publicRoutes = map[string]awsapigatewayv2.HttpRoute{}
 	for _, r := range routes.All() {
 		if integrations[r.Function] == nil {
 			return fmt.Errorf("route %s: unknown function %q", r.Key(), r.Function)
 		}
-		m.api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-			Path:                jsii.String(r.Path),
-			Methods:             &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
-			Integration:         integrations[r.Function],
-			Authorizer:          authorizers[r.Audience],
-			AuthorizationScopes: jsii.Strings(r.Scopes...),
-		})
+		opts := &awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(r.Path),
+			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
+			Integration: integrations[r.Function],
+		}
+		switch r.Audience {
+		case routes.Public:
+			// No authorizer at all (authorization type NONE): a mail
+			// provider's one-click unsubscribe signs in nowhere. The signed
+			// token in the URL is what the handler checks; the stage's
+			// throttling applies as to every route.
+			if len(r.Scopes) > 0 {
+				return fmt.Errorf("public route %s names scopes", r.Key())
+			}
+			opts.Authorizer = awsapigatewayv2.NewHttpNoneAuthorizer()
+		case routes.Portal, routes.Staff:
+			opts.Authorizer = authorizers[r.Audience]
+			opts.AuthorizationScopes = jsii.Strings(r.Scopes...)
+		default:
+			return fmt.Errorf("route %s: unknown audience %q", r.Key(), r.Audience)
+		}
+		added := m.api.AddRoutes(opts)
+		if r.Audience == routes.Public {
+			for _, rt := range *added {
+				m.publicRoutes[r.Key()] = rt
+			}
+		}
 	}
 	return nil
 }

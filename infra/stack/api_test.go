@@ -3,6 +3,7 @@ package stack_test
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/jsii-runtime-go"
@@ -59,6 +60,9 @@ func TestEveryRouteHasItsAudiencesJWTAuthorizerAndScopes(t *testing.T) {
 	// WHEN we read every synthesized route
 	for _, r := range full.resources("AWS::ApiGatewayV2::Route") {
 		want := byKey[r.Props["RouteKey"].(string)]
+		if want.Audience == routes.Public {
+			continue // TestOnlyPublicRoutesHaveNoAuthorizer
+		}
 		// THEN it is JWT-authorized by its audience's authorizer and requires its scopes
 		if r.Props["AuthorizationType"] != "JWT" || refID(r.Props["AuthorizerId"]) != auth[want.Audience] {
 			t.Errorf("%s: %v by %v, want JWT by %s", want.Key(), r.Props["AuthorizationType"], r.Props["AuthorizerId"], auth[want.Audience])
@@ -67,10 +71,78 @@ func TestEveryRouteHasItsAudiencesJWTAuthorizerAndScopes(t *testing.T) {
 			t.Errorf("%s: scopes %v, want %v", want.Key(), got, want.Scopes)
 		}
 	}
-	// AND the assertions library finds no route without an authorizer
-	check(t, "no route without authorization", func() {
-		full.template.AllResourcesProperties(jsii.String("AWS::ApiGatewayV2::Route"), map[string]any{"AuthorizationType": "JWT"})
+}
+
+func TestOnlyPublicRoutesHaveNoAuthorizer(t *testing.T) {
+	// GIVEN the route table's public routes
+	public := map[string]bool{}
+	for _, r := range routes.All() {
+		if r.Audience == routes.Public {
+			public[r.Key()] = true
+		}
+	}
+	if len(public) == 0 {
+		t.Fatal("no public route in the table")
+	}
+	for name, s := range map[string]synthesized{"full": full, "plain": plain} {
+		// WHEN we read every synthesized route
+		none := 0
+		for _, r := range s.resources("AWS::ApiGatewayV2::Route") {
+			key := r.Props["RouteKey"].(string)
+			jwt := r.Props["AuthorizationType"] == "JWT" && r.Props["AuthorizerId"] != nil
+			// THEN exactly the public ones are unauthorised (type NONE,
+			// no authorizer, no scopes), and every other is JWT
+			if public[key] {
+				none++
+				if r.Props["AuthorizationType"] != "NONE" || r.Props["AuthorizerId"] != nil || r.Props["AuthorizationScopes"] != nil {
+					t.Errorf("%s: %s: authorization %v by %v scopes %v, want NONE and none", name, key, r.Props["AuthorizationType"], r.Props["AuthorizerId"], r.Props["AuthorizationScopes"])
+				}
+			} else if !jwt {
+				t.Errorf("%s: %s is not JWT-authorized: %v", name, key, r.Props["AuthorizationType"])
+			}
+		}
+		if none != len(public) {
+			t.Errorf("%s: %d public routes synthesized, want %d", name, none, len(public))
+		}
+	}
+	// AND the assertions library finds every non-public route JWT-authorized
+	check(t, "no other route without authorization", func() {
+		for _, r := range routes.All() {
+			if r.Audience != routes.Public {
+				full.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), map[string]any{"RouteKey": r.Key(), "AuthorizationType": "JWT"})
+			}
+		}
 	})
+}
+
+func TestPublicRouteIsThrottledAndSuppressedAlone(t *testing.T) {
+	// GIVEN the stage's default throttling, which covers every route
+	stage := full.only(t, "AWS::ApiGatewayV2::Stage")
+	if path(stage.Props, "DefaultRouteSettings", "ThrottlingRateLimit") == nil {
+		t.Fatal("no default throttling")
+	}
+	// AND no route setting that lifts it
+	if rs := stage.Props["RouteSettings"]; rs != nil {
+		t.Errorf("route settings %v override the default throttling", rs)
+	}
+	// WHEN we read the cdk-nag suppressions of the unauthorised-route rule
+	for _, s := range []synthesized{full, plain} {
+		for _, r := range s.resources("AWS::ApiGatewayV2::Route") {
+			apig4 := false
+			for _, sup := range asList(path(s.json, "Resources", r.ID, "Metadata", "cdk_nag", "rules_to_suppress")) {
+				if path(sup, "id") == "AwsSolutions-APIG4" {
+					apig4 = true
+					if reason, _ := path(sup, "reason").(string); !strings.Contains(reason, "token") || !strings.Contains(reason, "RFC 8058") {
+						t.Errorf("%s: APIG4 reason %q does not say why", r.Props["RouteKey"], reason)
+					}
+				}
+			}
+			// THEN only the public route carries one
+			if want := r.Props["AuthorizationType"] == "NONE"; apig4 != want {
+				t.Errorf("%s: APIG4 suppressed %v, want %v", r.Props["RouteKey"], apig4, want)
+			}
+		}
+	}
 }
 
 func TestRoutesInvokeTheirFunction(t *testing.T) {

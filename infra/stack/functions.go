@@ -17,6 +17,7 @@ import (
 	"github.com/pedsportal/messaging/internal/envvar"
 	"github.com/pedsportal/messaging/internal/grants"
 	"github.com/pedsportal/messaging/internal/routes"
+	"github.com/pedsportal/messaging/internal/schema"
 	"github.com/pedsportal/messaging/internal/store"
 )
 
@@ -33,6 +34,17 @@ const (
 	lambdaPrincipal  = "lambda.amazonaws.com"
 	xrayResourceNote = "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; the statement holds only those two actions."
 )
+
+// updateAttributes are, per table whose updates grants may limit, the
+// store's list of attributes such an update may touch and the Sid suffix
+// of the statement that allows it.
+var updateAttributes = map[string]struct {
+	list func() []string
+	sid  string
+}{
+	schema.Messages:  {store.HeaderAttributes, "HeaderUpdates"},
+	schema.Directory: {store.PreferenceAttributes, "PreferenceUpdates"},
+}
 
 // KMS actions a function needs on the data key, only through DynamoDB.
 var (
@@ -191,9 +203,11 @@ func (m *messaging) functionStatements(f routes.Function, logs awslogs.LogGroup)
 				"ForAllValues:StringLike": map[string]interface{}{"dynamodb:LeadingKeys": []string{prefix + "*"}},
 			}
 		}
-		// Updates limited to the header attributes (Messages: a message is
-		// never edited in place) get a statement of their own.
-		limitedUpdates := grants.UpdatesLimitedToAttributes(name) && slices.Contains(writes, grants.UpdateItem)
+		// Updates limited to some attributes (Messages: a message is never
+		// edited in place, only its header; the directory, for
+		// preferences: a portal user's channels only) get a statement of
+		// their own.
+		limitedUpdates := grants.UpdatesLimited(f.Name, name) && slices.Contains(writes, grants.UpdateItem)
 		if limitedUpdates {
 			writes = slices.DeleteFunc(writes, func(a string) bool { return a == grants.UpdateItem })
 		}
@@ -217,14 +231,18 @@ func (m *messaging) functionStatements(f routes.Function, logs awslogs.LogGroup)
 			}))
 		}
 		if limitedUpdates {
+			attrs, ok := updateAttributes[name]
+			if !ok {
+				return nil, fmt.Errorf("function %s: updates on %s are limited, but the store names no attributes for it", f.Name, name)
+			}
 			cond := map[string]interface{}{
 				"ForAllValues:StringEquals": map[string]interface{}{
-					"dynamodb:Attributes": grants.UpdateAttributes(name, store.HeaderAttributes()),
+					"dynamodb:Attributes": grants.UpdateAttributes(name, attrs.list()),
 				},
 			}
 			maps.Copy(cond, leading)
 			st = append(st, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:        jsii.String(name + "HeaderUpdates"),
+				Sid:        jsii.String(name + attrs.sid),
 				Actions:    jsii.Strings(grants.UpdateItem),
 				Resources:  &[]*string{tbl.TableArn()},
 				Conditions: &cond,

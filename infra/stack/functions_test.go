@@ -134,6 +134,10 @@ type tableAccess struct {
 	// headerUpdates is true when the function may UpdateItem only under
 	// ForAllValues:StringEquals dynamodb:Attributes = reviewedHeaderAttributes.
 	headerUpdates bool
+	// channelUpdates is true when the function may UpdateItem only in
+	// portal-user partitions (dynamodb:LeadingKeys "PORTALUSER#*") and only
+	// the attributes reviewedPreferenceAttributes.
+	channelUpdates bool
 	// indexes is true when the function may Query (and only Query) every
 	// index of the table.
 	indexes bool
@@ -150,6 +154,11 @@ var reviewedHeaderAttributes = slices.Sorted(slices.Values([]string{
 	"status", "assignee", "lastActivityAt", "messageCount", "preview",
 	"portalUnread", "staffUnread", "portalReadAt", "staffReadAt", "version",
 }))
+
+// reviewedPreferenceAttributes are what preferences may update on a
+// portal user: the keys and the notification channels, never the active
+// flag, the address, the phone or the bounce mark.
+var reviewedPreferenceAttributes = []string{"PK", "SK", "notify"}
 
 var (
 	readItems  = []string{ddbBatchGet, ddbGet, ddbQuery}
@@ -189,6 +198,14 @@ var wantTableAccess = map[string]map[string]tableAccess{
 		schema.Directory: {items: readItems, patientWrites: []string{ddbDelete, ddbPut, ddbUpdate}, indexes: true},
 		schema.Audit:     appendOnly,
 	},
+	"preferences": {
+		// Reads portal users (the access read); updates only a portal
+		// user's channels, never puts or deletes. Appends the change's
+		// audit record. No Messages access. It reads the cursor key, to
+		// verify unsubscribe links.
+		schema.Directory: {items: readItems, channelUpdates: true, indexes: true},
+		schema.Audit:     appendOnly,
+	},
 }
 
 // The only conditions a DynamoDB grant may carry.
@@ -196,6 +213,11 @@ const patientPartitionsOnly = `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys
 
 var headerAttributesOnly = jsonString(map[string]map[string][]string{
 	"ForAllValues:StringEquals": {"dynamodb:Attributes": reviewedHeaderAttributes},
+})
+
+var portalUserChannelsOnly = jsonString(map[string]map[string][]string{
+	"ForAllValues:StringEquals": {"dynamodb:Attributes": reviewedPreferenceAttributes},
+	"ForAllValues:StringLike":   {"dynamodb:LeadingKeys": {"PORTALUSER#*"}},
 })
 
 // dynamoGrant is one DynamoDB action on one resource under one condition
@@ -261,6 +283,9 @@ func TestFunctionsHoldExactlyTheReviewedTableAccess(t *testing.T) {
 				if w.headerUpdates {
 					want[dynamoGrant{ids[tbl.Name], ddbUpdate, headerAttributesOnly}] = true
 				}
+				if w.channelUpdates {
+					want[dynamoGrant{ids[tbl.Name], ddbUpdate, portalUserChannelsOnly}] = true
+				}
 				if w.indexes {
 					for _, i := range slices.Concat(tbl.GSIs, tbl.LSIs) {
 						want[dynamoGrant{ids[tbl.Name] + "/index/" + i.Name, ddbQuery, ""}] = true
@@ -294,7 +319,7 @@ func TestReadOnlyFunctionWritesOnlyItsAuditRecords(t *testing.T) {
 			if table == schema.Audit {
 				continue
 			}
-			writes = writes || len(w.patientWrites) > 0 || w.headerUpdates || slices.ContainsFunc(w.items, func(a string) bool { return slices.Contains(writeActions, a) })
+			writes = writes || len(w.patientWrites) > 0 || w.headerUpdates || w.channelUpdates || slices.ContainsFunc(w.items, func(a string) bool { return slices.Contains(writeActions, a) })
 		}
 		if !writes {
 			readOnly = append(readOnly, name)
@@ -517,5 +542,29 @@ func TestOneFunctionPerFolderUnderFunctions(t *testing.T) {
 	// THEN the stack builds a Lambda for exactly those
 	if got := routes.FunctionNames(); !slices.Equal(got, folders) {
 		t.Errorf("routes.Functions() = %v, functions/ = %v", got, folders)
+	}
+}
+
+func TestPreferencesUpdatesOnlyPortalUserChannels(t *testing.T) {
+	// GIVEN preferences, which the public unsubscribe route reaches
+	ids := tableIDs(t, full)
+	_, sts := functionGrants(t, full, functionResource(t, full, "preferences"))
+	writes := 0
+	for _, g := range dynamoGrants(t, sts) {
+		if !slices.Contains(writeActions, g.action) {
+			continue
+		}
+		writes++
+		// THEN its one directory write is UpdateItem of a portal user's
+		// channels, and it writes nowhere else but the audit trail
+		switch {
+		case g.resource == ids[schema.Directory] && g.action == ddbUpdate && g.condition == portalUserChannelsOnly:
+		case g.resource == ids[schema.Audit] && g.action == ddbPut && g.condition == "":
+		default:
+			t.Errorf("%s on %s (condition %q)", g.action, g.resource, g.condition)
+		}
+	}
+	if writes != 2 {
+		t.Errorf("%d writes, want the channels update and the audit put", writes)
 	}
 }

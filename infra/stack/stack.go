@@ -48,6 +48,8 @@ type messaging struct {
 	// logGroupNames are the names, or name patterns, of the stack's log
 	// groups, for the key policy.
 	logGroupNames []string
+	// publicRoutes are the routes without an authorizer, by route key.
+	publicRoutes map[string]awsapigatewayv2.HttpRoute
 }
 
 // NewMessagingStack builds the whole product in one stack. It returns an
