@@ -24,6 +24,7 @@ import (
 	"github.com/pedsportal/messaging/internal/api"
 	"github.com/pedsportal/messaging/internal/compose"
 	"github.com/pedsportal/messaging/internal/envvar"
+	"github.com/pedsportal/messaging/internal/linktoken"
 	"github.com/pedsportal/messaging/internal/localdev/dynamolocal"
 	"github.com/pedsportal/messaging/internal/localdev/gateway"
 	"github.com/pedsportal/messaging/internal/localdev/iamguard"
@@ -68,6 +69,7 @@ type Stack struct {
 	// Seeded is true when this start wrote the demo data (a fresh store).
 	Seeded bool
 
+	links   *linktoken.Signer // signs e-mail links from the run's cursor key, as the functions verify them
 	dynamo  *dynamolocal.Server
 	gateway *gateway.Gateway
 	servers []*http.Server
@@ -221,6 +223,13 @@ const localCursorSecret = "arn:aws:secretsmanager:local:000000000000:secret:dev-
 func (s *Stack) handlers(ctx context.Context, prefix string, log *slog.Logger) (map[string]gateway.Handler, error) {
 	cursorKey := make([]byte, 32)
 	rand.Read(cursorKey)
+	// The functions derive their e-mail link signer from the cursor key
+	// (package compose); the stack signs the links it hands out alike.
+	links, err := linktoken.New(cursorKey)
+	if err != nil {
+		return nil, err
+	}
+	s.links = links
 	physical := func(logical string) string { return schema.PhysicalName(prefix, logical) }
 	settings := envvar.Settings{
 		PortalIssuer:    s.Issuer.IssuerURL(string(routes.Portal)),
