@@ -74,6 +74,7 @@ export class Api {
   get(path, query) { return this.request('GET', path, { query }); }
   patch(path, body) { return this.request('PATCH', path, { body }); }
   post(path, body) { return this.request('POST', path, { body }); }
+  put(path, body) { return this.request('PUT', path, { body }); }
 
   /**
    * create POSTs something new under an Idempotency-Key. A network failure

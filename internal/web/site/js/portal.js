@@ -1,9 +1,11 @@
 // The portal pages: Messages (per Current Patient), a conversation's whole
-// chain, and Write Message.
+// chain, Write Message, and Notifications (how the family is told a message
+// is waiting).
 
 import { seg } from './api.js';
 import { composeForm, firstPage, messageChain, messageItem, replyForm } from './conversation.js';
 import { birthDate, short } from './format.js';
+import { notificationsView } from './notifications.js';
 import {
   announce, attempt, boot, errorBox, go, h, loadPage, pager, replace, Router, setWho, showError,
 } from './ui.js';
@@ -41,9 +43,12 @@ async function start(ctx) {
   const patients = await loadPage({ main: ctx.main, box: errorBox() }, async () => (await api.get('/portal/patients')).items || []);
   if (!patients) return;
   state.patients = patients;
+  const notifications = notificationsView(() => api);
   if (!state.patients.length) {
-    replace(ctx.main, h('h1', {}, 'Messages'),
+    // Nothing to read or write yet, but the account's own settings work.
+    const none = () => replace(ctx.main, h('h1', {}, 'Messages'),
       h('div', { class: 'notice' }, h('p', {}, 'No patients are linked to your account yet. Please call the office to have your child added.')));
+    new Router(ctx.main, { messages: none, notifications }, 'messages').render();
     return;
   }
   const saved = sessionStorage.getItem(PATIENT_KEY);
@@ -51,7 +56,18 @@ async function start(ctx) {
   drawPatientBar();
   markUnreadSiblings();
 
-  new Router(ctx.main, { messages: messagesView, c: conversationView, write: writeView }, 'messages').render();
+  // The Current Patient selector is for the screens about one child; the
+  // account's notification settings cover them all.
+  const withBar = (show, view) => (route) => {
+    document.getElementById('patient-bar').hidden = !show;
+    return view(route);
+  };
+  new Router(ctx.main, {
+    messages: withBar(true, messagesView),
+    c: withBar(true, conversationView),
+    write: withBar(true, writeView),
+    notifications: withBar(false, notifications),
+  }, 'messages').render();
 }
 
 // ---- Current Patient --------------------------------------------------------

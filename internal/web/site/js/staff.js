@@ -361,7 +361,7 @@ async function conversationView({ args: [pid, cid], live }) {
       h('h2', {}, 'Details'),
       h('dl', { class: 'conv-meta' },
         h('dt', {}, 'Patient'), h('dd', {}, h('a', { href: `#/patient/${seg(conv.patient.id)}` }, conv.patient.displayName)),
-        h('dt', {}, 'Family'), h('dd', {}, family ? `${family.portalUserName} (${family.relationship})` : '—'),
+        h('dt', {}, 'Family'), h('dd', {}, family ? [`${family.portalUserName} (${family.relationship})`, unreachableFlag(family)] : '—'),
         h('dt', {}, 'Pool'), h('dd', {}, conv.pool?.name || ''),
         h('dt', {}, 'Started'), h('dd', {}, `${when(conv.createdAt)} by ${conv.startedBy?.name || ''}`),
         h('dt', {}, 'Last activity'), h('dd', {}, when(conv.lastActivityAt)),
@@ -417,6 +417,14 @@ async function conversationView({ args: [pid, cid], live }) {
       if (res?.conversation) conv = res.conversation;
     }, (e) => showError(box, e));
   }
+}
+
+/** unreachableFlag tells staff, in words, that e-mail to this portal user
+ * bounced or was refused, so notices by e-mail have stopped; null when it
+ * has not. */
+function unreachableFlag(link) {
+  if (!link?.emailUnreachable) return null;
+  return [' ', h('span', { class: 'flag warn' }, "Family can't be reached by e-mail")];
 }
 
 function getPatient(pid) {
@@ -533,7 +541,7 @@ async function chartView({ args: [pid], live }) {
       h('p', {}, `Born ${birthDate(p.dateOfBirth)}`),
       h('h2', {}, 'Family with portal access'),
       links.length
-        ? h('ul', {}, links.map((l) => h('li', {}, `${l.portalUserName} (${l.relationship})`)))
+        ? h('ul', { class: 'family' }, links.map((l) => h('li', {}, `${l.portalUserName} (${l.relationship})`, unreachableFlag(l))))
         : h('p', { class: 'muted' }, 'Nobody is linked to this patient yet.')),
     h('section', { class: 'card', 'aria-labelledby': 'chart-h' },
       h('div', { class: 'page-head chart-head' }, h('h2', { id: 'chart-h' }, 'Chart history'), status.el),
