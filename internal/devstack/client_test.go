@@ -44,13 +44,15 @@ type env struct {
 }
 
 // start runs the whole product on free ports over fresh seeded tables.
-func start(t *testing.T) *env {
+func start(t *testing.T) *env { return startWith(t, devstack.Options{}) }
+
+// startWith is start with more options (the notification path, say).
+func startWith(t *testing.T, opts devstack.Options) *env {
 	t.Helper()
 	logs := &syncBuffer{}
-	st, err := devstack.Start(t.Context(), devstack.Options{
-		DynamoEndpoint: dynamotest.Endpoint(),
-		Log:            slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	opts.DynamoEndpoint = dynamotest.Endpoint()
+	opts.Log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	st, err := devstack.Start(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,11 @@ type Options struct {
 	TokenTTL time.Duration
 	// Log receives the handlers' and servers' logs. Default: discarded.
 	Log *slog.Logger
+	// Notify, when set, runs the notification path too (make dev does).
+	Notify *NotifyOptions
+	// Now is the product's clock (messages' times, the notifications');
+	// nil means time.Now. Tests set it to drive windows and quiet hours.
+	Now func() time.Time
 }
 
 // Stack is the running product.
@@ -68,7 +73,10 @@ type Stack struct {
 	Issuer *issuer.Issuer
 	// Seeded is true when this start wrote the demo data (a fresh store).
 	Seeded bool
+	// Notifications is the notification path, when Options.Notify asked.
+	Notifications *Notifications
 
+	now     func() time.Time
 	links   *linktoken.Signer // signs e-mail links from the run's cursor key, as the functions verify them
 	dynamo  *dynamolocal.Server
 	gateway *gateway.Gateway
@@ -81,7 +89,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Stack{}
+	s := &Stack{now: opts.Now}
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -205,6 +213,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		Staff:      client(string(routes.Staff)),
 	}, web.CSP(s.APIURL, s.IssuerURL))
 
+	if opts.Notify != nil {
+		if s.Notifications, err = s.startNotifications(ctx, *opts.Notify, s.Store, endpoint, tables.Messages, s.unsubscribeURL, log); err != nil {
+			return nil, err
+		}
+	}
 	s.serve(apiLn, s.gateway, log)
 	s.serve(siteLn, site, log)
 	s.serve(issLn, s.Issuer.Handler(), log)
@@ -257,6 +270,7 @@ func (s *Stack) handlers(ctx context.Context, prefix string, log *slog.Logger) (
 			DynamoDB:  iamguard.New(s.DB, f, guard),
 			CursorKey: readKey,
 			Log:       log.With("function", f.Name),
+			Now:       s.now,
 		})
 		if err != nil {
 			return nil, err
@@ -281,6 +295,7 @@ func (s *Stack) Stop() {
 	if s.gateway != nil {
 		_ = s.gateway.Close()
 	}
+	s.Notifications.Stop()
 	if s.dynamo != nil {
 		_ = s.dynamo.Stop()
 	}

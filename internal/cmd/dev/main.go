@@ -36,7 +36,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	fmt.Println("Starting DynamoDB Local, the development issuer, the API gateway and the pages…")
+	fmt.Println("Starting DynamoDB Local, the development issuer, the API gateway, the pages and the notification path…")
 	started := time.Now()
 	st, err := devstack.Start(ctx, devstack.Options{
 		DataDir:     env("DEV_DATA_DIR", dataDir),
@@ -45,6 +45,8 @@ func main() {
 		SiteAddr:    env("DEV_SITE_ADDR", siteAddr),
 		IssuerAddr:  env("DEV_ISSUER_ADDR", issuerAddr),
 		Log:         log,
+		// As the schedule does in AWS, every minute; the window is 10.
+		Notify: &devstack.NotifyOptions{FlushEvery: time.Minute},
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "make dev: %v\n", err)
@@ -63,9 +65,12 @@ Patient-portal messaging is up (%.1fs), with %s.
   Pages         %s/           (staff: %s/staff/   portal: %s/portal/)
   API           %s
   Issuer        %s            (sign-in page lists the demo users)
+  E-mail sent   %s            (local SES: every notification e-mail)
+  Texts sent    %s
 
 Demo users (sign in by picking one; no passwords locally):
-`, time.Since(started).Seconds(), data, st.SiteURL, st.SiteURL, st.SiteURL, st.APIURL, st.IssuerURL)
+`, time.Since(started).Seconds(), data, st.SiteURL, st.SiteURL, st.SiteURL, st.APIURL, st.IssuerURL,
+		st.Notifications.SESPageURL(), st.Notifications.SMS.OutboxURL())
 	for _, u := range seed.Users() {
 		role := "portal user"
 		if len(u.Groups) > 0 {
@@ -81,6 +86,9 @@ Get an access token from the shell (audience portal or staff, as listed):
 Then, for example:
   TOKEN=$(make -s token AS=parent.rivera)
   curl -s -H "Authorization: Bearer $TOKEN" %s/portal/patients
+
+A staff reply notifies the family's chosen channels once the 10-minute
+window closes (outside 21:00–07:00 at the practice), unless they read it first.
 
 Press Ctrl-C to stop.
 `, st.IssuerURL, st.APIURL)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,10 +22,11 @@ type devProcess struct {
 	cmd    *exec.Cmd
 	api    string
 	issuer string
+	mail   string // the local SES page
 	banner string
 }
 
-var urlLine = regexp.MustCompile(`^\s+(API|Issuer)\s+(http://\S+)`)
+var urlLine = regexp.MustCompile(`^\s+(API|Issuer|E-mail sent)\s+(http://\S+)`)
 
 func startDev(t *testing.T, bin, dataDir string) *devProcess {
 	t.Helper()
@@ -50,10 +52,13 @@ func startDev(t *testing.T, bin, dataDir string) *devProcess {
 		line := sc.Text()
 		banner.WriteString(line + "\n")
 		if m := urlLine.FindStringSubmatch(line); m != nil {
-			if m[1] == "API" {
+			switch m[1] {
+			case "API":
 				p.api = m[2]
-			} else {
+			case "Issuer":
 				p.issuer = m[2]
+			default:
+				p.mail = m[2]
 			}
 		}
 		if strings.HasPrefix(line, "Press Ctrl-C") {
@@ -62,7 +67,7 @@ func startDev(t *testing.T, bin, dataDir string) *devProcess {
 	}
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 	p.banner = banner.String()
-	if p.api == "" || p.issuer == "" {
+	if p.api == "" || p.issuer == "" || p.mail == "" {
 		t.Fatalf("make dev did not print its URLs:\n%s", p.banner)
 	}
 	return p
@@ -108,6 +113,24 @@ func (p *devProcess) interrupt(t *testing.T) {
 	}
 }
 
+// sesFor lists local SES processes listening on the port of pageURL.
+func sesFor(pageURL string) []string {
+	u, err := url.Parse(pageURL)
+	if err != nil {
+		return []string{"bad URL " + pageURL}
+	}
+	var found []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		args := strings.Split(string(b), "\x00")
+		if err == nil && strings.Contains(string(b), "aws-ses-v2-local") && slices.Contains(args, u.Port()) {
+			found = append(found, p)
+		}
+	}
+	return found
+}
+
 // javaFor lists DynamoDB Local processes whose command line names dir.
 func javaFor(dir string) []string {
 	var found []string
@@ -144,9 +167,15 @@ func TestDevStopsCleanlyAndKeepsData(t *testing.T) {
 	if status != 200 || !strings.Contains(body, "Rash after starting amoxicillin") {
 		t.Fatalf("list: %d %s", status, body)
 	}
+	if len(sesFor(first.mail)) != 1 {
+		t.Fatalf("want one local SES at %s, found %v", first.mail, sesFor(first.mail))
+	}
 	first.interrupt(t)
 	if left := javaFor(data); len(left) != 0 {
 		t.Fatalf("orphan java after Ctrl-C: %v", left)
+	}
+	if left := sesFor(first.mail); len(left) != 0 {
+		t.Fatalf("orphan node (local SES) after Ctrl-C: %v", left)
 	}
 
 	second := startDev(t, bin, data)
