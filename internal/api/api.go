@@ -62,7 +62,9 @@ var Constructors = map[string]func(Deps) Handler{}
 
 func init() {
 	for _, f := range routes.Functions() {
-		Constructors[f.Name] = func(d Deps) Handler { return newHandler(f.Name, d) }
+		if f.Trigger == routes.HTTP {
+			Constructors[f.Name] = func(d Deps) Handler { return newHandler(f.Name, d) }
+		}
 	}
 }
 

@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,14 +14,19 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/pedsportal/messaging/internal/api"
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/authz"
+	"github.com/pedsportal/messaging/internal/compose"
 	"github.com/pedsportal/messaging/internal/cursor"
 	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/envvar"
 	"github.com/pedsportal/messaging/internal/localdev/dynamotest"
 	"github.com/pedsportal/messaging/internal/routes"
+	"github.com/pedsportal/messaging/internal/schema"
 	"github.com/pedsportal/messaging/internal/seed"
 	"github.com/pedsportal/messaging/internal/store"
 )
@@ -65,9 +72,10 @@ func TestEveryFunctionIsWired(t *testing.T) {
 	if got, want := onDisk, routes.FunctionNames(); !slices.Equal(got, want) {
 		t.Errorf("functions/ folders = %v, want %v", got, want)
 	}
-	for _, fn := range routes.FunctionNames() {
-		if api.Constructors[fn] == nil {
-			t.Errorf("no constructor for %s", fn)
+	for _, f := range routes.Functions() {
+		fn := f.Name
+		if (api.Constructors[fn] != nil) != (f.Trigger == routes.HTTP) {
+			t.Errorf("%s (trigger %q): HTTP constructor %v", fn, f.Trigger, api.Constructors[fn] != nil)
 		}
 		if _, err := os.Stat(filepath.Join(repoRoot, "events", fn+".json")); err != nil {
 			t.Errorf("no sample event for %s: %v", fn, err)
@@ -166,4 +174,117 @@ func TestSampleEvents(t *testing.T) {
 			}
 		})
 	}
+}
+
+// decodeStrict decodes a sample event as its Lambda type, refusing any
+// field the type lacks.
+func decodeStrict(t *testing.T, fn string, v any) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "events", fn+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("events/%s.json: %v", fn, err)
+	}
+}
+
+// The sample events of the functions that react to events replay through
+// their handlers, built as Lambda builds them, on DynamoDB Local with the
+// demo data: a nurse's reply on the stream becomes a pending notification
+// for the parent who chose e-mail (and only her); the schedule's event
+// sends it once due; SES's bounce marks her address, which staff then see.
+func TestTriggeredSampleEvents(t *testing.T) {
+	client, tables := seeded(t)
+	st := store.New(client, tables)
+	ctx := t.Context()
+	env := func(fn string) func(string) string {
+		f, _ := routes.FunctionNamed(fn)
+		e := envvar.Function(slices.Sorted(maps.Keys(f.Tables)), f.Cursors, f.Sends, envvar.Settings{
+			TableName: func(logical string) string {
+				return map[string]string{schema.Directory: tables.Directory, schema.Messages: tables.Messages,
+					schema.Notifications: tables.Notifications, schema.Audit: tables.Audit}[logical]
+			},
+			CursorSecretARN: "local-key", MailFrom: "messages@maplegrove.example", APIURL: "https://api.example.com",
+		})
+		return func(k string) string { return e[k] }
+	}
+	src := func(fn string, now time.Time) compose.Source {
+		return compose.Source{Env: env(fn), DynamoDB: client, Now: func() time.Time { return now },
+			CursorKey: func(context.Context, string) ([]byte, error) { return []byte(strings.Repeat("k", 32)), nil }}
+	}
+	at := time.Date(2026, 12, 2, 15, 0, 0, 0, time.UTC) // the sample's message time: 10:00 in New York
+
+	var stream events.DynamoDBEvent
+	decodeStrict(t, routes.FnNotifier, &stream)
+	notifier, err := compose.Notifier(ctx, src(routes.FnNotifier, at))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := notifier(ctx, stream)
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("notifier: %+v, %v", resp, err)
+	}
+	due, err := st.Due(ctx, at.Add(time.Hour), 10)
+	if err != nil || len(due) != 1 || due[0].Recipient.ID != seed.ParentRivera || due[0].ConversationID != seed.ConvRash {
+		t.Fatalf("pending after the stream event = %+v, %v; want one, for Ana", due, err)
+	}
+
+	// The practice's portal address, which the directory file gives in a
+	// deployment, is what notifications link to.
+	p := seed.DirectoryFile().Practice
+	p.PortalURL = "https://portal.example.com/portal/"
+	if err := st.PutPractice(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	var schedule map[string]any
+	decodeStrict(t, routes.FnNotifyFlush, &schedule)
+	mail := &sentMail{}
+	flusher, err := compose.Flusher(ctx, compose.NotifySource{Source: src(routes.FnNotifyFlush, at.Add(11*time.Minute)), SES: mail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := flusher.Flush(ctx); err != nil || res.Sent != 1 || len(mail.to) != 1 || mail.to[0] != "ana.rivera@example.com" {
+		t.Fatalf("flush: %+v, %v, sent to %v", res, err, mail.to)
+	}
+	if !strings.HasPrefix(mail.unsubscribe, "<https://api.example.com/public/unsubscribe?t=") {
+		t.Fatalf("List-Unsubscribe = %q", mail.unsubscribe)
+	}
+
+	var sns events.SNSEvent
+	decodeStrict(t, routes.FnSESEvents, &sns)
+	bounces, err := compose.SESEvents(ctx, src(routes.FnSESEvents, at))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bounces(ctx, sns); err != nil {
+		t.Fatal(err)
+	}
+	links, err := st.PatientLinks(ctx, seed.Mateo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range links {
+		if (l.PortalUserID == seed.ParentRivera) != l.EmailUnreachable {
+			t.Fatalf("after the bounce, link %s unreachable = %v", l.PortalUserID, l.EmailUnreachable)
+		}
+	}
+}
+
+// sentMail records what the flusher hands SES.
+type sentMail struct {
+	to          []string
+	unsubscribe string
+}
+
+func (m *sentMail) SendEmail(_ context.Context, in *sesv2.SendEmailInput, _ ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
+	m.to = append(m.to, in.Destination.ToAddresses...)
+	for _, h := range in.Content.Simple.Headers {
+		if aws.ToString(h.Name) == "List-Unsubscribe" {
+			m.unsubscribe = aws.ToString(h.Value)
+		}
+	}
+	return &sesv2.SendEmailOutput{MessageId: aws.String("local")}, nil
 }

@@ -76,11 +76,15 @@ type Stack struct {
 	// Notifications is the notification path, when Options.Notify asked.
 	Notifications *Notifications
 
-	now     func() time.Time
-	links   *linktoken.Signer // signs e-mail links from the run's cursor key, as the functions verify them
-	dynamo  *dynamolocal.Server
-	gateway *gateway.Gateway
-	servers []*http.Server
+	now   func() time.Time
+	links *linktoken.Signer // signs e-mail links from the run's cursor key, as the functions verify them
+	// settings, guard and readKey make each function's Source (source).
+	settings envvar.Settings
+	guard    iamguard.Config
+	readKey  func(context.Context, string) ([]byte, error)
+	dynamo   *dynamolocal.Server
+	gateway  *gateway.Gateway
+	servers  []*http.Server
 }
 
 // Start brings everything up and seeds the demo data into empty tables.
@@ -214,7 +218,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}, web.CSP(s.APIURL, s.IssuerURL))
 
 	if opts.Notify != nil {
-		if s.Notifications, err = s.startNotifications(ctx, *opts.Notify, s.Store, endpoint, tables.Messages, s.unsubscribeURL, log); err != nil {
+		if s.Notifications, err = s.startNotifications(ctx, *opts.Notify, s.Store, endpoint, tables.Messages, log); err != nil {
 			return nil, err
 		}
 	}
@@ -244,19 +248,22 @@ func (s *Stack) handlers(ctx context.Context, prefix string, log *slog.Logger) (
 	}
 	s.links = links
 	physical := func(logical string) string { return schema.PhysicalName(prefix, logical) }
-	settings := envvar.Settings{
+	s.settings = envvar.Settings{
 		PortalIssuer:    s.Issuer.IssuerURL(string(routes.Portal)),
 		StaffIssuer:     s.Issuer.IssuerURL(string(routes.Staff)),
 		PortalClientID:  s.Issuer.ClientID(string(routes.Portal)),
 		StaffClientID:   s.Issuer.ClientID(string(routes.Staff)),
 		CursorSecretARN: localCursorSecret,
 		TableName:       physical,
+		MailFrom:        "messages@maplegrove.example",
+		SMSOrigin:       "+15555550100",
+		APIURL:          s.APIURL,
 	}
-	guard := iamguard.Config{
+	s.guard = iamguard.Config{
 		Tables:           iamguard.Tables(physical),
 		UpdateAttributes: map[string][]string{schema.Messages: store.HeaderAttributes()},
 	}
-	readKey := func(_ context.Context, arn string) ([]byte, error) {
+	s.readKey = func(_ context.Context, arn string) ([]byte, error) {
 		if arn != localCursorSecret {
 			return nil, fmt.Errorf("no local secret %q", arn)
 		}
@@ -264,20 +271,32 @@ func (s *Stack) handlers(ctx context.Context, prefix string, log *slog.Logger) (
 	}
 	handlers := map[string]gateway.Handler{}
 	for _, f := range routes.Functions() {
-		env := envvar.Function(slices.Sorted(maps.Keys(f.Tables)), f.Cursors, settings)
-		deps, err := compose.Build(ctx, f.Name, compose.Source{
-			Env:       func(name string) string { return env[name] },
-			DynamoDB:  iamguard.New(s.DB, f, guard),
-			CursorKey: readKey,
-			Log:       log.With("function", f.Name),
-			Now:       s.now,
-		})
+		if f.Trigger != routes.HTTP {
+			continue // started with the notification path
+		}
+		deps, err := compose.Build(ctx, f.Name, s.source(f, log))
 		if err != nil {
 			return nil, err
 		}
 		handlers[f.Name] = gateway.Handler(api.Constructors[f.Name](deps))
 	}
 	return handlers, nil
+}
+
+// source is where function f's dependencies come from locally: its own
+// environment made exactly as infra makes it (envvar.Function: its own
+// tables only, the cursor secret only if it has one, the sender settings
+// only if it sends), over a DynamoDB client wrapped in its IAM guard, so a
+// call its role would be refused in AWS is refused here too.
+func (s *Stack) source(f routes.Function, log *slog.Logger) compose.Source {
+	env := envvar.Function(slices.Sorted(maps.Keys(f.Tables)), f.Cursors, f.Sends, s.settings)
+	return compose.Source{
+		Env:       func(name string) string { return env[name] },
+		DynamoDB:  iamguard.New(s.DB, f, s.guard),
+		CursorKey: s.readKey,
+		Log:       log.With("function", f.Name),
+		Now:       s.now,
+	}
 }
 
 // Token mints an access token for a demo user, as the sign-in page would.

@@ -7,11 +7,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/pedsportal/messaging/internal/compose"
 	"github.com/pedsportal/messaging/internal/localdev/seslocal"
 	"github.com/pedsportal/messaging/internal/localdev/smslocal"
 	"github.com/pedsportal/messaging/internal/localdev/streams"
 	"github.com/pedsportal/messaging/internal/notify"
-	"github.com/pedsportal/messaging/internal/notify/channels"
+	"github.com/pedsportal/messaging/internal/routes"
 	"github.com/pedsportal/messaging/internal/seed"
 	"github.com/pedsportal/messaging/internal/store"
 )
@@ -24,14 +27,15 @@ type NotifyOptions struct {
 	// 0 leaves it to the caller (Stack.Flush), which tests do with a fake
 	// clock.
 	FlushEvery time.Duration
-	// From is the sender address (default the demo practice's).
-	From string
 }
 
 // Notifications is the running notification path.
 type Notifications struct {
-	SES     *seslocal.Server
-	SMS     *smslocal.Server
+	SES *seslocal.Server
+	SMS *smslocal.Server
+	// Bounces is the ses-events function's handler: local SES sends no
+	// bounce events, so tests and developers hand it SES's event.
+	Bounces func(context.Context, events.SNSEvent) error
 	flusher *notify.Flusher
 	poller  *streams.Poller
 	stop    chan struct{}
@@ -46,9 +50,12 @@ func (n *Notifications) Flush(ctx context.Context) (notify.Result, error) {
 	return n.flusher.Flush(ctx)
 }
 
-// startNotifications starts the notification path over st. The practice's
-// portal address is the local site's, so links in e-mails open it.
-func (s *Stack) startNotifications(ctx context.Context, o NotifyOptions, st *store.Store, endpoint, messagesTable string, unsubscribe func(notify.Recipient) string, log *slog.Logger) (_ *Notifications, err error) {
+// startNotifications starts the notification path: the notifier, the
+// flusher and the bounce handler built as Lambda builds them (package
+// compose), each over its own IAM guard, with SES and SMS clients pointed
+// at the local stand-ins. The practice's portal address is the local
+// site's, so links in e-mails open it.
+func (s *Stack) startNotifications(ctx context.Context, o NotifyOptions, st *store.Store, endpoint, messagesTable string, log *slog.Logger) (_ *Notifications, err error) {
 	n := &Notifications{stop: make(chan struct{})}
 	defer func() {
 		if err != nil {
@@ -71,23 +78,26 @@ func (s *Stack) startNotifications(ctx context.Context, o NotifyOptions, st *sto
 	if n.SMS, err = smslocal.Start(ctx, smslocal.Options{Logger: log}); err != nil {
 		return nil, fmt.Errorf("local SMS: %w", err)
 	}
-	from := o.From
-	if from == "" {
-		from = "messages@maplegrove.example"
+	fn := func(name string) routes.Function {
+		f, _ := routes.FunctionNamed(name)
+		return f
 	}
-	mail, err := channels.NewSES(seslocal.NewClient(n.SES.Endpoint()), channels.SESConfig{From: from})
+	if n.flusher, err = compose.Flusher(ctx, compose.NotifySource{
+		Source: s.source(fn(routes.FnNotifyFlush), log),
+		SES:    seslocal.NewClient(n.SES.Endpoint()),
+		SMS:    smslocal.NewClient(n.SMS.Endpoint()),
+	}); err != nil {
+		return nil, err
+	}
+	if n.Bounces, err = compose.SESEvents(ctx, s.source(fn(routes.FnSESEvents), log)); err != nil {
+		return nil, err
+	}
+	notifier, err := compose.Notifier(ctx, s.source(fn(routes.FnNotifier), log))
 	if err != nil {
 		return nil, err
 	}
-	text, err := channels.NewSMS(smslocal.NewClient(n.SMS.Endpoint()), channels.SMSConfig{OriginationIdentity: "+15555550100"})
-	if err != nil {
-		return nil, err
-	}
-	cfg := notify.Config{Now: s.now, Decode: store.MessageFromStream, Unsubscribe: unsubscribe, Log: log.With("function", "notifier")}
-	n.flusher = notify.NewFlusher(st, mail, text, cfg)
-	notifier := notify.NewNotifier(st, cfg)
 	if n.poller, err = streams.Start(ctx, streams.Options{
-		Endpoint: endpoint, Table: messagesTable, Handler: notifier.HandleStream, Function: "notifier", Logger: log,
+		Endpoint: endpoint, Table: messagesTable, Handler: notifier, Function: routes.FnNotifier, Logger: log,
 	}); err != nil {
 		return nil, fmt.Errorf("stream poller: %w", err)
 	}
@@ -126,15 +136,4 @@ func (n *Notifications) Stop() {
 	if n.SES != nil {
 		_ = n.SES.Stop()
 	}
-}
-
-// unsubscribeURL is the one-click unsubscribe link of r's e-mails.
-func (s *Stack) unsubscribeURL(r notify.Recipient) string { return s.UnsubscribeURL(r.ID, s.clock()) }
-
-// clock is the stack's clock.
-func (s *Stack) clock() time.Time {
-	if s.now != nil {
-		return s.now()
-	}
-	return time.Now()
 }

@@ -1,11 +1,15 @@
 package devstack_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/devstack"
@@ -179,5 +183,46 @@ func TestTenRepliesOneNotification(t *testing.T) {
 	clock.set(time.Date(2026, 12, 2, 10, 20, 0, 0, ny))
 	if got := e.flushAndRead(t, "ana.rivera@example.com"); len(got) != 1 {
 		t.Fatalf("ten replies in the window gave %d e-mails, want 1", len(got))
+	}
+}
+
+// A bounce SES reports for Ana's address (local SES sends none, so the
+// test hands the ses-events function SES's event, events/ses-events.json)
+// stops e-mail to it, and the nurse sees on Mateo's page that the family
+// can't be reached by e-mail.
+func TestBounceMarksTheFamilyUnreachable(t *testing.T) {
+	e := startWith(t, devstack.Options{Notify: &devstack.NotifyOptions{}})
+	raw, err := os.ReadFile("../../events/ses-events.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.SNSEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Notifications.Bounces(t.Context(), ev); err != nil {
+		t.Fatal(err)
+	}
+	var view struct {
+		Links []struct {
+			PortalUserID     string `json:"portalUserId"`
+			EmailUnreachable bool   `json:"emailUnreachable"`
+		} `json:"links"`
+	}
+	e.as("staff", "nurse.kim").must(200, "GET", "/staff/patients/"+seed.Mateo, nil).json(t, &view)
+	if len(view.Links) != 2 {
+		t.Fatalf("links = %+v", view.Links)
+	}
+	for _, l := range view.Links {
+		if (l.PortalUserID == seed.ParentRivera) != l.EmailUnreachable {
+			t.Fatalf("link %s unreachable = %v", l.PortalUserID, l.EmailUnreachable)
+		}
+	}
+	var prefs struct {
+		EmailUnreachable bool `json:"emailUnreachable"`
+	}
+	e.as("portal", "parent.rivera").must(200, "GET", "/portal/me/notifications", nil).json(t, &prefs)
+	if !prefs.EmailUnreachable {
+		t.Fatal("Ana's settings do not show her address as unreachable")
 	}
 }

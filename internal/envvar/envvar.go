@@ -17,6 +17,12 @@ const (
 	// DailyWriteLimit, optional, is how many messages one portal user may
 	// write about one patient in a day (default 50).
 	DailyWriteLimit = "DAILY_WRITE_LIMIT"
+	// For the functions that send notifications.
+	MailFrom            = "MAIL_FROM"
+	MailFromARN         = "MAIL_FROM_ARN"
+	SESConfigurationSet = "SES_CONFIGURATION_SET"
+	SMSOrigin           = "SMS_ORIGINATION_IDENTITY"
+	APIURL              = "API_URL"
 )
 
 // Table names the variable that carries a table's physical name, e.g.

@@ -10,14 +10,19 @@ type Settings struct {
 	CursorSecretARN string
 	// TableName returns a logical table's physical name.
 	TableName func(logical string) string
+	// What a function that sends notifications is told: the sender
+	// address (and, in AWS, its SES identity ARN and configuration set),
+	// the SMS origination identity ("" sends no texts), and the API's base
+	// URL, which one-click unsubscribe links point to.
+	MailFrom, MailFromARN, SESConfigurationSet, SMSOrigin, APIURL string
 }
 
 // Function returns one function's environment: both issuers and app
 // clients, the physical names of the given tables only (the tables it is
-// granted; the others stay unset), and the cursor secret only when it
-// pages. The CDK stack and the local stack both call it, so a function
+// granted; the others stay unset), the cursor secret only when it pages,
+// and the sender settings only when it sends. The CDK stack and the local stack both call it, so a function
 // sees the same variables in both.
-func Function(tables []string, pages bool, s Settings) map[string]string {
+func Function(tables []string, pages, sends bool, s Settings) map[string]string {
 	env := map[string]string{
 		PortalIssuer:   s.PortalIssuer,
 		StaffIssuer:    s.StaffIssuer,
@@ -29,6 +34,16 @@ func Function(tables []string, pages bool, s Settings) map[string]string {
 	}
 	if pages {
 		env[CursorSecret] = s.CursorSecretARN
+	}
+	if sends {
+		for k, v := range map[string]string{
+			MailFrom: s.MailFrom, MailFromARN: s.MailFromARN, SESConfigurationSet: s.SESConfigurationSet,
+			SMSOrigin: s.SMSOrigin, APIURL: s.APIURL,
+		} {
+			if v != "" {
+				env[k] = v
+			}
+		}
 	}
 	return env
 }

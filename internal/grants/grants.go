@@ -48,12 +48,13 @@ var (
 )
 
 // MayDelete reports whether ReadWrite access to a table includes
-// DeleteItem. Only the directory holds items that are removed (unlinking a
+// DeleteItem. The directory holds items that are removed (unlinking a
 // portal user deletes the link item, inside a TransactWriteItems with its
-// audit record). Messages belong to the chart and are never deleted,
-// retractions included; idempotency records and counters expire by TTL,
-// which needs no permission. Append-only tables never get it.
-func MayDelete(table string) bool { return table == schema.Directory }
+// audit record), and a pending notification is removed when it is sent,
+// with the audit records of the send. Messages belong to the chart and are
+// never deleted, retractions included; idempotency records and counters
+// expire by TTL, which needs no permission. Append-only tables never get it.
+func MayDelete(table string) bool { return table == schema.Directory || table == schema.Notifications }
 
 // PatientPartition is the partition-key prefix of a patient's directory
 // items (its profile and its portal-user links); staff records live under

@@ -47,7 +47,11 @@ func TestNoAccessLevelDeletesMessagesOrTouchesTheAuditTrail(t *testing.T) {
 		}
 	}
 	for _, f := range routes.Functions() {
-		if a := f.Tables[schema.Audit]; a != routes.Append {
+		// Every function behind a route audits what it serves; one that
+		// reacts to events appends or has no access at all (the notifier
+		// releases nothing; ses-events changes no patient's data).
+		a := f.Tables[schema.Audit]
+		if a != routes.Append && (f.Trigger == routes.HTTP || a != routes.None) {
 			t.Errorf("%s has access %d on the audit table, want Append", f.Name, a)
 		}
 		for table := range f.Tables {

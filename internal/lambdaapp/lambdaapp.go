@@ -16,10 +16,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/pinpointsmsvoicev2"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/pedsportal/messaging/internal/api"
 	"github.com/pedsportal/messaging/internal/compose"
+	"github.com/pedsportal/messaging/internal/routes"
 )
 
 // Start serves the named function (package routes) on Lambda. A
@@ -27,12 +30,50 @@ import (
 // it, never inside a request.
 func Start(function string) {
 	log := lambdacontext.NewLogger()
-	deps, err := Load(context.Background(), log, function)
+	handler, err := load(context.Background(), log, function)
 	if err != nil {
 		log.Error("init failed", "function", function, "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(api.Constructors[function](deps))
+	lambda.Start(handler)
+}
+
+// load builds the handler of function for what triggers it.
+func load(ctx context.Context, log *slog.Logger, function string) (any, error) {
+	f, ok := routes.FunctionNamed(function)
+	if !ok {
+		return nil, fmt.Errorf("unknown function %q", function)
+	}
+	if f.Trigger == routes.HTTP {
+		deps, err := Load(ctx, log, function)
+		if err != nil {
+			return nil, err
+		}
+		return api.Constructors[function](deps), nil
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	src := compose.Source{Env: os.Getenv, DynamoDB: dynamodb.NewFromConfig(cfg), CursorKey: secretReader(cfg), Log: log}
+	switch f.Trigger {
+	case routes.MessagesStream:
+		return compose.Notifier(ctx, src)
+	case routes.SESEvents:
+		return compose.SESEvents(ctx, src)
+	case routes.EveryMinute:
+		fl, err := compose.Flusher(ctx, compose.NotifySource{Source: src, SES: sesv2.NewFromConfig(cfg), SMS: pinpointsmsvoicev2.NewFromConfig(cfg)})
+		if err != nil {
+			return nil, err
+		}
+		// The schedule's event carries nothing the flusher needs.
+		return func(ctx context.Context) error {
+			res, err := fl.Flush(ctx)
+			log.InfoContext(ctx, "flushed", "sent", res.Sent, "deferred", res.Deferred, "skipped", res.Skipped, "failed", res.Failed)
+			return err
+		}, nil
+	}
+	return nil, fmt.Errorf("function %s: unknown trigger %q", function, f.Trigger)
 }
 
 // Load builds the named function's dependencies from the environment. It

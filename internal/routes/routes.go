@@ -43,6 +43,28 @@ const (
 	FnManageConversation = "manage-conversation"
 	FnManageLinks        = "manage-links"
 	FnPreferences        = "preferences"
+	// Functions no route serves: they react to events (Trigger).
+	FnNotifier    = "notifier"
+	FnNotifyFlush = "notify-flush"
+	FnSESEvents   = "ses-events"
+)
+
+// Trigger is what invokes a function that serves no route.
+type Trigger string
+
+// Triggers.
+const (
+	// HTTP functions serve the routes of All().
+	HTTP Trigger = ""
+	// MessagesStream: the Messages table's stream, through an event source
+	// mapping (batches, partial-batch failures, bisect, bounded retries and
+	// a dead-letter queue).
+	MessagesStream Trigger = "messages-stream"
+	// EveryMinute: a schedule.
+	EveryMinute Trigger = "every-minute"
+	// SESEvents: the SNS topic of the e-mail configuration set's bounce
+	// and complaint events.
+	SESEvents Trigger = "ses-events"
 )
 
 // Access says what a function does with each table, so infra can grant
@@ -70,6 +92,11 @@ type Function struct {
 	// issues or reads pagination cursors, or signs or verifies the links in
 	// e-mails (package linktoken derives its own key from the same secret).
 	Cursors bool
+	// Trigger is what invokes it; HTTP for the functions behind routes.
+	Trigger Trigger
+	// Sends is true when the function sends e-mail and texts, and so is
+	// told the sender identities.
+	Sends bool
 }
 
 // Operation is what a route does. Handlers dispatch on it, never on the
@@ -172,7 +199,7 @@ func All() []Route {
 // Every function appends to the audit table and never updates or deletes
 // it: each access to patient data, directory reads included, is audited.
 func Functions() []Function {
-	const dir, msg, idem, audit = schema.Directory, schema.Messages, schema.Idempotency, schema.Audit
+	const dir, msg, idem, notes, audit = schema.Directory, schema.Messages, schema.Idempotency, schema.Notifications, schema.Audit
 	return []Function{
 		{Name: FnDirectory, Tables: map[string]Access{dir: Read, audit: Append}},
 		{Name: FnListConversations, Tables: map[string]Access{dir: Read, msg: Read, audit: Append}, Cursors: true},
@@ -186,6 +213,12 @@ func Functions() []Function {
 		// grants limits it to those items and that attribute). It holds the
 		// cursor key to verify unsubscribe links, and pages nothing.
 		{Name: FnPreferences, Tables: map[string]Access{dir: ReadUpdate, audit: Append}, Cursors: true},
+		// Notifications. The notifier turns new messages into pending
+		// notifications; the flusher sends what is due, audits each send
+		// and removes what it sent; ses-events marks bounced addresses.
+		{Name: FnNotifier, Tables: map[string]Access{dir: Read, msg: Read, notes: ReadWrite}, Trigger: MessagesStream},
+		{Name: FnNotifyFlush, Tables: map[string]Access{dir: Read, msg: Read, notes: ReadWrite, audit: Append}, Cursors: true, Trigger: EveryMinute, Sends: true},
+		{Name: FnSESEvents, Tables: map[string]Access{dir: ReadUpdate}, Trigger: SESEvents},
 	}
 }
 

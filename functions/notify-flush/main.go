@@ -1,0 +1,9 @@
+// Command notify-flush is the scheduled Lambda function that sends the notifications that are due.
+package main
+
+import (
+	"github.com/pedsportal/messaging/internal/lambdaapp"
+	"github.com/pedsportal/messaging/internal/routes"
+)
+
+func main() { lambdaapp.Start(routes.FnNotifyFlush) }
