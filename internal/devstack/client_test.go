@@ -38,7 +38,7 @@ func (s *syncBuffer) String() string {
 }
 
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	st   *devstack.Stack
 	logs *syncBuffer
 }
@@ -47,7 +47,7 @@ type env struct {
 func start(t *testing.T) *env { return startWith(t, devstack.Options{}) }
 
 // startWith is start with more options (the notification path, say).
-func startWith(t *testing.T, opts devstack.Options) *env {
+func startWith(t testing.TB, opts devstack.Options) *env {
 	t.Helper()
 	logs := &syncBuffer{}
 	opts.DynamoEndpoint = dynamotest.Endpoint()
