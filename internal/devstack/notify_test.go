@@ -226,3 +226,44 @@ func TestBounceMarksTheFamilyUnreachable(t *testing.T) {
 		t.Fatal("Ana's settings do not show her address as unreachable")
 	}
 }
+
+// A family's message tells the staff who opted in to its pool, as one
+// digest for a burst; a staff reply to a family who chose e-mail and text
+// sends both, the text to the local SMS outbox; neither names the child.
+func TestDigestAndText(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	clock := &fakeClock{t: time.Date(2026, 12, 2, 10, 0, 0, 0, ny)}
+	e := startWith(t, devstack.Options{Now: clock.Now, Notify: &devstack.NotifyOptions{}})
+	wei, nurse := e.as("portal", "parent.chen"), e.as("staff", "nurse.kim")
+	lily := "/portal/patients/" + seed.Lily + "/conversations"
+	for _, s := range []string{"Cough at night", "Question about the inhaler"} {
+		wei.must(201, "POST", lily, map[string]string{"poolId": seed.PoolNurse, "subject": s, "body": "Lily coughs at night."}, key()...)
+	}
+	settle()
+	clock.set(time.Date(2026, 12, 2, 10, 11, 0, 0, ny))
+	digests := e.flushAndRead(t, "nurse.kim@maplegrove.example")
+	if len(digests) != 1 {
+		t.Fatalf("two messages to the nurse line gave %d digests to the nurse, want 1", len(digests))
+	}
+	if others := e.flushAndRead(t, "desk.lee@maplegrove.example"); len(others) != 0 {
+		t.Fatalf("staff who did not opt in to the nurse line got %d e-mails", len(others))
+	}
+	d := digests[0]
+	for _, phi := range []string{"Lily", "Chen", "Cough", "inhaler", "Nurse line"} {
+		if strings.Contains(d.Subject+d.Text+d.HTML, phi) {
+			t.Errorf("the digest carries %q:\n%s\n%s", phi, d.Subject, d.Text)
+		}
+	}
+
+	clock.set(time.Date(2026, 12, 2, 11, 0, 0, 0, ny))
+	nurse.must(201, "POST", "/staff/patients/"+seed.Lily+"/conversations/"+seed.ConvFluClinic+"/messages", map[string]string{"body": "Saturday works."}, key()...)
+	settle()
+	clock.set(time.Date(2026, 12, 2, 11, 11, 0, 0, ny))
+	if got := e.flushAndRead(t, "wei.chen@example.com"); len(got) != 1 {
+		t.Fatalf("Wei got %d e-mails, want 1", len(got))
+	}
+	texts := e.st.Notifications.SMS.Messages()
+	if len(texts) != 1 || texts[0].To != "+15555550102" || strings.Contains(texts[0].Body, "Lily") || !strings.Contains(texts[0].Body, "Maple Grove") {
+		t.Fatalf("texts = %+v, want one to Wei naming the practice, not the child", texts)
+	}
+}
