@@ -1,9 +1,6 @@
 // Command notifier is the Lambda function that turns new messages on the Messages table's stream into pending notifications.
 package main
 
-import (
-	"github.com/pedsportal/messaging/internal/lambdaapp"
-	"github.com/pedsportal/messaging/internal/routes"
-)
+import "github.com/pedsportal/messaging/internal/lambdaapp/reactors"
 
-func main() { lambdaapp.Start(routes.FnNotifier) }
+func main() { reactors.StartNotifier() }

@@ -1,9 +1,6 @@
 // Command notify-flush is the scheduled Lambda function that sends the notifications that are due.
 package main
 
-import (
-	"github.com/pedsportal/messaging/internal/lambdaapp"
-	"github.com/pedsportal/messaging/internal/routes"
-)
+import "github.com/pedsportal/messaging/internal/lambdaapp/senders"
 
-func main() { lambdaapp.Start(routes.FnNotifyFlush) }
+func main() { senders.Start() }

@@ -1,9 +1,6 @@
 // Command ses-events is the Lambda function that marks e-mail addresses that bounced or complained.
 package main
 
-import (
-	"github.com/pedsportal/messaging/internal/lambdaapp"
-	"github.com/pedsportal/messaging/internal/routes"
-)
+import "github.com/pedsportal/messaging/internal/lambdaapp/reactors"
 
-func main() { lambdaapp.Start(routes.FnSESEvents) }
+func main() { reactors.StartSESEvents() }

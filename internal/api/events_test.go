@@ -24,6 +24,8 @@ import (
 	"github.com/pedsportal/messaging/internal/cursor"
 	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/envvar"
+	"github.com/pedsportal/messaging/internal/lambdaapp/reactors"
+	"github.com/pedsportal/messaging/internal/lambdaapp/senders"
 	"github.com/pedsportal/messaging/internal/localdev/dynamotest"
 	"github.com/pedsportal/messaging/internal/routes"
 	"github.com/pedsportal/messaging/internal/schema"
@@ -219,7 +221,7 @@ func TestTriggeredSampleEvents(t *testing.T) {
 
 	var stream events.DynamoDBEvent
 	decodeStrict(t, routes.FnNotifier, &stream)
-	notifier, err := compose.Notifier(ctx, src(routes.FnNotifier, at))
+	notifier, err := reactors.Notifier(ctx, src(routes.FnNotifier, at))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +244,7 @@ func TestTriggeredSampleEvents(t *testing.T) {
 	var schedule map[string]any
 	decodeStrict(t, routes.FnNotifyFlush, &schedule)
 	mail := &sentMail{}
-	flusher, err := compose.Flusher(ctx, compose.NotifySource{Source: src(routes.FnNotifyFlush, at.Add(11*time.Minute)), SES: mail})
+	flusher, err := senders.Build(ctx, senders.Source{Source: src(routes.FnNotifyFlush, at.Add(11*time.Minute)), SES: mail})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +257,7 @@ func TestTriggeredSampleEvents(t *testing.T) {
 
 	var sns events.SNSEvent
 	decodeStrict(t, routes.FnSESEvents, &sns)
-	bounces, err := compose.SESEvents(ctx, src(routes.FnSESEvents, at))
+	bounces, err := reactors.SESEvents(ctx, src(routes.FnSESEvents, at))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/envvar"
-	"github.com/pedsportal/messaging/internal/notify/channels"
 	"github.com/pedsportal/messaging/internal/routes"
 	"github.com/pedsportal/messaging/internal/schema"
 	"github.com/pedsportal/messaging/internal/store"
@@ -209,41 +208,14 @@ func TestPreferencesGetsTheLinkKey(t *testing.T) {
 	}
 }
 
-type sesFake struct{ channels.SESAPI }
-
-// The functions that react to events build from their own environment,
-// and fail at init without what they need.
-func TestTriggeredFunctionsBuild(t *testing.T) {
-	ctx := t.Context()
-	nf, _ := routes.FunctionNamed(routes.FnNotifier)
-	if _, err := Notifier(ctx, source(envFor(nf), &keyReader{})); err != nil {
-		t.Fatalf("notifier: %v", err)
-	}
-	ef, _ := routes.FunctionNamed(routes.FnSESEvents)
-	if _, err := SESEvents(ctx, source(envFor(ef), &keyReader{})); err != nil {
-		t.Fatalf("ses-events: %v", err)
-	}
-	ff, _ := routes.FunctionNamed(routes.FnNotifyFlush)
-	keys := &keyReader{}
-	if _, err := Flusher(ctx, NotifySource{Source: source(envFor(ff), keys), SES: sesFake{}}); err != nil {
-		t.Fatalf("notify-flush: %v", err)
-	}
-	if len(keys.asked) != 1 || keys.asked[0] != arn {
-		t.Fatalf("the flusher read the link key from %v", keys.asked)
-	}
-	for _, missing := range []string{envvar.MailFrom, envvar.APIURL, envvar.CursorSecret, envvar.Table(schema.Notifications)} {
-		env := envFor(ff)
-		delete(env, missing)
-		if _, err := Flusher(ctx, NotifySource{Source: source(env, &keyReader{}), SES: sesFake{}}); err == nil || !strings.Contains(err.Error(), missing) {
-			t.Errorf("the flusher built without %s: %v", missing, err)
+// The HTTP builder refuses a function that reacts to events.
+func TestBuildRefusesTriggeredFunctions(t *testing.T) {
+	for _, f := range routes.Functions() {
+		if f.Trigger == routes.HTTP {
+			continue
 		}
-	}
-	// An HTTP builder refuses a triggered function and the other way round.
-	if _, err := Build(ctx, routes.FnNotifier, source(envFor(nf), &keyReader{})); err == nil {
-		t.Error("Build made an HTTP handler of the notifier")
-	}
-	wf, _ := routes.FunctionNamed(routes.FnWriteMessage)
-	if _, err := Notifier(ctx, source(envFor(wf), &keyReader{})); err != nil && !strings.Contains(err.Error(), "TABLE_NOTIFICATIONS") {
-		t.Errorf("unexpected error: %v", err)
+		if _, err := Build(t.Context(), f.Name, source(envFor(f), &keyReader{})); err == nil {
+			t.Errorf("Build made an HTTP handler of %s", f.Name)
+		}
 	}
 }

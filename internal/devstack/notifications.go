@@ -9,7 +9,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/pedsportal/messaging/internal/compose"
+	"github.com/pedsportal/messaging/internal/lambdaapp/reactors"
+	"github.com/pedsportal/messaging/internal/lambdaapp/senders"
 	"github.com/pedsportal/messaging/internal/localdev/seslocal"
 	"github.com/pedsportal/messaging/internal/localdev/smslocal"
 	"github.com/pedsportal/messaging/internal/localdev/streams"
@@ -82,17 +83,17 @@ func (s *Stack) startNotifications(ctx context.Context, o NotifyOptions, st *sto
 		f, _ := routes.FunctionNamed(name)
 		return f
 	}
-	if n.flusher, err = compose.Flusher(ctx, compose.NotifySource{
+	if n.flusher, err = senders.Build(ctx, senders.Source{
 		Source: s.source(fn(routes.FnNotifyFlush), log),
 		SES:    seslocal.NewClient(n.SES.Endpoint()),
 		SMS:    smslocal.NewClient(n.SMS.Endpoint()),
 	}); err != nil {
 		return nil, err
 	}
-	if n.Bounces, err = compose.SESEvents(ctx, s.source(fn(routes.FnSESEvents), log)); err != nil {
+	if n.Bounces, err = reactors.SESEvents(ctx, s.source(fn(routes.FnSESEvents), log)); err != nil {
 		return nil, err
 	}
-	notifier, err := compose.Notifier(ctx, s.source(fn(routes.FnNotifier), log))
+	notifier, err := reactors.Notifier(ctx, s.source(fn(routes.FnNotifier), log))
 	if err != nil {
 		return nil, err
 	}

@@ -16,9 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/pinpointsmsvoicev2"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/pedsportal/messaging/internal/api"
 	"github.com/pedsportal/messaging/internal/compose"
@@ -38,42 +36,19 @@ func Start(function string) {
 	lambda.Start(handler)
 }
 
-// load builds the handler of function for what triggers it.
+// load builds the handler of an HTTP function. The functions that react
+// to events start from packages reactors and senders, so that no HTTP
+// bootstrap links the notification code or the SES and SMS clients.
 func load(ctx context.Context, log *slog.Logger, function string) (any, error) {
 	f, ok := routes.FunctionNamed(function)
-	if !ok {
-		return nil, fmt.Errorf("unknown function %q", function)
+	if !ok || f.Trigger != routes.HTTP {
+		return nil, fmt.Errorf("function %q is no HTTP function: start it from package reactors or senders", function)
 	}
-	if f.Trigger == routes.HTTP {
-		deps, err := Load(ctx, log, function)
-		if err != nil {
-			return nil, err
-		}
-		return api.Constructors[function](deps), nil
-	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	deps, err := Load(ctx, log, function)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
+		return nil, err
 	}
-	src := compose.Source{Env: os.Getenv, DynamoDB: dynamodb.NewFromConfig(cfg), CursorKey: secretReader(cfg), Log: log}
-	switch f.Trigger {
-	case routes.MessagesStream:
-		return compose.Notifier(ctx, src)
-	case routes.SESEvents:
-		return compose.SESEvents(ctx, src)
-	case routes.EveryMinute:
-		fl, err := compose.Flusher(ctx, compose.NotifySource{Source: src, SES: sesv2.NewFromConfig(cfg), SMS: pinpointsmsvoicev2.NewFromConfig(cfg)})
-		if err != nil {
-			return nil, err
-		}
-		// The schedule's event carries nothing the flusher needs.
-		return func(ctx context.Context) error {
-			res, err := fl.Flush(ctx)
-			log.InfoContext(ctx, "flushed", "sent", res.Sent, "deferred", res.Deferred, "skipped", res.Skipped, "failed", res.Failed)
-			return err
-		}, nil
-	}
-	return nil, fmt.Errorf("function %s: unknown trigger %q", function, f.Trigger)
+	return api.Constructors[function](deps), nil
 }
 
 // Load builds the named function's dependencies from the environment. It
@@ -91,6 +66,14 @@ func Load(ctx context.Context, log *slog.Logger, function string) (api.Deps, err
 		CursorKey: secretReader(cfg),
 		Log:       log,
 	})
+}
+
+// Config loads the AWS configuration from the Lambda environment.
+func Config(ctx context.Context) (aws.Config, error) { return config.LoadDefaultConfig(ctx) }
+
+// SecretReader reads a secret's string from Secrets Manager.
+func SecretReader(cfg aws.Config) func(ctx context.Context, arn string) ([]byte, error) {
+	return secretReader(cfg)
 }
 
 // secretReader reads a secret's string from Secrets Manager. The client is

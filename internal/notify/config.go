@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-	_ "time/tzdata" // quiet hours need the practice's zone; Lambda images may lack /usr/share/zoneinfo
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/oklog/ulid/v2"

@@ -239,7 +239,11 @@ func (f *Flusher) sendFamilyEmail(ctx context.Context, pr domain.Practice, rcpt 
 	if unsub == "" {
 		return errNoUnsubscribe // RFC 8058: never send without one
 	}
-	e, err := FamilyEmail(pr.Name, link, unsub)
+	settings, err := SettingsLink(pr)
+	if err != nil {
+		return err
+	}
+	e, err := FamilyEmail(pr.Name, link, settings, unsub)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 	"unicode"
 
@@ -19,16 +20,23 @@ import (
 type view struct {
 	Practice    string // the practice's name
 	Link        string // where to sign in: the portal deep link, or the staff inbox
-	Unsubscribe string // family e-mail only
+	Unsubscribe string // family e-mail only: the one-click URL, for the List-Unsubscribe header
+	Settings    string // family e-mail only: the portal's Notifications page, for people
 	Count       int    // staff digest: conversations with new messages
 }
 
+// The templates are parsed on first use, so that a function that never
+// sends (every one but the flusher) neither links html/template nor pays
+// for parsing at cold start.
 var (
-	familySubject = texttemplate.Must(texttemplate.New("family.subject").Parse(
-		`New message from {{.Practice}}`))
+	familySubject = sync.OnceValue(func() *texttemplate.Template {
+		return texttemplate.Must(texttemplate.New("family.subject").Parse(
+			`New message from {{.Practice}}`))
+	})
 
-	familyText = texttemplate.Must(texttemplate.New("family.txt").Parse(
-		`You have a new message from {{.Practice}} in the patient portal.
+	familyText = sync.OnceValue(func() *texttemplate.Template {
+		return texttemplate.Must(texttemplate.New("family.txt").Parse(
+			`You have a new message from {{.Practice}} in the patient portal.
 
 Sign in to read it:
 {{.Link}}
@@ -37,10 +45,13 @@ For your privacy, this e-mail does not contain the message.
 
 Do not reply to this e-mail: replies are not read. In an emergency, call 911.
 
-To stop these e-mails, unsubscribe: {{.Unsubscribe}}
+To stop these e-mails or choose text messages instead, sign in and open Notifications: {{.Settings}}
+Your e-mail app's Unsubscribe button also stops them at once, without signing in.
 `))
+	})
 
-	familyHTML = htmltemplate.Must(htmltemplate.New("family.html").Parse(`<!DOCTYPE html>
+	familyHTML = sync.OnceValue(func() *htmltemplate.Template {
+		return htmltemplate.Must(htmltemplate.New("family.html").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>New message from {{.Practice}}</title></head>
 <body style="margin:0;padding:16px;font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;font-size:16px;line-height:1.5;color:#1b1b1b;background:#ffffff">
@@ -49,28 +60,36 @@ To stop these e-mails, unsubscribe: {{.Unsubscribe}}
 <p><a href="{{.Link}}" style="display:inline-block;padding:12px 20px;background:#1d5fa8;color:#ffffff;text-decoration:none;border-radius:6px;font-weight:600">Sign in to read it</a></p>
 <p>For your privacy, this e-mail does not contain the message.</p>
 <p><strong>Do not reply to this e-mail:</strong> replies are not read. In an emergency, call 911.</p>
-<p style="font-size:14px;color:#4a4a4a"><a href="{{.Unsubscribe}}" style="color:#4a4a4a">Unsubscribe</a> from these e-mails.</p>
+<p style="font-size:14px;color:#4a4a4a">To stop these e-mails or choose text messages instead, sign in and open <a href="{{.Settings}}" style="color:#4a4a4a">Notifications</a>. Your e-mail app's Unsubscribe button also stops them at once, without signing in.</p>
 </div>
 </body>
 </html>
 `))
+	})
 
-	familySMS = texttemplate.Must(texttemplate.New("family.sms").Parse(
-		`{{.Practice}}: you have a new message in the patient portal. Sign in to read it: {{.Link}} Reply STOP to opt out.`))
+	familySMS = sync.OnceValue(func() *texttemplate.Template {
+		return texttemplate.Must(texttemplate.New("family.sms").Parse(
+			`{{.Practice}}: you have a new message in the patient portal. Sign in to read it: {{.Link}} Reply STOP to opt out.`))
+	})
 
-	staffSubject = texttemplate.Must(texttemplate.New("staff.subject").Parse(
-		`New messages in the {{.Practice}} inbox`))
+	staffSubject = sync.OnceValue(func() *texttemplate.Template {
+		return texttemplate.Must(texttemplate.New("staff.subject").Parse(
+			`New messages in the {{.Practice}} inbox`))
+	})
 
-	staffText = texttemplate.Must(texttemplate.New("staff.txt").Parse(
-		`New messages are waiting in the {{.Practice}} inbox: {{.Count}} {{if eq .Count 1}}conversation{{else}}conversations{{end}}.
+	staffText = sync.OnceValue(func() *texttemplate.Template {
+		return texttemplate.Must(texttemplate.New("staff.txt").Parse(
+			`New messages are waiting in the {{.Practice}} inbox: {{.Count}} {{if eq .Count 1}}conversation{{else}}conversations{{end}}.
 
 Open the inbox:
 {{.Link}}
 
 This e-mail does not contain the messages. Do not reply to it.
 `))
+	})
 
-	staffHTML = htmltemplate.Must(htmltemplate.New("staff.html").Parse(`<!DOCTYPE html>
+	staffHTML = sync.OnceValue(func() *htmltemplate.Template {
+		return htmltemplate.Must(htmltemplate.New("staff.html").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>New messages in the {{.Practice}} inbox</title></head>
 <body style="margin:0;padding:16px;font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;font-size:16px;line-height:1.5;color:#1b1b1b;background:#ffffff">
@@ -82,6 +101,7 @@ This e-mail does not contain the messages. Do not reply to it.
 </body>
 </html>
 `))
+	})
 )
 
 func execText(t *texttemplate.Template, v view) (string, error) {
@@ -96,18 +116,22 @@ func execHTML(t *htmltemplate.Template, v view) (string, error) {
 	return b.String(), err
 }
 
-// FamilyEmail renders the e-mail to a portal user (To is left empty).
-func FamilyEmail(practiceName, link, unsubscribe string) (Email, error) {
-	v := view{Practice: displayName(practiceName), Link: link, Unsubscribe: unsubscribe}
+// FamilyEmail renders the e-mail to a portal user (To is left empty):
+// link opens the conversation after sign-in, settings the portal's
+// Notifications page, and unsubscribe is the one-click URL (RFC 8058) the
+// List-Unsubscribe header carries. That URL answers POST only: a person's
+// click in the body goes to settings instead.
+func FamilyEmail(practiceName, link, settings, unsubscribe string) (Email, error) {
+	v := view{Practice: displayName(practiceName), Link: link, Settings: settings, Unsubscribe: unsubscribe}
 	var e Email
 	var err error
-	if e.Subject, err = execText(familySubject, v); err != nil {
+	if e.Subject, err = execText(familySubject(), v); err != nil {
 		return Email{}, err
 	}
-	if e.Text, err = execText(familyText, v); err != nil {
+	if e.Text, err = execText(familyText(), v); err != nil {
 		return Email{}, err
 	}
-	if e.HTML, err = execHTML(familyHTML, v); err != nil {
+	if e.HTML, err = execHTML(familyHTML(), v); err != nil {
 		return Email{}, err
 	}
 	e.Unsubscribe = unsubscribe
@@ -116,7 +140,7 @@ func FamilyEmail(practiceName, link, unsubscribe string) (Email, error) {
 
 // FamilyText renders the text message to a portal user.
 func FamilyText(practiceName, link string) (string, error) {
-	return execText(familySMS, view{Practice: displayName(practiceName), Link: link})
+	return execText(familySMS(), view{Practice: displayName(practiceName), Link: link})
 }
 
 // StaffEmail renders a staff digest covering count conversations.
@@ -124,13 +148,13 @@ func StaffEmail(practiceName, link string, count int) (Email, error) {
 	v := view{Practice: displayName(practiceName), Link: link, Count: count}
 	var e Email
 	var err error
-	if e.Subject, err = execText(staffSubject, v); err != nil {
+	if e.Subject, err = execText(staffSubject(), v); err != nil {
 		return Email{}, err
 	}
-	if e.Text, err = execText(staffText, v); err != nil {
+	if e.Text, err = execText(staffText(), v); err != nil {
 		return Email{}, err
 	}
-	if e.HTML, err = execHTML(staffHTML, v); err != nil {
+	if e.HTML, err = execHTML(staffHTML(), v); err != nil {
 		return Email{}, err
 	}
 	return e, nil
@@ -193,6 +217,16 @@ func FamilyLink(p domain.Practice, patientID, conversationID string) (string, er
 		return "", err
 	}
 	return u.String() + "#/c/" + url.PathEscape(patientID) + "/" + url.PathEscape(conversationID), nil
+}
+
+// SettingsLink is the portal's Notifications page, where a family chooses
+// or stops its notifications after signing in.
+func SettingsLink(p domain.Practice) (string, error) {
+	u, err := portalBase(p)
+	if err != nil {
+		return "", err
+	}
+	return u.String() + "#/notifications", nil
 }
 
 // StaffLink is the staff inbox a digest links to. The staff admin page is

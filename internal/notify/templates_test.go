@@ -86,7 +86,7 @@ func TestTemplatesCarryNoPHI(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e, err := notify.FamilyEmail(pr.Name, link, unsub)
+			e, err := notify.FamilyEmail(pr.Name, link, "https://care.maplegrove.example/portal/#/notifications", unsub)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -138,7 +138,8 @@ func TestTemplatesCarryNoPHI(t *testing.T) {
 func TestTemplatesSayWhatTheyMust(t *testing.T) {
 	link := "https://care.maplegrove.example/portal/#/c/" + seed.Mateo + "/" + seed.ConvRash
 	unsub := "https://api.maplegrove.example/u?x=1&y=2"
-	e, err := notify.FamilyEmail("Maple Grove Pediatrics", link, unsub)
+	settings := "https://care.maplegrove.example/portal/#/notifications"
+	e, err := notify.FamilyEmail("Maple Grove Pediatrics", link, settings, unsub)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,8 +151,13 @@ func TestTemplatesSayWhatTheyMust(t *testing.T) {
 			t.Errorf("family e-mail lacks %q", must)
 		}
 	}
-	if !strings.Contains(e.Text, unsub) || !strings.Contains(e.HTML, `href="https://api.maplegrove.example/u?x=1&amp;y=2"`) {
-		t.Errorf("unsubscribe link missing:\n%s\n%s", e.Text, e.HTML)
+	// A person's click goes to the settings page; the one-click URL, which
+	// answers POST only, is for the List-Unsubscribe header alone.
+	if !strings.Contains(e.Text, settings) || !strings.Contains(e.HTML, `href="`+settings+`"`) {
+		t.Errorf("settings link missing:\n%s\n%s", e.Text, e.HTML)
+	}
+	if strings.Contains(e.Text, unsub) || strings.Contains(e.HTML, "api.maplegrove.example/u") {
+		t.Errorf("the body links the POST-only unsubscribe URL:\n%s\n%s", e.Text, e.HTML)
 	}
 	sms, _ := notify.FamilyText("Maple Grove Pediatrics", link)
 	if !strings.HasPrefix(sms, "Maple Grove Pediatrics: ") || !strings.Contains(sms, link) || !strings.Contains(sms, "Reply STOP to opt out") || strings.Contains(sms, "\n") {
@@ -167,14 +173,14 @@ func TestTemplatesSayWhatTheyMust(t *testing.T) {
 }
 
 func TestPracticeNameCannotInjectHeaders(t *testing.T) {
-	e, err := notify.FamilyEmail("Maple Grove\r\nBcc: x@example.com\u202e", "https://a.example/portal/#/c/p/c", "https://a.example/u")
+	e, err := notify.FamilyEmail("Maple Grove\r\nBcc: x@example.com\u202e", "https://a.example/portal/#/c/p/c", "https://a.example/portal/#/notifications", "https://a.example/u")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.ContainsAny(e.Subject, "\r\n\u202e") || e.Subject != "New message from Maple Grove Bcc: x@example.com" {
 		t.Errorf("subject %q", e.Subject)
 	}
-	if e, _ := notify.FamilyEmail("  ", "https://a.example/", "https://a.example/u"); e.Subject != "New message from your care team" {
+	if e, _ := notify.FamilyEmail("  ", "https://a.example/", "https://a.example/#/notifications", "https://a.example/u"); e.Subject != "New message from your care team" {
 		t.Errorf("empty name subject %q", e.Subject)
 	}
 }

@@ -12,7 +12,7 @@ func TestTemplateDataIsOnlyPracticeLinkAndCount(t *testing.T) {
 	for f := range reflect.TypeFor[view]().Fields() {
 		names = append(names, f.Name+":"+f.Type.String())
 	}
-	want := []string{"Practice:string", "Link:string", "Unsubscribe:string", "Count:int"}
+	want := []string{"Practice:string", "Link:string", "Unsubscribe:string", "Settings:string", "Count:int"}
 	if !reflect.DeepEqual(names, want) {
 		t.Fatalf("view fields %v, want %v", names, want)
 	}
