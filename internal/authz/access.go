@@ -163,19 +163,6 @@ func DecidePatient(p Principal, patientID string, extra Extra, f *Facts) (*Grant
 	return g, nil
 }
 
-// Patient loads and decides in one call: PatientQuery, then DecidePatient.
-func Patient(ctx context.Context, l Loader, p Principal, patientID string, extra Extra) (*Grant, error) {
-	q, err := PatientQuery(p, patientID, extra)
-	if err != nil {
-		return nil, err
-	}
-	f, err := l.LoadAccess(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return DecidePatient(p, patientID, extra, f)
-}
-
 // StaffQuery is the query for a staff-only decision.
 func StaffQuery(p Principal) Query { return Query{StaffID: p.ID} }
 
