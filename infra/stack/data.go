@@ -150,8 +150,8 @@ func appendOnlyPolicy() awsiam.PolicyDocument {
 }
 
 // newTables creates every table of schema.Tables(), and nothing else: keys,
-// indexes, TTL and the append-only policy all come from the schema, so a
-// table added there needs no change here. Table names are left to
+// indexes, TTL, streams and the append-only policy all come from the
+// schema, so a table added there needs no change here. Table names are left to
 // CloudFormation and passed to the functions in the environment, so two
 // stacks (stages) can live in one account.
 func (m *messaging) newTables() {
@@ -164,6 +164,12 @@ func (m *messaging) newTables() {
 		var policy awsiam.PolicyDocument
 		if t.AppendOnly {
 			policy = appendOnlyPolicy()
+		}
+		// The schema's view types are DynamoDB's own names (NEW_IMAGE, ...),
+		// which CDK's enum spells the same way.
+		var stream awsdynamodb.StreamViewType
+		if t.Stream != "" {
+			stream = awsdynamodb.StreamViewType(t.Stream)
 		}
 		tbl := awsdynamodb.NewTable(m.stack, jsii.String(t.Name+"Table"), &awsdynamodb.TableProps{
 			PartitionKey:  attribute(t.PartitionKey),
@@ -179,6 +185,7 @@ func (m *messaging) newTables() {
 			RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
 			TimeToLiveAttribute: ttl,
 			ResourcePolicy:      policy,
+			Stream:              stream,
 		})
 		for _, g := range t.GSIs {
 			tbl.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{

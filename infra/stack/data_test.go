@@ -257,6 +257,14 @@ func TestTablesFollowTheSchema(t *testing.T) {
 			if gotTTL != tbl.TTLAttribute {
 				t.Errorf("TTL attribute = %q, want %q", gotTTL, tbl.TTLAttribute)
 			}
+			// AND so is the stream (the Messages table's, for the notifier)
+			wantStream := ""
+			if want.StreamSpecification != nil {
+				wantStream = string(want.StreamSpecification.StreamViewType)
+			}
+			if got, _ := path(r.Props, "StreamSpecification", "StreamViewType").(string); got != wantStream {
+				t.Errorf("stream view type = %q, want %q", got, wantStream)
+			}
 		})
 	}
 }
