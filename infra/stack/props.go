@@ -11,6 +11,8 @@ package stack
 
 import (
 	"fmt"
+	"net/mail"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -51,6 +53,25 @@ type Props struct {
 	ReservedConcurrency int
 	// LogLevel is Lambda's application log level (DEBUG, INFO, WARN, ERROR).
 	LogLevel string
+
+	// MailFrom is the sender of notification e-mails, a bare address or
+	// "Display Name <address>", whose address or domain is a verified SES
+	// identity. Unset, the stack still synthesizes and deploys everything,
+	// with the placeholder PlaceholderMailFrom and the flusher's schedule
+	// DISABLED, so nothing is ever sent (and synthesis warns
+	// messaging:NotificationsOff).
+	MailFrom string
+	// SESIdentityARN is the verified SES identity the flusher sends as
+	// (FromEmailAddressIdentityArn), and the only identity its role may
+	// send from. Default: the domain identity of MailFrom's address in the
+	// stack's account and region.
+	SESIdentityARN string
+	// SMSOriginationIdentity, optional, is the End User Messaging SMS phone
+	// number, pool or sender ID that texts come from: its ARN, or a
+	// phone-number ID ("phone-...") or pool ID ("pool-...") of the stack's
+	// account and region. Unset, no texts are sent and the flusher's role
+	// may send none.
+	SMSOriginationIdentity string
 }
 
 // Context keys read by PropsFromContext (`cdk deploy -c key=value`).
@@ -66,12 +87,19 @@ const (
 	CtxAuthDomainPrefix    = "authDomainPrefix"
 	CtxReservedConcurrency = "reservedConcurrency"
 	CtxLogLevel            = "logLevel"
+	CtxMailFrom            = "mailFrom"
+	CtxSESIdentityARN      = "sesIdentityArn"
+	CtxSMSOrigination      = "smsOriginationIdentity"
 )
 
 // Defaults.
 const (
 	DefaultReservedConcurrency = 10
 	DefaultLogLevel            = "INFO"
+	// PlaceholderMailFrom stands in for an unset mailFrom: an address in
+	// the reserved .invalid domain, which no SES identity can verify, so
+	// nothing could be sent even if the schedule were turned on by hand.
+	PlaceholderMailFrom = "notifications@example.invalid"
 )
 
 // PropsFromContext reads the optional settings from CDK context. Values
@@ -94,6 +122,9 @@ func PropsFromContext(node constructs.Node, base Props) (Props, error) {
 	str(CtxAlarmEmail, &p.AlarmEmail)
 	str(CtxAuthDomainPrefix, &p.AuthDomainPrefix)
 	str(CtxLogLevel, &p.LogLevel)
+	str(CtxMailFrom, &p.MailFrom)
+	str(CtxSESIdentityARN, &p.SESIdentityARN)
+	str(CtxSMSOrigination, &p.SMSOriginationIdentity)
 
 	var waf, conc string
 	str(CtxWAF, &waf)
@@ -131,7 +162,45 @@ func (p *Props) validate() error {
 	default:
 		return fmt.Errorf("context %s=%q: want DEBUG, INFO, WARN or ERROR", CtxLogLevel, p.LogLevel)
 	}
+	if p.MailFrom != "" {
+		if _, err := mailFromAddress(p.MailFrom); err != nil {
+			return err
+		}
+	}
+	if p.SESIdentityARN != "" {
+		if p.MailFrom == "" {
+			return fmt.Errorf("%s needs %s (the sender address the identity verifies)", CtxSESIdentityARN, CtxMailFrom)
+		}
+		if !sesIdentityARN.MatchString(p.SESIdentityARN) {
+			return fmt.Errorf("context %s=%q: want arn:aws:ses:<region>:<account>:identity/<domain or address>", CtxSESIdentityARN, p.SESIdentityARN)
+		}
+	}
+	if o := p.SMSOriginationIdentity; o != "" && !smsOriginationARN.MatchString(o) && !smsOriginationID.MatchString(o) {
+		return fmt.Errorf("context %s=%q: want the ARN of a phone number, pool or sender ID, or a phone-number ID (phone-...) or pool ID (pool-...)",
+			CtxSMSOrigination, o)
+	}
 	return nil
+}
+
+// Accepted forms of the sender settings. IAM can limit sending only to an
+// identity named by ARN, so a bare phone number (E.164) is refused: use
+// its phone-number ID or ARN.
+var (
+	sesIdentityARN    = regexp.MustCompile(`^arn:aws[a-z-]*:ses:[a-z0-9-]+:[0-9]{12}:identity/[^/\s]+$`)
+	smsOriginationARN = regexp.MustCompile(`^arn:aws[a-z-]*:sms-voice:[a-z0-9-]+:[0-9]{12}:(phone-number|pool|sender-id)/[^\s]+$`)
+	smsOriginationID  = regexp.MustCompile(`^(phone|pool)-[0-9a-zA-Z]+$`)
+)
+
+// mailFromAddress is the bare address of a MailFrom setting, which both
+// "notifications@example.org" and "Maple Grove Pediatrics
+// <notifications@example.org>" name. It is what SES compares with
+// ses:FromAddress.
+func mailFromAddress(from string) (string, error) {
+	a, err := mail.ParseAddress(from)
+	if err != nil {
+		return "", fmt.Errorf("context %s=%q: not an e-mail address: %w", CtxMailFrom, from, err)
+	}
+	return a.Address, nil
 }
 
 func (p *Props) withDefaults() {
@@ -141,4 +210,11 @@ func (p *Props) withDefaults() {
 	if p.LogLevel == "" {
 		p.LogLevel = DefaultLogLevel
 	}
+	if p.MailFrom == "" {
+		p.MailFrom = PlaceholderMailFrom
+	}
 }
+
+// notificationsOn reports whether a sender was configured (mailFrom): only
+// then is the flusher's schedule enabled.
+func (p *Props) notificationsOn() bool { return p.MailFrom != PlaceholderMailFrom }

@@ -32,6 +32,13 @@ func TestPropsFromContext(t *testing.T) {
 		p.APICertificateArn != "arn:regional" || !p.WAF || p.AlarmEmail != "ops@example.org" || p.ReservedConcurrency != 5 || p.LogLevel != "DEBUG" {
 		t.Errorf("props = %+v", p)
 	}
+	// AND the notification sender settings are read
+	p, err = stack.PropsFromContext(contextNode(map[string]any{
+		"mailFrom": "Practice <n@messages.example.org>", "sesIdentityArn": testSESIdentity, "smsOriginationIdentity": "pool-0123abcd",
+	}).Node(), base)
+	if err != nil || p.MailFrom != "Practice <n@messages.example.org>" || p.SESIdentityARN != testSESIdentity || p.SMSOriginationIdentity != "pool-0123abcd" {
+		t.Errorf("sender settings: %+v, %v", p, err)
+	}
 	// AND cdk.json's typed values work too
 	p, err = stack.PropsFromContext(contextNode(map[string]any{"waf": false, "reservedConcurrency": 3}).Node(), base)
 	if err != nil || p.WAF || p.ReservedConcurrency != 3 {
@@ -48,6 +55,13 @@ func TestPropsRejectsSettingsThatCannotDeploy(t *testing.T) {
 		"concurrency not a number":   {"reservedConcurrency": "lots"},
 		"concurrency zero":           {"reservedConcurrency": "0"},
 		"unknown log level":          {"logLevel": "CHATTY"},
+		"mailFrom not an address":    {"mailFrom": "notifications"},
+		"identity without mailFrom":  {"sesIdentityArn": testSESIdentity},
+		"identity not an SES ARN":    {"mailFrom": "n@example.org", "sesIdentityArn": "arn:aws:iam::123456789012:role/x"},
+		// IAM can only be limited to an origination identity named by ARN
+		// (or an ID the stack turns into one), never a bare number.
+		"SMS origin a phone number": {"smsOriginationIdentity": "+15555550100"},
+		"SMS origin not SMS":        {"smsOriginationIdentity": "arn:aws:sns:us-east-1:123456789012:topic"},
 	}
 	for name, ctx := range tests {
 		if _, err := stack.PropsFromContext(contextNode(ctx).Node(), base); err == nil {
