@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/pedsportal/messaging/internal/app"
@@ -51,9 +52,10 @@ func (m *messaging) logGroupOf(function string) awslogs.ILogGroup {
 
 // newAlarms creates the operations topic (encrypted, TLS-only) and the
 // alarms: API 5xx rate, each function's errors and throttles, each table's
-// throttles and system errors, and any portal user reaching the per-patient
+// throttles and system errors, any portal user reaching the per-patient
 // daily write cap (unusual growth of one chart: a runaway script, a stolen
-// session or abuse), which the write-message function logs.
+// session or abuse), which the write-message function logs, and the
+// notification path's (newNotificationAlarms).
 func (m *messaging) newAlarms() {
 	s := m.stack
 	m.alarmTopic = awssns.NewTopic(s, jsii.String("AlarmTopic"), &awssns.TopicProps{
@@ -66,7 +68,7 @@ func (m *messaging) newAlarms() {
 	}
 	action := awscloudwatchactions.NewSnsAction(m.alarmTopic)
 	five := awscdk.Duration_Minutes(jsii.Number(5))
-	alarm := func(id, description string, metric awscloudwatch.IMetric, threshold float64, periods, datapoints float64) {
+	var alarm alarmFunc = func(id, description string, metric awscloudwatch.IMetric, threshold float64, periods, datapoints float64) {
 		a := awscloudwatch.NewAlarm(s, jsii.String(id), &awscloudwatch.AlarmProps{
 			AlarmDescription:   jsii.String(description),
 			Metric:             metric,
@@ -109,6 +111,8 @@ func (m *messaging) newAlarms() {
 	alarm("WriteCapReached", "A portal user reached the per-patient daily write cap (write-message logged \""+
 		WriteCapMessage+"\"): unusual growth of one patient's chart", capFilter.Metric(sum), 1, 1, 1)
 
+	m.newNotificationAlarms(alarm, sum)
+
 	ops := &awsdynamodb.OperationsMetricOptions{Operations: &dynamoOperations, Period: five}
 	for _, t := range schema.Tables() {
 		tbl := m.tables[t.Name]
@@ -117,4 +121,70 @@ func (m *messaging) newAlarms() {
 		alarm(t.Name+"TableSystemErrors", "DynamoDB answered 5xx for the "+t.Name+" table",
 			tbl.MetricSystemErrorsForOperations(&awsdynamodb.SystemErrorsForOperationsMetricOptions{Operations: &dynamoOperations, Period: five}), 1, 1, 1)
 	}
+}
+
+// NotificationsFailedMetric counts the notifications the flusher could not
+// send on any channel, from the "failed" count of its summary log line, in
+// WriteCapNamespace(stack name).
+const NotificationsFailedMetric = "NotificationsFailed"
+
+// FlushSummaryMessage is the flusher's log message after each run, with
+// its sent, deferred, skipped and failed counts.
+const FlushSummaryMessage = "notify: flushed"
+
+// notificationsFailedPattern matches a flush summary with failures, under
+// either spelling of the message key (see writeCapFilterPattern).
+var notificationsFailedPattern = `{ (($.msg = "` + FlushSummaryMessage + `") || ($.message = "` + FlushSummaryMessage + `")) && ($.failed > 0) }`
+
+type alarmFunc func(id, description string, metric awscloudwatch.IMetric, threshold float64, periods, datapoints float64)
+
+// newNotificationAlarms watches the notification path: either dead-letter
+// queue holding a message (the notifier gave up on a stream batch, or a
+// bounce or complaint was not recorded); notifications that failed on
+// every channel in two of three five-minute periods (one failure is
+// retried a minute later; a lasting one means SES or SMS refuses us); and
+// SES's bounce and complaint rates, for this configuration set and for the
+// account, whose rates AWS reviews at 5% and 0.1%. The flusher's own
+// failures (Errors) are alarmed with every function's.
+func (m *messaging) newNotificationAlarms(alarm alarmFunc, sum *awscloudwatch.MetricOptions) {
+	s := m.stack
+	n := &m.notify
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	for _, q := range []struct {
+		id    string
+		queue awssqs.Queue
+	}{{"NotifierDeadLetters", n.streamDLQ}, {"SesEventsDeadLetters", n.sesEventsDLQ}} {
+		alarm(q.id, "A message is waiting in a notification dead-letter queue: read it and replay or discard it (README, Deploying)",
+			q.queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: five}), 1, 1, 1)
+	}
+
+	failed := awslogs.NewMetricFilter(s, jsii.String("NotificationsFailedFilter"), &awslogs.MetricFilterProps{
+		LogGroup:        m.logGroupOf(routes.FnNotifyFlush),
+		FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(notificationsFailedPattern)),
+		MetricNamespace: jsii.String(WriteCapNamespace(*s.StackName())),
+		MetricName:      jsii.String(NotificationsFailedMetric),
+		MetricValue:     jsii.String("$.failed"),
+	})
+	alarm("NotificationsFailed", "Notifications failed on every channel in 2 of the last 3 five-minute periods "+
+		"(the flusher logged \""+FlushSummaryMessage+"\" with failed > 0): SES or SMS refuses to send",
+		failed.Metric(sum), 1, 3, 2)
+
+	hour := awscdk.Duration_Hours(jsii.Number(1))
+	rate := func(name string, dims map[string]*string) awscloudwatch.Metric {
+		p := &awscloudwatch.MetricProps{
+			Namespace: jsii.String("AWS/SES"), MetricName: jsii.String(name),
+			Statistic: jsii.String("Maximum"), Period: hour,
+		}
+		if dims != nil {
+			p.DimensionsMap = &dims
+		}
+		return awscloudwatch.NewMetric(p)
+	}
+	set := map[string]*string{"ses:configuration-set": jsii.String(n.configSetName)}
+	alarm("SesBounceRate", "The notification e-mails' bounce rate reached 5%", rate("Reputation.BounceRate", set), SESBounceRateAlarm, 1, 1)
+	alarm("SesComplaintRate", "The notification e-mails' complaint rate reached 0.1%", rate("Reputation.ComplaintRate", set), SESComplaintRateAlarm, 1, 1)
+	alarm("SesAccountBounceRate", "The account's SES bounce rate reached 5%, where AWS reviews the account",
+		rate("Reputation.BounceRate", nil), SESBounceRateAlarm, 1, 1)
+	alarm("SesAccountComplaintRate", "The account's SES complaint rate reached 0.1%, where AWS reviews the account",
+		rate("Reputation.ComplaintRate", nil), SESComplaintRateAlarm, 1, 1)
 }

@@ -11,15 +11,15 @@ import (
 )
 
 func TestAlarmsNotifyTheEncryptedOperationsTopic(t *testing.T) {
-	// GIVEN the operations topic
-	topic := full.only(t, "AWS::SNS::Topic")
+	// GIVEN the operations topic (the other topic carries SES events)
+	topic := full.withPrefix(t, "AWS::SNS::Topic", "AlarmTopic")
 	key := full.only(t, "AWS::KMS::Key").ID
 	// THEN it is encrypted with the key and accepts TLS only
 	if !getAtt(topic.Props["KmsMasterKeyId"], key, "Arn") {
 		t.Errorf("topic KmsMasterKeyId = %v", topic.Props["KmsMasterKeyId"])
 	}
 	tlsOnly := false
-	for _, st := range statements(path(full.only(t, "AWS::SNS::TopicPolicy").Props, "PolicyDocument")) {
+	for _, st := range statements(path(full.withPrefix(t, "AWS::SNS::TopicPolicy", "AlarmTopic").Props, "PolicyDocument")) {
 		if st["Effect"] == "Deny" && path(st, "Condition", "Bool", "aws:SecureTransport") == "false" {
 			tlsOnly = true
 		}
@@ -28,7 +28,7 @@ func TestAlarmsNotifyTheEncryptedOperationsTopic(t *testing.T) {
 		t.Error("topic policy does not deny non-TLS publishing")
 	}
 	// AND the alarm e-mail is subscribed
-	sub := full.only(t, "AWS::SNS::Subscription")
+	sub := full.withPrefix(t, "AWS::SNS::Subscription", "AlarmTopic")
 	if sub.Props["Protocol"] != "email" || sub.Props["Endpoint"] != testAlarmEmail || refID(sub.Props["TopicArn"]) != topic.ID {
 		t.Errorf("subscription %v", sub.Props)
 	}
@@ -57,8 +57,10 @@ func TestAlarmsNotifyTheEncryptedOperationsTopic(t *testing.T) {
 		}
 	}
 	// AND there is one errors and one throttles alarm per function, two per
-	// table, and the write-cap alarm
-	if got, want := len(alarms), 1+2*len(routes.Functions())+2*len(schema.Tables())+1; got != want {
+	// table, the write-cap alarm, and the notification path's seven: two
+	// dead-letter queues, failed sends, and SES bounce and complaint rates
+	// for the configuration set and the account
+	if got, want := len(alarms), 1+2*len(routes.Functions())+2*len(schema.Tables())+1+7; got != want {
 		t.Errorf("%d alarms, want %d", got, want)
 	}
 	// AND the 5xx alarm is a rate
@@ -73,9 +75,11 @@ func TestAlarmsNotifyTheEncryptedOperationsTopic(t *testing.T) {
 	if !rate {
 		t.Error("no API 5xx rate alarm")
 	}
-	// AND without an e-mail there is no subscription
-	if n := len(plain.resources("AWS::SNS::Subscription")); n != 0 {
-		t.Errorf("plain: %d subscriptions", n)
+	// AND without an e-mail the alarm topic has no subscription
+	for _, sub := range plain.resources("AWS::SNS::Subscription") {
+		if refID(sub.Props["TopicArn"]) == plain.withPrefix(t, "AWS::SNS::Topic", "AlarmTopic").ID {
+			t.Errorf("plain: subscription %s to the alarm topic", sub.ID)
+		}
 	}
 }
 
@@ -117,7 +121,7 @@ func TestWriteCapReachedRaisesAnAlarm(t *testing.T) {
 			t.Errorf("%s: metric transformation %v, want %s/%s = 1", name, mt, wantNS, stack.WriteCapMetric)
 		}
 		// AND an alarm on that metric notifies the topic at 1 or more in 5 minutes
-		topic := s.only(t, "AWS::SNS::Topic").ID
+		topic := s.withPrefix(t, "AWS::SNS::Topic", "AlarmTopic").ID
 		var found bool
 		for _, a := range s.resources("AWS::CloudWatch::Alarm") {
 			p := a.Props

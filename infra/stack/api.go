@@ -54,10 +54,10 @@ var (
 	corsExposeHeaders = []string{"location", "retry-after"}
 )
 
-// newAPI builds the HTTP API from routes.All(): one JWT authorizer per
-// signed-in audience, a route per entry with its scopes (public routes
-// with no authorizer), CORS for the site's origin only, default throttling
-// and JSON access logs.
+// newAPI builds the HTTP API, before the functions (the flusher is told
+// its URL, for unsubscribe links): CORS for the site's origin only (with
+// the methods of routes.All()), the optional custom domain, default
+// throttling and JSON access logs. newRoutes adds the routes.
 func (m *messaging) newAPI() error {
 	s := m.stack
 
@@ -117,7 +117,15 @@ func (m *messaging) newAPI() error {
 	} else {
 		m.apiURL = m.api.ApiEndpoint()
 	}
+	return nil
+}
 
+// newRoutes adds the routes of routes.All() to the API, once the functions
+// exist: one JWT authorizer per signed-in audience, each route with its
+// scopes (public routes with no authorizer), and one integration per HTTP
+// function. Functions with another trigger (stream, schedule, SES events)
+// get no integration and so no API Gateway permission to invoke them.
+func (m *messaging) newRoutes() error {
 	authorizers := map[routes.Audience]awsapigatewayv2authorizers.HttpJwtAuthorizer{}
 	for _, a := range []routes.Audience{routes.Portal, routes.Staff} {
 		p := m.pools[a]
@@ -130,6 +138,9 @@ func (m *messaging) newAPI() error {
 
 	integrations := map[string]awsapigatewayv2integrations.HttpLambdaIntegration{}
 	for _, f := range routes.Functions() {
+		if f.Trigger != routes.HTTP {
+			continue
+		}
 		integrations[f.Name] = awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(pascal(f.Name)+"Integration"), m.functions[f.Name],
 			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
 				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),

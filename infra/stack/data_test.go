@@ -175,13 +175,33 @@ func TestKeyPolicyKeepsAccountAdminAndScopesLogsToThisStacksLogGroups(t *testing
 					}
 				case service == "cloudwatch.amazonaws.com":
 					principals["cloudwatch"]++
+				// AND SES may encrypt what it publishes to the SES events
+				// topic, for this account only
+				case service == "ses.amazonaws.com":
+					principals["ses"]++
+					if got := strs(st["Action"]); !slices.Equal(got, []string{"kms:Decrypt", "kms:GenerateDataKey"}) {
+						t.Errorf("ses actions %v", got)
+					}
+					if path(st, "Condition", "StringEquals", "aws:SourceAccount") != testAccount {
+						t.Errorf("ses condition %v, want aws:SourceAccount", st["Condition"])
+					}
+				// AND SNS may move undelivered SES events into the encrypted
+				// dead-letter queue, for this stack's SES events topic only
+				case service == "sns.amazonaws.com":
+					principals["sns"]++
+					src, ok := resolveString(path(st, "Condition", "ArnLike", "aws:SourceArn"))
+					if want := "arn:aws:sns:" + testRegion + ":" + testAccount + ":" + stackName + "-ses-events"; !ok || src != want ||
+						path(st, "Condition", "StringEquals", "aws:SourceAccount") != testAccount {
+						t.Errorf("sns condition %v, want aws:SourceAccount and aws:SourceArn %s", st["Condition"], want)
+					}
 				default:
 					t.Errorf("unexpected key policy statement %v", st)
 				}
 			}
 			// AND there is exactly one unconditioned root statement, one for
-			// CloudWatch Logs and one for CloudWatch alarms
-			if want := map[string]int{"root": 1, "logs": 1, "cloudwatch": 1}; !maps.Equal(principals, want) {
+			// CloudWatch Logs, one for CloudWatch alarms, one for SES and one
+			// for SNS
+			if want := map[string]int{"root": 1, "logs": 1, "cloudwatch": 1, "ses": 1, "sns": 1}; !maps.Equal(principals, want) {
 				t.Errorf("key policy principals %v, want %v", principals, want)
 			}
 		})

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/pedsportal/messaging/internal/envvar"
@@ -23,7 +24,8 @@ import (
 
 // Function sizing. Go handlers are small and I/O bound: 256 MB gives enough
 // CPU for TLS and JSON, and 10 s leaves room for DynamoDB retries inside
-// API Gateway's 30 s integration limit.
+// API Gateway's 30 s integration limit. Functions no route serves may take
+// longer (functionTimeoutSeconds).
 const (
 	FunctionMemoryMB       = 256
 	FunctionTimeoutSeconds = 10
@@ -98,7 +100,10 @@ func (m *messaging) newFunctions() error {
 // functionSettings are the values envvar.Function hands out, as
 // CloudFormation tokens: the pools' issuers and app clients (which the
 // handlers cross-check against every token's iss and client_id), the
-// tables' names and the cursor secret.
+// tables' names and the cursor secret, and for the functions that send,
+// the sender (mailFrom and its SES identity), the configuration set, the
+// SMS origination identity when set, and the API's URL, which unsubscribe
+// links point to.
 func (m *messaging) functionSettings() envvar.Settings {
 	portal, staff := m.pools[routes.Portal], m.pools[routes.Staff]
 	return envvar.Settings{
@@ -108,6 +113,12 @@ func (m *messaging) functionSettings() envvar.Settings {
 		StaffClientID:   *staff.client.UserPoolClientId(),
 		CursorSecretARN: *m.cursorSecret.SecretArn(),
 		TableName:       func(logical string) string { return *m.tables[logical].TableName() },
+
+		MailFrom:            m.props.MailFrom,
+		MailFromARN:         m.notify.identityARN,
+		SESConfigurationSet: m.notify.configSetName,
+		SMSOrigin:           m.notify.smsARN,
+		APIURL:              *m.apiURL,
 	}
 }
 
@@ -125,6 +136,7 @@ func (m *messaging) newFunction(f routes.Function) (awslambda.Function, error) {
 	if err != nil {
 		return nil, err
 	}
+	statements = append(statements, m.triggerStatements(f)...)
 	policy := awsiam.NewManagedPolicy(s, jsii.String(id+"Policy"), &awsiam.ManagedPolicyProps{
 		Description: jsii.String("Least privilege for the " + f.Name + " function"),
 		Statements:  &statements,
@@ -132,8 +144,17 @@ func (m *messaging) newFunction(f routes.Function) (awslambda.Function, error) {
 	})
 
 	env := map[string]*string{}
-	for k, v := range envvar.Function(slices.Sorted(maps.Keys(f.Tables)), f.Cursors, m.functionSettings()) {
+	for k, v := range envvar.Function(slices.Sorted(maps.Keys(f.Tables)), f.Cursors, f.Sends, m.functionSettings()) {
 		env[k] = jsii.String(v)
+	}
+
+	// ses-events is invoked asynchronously (by SNS): an event it fails on
+	// three times goes to its dead-letter queue rather than being lost. The
+	// HTTP functions answer their caller, the notifier's mapping has its
+	// own on-failure queue, and the flusher's next run redoes its work.
+	var dlq awssqs.IQueue
+	if f.Trigger == routes.SESEvents {
+		dlq = m.notify.sesEventsDLQ
 	}
 
 	fn := awslambda.NewFunction(s, jsii.String(id+"Function"), &awslambda.FunctionProps{
@@ -143,10 +164,11 @@ func (m *messaging) newFunction(f routes.Function) (awslambda.Function, error) {
 		Handler:      jsii.String(bootstrapBinary),
 		Code:         awslambda.Code_FromAsset(jsii.String(dir), nil),
 		MemorySize:   jsii.Number(FunctionMemoryMB),
-		Timeout:      awscdk.Duration_Seconds(jsii.Number(FunctionTimeoutSeconds)),
+		Timeout:      awscdk.Duration_Seconds(jsii.Number(functionTimeoutSeconds(f))),
 		// Caps what one function can take from the account and what it can
 		// push at DynamoDB; API throttling sits in front of it.
-		ReservedConcurrentExecutions: jsii.Number(float64(m.props.ReservedConcurrency)),
+		ReservedConcurrentExecutions: jsii.Number(m.reservedConcurrency(f)),
+		DeadLetterQueue:              dlq,
 		Tracing:                      awslambda.Tracing_ACTIVE,
 		// The policy above is the whole of the role's permissions: CDK's
 		// automatic grants (X-Ray, logs) would add an inline policy.

@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -63,8 +64,12 @@ func functionGrants(t *testing.T, s synthesized, fn resource) (grants, []map[str
 	return g, sts
 }
 
-// resourcesOf names each resource of a statement: a GetAtt's logical ID, a
-// Join of a GetAtt and a suffix as "<id><suffix>", a literal as itself.
+// streamSuffix names a table's stream: "<table id>/stream".
+const streamSuffix = "/stream"
+
+// resourcesOf names each resource of a statement: a GetAtt's logical ID (a
+// table's StreamArn as "<id>/stream"), a Join of a GetAtt and a suffix as
+// "<id><suffix>", a literal as itself.
 func resourcesOf(v any) []string {
 	list, ok := v.([]any)
 	if !ok {
@@ -76,6 +81,10 @@ func resourcesOf(v any) []string {
 		case string:
 			out = append(out, x)
 		case map[string]any:
+			if g, ok := x["Fn::GetAtt"].([]any); ok && len(g) == 2 && g[1] == "StreamArn" {
+				out = append(out, fmt.Sprint(g[0])+streamSuffix)
+				continue
+			}
 			if id := refID(x); id != "" {
 				out = append(out, id)
 				continue
@@ -141,7 +150,14 @@ type tableAccess struct {
 	// indexes is true when the function may Query (and only Query) every
 	// index of the table.
 	indexes bool
+	// stream is true when the function may read the table's stream, and
+	// only the stream: its shards and records.
+	stream bool
 }
+
+// streamRead is what reading a stream through an event source mapping
+// takes, on the stream's ARN only.
+var streamRead = []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
 
 // reviewedHeaderAttributes are the attributes an update on Messages may
 // name: the keys and what replies, mark read and manage change or test,
@@ -206,7 +222,44 @@ var wantTableAccess = map[string]map[string]tableAccess{
 		schema.Directory: {items: readItems, channelUpdates: true, indexes: true},
 		schema.Audit:     appendOnly,
 	},
+	// The notification path. None of the three touches a message: the
+	// notifier and the flusher read the chart, and only ses-events writes
+	// the directory.
+	"notifier": {
+		// Reads the linked family and opted-in staff, and the conversation
+		// header of each new message; records pending notifications. It
+		// appends no audit record: it sends nothing and returns no patient
+		// data to anyone. (DeleteItem comes with ReadWrite on Notifications,
+		// which package grants gives per table; the notifier itself never
+		// deletes.)
+		schema.Directory: readTable,
+		// and the Messages stream, which its event source mapping reads
+		// with its role
+		schema.Messages:      {items: readItems, indexes: true, stream: true},
+		schema.Notifications: pendingNotifications,
+	},
+	"notify-flush": {
+		// Reads recipients and headers (to skip what was read meanwhile),
+		// defers or removes pending items, and audits each send in the
+		// same transaction that removes the item. It holds the cursor key
+		// to sign unsubscribe links.
+		schema.Directory:     readTable,
+		schema.Messages:      readTable,
+		schema.Notifications: pendingNotifications,
+		schema.Audit:         appendOnly,
+	},
+	"ses-events": {
+		// Marks a portal user's address (and their link items) unreachable.
+		// (Its UpdateItem carries no partition or attribute limit yet: see
+		// package grants.)
+		schema.Directory: {items: []string{ddbBatchGet, ddbGet, ddbQuery, ddbUpdate}, indexes: true},
+	},
 }
+
+// pendingNotifications is read, put, update and delete of pending
+// notifications, and Query of the Due index: they are short-lived (TTL)
+// and hold IDs and due times only.
+var pendingNotifications = tableAccess{items: []string{ddbBatchGet, ddbDelete, ddbGet, ddbPut, ddbQuery, ddbUpdate}, indexes: true}
 
 // The only conditions a DynamoDB grant may carry.
 const patientPartitionsOnly = `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["PATIENT#*"]}}`
@@ -289,6 +342,11 @@ func TestFunctionsHoldExactlyTheReviewedTableAccess(t *testing.T) {
 				if w.indexes {
 					for _, i := range slices.Concat(tbl.GSIs, tbl.LSIs) {
 						want[dynamoGrant{ids[tbl.Name] + "/index/" + i.Name, ddbQuery, ""}] = true
+					}
+				}
+				if w.stream {
+					for _, a := range streamRead {
+						want[dynamoGrant{ids[tbl.Name] + streamSuffix, a, ""}] = true
 					}
 				}
 			}
@@ -458,7 +516,7 @@ func TestKeyUseOnlyThroughServicesAndCursorKeyOnlyForCursorFunctions(t *testing.
 				// THEN every statement on the key is limited to a service
 				if slices.Contains(res, key) {
 					via, _ := path(st, "Condition", "StringEquals", "kms:ViaService").(string)
-					if !strings.HasPrefix(via, "dynamodb.") && !strings.HasPrefix(via, "secretsmanager.") {
+					if !strings.HasPrefix(via, "dynamodb.") && !strings.HasPrefix(via, "secretsmanager.") && !strings.HasPrefix(via, "sqs.") {
 						t.Errorf("key statement without kms:ViaService: %v", st)
 					}
 				}
@@ -512,6 +570,21 @@ func TestFunctionsAreToldOnlyTheirOwnSettings(t *testing.T) {
 				want = append(want, "CURSOR_KEY_SECRET_ARN")
 				if refID(vars["CURSOR_KEY_SECRET_ARN"]) != secret {
 					t.Errorf("CURSOR_KEY_SECRET_ARN = %v", vars["CURSOR_KEY_SECRET_ARN"])
+				}
+			}
+			// AND the sender settings only when it sends: the configured
+			// sender, identity, configuration set and origination identity,
+			// and the API's own address for unsubscribe links
+			if f.Sends {
+				sender := map[string]string{
+					"MAIL_FROM": testMailFrom, "MAIL_FROM_ARN": testSESIdentity, "SES_CONFIGURATION_SET": "Full-notifications",
+					"SMS_ORIGINATION_IDENTITY": testSMSOrigin, "API_URL": "https://" + testAPIDomain,
+				}
+				for k, v := range sender {
+					want = append(want, k)
+					if got, _ := resolveString(vars[k]); got != v {
+						t.Errorf("%s = %v, want %s", k, vars[k], v)
+					}
 				}
 			}
 			slices.Sort(want)

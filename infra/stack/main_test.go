@@ -25,6 +25,10 @@ const (
 	testCertificateArn = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
 	testAPIDomain      = "api.messages.example.org"
 	testAlarmEmail     = "ops@example.org"
+	testMailFrom       = "Maple Grove Pediatrics <notifications@messages.example.org>"
+	testMailAddress    = "notifications@messages.example.org"
+	testSESIdentity    = "arn:aws:ses:us-east-1:123456789012:identity/messages.example.org"
+	testSMSOrigin      = "arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-0123456789abcdef"
 )
 
 // synthesized is one stack, synthesized once per test binary: synthesis
@@ -36,9 +40,10 @@ type synthesized struct {
 }
 
 var (
-	// full has every option on: custom domains, WAF, alarm e-mail.
+	// full has every option on: custom domains, WAF, alarm e-mail, the
+	// notification sender and an SMS origination identity.
 	full synthesized
-	// plain has the defaults: no domain, no WAF, no e-mail.
+	// plain has the defaults: no domain, no WAF, no e-mail, no sender.
 	plain synthesized
 )
 
@@ -83,15 +88,18 @@ func setup(m *testing.M) (int, error) {
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(tmp, "cdk.out")), Context: &context})
 	env := &awscdk.Environment{Account: jsii.String(testAccount), Region: jsii.String(testRegion)}
 	fullStack, err := stack.NewMessagingStack(app, "Full", stack.Props{
-		StackProps:        awscdk.StackProps{Env: env},
-		FunctionsDir:      functions,
-		SiteDir:           siteDir,
-		DomainName:        testDomain,
-		CertificateArn:    testCertificateArn,
-		APIDomainName:     testAPIDomain,
-		APICertificateArn: testCertificateArn,
-		WAF:               true,
-		AlarmEmail:        testAlarmEmail,
+		StackProps:             awscdk.StackProps{Env: env},
+		FunctionsDir:           functions,
+		SiteDir:                siteDir,
+		DomainName:             testDomain,
+		CertificateArn:         testCertificateArn,
+		APIDomainName:          testAPIDomain,
+		APICertificateArn:      testCertificateArn,
+		WAF:                    true,
+		AlarmEmail:             testAlarmEmail,
+		MailFrom:               testMailFrom,
+		SESIdentityARN:         testSESIdentity,
+		SMSOriginationIdentity: testSMSOrigin,
 	})
 	if err != nil {
 		return 0, err

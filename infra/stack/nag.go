@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -38,7 +39,13 @@ func suppress(c constructs.IConstruct, children bool, list ...suppression) {
 const (
 	reasonSyncNoDLQ = "Invoked synchronously by API Gateway only. A dead-letter target " +
 		"applies to asynchronous invocations; here a failure returns to the caller as a 5xx and raises the function's Errors alarm."
-	reasonNoVPC = "The function reaches only AWS APIs (DynamoDB, Secrets Manager, X-Ray) over TLS with IAM " +
+	reasonStreamDLQ = "Invoked by the Messages stream's event source mapping only. A function's dead-letter target " +
+		"applies to asynchronous invocations; the mapping's own on-failure destination is the encrypted SQS queue " +
+		"NotifierDeadLetterQueue, whose depth raises the NotifierDeadLetters alarm."
+	reasonScheduleNoDLQ = "Invoked every minute by EventBridge Scheduler, with retries off on both sides. A failed run " +
+		"loses nothing: the pending notifications stay in the Notifications table and the next run, a minute later, sends " +
+		"them; a failure raises the function's Errors alarm."
+	reasonNoVPC = "The function reaches only AWS APIs (DynamoDB, Secrets Manager, SQS, SES, End User Messaging SMS, X-Ray) over TLS with IAM " +
 		"authorisation and has no private network resource to reach; a VPC would add interface endpoints (about $15/month " +
 		"per service) and cold-start time without narrowing access, which the role already limits to named tables and keys."
 	reasonDeployOnly = "CDK's BucketDeployment handler runs only during deployments, invoked synchronously by " +
@@ -46,15 +53,32 @@ const (
 	reasonNoReplication = "Cross-region replication is not needed: "
 )
 
+// noDLQReason is why a function has no dead-letter queue of its own, or
+// "" when it has one (ses-events).
+func noDLQReason(f routes.Function) string {
+	switch f.Trigger {
+	case routes.HTTP:
+		return reasonSyncNoDLQ
+	case routes.MessagesStream:
+		return reasonStreamDLQ
+	case routes.EveryMinute:
+		return reasonScheduleNoDLQ
+	}
+	return ""
+}
+
 func (m *messaging) suppressNagFindings() {
 	s := m.stack
 
 	for _, f := range routes.Functions() {
-		suppress(m.functions[f.Name], false,
-			suppression{id: "HIPAA.Security-LambdaDLQ", reason: reasonSyncNoDLQ},
-			suppression{id: "Serverless-LambdaDLQ", reason: reasonSyncNoDLQ},
-			suppression{id: "HIPAA.Security-LambdaInsideVPC", reason: reasonNoVPC},
-		)
+		var list []suppression
+		if reason := noDLQReason(f); reason != "" {
+			list = append(list,
+				suppression{id: "HIPAA.Security-LambdaDLQ", reason: reason},
+				suppression{id: "Serverless-LambdaDLQ", reason: reason})
+		}
+		list = append(list, suppression{id: "HIPAA.Security-LambdaInsideVPC", reason: reasonNoVPC})
+		suppress(m.functions[f.Name], false, list...)
 		suppress(m.functionPolicies[f.Name], false, suppression{
 			id:        "AwsSolutions-IAM5",
 			reason:    xrayResourceNote,
@@ -121,6 +145,19 @@ func (m *messaging) suppressNagFindings() {
 					"in CloudWatch; a dead-letter queue would hold notices nobody reads."})
 			}
 		}
+	}
+
+	for id, q := range map[string]awssqs.Queue{"notifier's event source mapping": m.notify.streamDLQ, "ses-events function and its SNS subscription": m.notify.sesEventsDLQ} {
+		reason := "This queue is itself the dead-letter queue of the " + id + "; a message that lands here stays " +
+			"14 days and raises an alarm, and is read by an operator, so it needs no dead-letter queue or redrive of its own."
+		suppress(q, false,
+			suppression{id: "AwsSolutions-SQS3", reason: reason},
+			suppression{id: "Serverless-SQSRedrivePolicy", reason: reason})
+	}
+	// The flusher's asynchronous-invocation settings (retries off, events
+	// dropped after two minutes) deliberately have no failure destination.
+	if c := m.functions[routes.FnNotifyFlush].Node().TryFindChild(jsii.String("EventInvokeConfig")); c != nil {
+		suppress(c, true, suppression{id: "Serverless-LambdaAsyncFailureDestination", reason: reasonScheduleNoDLQ})
 	}
 
 	m.suppressBucketDeploymentHandler(s)

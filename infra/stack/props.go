@@ -1,8 +1,10 @@
 // Package stack is the CDK stack that provisions the whole product: one KMS
 // key, the DynamoDB tables from package schema, one Lambda function per
 // folder under functions/, the HTTP API from package routes, two Cognito
-// user pools, the hosted pages from package web behind CloudFront, backups
-// and alarms.
+// user pools, the hosted pages from package web behind CloudFront, the
+// notification path (the Messages stream's mapping to the notifier, the
+// flusher's schedule, the SES configuration set and its events topic, and
+// their dead-letter queues), backups and alarms.
 //
 // It is built with NewMessagingStack from Props. The CDK app (infra/app)
 // fills Props from CDK context with PropsFromContext; the tests fill them

@@ -1,13 +1,18 @@
 package stack_test
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/pedsportal/messaging/infra/stack"
+	"github.com/pedsportal/messaging/internal/routes"
 )
 
 func contextNode(ctx map[string]any) awscdk.App {
@@ -91,5 +96,55 @@ func TestStackRefusesWAFOutsideUSEast1AndMissingBuilds(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "make build") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestSMSOriginationIDsBecomeARNsOfTheStacksAccount(t *testing.T) {
+	// GIVEN a stack whose SMS origination identity is a phone-number ID
+	dir := t.TempDir()
+	for _, f := range routes.Functions() {
+		if err := os.MkdirAll(filepath.Join(dir, f.Name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f.Name, "bootstrap"), []byte("x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	site, err := siteFolder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, err := cdkContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir())})
+	var s awscdk.Stack
+	if err := catch(func() {
+		s, err = stack.NewMessagingStack(app, "Sms", stack.Props{
+			StackProps:   awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String(testAccount), Region: jsii.String(testRegion)}},
+			FunctionsDir: dir, SiteDir: site,
+			MailFrom: "n@messages.example.org", SMSOriginationIdentity: "phone-0123abcd",
+		})
+	}); err != nil || s == nil {
+		t.Fatalf("stack: %v", err)
+	}
+	// WHEN we read the flusher's environment
+	var tpl map[string]any
+	if err := catch(func() {
+		raw, _ := json.Marshal(assertions.Template_FromStack(s, nil).ToJSON())
+		err = json.Unmarshal(raw, &tpl)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	syn := synthesized{json: tpl}
+	vars, _ := path(functionResource(t, syn, routes.FnNotifyFlush).Props, "Environment", "Variables").(map[string]any)
+	// THEN it sends from that number's ARN in the stack's account and
+	// region, and its identity defaults to the sender's domain
+	if got, _ := resolveString(vars["SMS_ORIGINATION_IDENTITY"]); got != "arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-0123abcd" {
+		t.Errorf("SMS_ORIGINATION_IDENTITY = %v", vars["SMS_ORIGINATION_IDENTITY"])
+	}
+	if got, _ := resolveString(vars["MAIL_FROM_ARN"]); got != "arn:aws:ses:us-east-1:123456789012:identity/messages.example.org" {
+		t.Errorf("MAIL_FROM_ARN = %v", vars["MAIL_FROM_ARN"])
 	}
 }

@@ -50,6 +50,8 @@ type messaging struct {
 	logGroupNames []string
 	// publicRoutes are the routes without an authorizer, by route key.
 	publicRoutes map[string]awsapigatewayv2.HttpRoute
+	// notify holds the notification path (notifications.go).
+	notify notifications
 }
 
 // NewMessagingStack builds the whole product in one stack. It returns an
@@ -96,12 +98,23 @@ func (m *messaging) build() error {
 		return err
 	}
 	m.newClients()
-	// Functions come after the app clients: each is told its pools' client
-	// IDs, which it checks every token against.
+	// The API (without its routes) and the notification resources come
+	// before the functions, which are told the API's URL, the sender
+	// identities and the queues; the functions come after the app clients,
+	// whose IDs each checks every token against.
+	if err := m.newAPI(); err != nil {
+		return err
+	}
+	if err := m.newNotificationResources(); err != nil {
+		return err
+	}
 	if err := m.newFunctions(); err != nil {
 		return err
 	}
-	if err := m.newAPI(); err != nil {
+	if err := m.newRoutes(); err != nil {
+		return err
+	}
+	if err := m.newTriggers(); err != nil {
 		return err
 	}
 	if err := m.deploySite(); err != nil {
