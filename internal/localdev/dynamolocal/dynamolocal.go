@@ -12,13 +12,10 @@
 package dynamolocal
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/pedsportal/messaging/internal/localdev/childproc"
 )
 
 // JarGlob is where the jar lives, relative to the repository root.
@@ -55,13 +54,9 @@ type Options struct {
 
 // Server is a running DynamoDB Local.
 type Server struct {
-	cmd      *exec.Cmd
+	proc     *childproc.Process
 	endpoint string
-	out      *tailBuffer
 	log      *slog.Logger
-
-	exited  chan struct{} // closed once cmd.Wait has returned
-	waitErr error         // valid after exited is closed
 
 	stopOnce sync.Once
 	stopErr  error
@@ -95,31 +90,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}
 
-	// A free port found by listening on :0 can be taken by someone else
-	// before java binds it; when that happens java exits early and we retry
-	// with another port.
-	attempts := 1
-	if opts.Port == 0 {
-		attempts = 3
-	}
-	var lastErr error
-	for range attempts {
-		port := opts.Port
-		if port == 0 {
-			if port, err = freePort(); err != nil {
-				return nil, err
-			}
-		}
-		s, err := launch(ctx, java, jar, port, opts)
-		if err == nil {
-			return s, nil
-		}
-		lastErr = err
-		if !errors.Is(err, errExitedEarly) || ctx.Err() != nil {
-			break
-		}
-	}
-	return nil, lastErr
+	// A free port can be taken by someone else before java binds it; java
+	// then exits early and WithPort retries with another port.
+	return childproc.WithPort(ctx, opts.Port, errExitedEarly, func(port int) (*Server, error) {
+		return launch(ctx, java, jar, port, opts)
+	})
 }
 
 var errExitedEarly = errors.New("DynamoDB Local exited during start-up")
@@ -141,63 +116,46 @@ func launch(ctx context.Context, java, jar string, port int, opts Options) (*Ser
 	// context, and Stop owns its shutdown.
 	cmd := exec.Command(java, args...)
 	cmd.Dir = dir
-	out := &tailBuffer{max: 8 << 10}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	proc, err := childproc.Start(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("dynamolocal: start java: %w", err)
 	}
 	s := &Server{
-		cmd:      cmd,
+		proc:     proc,
 		endpoint: "http://127.0.0.1:" + strconv.Itoa(port),
-		out:      out,
 		log:      opts.Logger,
-		exited:   make(chan struct{}),
 	}
-	go func() {
-		s.waitErr = cmd.Wait()
-		close(s.exited)
-	}()
 
 	if err := s.waitReady(ctx, opts.StartTimeout); err != nil {
 		_ = s.Stop()
 		return nil, err
 	}
-	s.log.Info("dynamodb local started", "endpoint", s.endpoint, "pid", cmd.Process.Pid, "inMemory", opts.DataDir == "")
+	s.log.Info("dynamodb local started", "endpoint", s.endpoint, "pid", proc.Pid(), "inMemory", opts.DataDir == "")
 	return s, nil
 }
 
 // waitReady polls ListTables until it succeeds, the process dies, or time
 // runs out.
 func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	client := NewClient(ctx, s.endpoint)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		attempt, cancelAttempt := context.WithTimeout(ctx, 2*time.Second)
+	err := s.proc.WaitReady(ctx, timeout, 100*time.Millisecond, s.endpoint, errExitedEarly, func(ctx context.Context) bool {
+		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
 		_, err := client.ListTables(attempt, &dynamodb.ListTablesInput{Limit: aws.Int32(1)},
 			func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
-		cancelAttempt()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-s.exited:
-			return fmt.Errorf("dynamolocal: %w (%v); output:\n%s", errExitedEarly, s.waitErr, s.out.String())
-		case <-ctx.Done():
-			return fmt.Errorf("dynamolocal: not answering on %s after %s: %w; output:\n%s", s.endpoint, timeout, ctx.Err(), s.out.String())
-		case <-tick.C:
-		}
+		return err == nil
+	})
+	if err != nil {
+		return fmt.Errorf("dynamolocal: %w", err)
 	}
+	return nil
 }
 
 // Endpoint is the server's base URL, e.g. http://127.0.0.1:41234.
 func (s *Server) Endpoint() string { return s.endpoint }
 
 // Pid is the java process ID.
-func (s *Server) Pid() int { return s.cmd.Process.Pid }
+func (s *Server) Pid() int { return s.proc.Pid() }
 
 // Stop terminates the whole process group, waits for java to exit and
 // returns nil when it did. It is safe to call more than once.
@@ -205,17 +163,9 @@ func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		// SIGTERM first so an on-disk database is closed cleanly; SIGKILL
 		// if java has not gone after a grace period.
-		_ = signalGroup(s.cmd.Process, sigTerm)
-		select {
-		case <-s.exited:
-		case <-time.After(5 * time.Second):
-			_ = signalGroup(s.cmd.Process, sigKill)
-			select {
-			case <-s.exited:
-			case <-time.After(10 * time.Second):
-				s.stopErr = fmt.Errorf("dynamolocal: java (pid %d) did not exit after SIGKILL", s.cmd.Process.Pid)
-				return
-			}
+		if err := s.proc.Stop(); err != nil {
+			s.stopErr = fmt.Errorf("dynamolocal: java (pid %d) %w", s.proc.Pid(), err)
+			return
 		}
 		s.log.Info("dynamodb local stopped", "endpoint", s.endpoint)
 	})
@@ -224,9 +174,9 @@ func (s *Server) Stop() error {
 
 // locateJar finds the jar under the repository root above start.
 func locateJar(start string) (string, error) {
-	root, err := repoRoot(start)
+	root, err := childproc.RepoRoot(start)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("dynamolocal: %w, so the repository root (and the jar) cannot be found: %w", err, ErrJarNotFound)
 	}
 	matches, err := filepath.Glob(filepath.Join(root, JarGlob))
 	if err != nil {
@@ -241,33 +191,6 @@ func locateJar(start string) (string, error) {
 	return matches[len(matches)-1], nil
 }
 
-// repoRoot walks up from dir to the nearest directory holding go.mod.
-func repoRoot(dir string) (string, error) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", fmt.Errorf("dynamolocal: %w", err)
-	}
-	for d := dir; ; {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", fmt.Errorf("dynamolocal: no go.mod above %s, so the repository root (and the jar) cannot be found: %w", dir, ErrJarNotFound)
-		}
-		d = parent
-	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("dynamolocal: find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // NewClient returns a DynamoDB client for a local endpoint. It is built
 // from explicit options, never from the shared AWS config or environment
 // credentials, so that nothing local can ever talk to a real account. The
@@ -278,29 +201,4 @@ func NewClient(_ context.Context, endpoint string) *dynamodb.Client {
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
 	})
-}
-
-// tailBuffer keeps the last max bytes written, for start-up error messages.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	max int
-}
-
-var _ io.Writer = (*tailBuffer)(nil)
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf.Write(p)
-	if over := t.buf.Len() - t.max; over > 0 {
-		t.buf.Next(over)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.buf.String()
 }

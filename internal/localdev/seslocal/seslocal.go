@@ -15,14 +15,12 @@
 package seslocal
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -35,6 +33,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/pedsportal/messaging/internal/localdev/childproc"
 )
 
 // CLIPath is the server's command-line entry, relative to the repository
@@ -58,14 +58,10 @@ type Options struct {
 
 // Server is a running aws-ses-v2-local.
 type Server struct {
-	cmd      *exec.Cmd
+	proc     *childproc.Process
 	endpoint string
-	out      *tailBuffer
 	log      *slog.Logger
 	http     *http.Client
-
-	exited  chan struct{} // closed once cmd.Wait has returned
-	waitErr error         // valid after exited is closed
 
 	stopOnce sync.Once
 	stopErr  error
@@ -94,31 +90,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		opts.Logger = slog.Default()
 	}
 
-	// A free port found by listening on :0 can be taken by someone else
-	// before node binds it; node then exits early and we retry with
-	// another port.
-	attempts := 1
-	if opts.Port == 0 {
-		attempts = 3
-	}
-	var lastErr error
-	for range attempts {
-		port := opts.Port
-		if port == 0 {
-			if port, err = freePort(); err != nil {
-				return nil, err
-			}
-		}
-		s, err := launch(ctx, node, cli, port, opts)
-		if err == nil {
-			return s, nil
-		}
-		lastErr = err
-		if !errors.Is(err, errExitedEarly) || ctx.Err() != nil {
-			break
-		}
-	}
-	return nil, lastErr
+	// A free port can be taken by someone else before node binds it; node
+	// then exits early and WithPort retries with another port.
+	return childproc.WithPort(ctx, opts.Port, errExitedEarly, func(port int) (*Server, error) {
+		return launch(ctx, node, cli, port, opts)
+	})
 }
 
 var errExitedEarly = errors.New("aws-ses-v2-local exited during start-up")
@@ -129,30 +105,22 @@ func launch(ctx context.Context, node, cli string, port int, opts Options) (*Ser
 	cmd := exec.Command(node, cli, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 	cmd.Dir = filepath.Dir(cli)
 	cmd.Env = childEnv(os.Environ())
-	out := &tailBuffer{max: 8 << 10}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	proc, err := childproc.Start(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("seslocal: start node: %w", err)
 	}
 	s := &Server{
-		cmd:      cmd,
+		proc:     proc,
 		endpoint: "http://127.0.0.1:" + strconv.Itoa(port),
-		out:      out,
 		log:      opts.Logger,
 		http:     &http.Client{Timeout: 10 * time.Second},
-		exited:   make(chan struct{}),
 	}
-	go func() {
-		s.waitErr = cmd.Wait()
-		close(s.exited)
-	}()
 
 	if err := s.waitReady(ctx, opts.StartTimeout); err != nil {
 		_ = s.Stop()
 		return nil, err
 	}
-	s.log.Info("ses local started", "endpoint", s.endpoint, "page", s.PageURL(), "pid", cmd.Process.Pid)
+	s.log.Info("ses local started", "endpoint", s.endpoint, "page", s.PageURL(), "pid", proc.Pid())
 	return s, nil
 }
 
@@ -176,24 +144,15 @@ const readyLine = "aws-ses-v2-local: server running at"
 // waitReady polls the health check, once node said it listens, until it
 // answers 200, the process dies, or time runs out.
 func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	err := s.proc.WaitReady(ctx, timeout, 50*time.Millisecond, s.endpoint, errExitedEarly, func(ctx context.Context) bool {
 		// Only ask once node says it listens: before that, a port taken by
 		// another program could answer for it.
-		if strings.Contains(s.out.String(), readyLine) && s.healthy(ctx) {
-			return nil
-		}
-		select {
-		case <-s.exited:
-			return fmt.Errorf("seslocal: %w (%v); output:\n%s", errExitedEarly, s.waitErr, s.out.String())
-		case <-ctx.Done():
-			return fmt.Errorf("seslocal: not answering on %s after %s: %w; output:\n%s", s.endpoint, timeout, ctx.Err(), s.out.String())
-		case <-tick.C:
-		}
+		return strings.Contains(s.proc.Output(), readyLine) && s.healthy(ctx)
+	})
+	if err != nil {
+		return fmt.Errorf("seslocal: %w", err)
 	}
+	return nil
 }
 
 func (s *Server) healthy(ctx context.Context) bool {
@@ -220,7 +179,7 @@ func (s *Server) Endpoint() string { return s.endpoint }
 func (s *Server) PageURL() string { return s.endpoint + "/" }
 
 // Pid is the node process ID.
-func (s *Server) Pid() int { return s.cmd.Process.Pid }
+func (s *Server) Pid() int { return s.proc.Pid() }
 
 // Header is one message header as sent.
 type Header struct {
@@ -347,17 +306,9 @@ func (s *Server) Clear(ctx context.Context) error {
 // returns nil when it did. It is safe to call more than once.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
-		_ = signalGroup(s.cmd.Process, sigTerm)
-		select {
-		case <-s.exited:
-		case <-time.After(5 * time.Second):
-			_ = signalGroup(s.cmd.Process, sigKill)
-			select {
-			case <-s.exited:
-			case <-time.After(10 * time.Second):
-				s.stopErr = fmt.Errorf("seslocal: node (pid %d) did not exit after SIGKILL", s.cmd.Process.Pid)
-				return
-			}
+		if err := s.proc.Stop(); err != nil {
+			s.stopErr = fmt.Errorf("seslocal: node (pid %d) %w", s.proc.Pid(), err)
+			return
 		}
 		s.log.Info("ses local stopped", "endpoint", s.endpoint)
 	})
@@ -379,65 +330,13 @@ func NewClient(endpoint string) *sesv2.Client {
 
 // locateCLI finds the server's entry under the repository root above start.
 func locateCLI(start string) (string, error) {
-	root, err := repoRoot(start)
+	root, err := childproc.RepoRoot(start)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("seslocal: %w, so the repository root (and the server) cannot be found: %w", err, ErrNotInstalled)
 	}
 	cli := filepath.Join(root, CLIPath)
 	if _, err := os.Stat(cli); err != nil {
 		return "", fmt.Errorf("seslocal: %w: no %s: run `make tools` (cd .tools && npm ci) first", ErrNotInstalled, cli)
 	}
 	return cli, nil
-}
-
-// repoRoot walks up from dir to the nearest directory holding go.mod.
-func repoRoot(dir string) (string, error) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", fmt.Errorf("seslocal: %w", err)
-	}
-	for d := dir; ; {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", fmt.Errorf("seslocal: no go.mod above %s, so the repository root (and the server) cannot be found: %w", dir, ErrNotInstalled)
-		}
-		d = parent
-	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("seslocal: find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// tailBuffer keeps the last max bytes written, for start-up error messages.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	max int
-}
-
-var _ io.Writer = (*tailBuffer)(nil)
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf.Write(p)
-	if over := t.buf.Len() - t.max; over > 0 {
-		t.buf.Next(over)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.buf.String()
 }

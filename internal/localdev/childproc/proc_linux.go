@@ -1,13 +1,13 @@
-package seslocal
+package childproc
 
 import (
 	"os"
 	"syscall"
 )
 
-// sysProcAttr puts node in its own process group, so that Stop can signal
+// sysProcAttr puts the child in its own process group, so that Stop can signal
 // the group and a terminal's Ctrl-C reaches only the parent, and asks the
-// kernel to SIGKILL node when the parent dies, so that it never outlives us.
+// kernel to SIGKILL the child when the parent dies, so that it never outlives us.
 //
 // Pdeathsig fires when the OS thread that started the child exits. Go only
 // retires a thread when a goroutine locked to it exits, which Start never

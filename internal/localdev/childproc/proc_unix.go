@@ -1,15 +1,15 @@
 //go:build unix && !linux
 
-package seslocal
+package childproc
 
 import (
 	"os"
 	"syscall"
 )
 
-// sysProcAttr puts node in its own process group so that Stop can signal
+// sysProcAttr puts the child in its own process group so that Stop can signal
 // the group. Only Linux offers Pdeathsig; elsewhere a parent killed with
-// SIGKILL can leave node running.
+// SIGKILL can leave the child running.
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }

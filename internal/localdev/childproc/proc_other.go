@@ -1,13 +1,13 @@
 //go:build !unix
 
-package dynamolocal
+package childproc
 
 import (
 	"os"
 	"syscall"
 )
 
-// Without process groups Stop can only kill java itself.
+// Without process groups Stop can only kill the child itself.
 func sysProcAttr() *syscall.SysProcAttr { return nil }
 
 type signal int
