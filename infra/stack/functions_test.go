@@ -229,14 +229,13 @@ var wantTableAccess = map[string]map[string]tableAccess{
 		// Reads the linked family and opted-in staff, and the conversation
 		// header of each new message; records pending notifications. It
 		// appends no audit record: it sends nothing and returns no patient
-		// data to anyone. (DeleteItem comes with ReadWrite on Notifications,
-		// which package grants gives per table; the notifier itself never
-		// deletes.)
+		// data to anyone. It never deletes: only the flusher removes a
+		// pending notification, with the audit records of its send.
 		schema.Directory: readTable,
 		// and the Messages stream, which its event source mapping reads
 		// with its role
 		schema.Messages:      {items: readItems, indexes: true, stream: true},
-		schema.Notifications: pendingNotifications,
+		schema.Notifications: addPending,
 	},
 	"notify-flush": {
 		// Reads recipients and headers (to skip what was read meanwhile),
@@ -259,7 +258,10 @@ var wantTableAccess = map[string]map[string]tableAccess{
 // pendingNotifications is read, put, update and delete of pending
 // notifications, and Query of the Due index: they are short-lived (TTL)
 // and hold IDs and due times only.
-var pendingNotifications = tableAccess{items: []string{ddbBatchGet, ddbDelete, ddbGet, ddbPut, ddbQuery, ddbUpdate}, indexes: true}
+var (
+	pendingNotifications = tableAccess{items: []string{ddbBatchGet, ddbDelete, ddbGet, ddbPut, ddbQuery, ddbUpdate}, indexes: true}
+	addPending           = tableAccess{items: []string{ddbBatchGet, ddbGet, ddbPut, ddbQuery, ddbUpdate}, indexes: true}
+)
 
 // The only conditions a DynamoDB grant may carry.
 const patientPartitionsOnly = `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["PATIENT#*"]}}`

@@ -47,7 +47,7 @@ var (
 	deleteActions    = []string{DeleteItem}
 )
 
-// MayDelete reports whether ReadWrite access to a table includes
+// MayDelete reports whether ReadWriteDelete access to a table includes
 // DeleteItem. The directory holds items that are removed (unlinking a
 // portal user deletes the link item, inside a TransactWriteItems with its
 // audit record), and a pending notification is removed when it is sent,
@@ -142,6 +142,8 @@ func TableActions(table string, a routes.Access) (reads, writes, onIndexes []str
 	case routes.ReadUpdate:
 		return slices.Clone(readItemActions), slices.Clone(updateActions), slices.Clone(readIndexActions)
 	case routes.ReadWrite:
+		return slices.Clone(readItemActions), slices.Clone(writeActions), slices.Clone(readIndexActions)
+	case routes.ReadWriteDelete:
 		writes = slices.Clone(writeActions)
 		if MayDelete(table) {
 			writes = append(writes, deleteActions...)

@@ -29,7 +29,11 @@ func TestTableActionsLevels(t *testing.T) {
 		{schema.Messages, routes.ReadUpdate, read, []string{"dynamodb:UpdateItem"}, query},
 		{schema.Messages, routes.ReadWrite, read, []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, query},
 		{schema.Idempotency, routes.ReadWrite, read, []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, query},
-		{schema.Directory, routes.ReadWrite, read, []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, query},
+		{schema.Directory, routes.ReadWrite, read, []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, query},
+		{schema.Directory, routes.ReadWriteDelete, read, []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, query},
+		{schema.Notifications, routes.ReadWriteDelete, read, []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, query},
+		// Chart content is never deletable, whatever a function is given.
+		{schema.Messages, routes.ReadWriteDelete, read, []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, query},
 	}
 	for _, tt := range tests {
 		reads, writes, onIdxs := TableActions(tt.table, tt.access)
@@ -40,7 +44,7 @@ func TestTableActionsLevels(t *testing.T) {
 }
 
 func TestNoAccessLevelDeletesMessagesOrTouchesTheAuditTrail(t *testing.T) {
-	for _, a := range []routes.Access{routes.None, routes.Read, routes.Append, routes.ReadUpdate, routes.ReadWrite} {
+	for _, a := range []routes.Access{routes.None, routes.Read, routes.Append, routes.ReadUpdate, routes.ReadWrite, routes.ReadWriteDelete} {
 		_, writes, _ := TableActions(schema.Messages, a)
 		if slices.Contains(writes, DeleteItem) {
 			t.Errorf("access %d deletes messages", a)

@@ -74,12 +74,15 @@ type Access int
 // Access levels. Append may only put new items (the audit table).
 // ReadUpdate may read and update existing items but never put or delete
 // one, so it cannot overwrite a message. ReadWrite may read, put and update.
+// ReadWriteDelete may also delete, on the tables whose items are ever
+// removed (package grants): a function gets it only when it removes items.
 const (
 	None Access = iota
 	Read
 	Append
 	ReadUpdate
 	ReadWrite
+	ReadWriteDelete
 )
 
 // Function is one Lambda function.
@@ -208,7 +211,7 @@ func Functions() []Function {
 		{Name: FnWriteMessage, Tables: map[string]Access{dir: Read, msg: ReadWrite, idem: ReadWrite, audit: Append}},
 		{Name: FnMarkRead, Tables: map[string]Access{dir: Read, msg: ReadUpdate, audit: Append}},
 		{Name: FnManageConversation, Tables: map[string]Access{dir: Read, msg: ReadUpdate, audit: Append}},
-		{Name: FnManageLinks, Tables: map[string]Access{dir: ReadWrite, audit: Append}},
+		{Name: FnManageLinks, Tables: map[string]Access{dir: ReadWriteDelete, audit: Append}},
 		// Updates only a portal user's notification channels (package
 		// grants limits it to those items and that attribute). It holds the
 		// cursor key to verify unsubscribe links, and pages nothing.
@@ -217,7 +220,7 @@ func Functions() []Function {
 		// notifications; the flusher sends what is due, audits each send
 		// and removes what it sent; ses-events marks bounced addresses.
 		{Name: FnNotifier, Tables: map[string]Access{dir: Read, msg: Read, notes: ReadWrite}, Trigger: MessagesStream},
-		{Name: FnNotifyFlush, Tables: map[string]Access{dir: Read, msg: Read, notes: ReadWrite, audit: Append}, Cursors: true, Trigger: EveryMinute, Sends: true},
+		{Name: FnNotifyFlush, Tables: map[string]Access{dir: Read, msg: Read, notes: ReadWriteDelete, audit: Append}, Cursors: true, Trigger: EveryMinute, Sends: true},
 		{Name: FnSESEvents, Tables: map[string]Access{dir: ReadUpdate}, Trigger: SESEvents},
 	}
 }
