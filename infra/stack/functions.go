@@ -220,9 +220,13 @@ func (m *messaging) functionStatements(f routes.Function, logs awslogs.LogGroup)
 		}
 		// Writes limited to some partitions carry dynamodb:LeadingKeys.
 		var leading map[string]interface{}
-		if prefix := grants.WritePartitionPrefix(f.Name, name); prefix != "" {
+		if prefixes := grants.WritePartitionPrefixes(f.Name, name); len(prefixes) > 0 {
+			var like []string
+			for _, p := range prefixes {
+				like = append(like, p+"*")
+			}
 			leading = map[string]interface{}{
-				"ForAllValues:StringLike": map[string]interface{}{"dynamodb:LeadingKeys": []string{prefix + "*"}},
+				"ForAllValues:StringLike": map[string]interface{}{"dynamodb:LeadingKeys": like},
 			}
 		}
 		// Updates limited to some attributes (Messages: a message is never

@@ -140,6 +140,9 @@ type tableAccess struct {
 	// patient partitions: ForAllValues:StringLike dynamodb:LeadingKeys
 	// "PATIENT#*".
 	patientWrites []string
+	// accountWrites are the actions allowed only in patient and portal-user
+	// partitions ("PATIENT#*", "PORTALUSER#*"): a family's links and account.
+	accountWrites []string
 	// headerUpdates is true when the function may UpdateItem only under
 	// ForAllValues:StringEquals dynamodb:Attributes = reviewedHeaderAttributes.
 	headerUpdates bool
@@ -248,10 +251,10 @@ var wantTableAccess = map[string]map[string]tableAccess{
 		schema.Audit:         appendOnly,
 	},
 	"ses-events": {
-		// Marks a portal user's address (and their link items) unreachable.
-		// (Its UpdateItem carries no partition or attribute limit yet: see
-		// package grants.)
-		schema.Directory: {items: []string{ddbBatchGet, ddbGet, ddbQuery, ddbUpdate}, indexes: true},
+		// Marks a portal user's address (and their link items) unreachable:
+		// never a staff, pool or practice record. (Its updates carry no
+		// attribute limit: package grants keeps one list per table.)
+		schema.Directory: {items: []string{ddbBatchGet, ddbGet, ddbQuery}, accountWrites: []string{ddbUpdate}, indexes: true},
 	},
 }
 
@@ -264,7 +267,10 @@ var (
 )
 
 // The only conditions a DynamoDB grant may carry.
-const patientPartitionsOnly = `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["PATIENT#*"]}}`
+const (
+	patientPartitionsOnly = `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["PATIENT#*"]}}`
+	accountPartitionsOnly = `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["PATIENT#*","PORTALUSER#*"]}}`
+)
 
 var headerAttributesOnly = jsonString(map[string]map[string][]string{
 	"ForAllValues:StringEquals": {"dynamodb:Attributes": reviewedHeaderAttributes},
@@ -335,6 +341,9 @@ func TestFunctionsHoldExactlyTheReviewedTableAccess(t *testing.T) {
 				for _, a := range w.patientWrites {
 					want[dynamoGrant{ids[tbl.Name], a, patientPartitionsOnly}] = true
 				}
+				for _, a := range w.accountWrites {
+					want[dynamoGrant{ids[tbl.Name], a, accountPartitionsOnly}] = true
+				}
 				if w.headerUpdates {
 					want[dynamoGrant{ids[tbl.Name], ddbUpdate, headerAttributesOnly}] = true
 				}
@@ -379,7 +388,7 @@ func TestReadOnlyFunctionWritesOnlyItsAuditRecords(t *testing.T) {
 			if table == schema.Audit {
 				continue
 			}
-			writes = writes || len(w.patientWrites) > 0 || w.headerUpdates || w.channelUpdates || slices.ContainsFunc(w.items, func(a string) bool { return slices.Contains(writeActions, a) })
+			writes = writes || len(w.patientWrites) > 0 || len(w.accountWrites) > 0 || w.headerUpdates || w.channelUpdates || slices.ContainsFunc(w.items, func(a string) bool { return slices.Contains(writeActions, a) })
 		}
 		if !writes {
 			readOnly = append(readOnly, name)

@@ -71,14 +71,17 @@ const PortalUserPartition = "PORTALUSER#"
 // unconditioned. manage-links writes link items in patient partitions and
 // must never rewrite a staff record, though it reads them. preferences
 // updates portal-user accounts only: never a patient, link or staff item.
-var writePartitionPrefixes = map[string]map[string]string{
-	routes.FnManageLinks: {schema.Directory: PatientPartition},
-	routes.FnPreferences: {schema.Directory: PortalUserPartition},
+// ses-events marks a portal user's bounced address on the account and on
+// each of its links: never a staff, pool or practice record.
+var writePartitionPrefixes = map[string]map[string][]string{
+	routes.FnManageLinks: {schema.Directory: {PatientPartition}},
+	routes.FnPreferences: {schema.Directory: {PortalUserPartition}},
+	routes.FnSESEvents:   {schema.Directory: {PatientPartition, PortalUserPartition}},
 }
 
-// WritePartitionPrefix returns the partition-key prefix a function's writes
-// on a table are limited to, or "" when they are not limited.
-func WritePartitionPrefix(function, table string) string {
+// WritePartitionPrefixes returns the partition-key prefixes a function's
+// writes on a table are limited to, or nil when they are not limited.
+func WritePartitionPrefixes(function, table string) []string {
 	return writePartitionPrefixes[function][table]
 }
 

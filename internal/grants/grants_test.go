@@ -69,13 +69,13 @@ func TestNoAccessLevelDeletesMessagesOrTouchesTheAuditTrail(t *testing.T) {
 }
 
 func TestPartitionLimits(t *testing.T) {
-	if got := WritePartitionPrefix(routes.FnManageLinks, schema.Directory); got != "PATIENT#" {
+	if got := WritePartitionPrefixes(routes.FnManageLinks, schema.Directory); !slices.Equal(got, []string{"PATIENT#"}) {
 		t.Errorf("manage-links directory prefix %q", got)
 	}
-	if got := WritePartitionPrefix(routes.FnWriteMessage, schema.Messages); got != "" {
+	if got := WritePartitionPrefixes(routes.FnWriteMessage, schema.Messages); got != nil {
 		t.Errorf("write-message messages prefix %q", got)
 	}
-	if got := WritePartitionPrefix(routes.FnPreferences, schema.Directory); got != "PORTALUSER#" {
+	if got := WritePartitionPrefixes(routes.FnPreferences, schema.Directory); !slices.Equal(got, []string{"PORTALUSER#"}) {
 		t.Errorf("preferences directory prefix %q", got)
 	}
 }

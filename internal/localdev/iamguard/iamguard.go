@@ -142,11 +142,11 @@ func (g *Guard) check(action, physical, index string, key map[string]types.Attri
 		d.Reason = "no identity-based policy allows the " + action + " action"
 		return d
 	}
-	if prefix := grants.WritePartitionPrefix(g.fn.Name, table); prefix != "" && isWrite(action) {
+	if prefixes := grants.WritePartitionPrefixes(g.fn.Name, table); len(prefixes) > 0 && isWrite(action) {
 		t, _ := grants.Table(table)
 		pk, ok := key[t.PartitionKey.Name].(*types.AttributeValueMemberS)
-		if !ok || !strings.HasPrefix(pk.Value, prefix) {
-			d.Reason = "the function may write only partitions starting with " + prefix + " (dynamodb:LeadingKeys)"
+		if !ok || !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(pk.Value, p) }) {
+			d.Reason = "the function may write only partitions starting with " + strings.Join(prefixes, " or ") + " (dynamodb:LeadingKeys)"
 			return d
 		}
 	}

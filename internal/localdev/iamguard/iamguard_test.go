@@ -323,3 +323,26 @@ func TestPreferencesUpdatesOnlyPortalUserChannels(t *testing.T) {
 		t.Errorf("manage-links link update: %v", err)
 	}
 }
+
+// ses-events marks a family's account and links, never a staff, pool or
+// practice record, and never the audit trail or the chart.
+func TestSESEventsWritesOnlyFamilyPartitions(t *testing.T) {
+	ctx := t.Context()
+	g, _ := guard(t, routes.FnSESEvents)
+	update := func(pk, sk string) error {
+		_, err := g.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(phys(schema.Directory)), Key: key(pk, sk),
+			UpdateExpression: aws.String("SET unreachableEmail = :a")})
+		return err
+	}
+	if err := update("PORTALUSER#u1", "PROFILE"); err != nil {
+		t.Fatalf("the account: %v", err)
+	}
+	if err := update("PATIENT#p1", "LINK#u1"); err != nil {
+		t.Fatalf("a link: %v", err)
+	}
+	for _, pk := range []string{"STAFF#s1", "POOL#p", "PRACTICE#x"} {
+		denied(t, update(pk, "PROFILE"), "ses-events", "dynamodb:UpdateItem", schema.Directory)
+	}
+	_, err := g.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(phys(schema.Audit)), Item: key("p1", "t")})
+	denied(t, err, "ses-events", "dynamodb:PutItem", schema.Audit)
+}
