@@ -226,27 +226,6 @@ func (s *Store) PutPortalUser(ctx context.Context, u domain.PortalUser) error {
 	return s.updateOwned(ctx, it.key, update, u.PracticeID, "portal user "+u.ID)
 }
 
-// SetNotify records a portal user's choice of notification channels,
-// unaudited: for the directory loader and tests. The portal's changes go
-// through SetNotifyAudited. Errors: ENotFound when there is no such
-// account.
-func (s *Store) SetNotify(ctx context.Context, portalUserID string, ch domain.Channels) error {
-	update, err := s.notifyUpdate(portalUserID, ch)
-	if err != nil {
-		return err
-	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: update.TableName, Key: update.Key,
-		UpdateExpression: update.UpdateExpression, ConditionExpression: update.ConditionExpression,
-		ExpressionAttributeNames: update.ExpressionAttributeNames, ExpressionAttributeValues: update.ExpressionAttributeValues,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return domain.ErrNotFound
-	}
-	return classify("set notify", err)
-}
-
 // SetNotifyAudited records a portal user's choice of notification channels
 // and appends rec in the same transaction: the change and its record
 // commit together or not at all. The update names only the keys and the

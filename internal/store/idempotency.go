@@ -37,14 +37,6 @@ type counterItem struct {
 // IdempotencyTTL is how long a key is remembered.
 const IdempotencyTTL = 24 * time.Hour
 
-// The TTL attribute of the Idempotency table is the schema's.
-var _ = func() bool {
-	if attr(idemItem{}, "ExpiresAt") != schema.AttrExpiresAt || attr(counterItem{}, "ExpiresAt") != schema.AttrExpiresAt {
-		panic("store: idempotency items must carry the schema's TTL attribute")
-	}
-	return true
-}()
-
 func (s *Store) idemPut(m domain.Message, idem app.Idempotency) (types.TransactWriteItem, error) {
 	rec, err := marshal(idemItem{
 		key:            idemKey(m.PatientID, idem.CallerID, idem.Key),

@@ -17,7 +17,7 @@ func TestSchemaKeysAreTheItemsTags(t *testing.T) {
 		schema.AttrOpenPK: aOpenPK, schema.AttrExpiresAt: aExpiresAt,
 		schema.AttrDuePK: aDuePK, schema.AttrDueSK: aDueSK,
 	}
-	for _, ttl := range []string{attr(pendingItem{}, "ExpiresAt"), attr(seenItem{}, "ExpiresAt"), attr(counterItem{}, "ExpiresAt")} {
+	for _, ttl := range []string{attr(idemItem{}, "ExpiresAt"), attr(pendingItem{}, "ExpiresAt"), attr(seenItem{}, "ExpiresAt"), attr(counterItem{}, "ExpiresAt")} {
 		if ttl != schema.AttrExpiresAt {
 			t.Errorf("an item's expiry is %q, not the schema's TTL attribute", ttl)
 		}

@@ -128,7 +128,7 @@ func TestRecipientsAndPreferences(t *testing.T) {
 		Active: true, Email: "ana@example.com"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetNotify(ctx, seed.ParentRivera, domain.Channels{Email: true}); err != nil {
+	if err := s.SetNotifyAudited(ctx, seed.ParentRivera, domain.Channels{Email: true}, rec()); err != nil {
 		t.Fatal(err)
 	}
 	ana := func() notify.Recipient {
@@ -149,7 +149,7 @@ func TestRecipientsAndPreferences(t *testing.T) {
 		t.Fatalf("Ana = %+v", r)
 	}
 	// The family's own choice survives a reload of the directory file.
-	if err := s.SetNotify(ctx, seed.ParentRivera, domain.Channels{}); err != nil {
+	if err := s.SetNotifyAudited(ctx, seed.ParentRivera, domain.Channels{}, rec()); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.PutPortalUser(ctx, domain.PortalUser{ID: seed.ParentRivera, PracticeID: seed.PracticeID, DisplayName: "Ana Rivera",
@@ -185,7 +185,7 @@ func TestRecipientsAndPreferences(t *testing.T) {
 	if r := ana(); r.EmailUnreachable || r.Email != "ana.new@example.com" {
 		t.Fatalf("after a new address: %+v", r)
 	}
-	if err := s.SetNotify(ctx, "nobody", domain.Channels{}); domain.ErrorCode(err) != domain.ENotFound {
+	if err := s.SetNotifyAudited(ctx, "nobody", domain.Channels{}, rec()); domain.ErrorCode(err) != domain.ENotFound {
 		t.Fatalf("SetNotify of a missing account: %v", err)
 	}
 	if err := s.PutStaff(ctx, domain.StaffMember{ID: seed.NurseKim, PracticeID: seed.PracticeID, DisplayName: "Jordan Kim, RN", Role: domain.RoleNurse,
