@@ -169,7 +169,10 @@ var streamRead = []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dyn
 // Written out for review; the stack takes them from store.HeaderAttributes,
 // so a new attribute fails here until it is reviewed.
 var reviewedHeaderAttributes = slices.Sorted(slices.Values([]string{
-	"PK", "SK", "ActivitySK", "InboxPK", "InboxSK", "OpenPK",
+	"PK", "SK", "ActivitySK", "InboxPK", "InboxSK", "OpenPK", "QueuePK", "PoolQueuePK", "QueueSK",
+	// whose turn it is, the assignment, the pool (rerouting), the escalation
+	// mark and the acknowledged off-hours window
+	"awaiting", "awaitingSince", "assignedAt", "pool", "overdueAt", "ackedWindow",
 	"status", "assignee", "lastActivityAt", "messageCount", "preview",
 	"portalUnread", "staffUnread", "portalReadAt", "staffReadAt", "version",
 }))
@@ -180,9 +183,11 @@ var reviewedHeaderAttributes = slices.Sorted(slices.Values([]string{
 var reviewedPreferenceAttributes = []string{"PK", "SK", "notify"}
 
 var (
-	readItems  = []string{ddbBatchGet, ddbGet, ddbQuery}
-	readTable  = tableAccess{items: readItems, indexes: true}
-	appendOnly = tableAccess{items: []string{ddbPut}}
+	readItems = []string{ddbBatchGet, ddbGet, ddbQuery}
+	readTable = tableAccess{items: readItems, indexes: true}
+	// A table without indexes (the staff-only Worklog).
+	readItemsOnly = tableAccess{items: readItems}
+	appendOnly    = tableAccess{items: []string{ddbPut}}
 	// Read plus update of conversation headers: never a put (which could
 	// overwrite a message) nor a delete, nor an update of a message's own
 	// attributes.
@@ -197,8 +202,9 @@ var wantTableAccess = map[string]map[string]tableAccess{
 	// Directory reads that return patient data are audited too.
 	"directory":          {schema.Directory: readTable, schema.Audit: appendOnly},
 	"list-conversations": {schema.Directory: readTable, schema.Messages: readTable, schema.Audit: appendOnly},
-	"staff-inbox":        {schema.Directory: readTable, schema.Messages: readTable, schema.Audit: appendOnly},
-	"get-conversation":   {schema.Directory: readTable, schema.Messages: readTable, schema.Audit: appendOnly},
+	// Staff-only reads: the inbox and a conversation's notes and events.
+	"staff-inbox":      {schema.Directory: readTable, schema.Messages: readTable, schema.Worklog: readItemsOnly, schema.Audit: appendOnly},
+	"get-conversation": {schema.Directory: readTable, schema.Messages: readTable, schema.Audit: appendOnly},
 	"write-message": {
 		schema.Directory: readTable,
 		// Messages are put, headers updated, nothing deleted.
@@ -208,8 +214,10 @@ var wantTableAccess = map[string]map[string]tableAccess{
 		schema.Idempotency: {items: []string{ddbBatchGet, ddbGet, ddbPut, ddbQuery, ddbUpdate}},
 		schema.Audit:       appendOnly,
 	},
-	"mark-read":           {schema.Directory: readTable, schema.Messages: readUpdate, schema.Audit: appendOnly},
-	"manage-conversation": {schema.Directory: readTable, schema.Messages: readUpdate, schema.Audit: appendOnly},
+	"mark-read": {schema.Directory: readTable, schema.Messages: readUpdate, schema.Audit: appendOnly},
+	// Header changes, with their history entries and the staff's notes
+	// appended to the Worklog, which nobody may update or delete.
+	"manage-conversation": {schema.Directory: readTable, schema.Messages: readUpdate, schema.Worklog: appendOnly, schema.Audit: appendOnly},
 	"manage-links": {
 		// Reads staff and portal-user records; writes link items in patient
 		// partitions only, never a STAFF# record (unlinking deletes the link
@@ -412,6 +420,30 @@ func TestReadOnlyFunctionWritesOnlyItsAuditRecords(t *testing.T) {
 	}
 }
 
+func TestNoPortalFunctionCanReachStaffNotes(t *testing.T) {
+	// GIVEN the functions behind portal and public routes
+	ids := tableIDs(t, full)
+	serves := map[string]bool{}
+	for _, r := range routes.All() {
+		if r.Audience != routes.Staff {
+			serves[r.Function] = true
+		}
+	}
+	if len(serves) == 0 {
+		t.Fatal("no portal functions found")
+	}
+	for name := range serves {
+		// WHEN we collect their grants
+		g, _ := functionGrants(t, full, functionResource(t, full, name))
+		// THEN none names the Worklog table, where internal notes live
+		for res := range g {
+			if strings.HasPrefix(res, ids[schema.Worklog]) {
+				t.Errorf("%s serves portal routes and may reach the Worklog (%s)", name, res)
+			}
+		}
+	}
+}
+
 func TestUpdateOnlyFunctionsCannotPutOrDeleteMessages(t *testing.T) {
 	// GIVEN the functions that only mark messages read or manage a
 	// conversation's state
@@ -484,7 +516,7 @@ func TestManageLinksWritesOnlyPatientPartitions(t *testing.T) {
 	}
 }
 
-func TestAuditTableIsAppendOnlyForEveryFunction(t *testing.T) {
+func TestAppendOnlyTablesAreNeverUpdatedOrDeleted(t *testing.T) {
 	// GIVEN the append-only tables of the schema
 	ids := tableIDs(t, full)
 	for _, tbl := range schema.Tables() {
@@ -494,9 +526,9 @@ func TestAuditTableIsAppendOnlyForEveryFunction(t *testing.T) {
 		for _, f := range routes.Functions() {
 			// WHEN we read what each function may do on it
 			g, _ := functionGrants(t, full, functionResource(t, full, f.Name))
-			// THEN it is at most PutItem (a read-only check aside): no update, no delete
+			// THEN it may put and read, never update or delete
 			for _, a := range dynamoActions(g[ids[tbl.Name]]) {
-				if a != "dynamodb:PutItem" {
+				if a != ddbPut && !slices.Contains(readItems, a) {
 					t.Errorf("%s holds %s on append-only %s", f.Name, a, tbl.Name)
 				}
 			}

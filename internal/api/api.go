@@ -96,6 +96,8 @@ var ops = map[routes.Operation]op{
 	routes.OpReply:              (*handler).reply,
 	routes.OpMarkRead:           (*handler).markRead,
 	routes.OpManageConversation: (*handler).manageConversation,
+	routes.OpAddNote:            (*handler).addNote,
+	routes.OpReadWorklog:        (*handler).readWorklog,
 	routes.OpLink:               (*handler).link,
 	routes.OpUnlink:             (*handler).unlink,
 	routes.OpGetNotify:          (*handler).getNotify,

@@ -191,6 +191,14 @@ func (h *handler) readConversation(r *req) (response, error) {
 	return httpapi.JSON(http.StatusOK, chainResponse{viewOf(chain.Conversation, p.Side), nonNil(chain.Messages.Items), next}), nil
 }
 
+// inboxViews are the inbox's queues by turn; "all" lists by activity.
+var inboxViews = map[string]domain.Awaiting{
+	"needs-reply": domain.AwaitingStaff,
+	"waiting":     domain.AwaitingFamily,
+	"done":        domain.AwaitingNone,
+	"all":         "",
+}
+
 func (h *handler) inbox(r *req) (response, error) {
 	q := r.ev.QueryStringParameters
 	status, err := statusParam(r)
@@ -198,7 +206,18 @@ func (h *handler) inbox(r *req) (response, error) {
 		return response{}, err
 	}
 	p := r.call.Principal
-	f := app.ConversationFilter{Status: status, PoolID: q["pool"]}
+	view := q["view"]
+	if view == "" {
+		view = "needs-reply" // what staff work from
+	}
+	awaiting, ok := inboxViews[view]
+	if !ok {
+		return response{}, domain.Invalid("view", "view must be needs-reply, waiting, done or all")
+	}
+	f := app.ConversationFilter{Awaiting: awaiting, Status: status, PoolID: q["pool"]}
+	if awaiting != "" && (status != "" || q["unread"] != "") {
+		return response{}, domain.Invalid("view", "status and unread filter the \"all\" view only; give view=all")
+	}
 	if v, ok := q["unread"]; ok {
 		if f.UnreadOnly, err = strconv.ParseBool(v); err != nil {
 			return response{}, domain.Invalid("unread", "unread must be true or false")
@@ -211,7 +230,7 @@ func (h *handler) inbox(r *req) (response, error) {
 	default:
 		return response{}, domain.Invalid("assigned", "assigned must be me")
 	}
-	binding := cursor.Binding("staff", p.ID, "inbox", string(f.Status), f.PoolID, f.AssigneeID, strconv.FormatBool(f.UnreadOnly))
+	binding := cursor.Binding("staff", p.ID, "inbox", view, string(f.Status), f.PoolID, f.AssigneeID, strconv.FormatBool(f.UnreadOnly))
 	limit, start, err := h.pageOpts(r, binding)
 	if err != nil {
 		return response{}, err
@@ -312,6 +331,13 @@ type changeRequest struct {
 	Status *domain.Status `json:"status"`
 	// AssigneeID assigns the conversation; "" clears the assignment.
 	AssigneeID *string `json:"assigneeId"`
+	// TakeOver claims a conversation someone else holds.
+	TakeOver bool `json:"takeOver"`
+	// PoolID reroutes, for Reason.
+	PoolID string `json:"poolId"`
+	Reason string `json:"reason"`
+	// Awaiting: "none" (no reply needed) or "staff" (needs reply).
+	Awaiting *domain.Awaiting `json:"awaiting"`
 	// Version, when given, must match the conversation's current version.
 	Version int `json:"version"`
 }
@@ -323,10 +349,43 @@ func (h *handler) manageConversation(r *req) (response, error) {
 	}
 	conv, err := h.app.Manage(r.ctx, r.call, app.ManageRequest{
 		PatientID: r.path("patientId"), ConversationID: r.path("conversationId"),
-		Status: in.Status, AssigneeID: in.AssigneeID, Version: in.Version,
+		Status: in.Status, AssigneeID: in.AssigneeID, TakeOver: in.TakeOver, PoolID: in.PoolID, Reason: in.Reason,
+		Awaiting: in.Awaiting, Version: in.Version,
 	})
 	if err != nil {
 		return response{}, err
 	}
 	return httpapi.JSON(http.StatusOK, conversationResponse{viewOf(conv, r.call.Principal.Side)}), nil
+}
+
+func (h *handler) addNote(r *req) (response, error) {
+	var in struct {
+		Text string `json:"text"`
+	}
+	if err := httpapi.Decode(r.ev, &in, false); err != nil {
+		return response{}, err
+	}
+	e, err := h.app.AddNote(r.ctx, r.call, app.NoteRequest{PatientID: r.path("patientId"), ConversationID: r.path("conversationId"), Text: in.Text})
+	if err != nil {
+		return response{}, err
+	}
+	return httpapi.JSON(http.StatusCreated, e), nil
+}
+
+func (h *handler) readWorklog(r *req) (response, error) {
+	p, pid, cid := r.call.Principal, r.path("patientId"), r.path("conversationId")
+	binding := cursor.Binding(string(p.Side), p.ID, "worklog", pid, cid)
+	limit, start, err := h.pageOpts(r, binding)
+	if err != nil {
+		return response{}, err
+	}
+	page, err := h.app.ReadWorklog(r.ctx, r.call, pid, cid, limit, start)
+	if err != nil {
+		return response{}, err
+	}
+	next, err := h.cursors.Encode(binding, page.LastKey)
+	if err != nil {
+		return response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, listResponse[domain.Entry]{nonNil(page.Items), next}), nil
 }

@@ -44,7 +44,13 @@ type ChartWriter interface {
 	AppendMessage(ctx context.Context, m domain.Message, w Write) (Written, error)
 	Replay(ctx context.Context, patientID string, w Written) (*domain.Conversation, *domain.Message, error)
 	MarkRead(ctx context.Context, c domain.Conversation, side domain.Side, at time.Time, rec audit.Record) error
-	ChangeConversation(ctx context.Context, c domain.Conversation, ch domain.Change, rec audit.Record) error
+	ChangeConversation(ctx context.Context, c domain.Conversation, ch domain.Change, entries []domain.Entry, rec audit.Record) error
+	AddNote(ctx context.Context, e domain.Entry, rec audit.Record) error
+}
+
+// WorklogReader reads a conversation's staff-only notes and events.
+type WorklogReader interface {
+	Worklog(ctx context.Context, patientID, convID string, limit int, start map[string]string) (Page[domain.Entry], error)
 }
 
 // DirectoryReader reads the practice directory.
@@ -70,6 +76,7 @@ type Repository interface {
 	authz.Loader
 	ChartReader
 	ChartWriter
+	WorklogReader
 	DirectoryReader
 	LinkWriter
 	PreferenceWriter
@@ -251,7 +258,7 @@ func (a *App) logLost(ctx context.Context, r audit.Record, err error) {
 		"action", string(r.Action), "conversationId", r.ConversationID, "messageId", r.MessageID, "targetId", r.TargetID,
 		"requestedPatientId", r.RequestedPatientID, "requestedConversationId", r.RequestedConversationID,
 		"outcome", string(r.Outcome), "status", r.Status, "requestId", r.RequestID, "sourceIp", r.SourceIP,
-		"recipientId", r.RecipientID, "channel", r.Channel))
+		"recipientId", r.RecipientID, "channel", r.Channel, "events", r.Events))
 }
 
 // committed notes that rec was stored with the change, or logs it whole

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pedsportal/messaging/internal/audit"
@@ -19,13 +21,14 @@ func NewConversation(id, msgID string, patient domain.PatientRef, practiceID str
 		ID: id, Patient: patient, PracticeID: practiceID, Subject: subject, Pool: pool,
 		Status: domain.StatusOpen, StartedBy: author, PortalUserID: portalUserID,
 		CreatedAt: at, LastActivityAt: at, MessageCount: 1, Preview: domain.Preview(body), Version: 1,
+		Awaiting: domain.TurnAfter(author.Side), AwaitingSince: at,
 	}
 	if author.Side == domain.SidePortal {
 		conv.StaffUnread, conv.PortalReadAt = 1, &at
 	} else {
 		conv.PortalUnread, conv.StaffReadAt = 1, &at
 		me := author
-		conv.Assignee = &me
+		conv.Assignee, conv.AssignedAt = &me, &at
 	}
 	return conv, domain.Message{ID: msgID, ConversationID: id, PatientID: patient.ID, Body: body, Author: author, CreatedAt: at}
 }
@@ -75,7 +78,7 @@ func (a *App) StartConversation(ctx context.Context, c *Call, in StartRequest) (
 	}
 	conv, msg := NewConversation(a.newID(c.At), a.newID(c.At), g.Patient, g.PracticeID,
 		domain.PoolRef{ID: g.Pool.ID, Name: g.Pool.Name}, in.Subject, in.Body, g.Actor, g.Link.PortalUserID, c.At)
-	return a.write(ctx, c, msg, &conv, in.Idem)
+	return a.write(ctx, c, msg, &conv, nil, in.Idem)
 }
 
 // ReplyRequest is a reply to a conversation.
@@ -93,21 +96,29 @@ func (a *App) Reply(ctx context.Context, c *Call, in ReplyRequest) (*WriteResult
 	if err := domain.ValidateBody(in.Body); err != nil {
 		return nil, err
 	}
-	g, err := a.grant(ctx, c, in.PatientID, authz.Extra{})
-	if err != nil {
-		return nil, err
+	msgID := a.newID(c.At)
+	for attempt := 1; ; attempt++ {
+		// The access read also reads the header: whose turn it is next
+		// follows from it, and the write is conditional on it.
+		g, err := a.grant(ctx, c, in.PatientID, authz.Extra{ConversationID: in.ConversationID})
+		if err != nil {
+			return nil, err
+		}
+		msg := NewMessage(msgID, in.ConversationID, in.PatientID, in.Body, g.Actor, c.At)
+		res, err := a.write(ctx, c, msg, nil, g.Conversation, in.Idem)
+		if !errors.Is(err, domain.ErrStale) || attempt == staleRetries {
+			return res, err
+		}
 	}
-	msg := NewMessage(a.newID(c.At), in.ConversationID, in.PatientID, in.Body, g.Actor, c.At)
-	return a.write(ctx, c, msg, nil, in.Idem)
 }
 
 // write commits a message (and a new conversation's header) with its
 // idempotency record, audit record and, for portal authors, the daily
 // counter: one transaction after the access read.
-func (a *App) write(ctx context.Context, c *Call, msg domain.Message, conv *domain.Conversation, idem Idempotency) (*WriteResult, error) {
+func (a *App) write(ctx context.Context, c *Call, msg domain.Message, conv, before *domain.Conversation, idem Idempotency) (*WriteResult, error) {
 	rec := c.record(audit.Success, 201)
 	rec.ConversationID, rec.MessageID = msg.ConversationID, msg.ID
-	w := Write{Idem: idem, Audit: rec}
+	w := Write{Idem: idem, Audit: rec, Before: before}
 	if c.Principal.Side == domain.SidePortal {
 		day := c.At.Truncate(24 * time.Hour)
 		w.Cap = &DailyCap{CallerID: c.Principal.ID, Day: day.Format(time.DateOnly), Limit: a.dailyLimit, ResetAt: day.Add(24 * time.Hour)}
@@ -127,6 +138,9 @@ func (a *App) write(ctx context.Context, c *Call, msg domain.Message, conv *doma
 	}
 	if domain.ErrorCode(err) == domain.EConflict {
 		c.found() // a closed conversation exists
+	}
+	if errors.Is(err, domain.ErrStale) {
+		return nil, err // nothing written: the caller reads again
 	}
 	if err != nil {
 		a.committed(ctx, c, rec, err)
@@ -165,9 +179,9 @@ const staleRetries = 3
 // ENotFound.
 func (a *App) MarkRead(ctx context.Context, c *Call, patientID, convID string) (*domain.Conversation, error) {
 	c.begin(audit.MarkRead, patientID, convID)
-	return a.changeHeader(ctx, c, patientID, authz.Extra{ConversationID: convID}, 0, func(g *authz.Grant, rec audit.Record) (domain.Conversation, error) {
+	return a.changeHeader(ctx, c, patientID, authz.Extra{ConversationID: convID}, 0, func(g *authz.Grant, rec audit.Record) (domain.Conversation, *audit.Record, error) {
 		side := c.Principal.Side
-		return g.Conversation.MarkedRead(side, c.At), a.repo.MarkRead(ctx, *g.Conversation, side, c.At, rec)
+		return g.Conversation.MarkedRead(side, c.At), &rec, a.repo.MarkRead(ctx, *g.Conversation, side, c.At, rec)
 	})
 }
 
@@ -175,44 +189,166 @@ func (a *App) MarkRead(ctx context.Context, c *Call, patientID, convID string) (
 type ManageRequest struct {
 	PatientID, ConversationID string
 	Status                    *domain.Status
-	// AssigneeID assigns the conversation; "" clears the assignment.
+	// AssigneeID assigns the conversation; "" clears the assignment. A
+	// staff member claiming a conversation someone else holds must say
+	// TakeOver.
 	AssigneeID *string
+	TakeOver   bool
+	// PoolID reroutes the conversation to another pool, for Reason.
+	PoolID string
+	Reason string
+	// Awaiting is "none" (no reply needed) or "staff" (needs reply).
+	Awaiting *domain.Awaiting
 	// Version, when non-zero, must match the conversation's current version.
 	Version int
 }
 
-// Manage lets staff close, reopen and assign a conversation. Errors:
-// EInvalid, ENotFound, EConflict (version mismatch).
-func (a *App) Manage(ctx context.Context, c *Call, in ManageRequest) (*domain.Conversation, error) {
-	c.begin(audit.UpdateConversation, in.PatientID, in.ConversationID)
-	if in.Status == nil && in.AssigneeID == nil {
-		return nil, domain.Invalid("status", "give status, assigneeId, or both")
+// MaxReasonLen bounds a reroute's reason, in characters.
+const MaxReasonLen = 500
+
+func (in ManageRequest) validate() error {
+	if in.Status == nil && in.AssigneeID == nil && in.PoolID == "" && in.Awaiting == nil {
+		return domain.Invalid("status", "give status, assigneeId, poolId or awaiting")
 	}
 	if in.Status != nil && *in.Status != domain.StatusOpen && *in.Status != domain.StatusClosed {
-		return nil, domain.Invalid("status", "status must be open or closed")
+		return domain.Invalid("status", "status must be open or closed")
 	}
-	extra := authz.Extra{ConversationID: in.ConversationID}
+	if in.Awaiting != nil && *in.Awaiting != domain.AwaitingNone && *in.Awaiting != domain.AwaitingStaff {
+		return domain.Invalid("awaiting", `awaiting must be "none" (no reply needed) or "staff" (needs reply)`)
+	}
+	if in.Awaiting != nil && in.Status != nil {
+		return domain.Invalid("awaiting", "give status or awaiting, not both")
+	}
+	if in.PoolID == "" && in.Reason != "" {
+		return domain.Invalid("reason", "a reason goes with a reroute (poolId)")
+	}
+	if in.PoolID != "" && strings.TrimSpace(in.Reason) == "" {
+		return domain.Invalid("reason", "say why the conversation moves to another pool")
+	}
+	if domain.CharCount(in.Reason) > MaxReasonLen {
+		return domain.Invalid("reason", "the reason is longer than %d characters", MaxReasonLen)
+	}
+	if in.PoolID != "" && in.AssigneeID != nil && *in.AssigneeID != "" {
+		return domain.Invalid("assigneeId", "a reroute clears the assignment; assign after it")
+	}
+	return nil
+}
+
+// Manage lets staff close, reopen, assign or claim, reroute, and mark a
+// conversation "no reply needed" or "needs reply". Each change commits
+// with its history entries and its audit record. Errors: EInvalid,
+// ENotFound, EConflict (version mismatch, or a claim on a conversation
+// someone else holds).
+func (a *App) Manage(ctx context.Context, c *Call, in ManageRequest) (*domain.Conversation, error) {
+	c.begin(audit.UpdateConversation, in.PatientID, in.ConversationID)
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	extra := authz.Extra{ConversationID: in.ConversationID, PoolID: in.PoolID}
 	if in.AssigneeID != nil {
 		extra.AssigneeID = *in.AssigneeID
 	}
-	return a.changeHeader(ctx, c, in.PatientID, extra, in.Version, func(g *authz.Grant, rec audit.Record) (domain.Conversation, error) {
-		ch := domain.Change{Status: in.Status}
+	return a.changeHeader(ctx, c, in.PatientID, extra, in.Version, func(g *authz.Grant, rec audit.Record) (domain.Conversation, *audit.Record, error) {
+		conv := *g.Conversation
+		ch := domain.Change{Status: in.Status, Awaiting: in.Awaiting, At: c.At}
+		if in.Awaiting != nil && conv.Status != domain.StatusOpen {
+			return conv, nil, domain.Errorf(domain.EConflict, "the conversation is closed; reopen it first")
+		}
 		if in.AssigneeID != nil {
 			ch.Assignee = &domain.Party{}
 			if s := g.Assignee; s != nil {
 				ch.Assignee = &domain.Party{ID: s.ID, Name: s.DisplayName, Role: string(s.Role), Side: domain.SideStaff}
 				rec.TargetID = s.ID
+				if err := claimable(conv, s.ID, c.Principal.ID, in.TakeOver); err != nil {
+					return conv, nil, err
+				}
 			}
 		}
-		return g.Conversation.Changed(ch), a.repo.ChangeConversation(ctx, *g.Conversation, ch, rec)
+		if p := g.Pool; p != nil && p.ID != conv.Pool.ID {
+			ch.Pool = &domain.PoolRef{ID: p.ID, Name: p.Name}
+			rec.TargetID = p.ID
+		}
+		entries := domain.Events(conv, ch, g.Actor, strings.TrimSpace(in.Reason))
+		for i := range entries {
+			entries[i].ID = a.newID(c.At)
+			rec.Events = append(rec.Events, string(entries[i].Kind)+":"+entries[i].ID)
+		}
+		return conv.Changed(ch), &rec, a.repo.ChangeConversation(ctx, conv, ch, entries, rec)
 	})
+}
+
+// claimable refuses a staff member's claim of a conversation someone else
+// holds, unless they say they take it over: 409 naming who holds it and
+// since when, so the page can offer "take over".
+func claimable(conv domain.Conversation, assigneeID, callerID string, takeOver bool) error {
+	held := conv.Assignee
+	if assigneeID != callerID || held == nil || held.ID == callerID || takeOver {
+		return nil
+	}
+	ext := map[string]any{"assignee": held}
+	msg := fmt.Sprintf("%s already took this conversation", held.Name)
+	if at := conv.AssignedAt; at != nil {
+		ext["assignedAt"] = at.UTC()
+		msg = fmt.Sprintf("%s took this conversation at %s", held.Name, at.UTC().Format(time.RFC3339))
+	}
+	return &domain.Error{Code: domain.EConflict, Message: msg + `; send "takeOver": true to take it over`, Field: "assigneeId", Extensions: ext}
+}
+
+// NoteRequest is an internal note on a conversation.
+type NoteRequest struct {
+	PatientID, ConversationID string
+	Text                      string
+}
+
+// AddNote stores a staff-only note in the conversation's log, with its
+// audit record in the same transaction. Notes live apart from the chain:
+// no portal read or notification can return them. Errors: EInvalid,
+// ENotFound, EForbidden (portal callers).
+func (a *App) AddNote(ctx context.Context, c *Call, in NoteRequest) (*domain.Entry, error) {
+	c.begin(audit.AddNote, in.PatientID, in.ConversationID)
+	if c.Principal.Side != domain.SideStaff {
+		return nil, domain.Errorf(domain.EForbidden, "staff only")
+	}
+	if err := domain.ValidateBody(in.Text); err != nil {
+		return nil, domain.Invalid("text", "%s", strings.Replace(err.(*domain.Error).Message, "message", "note", 1))
+	}
+	g, err := a.grant(ctx, c, in.PatientID, authz.Extra{ConversationID: in.ConversationID})
+	if err != nil {
+		return nil, err
+	}
+	e := domain.Entry{ID: a.newID(c.At), ConversationID: in.ConversationID, PatientID: in.PatientID, Kind: domain.EventNote, By: g.Actor, At: c.At, Text: in.Text}
+	rec := c.record(audit.Success, 201)
+	rec.Events = []string{string(e.Kind) + ":" + e.ID}
+	err = a.repo.AddNote(ctx, e, rec)
+	a.committed(ctx, c, rec, err)
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// ReadWorklog returns one page of a conversation's staff-only log (notes
+// and events), oldest first. Errors: ENotFound, EForbidden (portal
+// callers).
+func (a *App) ReadWorklog(ctx context.Context, c *Call, patientID, convID string, limit int, start map[string]string) (Page[domain.Entry], error) {
+	c.begin(audit.ReadWorklog, patientID, convID)
+	if c.Principal.Side != domain.SideStaff {
+		return Page[domain.Entry]{}, domain.Errorf(domain.EForbidden, "staff only")
+	}
+	if !domain.ValidConversationID(convID) {
+		return Page[domain.Entry]{}, domain.ErrNotFound
+	}
+	page, _, err := readPatient(ctx, a, c, patientID, authz.Extra{ConversationID: convID}, false, func(ctx context.Context) (Page[domain.Entry], error) {
+		return a.repo.Worklog(ctx, patientID, convID, limit, start)
+	})
+	return page, err
 }
 
 // changeHeader reads access and the header in one round trip, then commits
 // change conditional on the header's version with the audit record in one
 // transaction. A concurrent write retries from the read, unless the
 // caller named the version it saw (ifVersion), which then answers 409.
-func (a *App) changeHeader(ctx context.Context, c *Call, patientID string, extra authz.Extra, ifVersion int, change func(*authz.Grant, audit.Record) (domain.Conversation, error)) (*domain.Conversation, error) {
+func (a *App) changeHeader(ctx context.Context, c *Call, patientID string, extra authz.Extra, ifVersion int, change func(*authz.Grant, audit.Record) (domain.Conversation, *audit.Record, error)) (*domain.Conversation, error) {
 	for attempt := 1; ; attempt++ {
 		g, err := a.grant(ctx, c, patientID, extra)
 		if err != nil {
@@ -221,14 +357,16 @@ func (a *App) changeHeader(ctx context.Context, c *Call, patientID string, extra
 		if ifVersion != 0 && g.Conversation.Version != ifVersion {
 			return nil, domain.ErrStale
 		}
-		rec := c.record(audit.Success, 200)
-		after, err := change(g, rec)
+		after, rec, err := change(g, c.record(audit.Success, 200))
 		if err == nil {
 			c.recorded = true
 			return &after, nil
 		}
+		if rec == nil {
+			return nil, err // refused before anything was written
+		}
 		if !errors.Is(err, domain.ErrStale) || ifVersion != 0 || attempt == staleRetries {
-			a.committed(ctx, c, rec, err)
+			a.committed(ctx, c, *rec, err)
 			return nil, err
 		}
 	}

@@ -129,7 +129,7 @@ type PatientView struct {
 // portal users. Errors: ENotFound, EForbidden.
 func (a *App) ViewPatient(ctx context.Context, c *Call, patientID string) (*PatientView, error) {
 	c.begin(audit.ViewPatient, patientID, "")
-	links, g, err := readPatient(ctx, a, c, patientID, false, func(ctx context.Context) ([]domain.Link, error) {
+	links, g, err := readPatient(ctx, a, c, patientID, authz.Extra{}, false, func(ctx context.Context) ([]domain.Link, error) {
 		return a.repo.PatientLinks(ctx, patientID)
 	})
 	if err != nil {

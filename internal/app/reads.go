@@ -14,7 +14,7 @@ import (
 // ENotFound, EForbidden.
 func (a *App) ListConversations(ctx context.Context, c *Call, patientID string, f ConversationFilter, limit int, start map[string]string) (Page[domain.Conversation], error) {
 	c.begin(audit.ListConversations, patientID, "")
-	page, _, err := readPatient(ctx, a, c, patientID, false, func(ctx context.Context) (Page[domain.Conversation], error) {
+	page, _, err := readPatient(ctx, a, c, patientID, authz.Extra{}, false, func(ctx context.Context) (Page[domain.Conversation], error) {
 		return a.repo.Conversations(ctx, patientID, f, limit, start)
 	})
 	return page, err
@@ -34,7 +34,7 @@ func (a *App) ReadConversation(ctx context.Context, c *Call, patientID, convID s
 	if !domain.ValidConversationID(convID) {
 		return Chain{}, domain.ErrNotFound
 	}
-	chain, _, err := readPatient(ctx, a, c, patientID, true, func(ctx context.Context) (Chain, error) {
+	chain, _, err := readPatient(ctx, a, c, patientID, authz.Extra{}, true, func(ctx context.Context) (Chain, error) {
 		conv, page, err := a.repo.Chain(ctx, patientID, convID, limit, start)
 		return Chain{conv, page}, err
 	})
@@ -43,11 +43,11 @@ func (a *App) ReadConversation(ctx context.Context, c *Call, patientID, convID s
 
 // readPatient reads the access facts and the data concurrently, decides,
 // and releases the data only after its audit record is stored: two
-// sequential round trips. conversation says the data read found the
+// sequential round trips. extra names further items the access read
+// checks (a conversation whose staff log is read, say). conversation says the data read found the
 // conversation the call names when it succeeded.
-func readPatient[T any](ctx context.Context, a *App, c *Call, patientID string, conversation bool, data func(context.Context) (T, error)) (T, *authz.Grant, error) {
+func readPatient[T any](ctx context.Context, a *App, c *Call, patientID string, extra authz.Extra, conversation bool, data func(context.Context) (T, error)) (T, *authz.Grant, error) {
 	var zero T
-	extra := authz.Extra{}
 	q, err := authz.PatientQuery(c.Principal, patientID, extra)
 	if err != nil {
 		return zero, nil, err

@@ -15,6 +15,9 @@ type Page[T any] struct {
 
 // ConversationFilter narrows a list.
 type ConversationFilter struct {
+	// Awaiting selects one turn's queue (needs reply, waiting on family,
+	// done), served by its own index partition; "" lists by activity.
+	Awaiting   domain.Awaiting
 	Status     domain.Status // "" for any
 	PoolID     string
 	AssigneeID string
@@ -72,4 +75,7 @@ type Write struct {
 	Audit audit.Record
 	// Cap, when set, counts the write against its author's daily limit.
 	Cap *DailyCap
+	// Before is a reply's conversation as the access read saw it: whose
+	// turn it is next follows from it.
+	Before *domain.Conversation
 }

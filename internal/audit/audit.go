@@ -33,6 +33,11 @@ const (
 	// Notify is a notification sent (or that failed) to RecipientID on
 	// Channel; it names no address.
 	Notify Action = "notification.send"
+	// Staff-only log of a conversation.
+	AddNote     Action = "note.create"
+	ReadWorklog Action = "worklog.read"
+	// Escalate is the escalator marking a conversation overdue.
+	Escalate Action = "conversation.escalate"
 )
 
 // Outcome is how the request ended.
@@ -73,6 +78,9 @@ type Record struct {
 	// RecipientID and Channel, for notifications.
 	RecipientID string `json:"recipientId,omitempty"`
 	Channel     string `json:"channel,omitempty"`
+	// Events are the history entries a change or a note stored with this
+	// record, as "<kind>:<entry ID>".
+	Events []string `json:"events,omitempty"`
 }
 
 // Writer appends records that commit with no change of their own: reads,

@@ -99,7 +99,7 @@ func TestConversationFlow(t *testing.T) {
 	cid := w.Conversation.ID
 
 	var inbox list
-	nurse.must(200, "GET", "/staff/inbox?pool="+seed.PoolNurse+"&unread=true&status=open", nil).json(t, &inbox)
+	nurse.must(200, "GET", "/staff/inbox?view=all&pool="+seed.PoolNurse+"&unread=true&status=open", nil).json(t, &inbox)
 	got := find(inbox.Items, cid)
 	if got == nil || got.Unread != 1 || got.Preview != "Mateo coughs every night since Sunday." {
 		t.Fatalf("inbox item = %+v (inbox %d items)", got, len(inbox.Items))
@@ -252,12 +252,12 @@ func TestPaging(t *testing.T) {
 
 	// Staff inbox pages too.
 	var first list
-	nurse.must(200, "GET", "/staff/inbox?limit=2", nil).json(t, &first)
+	nurse.must(200, "GET", "/staff/inbox?view=all&limit=2", nil).json(t, &first)
 	if len(first.Items) != 2 || first.NextCursor == "" {
 		t.Fatalf("inbox page = %d items, cursor %q", len(first.Items), first.NextCursor)
 	}
 	var second list
-	nurse.must(200, "GET", "/staff/inbox?limit=2&cursor="+first.NextCursor, nil).json(t, &second)
+	nurse.must(200, "GET", "/staff/inbox?view=all&limit=2&cursor="+first.NextCursor, nil).json(t, &second)
 	if len(second.Items) == 0 || second.Items[0].ID == first.Items[0].ID || second.Items[0].ID == first.Items[1].ID {
 		t.Fatalf("inbox second page repeats the first: %+v", second.Items)
 	}

@@ -59,6 +59,23 @@ const (
 	StatusClosed Status = "closed"
 )
 
+// Awaiting says whose turn it is in a conversation: the practice must
+// reply, the family must, or nobody (answered with no reply needed, or
+// closed). Reading never changes it; messages and staff actions do.
+type Awaiting string
+
+// Turns.
+const (
+	AwaitingStaff  Awaiting = "staff"
+	AwaitingFamily Awaiting = "family"
+	AwaitingNone   Awaiting = "none"
+)
+
+// Valid reports whether a is a known turn.
+func (a Awaiting) Valid() bool {
+	return a == AwaitingStaff || a == AwaitingFamily || a == AwaitingNone
+}
+
 // Practice is a medical practice.
 type Practice struct {
 	ID   string `json:"id"`
@@ -172,11 +189,23 @@ type Conversation struct {
 	Status     Status     `json:"status"`
 	StartedBy  Party      `json:"startedBy"`
 	// PortalUserID is the portal user a staff member wrote to, or who wrote.
-	PortalUserID   string    `json:"portalUserId"`
-	Assignee       *Party    `json:"assignee"`
-	CreatedAt      time.Time `json:"createdAt"`
-	LastActivityAt time.Time `json:"lastActivityAt"`
-	MessageCount   int       `json:"messageCount"`
+	PortalUserID string `json:"portalUserId"`
+	Assignee     *Party `json:"assignee"`
+	// AssignedAt is when Assignee took or was given the conversation.
+	AssignedAt *time.Time `json:"assignedAt"`
+	// Awaiting is whose turn it is, since AwaitingSince.
+	Awaiting      Awaiting  `json:"awaiting"`
+	AwaitingSince time.Time `json:"awaitingSince"`
+	// OverdueAt is set when the practice's reply passed the pool's
+	// response target (the escalator marks it); a staff reply, closing or
+	// "no reply needed" clears it.
+	OverdueAt *time.Time `json:"overdueAt"`
+	// AckedWindow is the start of the off-hours window whose automatic
+	// acknowledgement the chain already holds.
+	AckedWindow    *time.Time `json:"-"`
+	CreatedAt      time.Time  `json:"createdAt"`
+	LastActivityAt time.Time  `json:"lastActivityAt"`
+	MessageCount   int        `json:"messageCount"`
 	// Preview is the start of the last message, at most PreviewLen runes.
 	Preview string `json:"preview"`
 	// Unread counts per side: messages the other side wrote since this
@@ -204,6 +233,94 @@ type Message struct {
 	Body           string    `json:"body"`
 	Author         Party     `json:"author"`
 	CreatedAt      time.Time `json:"createdAt"`
+	// Automatic marks a message the system wrote, such as the
+	// acknowledgement of a message sent while the office is closed.
+	Automatic bool `json:"automatic,omitempty"`
+}
+
+// EventKind names what happened to a conversation, for its staff history.
+type EventKind string
+
+// Events. Creation is not among them: the header records who started a
+// conversation and when.
+const (
+	EventAssigned      EventKind = "assigned"
+	EventUnassigned    EventKind = "unassigned"
+	EventClaimed       EventKind = "claimed"
+	EventTookOver      EventKind = "took_over"
+	EventRerouted      EventKind = "rerouted"
+	EventClosed        EventKind = "closed"
+	EventReopened      EventKind = "reopened"
+	EventNoReplyNeeded EventKind = "no_reply_needed"
+	EventNeedsReply    EventKind = "needs_reply"
+	EventOverdue       EventKind = "overdue"
+	// EventNote is an internal note: staff-only text.
+	EventNote EventKind = "note"
+)
+
+// Entry is one item of a conversation's staff-only log: an internal note
+// or an event. Entries are stored apart from the chain (their own key
+// prefix), so no portal read can return them, and are never changed.
+type Entry struct {
+	ID             string    `json:"id"`
+	ConversationID string    `json:"conversationId"`
+	PatientID      string    `json:"-"`
+	Kind           EventKind `json:"kind"`
+	By             Party     `json:"by"`
+	At             time.Time `json:"at"`
+	// Text is a note's body, or the reason given for a reroute.
+	Text string `json:"text,omitempty"`
+	// FromPool and ToPool name a reroute's pools.
+	FromPool *PoolRef `json:"fromPool,omitempty"`
+	ToPool   *PoolRef `json:"toPool,omitempty"`
+	// Assignee is who was assigned (assigned, claimed, took_over).
+	Assignee *Party `json:"assignee,omitempty"`
+}
+
+// Events lists what ch does to before, as history entries (without IDs).
+func Events(before Conversation, ch Change, by Party, reason string) []Entry {
+	after := before.Changed(ch)
+	e := func(k EventKind) Entry {
+		return Entry{ConversationID: before.ID, PatientID: before.Patient.ID, Kind: k, By: by, At: ch.At}
+	}
+	var out []Entry
+	if before.Status != after.Status {
+		k := EventReopened
+		if after.Status == StatusClosed {
+			k = EventClosed
+		}
+		out = append(out, e(k))
+	}
+	if before.Pool != after.Pool {
+		r := e(EventRerouted)
+		from, to := before.Pool, after.Pool
+		r.FromPool, r.ToPool, r.Text = &from, &to, reason
+		out = append(out, r)
+	}
+	if ch.Awaiting != nil && before.Awaiting != after.Awaiting {
+		k := EventNeedsReply
+		if after.Awaiting == AwaitingNone {
+			k = EventNoReplyNeeded
+		}
+		out = append(out, e(k))
+	}
+	switch a, b := after.Assignee, before.Assignee; {
+	case a == nil && b != nil:
+		out = append(out, e(EventUnassigned))
+	case a != nil && (b == nil || a.ID != b.ID):
+		k := EventAssigned
+		if a.ID == by.ID {
+			k = EventClaimed
+			if b != nil {
+				k = EventTookOver
+			}
+		}
+		r := e(k)
+		who := *a
+		r.Assignee = &who
+		out = append(out, r)
+	}
+	return out
 }
 
 // Change is a staff change to a conversation header. Nil fields are left
@@ -211,34 +328,83 @@ type Message struct {
 type Change struct {
 	Status   *Status
 	Assignee *Party
-	// IfVersion, when non-zero, makes the change conditional on the version
-	// the caller saw (optimistic concurrency).
-	IfVersion int
+	// Pool reroutes the conversation; it also clears the assignment.
+	Pool *PoolRef
+	// Awaiting is set by "no reply needed" (AwaitingNone) and "needs
+	// reply" (AwaitingStaff) on an open conversation.
+	Awaiting *Awaiting
+	// At is when the change happens.
+	At time.Time
 }
 
-// MarkedRead is c after side read it at at. The store writes the same
-// change, conditional on c's version, so the two cannot differ.
+// MarkedRead is c after side read it at at. Reading changes neither whose
+// turn it is nor the version that staff changes are conditional on, so
+// opening a conversation never makes a manager's page stale. The store
+// writes the same change, conditional on the message count c shows.
 func (c Conversation) MarkedRead(side Side, at time.Time) Conversation {
 	if side == SidePortal {
 		c.PortalUnread, c.PortalReadAt = 0, &at
 	} else {
 		c.StaffUnread, c.StaffReadAt = 0, &at
 	}
+	return c
+}
+
+// turn sets whose turn it is; the time it began stays when the turn does
+// not change hands, so a parent's second message does not reset the wait.
+func (c *Conversation) turn(a Awaiting, at time.Time) {
+	if c.Awaiting != a || c.AwaitingSince.IsZero() {
+		c.Awaiting, c.AwaitingSince = a, at
+	}
+	if a != AwaitingStaff {
+		c.OverdueAt = nil
+	}
+}
+
+// TurnAfter is whose turn it is after side writes: a family message waits
+// for the practice, a staff message for the family.
+func TurnAfter(side Side) Awaiting {
+	if side == SidePortal {
+		return AwaitingStaff
+	}
+	return AwaitingFamily
+}
+
+// Replied is c's turn after a message by side at at (counts and previews
+// are the store's atomic updates).
+func (c Conversation) Replied(side Side, at time.Time) Conversation {
+	c.turn(TurnAfter(side), at)
 	c.Version++
 	return c
 }
 
-// Changed is c after ch.
+// Changed is c after ch. Closing ends the turn; reopening gives it to the
+// practice; rerouting clears the assignment, since the new pool's staff
+// pick it up.
 func (c Conversation) Changed(ch Change) Conversation {
-	if ch.Status != nil {
+	if ch.Status != nil && *ch.Status != c.Status {
 		c.Status = *ch.Status
+		if c.Status == StatusClosed {
+			c.turn(AwaitingNone, ch.At)
+		} else {
+			c.turn(AwaitingStaff, ch.At)
+		}
+	}
+	if ch.Awaiting != nil {
+		c.turn(*ch.Awaiting, ch.At)
+	}
+	if ch.Pool != nil {
+		c.Pool = *ch.Pool
+		if ch.Assignee == nil {
+			ch.Assignee = &Party{}
+		}
 	}
 	if ch.Assignee != nil {
 		if ch.Assignee.ID == "" {
-			c.Assignee = nil
-		} else {
-			a := *ch.Assignee
-			c.Assignee = &a
+			c.Assignee, c.AssignedAt = nil, nil
+		} else if c.Assignee == nil || c.Assignee.ID != ch.Assignee.ID {
+			a, at := *ch.Assignee, ch.At
+			c.Assignee, c.AssignedAt = &a, &at
 		}
 	}
 	c.Version++

@@ -34,6 +34,9 @@ type Error struct {
 	Field   string // the offending field, for validation errors
 	// RetryAfter, when set, tells a throttled client when to try again.
 	RetryAfter time.Duration
+	// Extensions are further client-safe members of the problem (RFC 9457
+	// section 3.2), such as who holds a conversation a claim conflicts with.
+	Extensions map[string]any
 	Err        error
 }
 

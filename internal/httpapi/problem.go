@@ -28,6 +28,28 @@ type Problem struct {
 	Detail   string `json:"detail"`
 	Instance string `json:"instance"`
 	Field    string `json:"field,omitempty"`
+	// Extensions are further members (RFC 9457 section 3.2).
+	Extensions map[string]any `json:"-"`
+}
+
+// MarshalJSON writes the extension members beside the standard ones; a
+// standard member always wins.
+func (p Problem) MarshalJSON() ([]byte, error) {
+	type plain Problem
+	std, err := json.Marshal(plain(p))
+	if err != nil || len(p.Extensions) == 0 {
+		return std, err
+	}
+	var out map[string]any
+	if err := json.Unmarshal(std, &out); err != nil {
+		return nil, err
+	}
+	for k, v := range p.Extensions {
+		if _, taken := out[k]; !taken {
+			out[k] = v
+		}
+	}
+	return json.Marshal(out)
 }
 
 type statusEntry struct {
@@ -67,7 +89,7 @@ func Error(ctx context.Context, log *slog.Logger, requestID string, err error) e
 		Instance: requestID,
 	}
 	if de, ok := asDomain(err); ok && code != domain.EInternal {
-		p.Detail, p.Field = de.Message, de.Field
+		p.Detail, p.Field, p.Extensions = de.Message, de.Field, de.Extensions
 	}
 	if entry.status >= 500 {
 		log.ErrorContext(ctx, "request failed", "requestId", requestID, "status", entry.status, "error", err)

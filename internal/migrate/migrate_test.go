@@ -1,6 +1,7 @@
 package migrate_test
 
 import (
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,7 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/pedsportal/messaging/internal/app"
 	"github.com/pedsportal/messaging/internal/authz"
+	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/localdev/dynamotest"
 	"github.com/pedsportal/messaging/internal/migrate"
 	"github.com/pedsportal/messaging/internal/seed"
@@ -151,4 +154,69 @@ func scanKeys(t *testing.T, db *dynamodb.Client, table string) []string {
 		keys = append(keys, it["SK"].(*types.AttributeValueMemberS).Value)
 	}
 	return keys
+}
+
+// GIVEN the demo chart with its headers stripped of turns, as written
+// before turns were kept WHEN the migration runs THEN every view of the
+// work queue lists what it listed before, and a second run changes nothing.
+func TestTurnsBackfill(t *testing.T) {
+	client, prefix := dynamotest.New(t)
+	tables := store.TablesWithPrefix(prefix)
+	st := store.New(client, tables)
+	if err := seed.Directory(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.Conversations(t.Context(), st, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	views := func() map[domain.Awaiting][]string {
+		out := map[domain.Awaiting][]string{}
+		for _, a := range []domain.Awaiting{domain.AwaitingStaff, domain.AwaitingFamily, domain.AwaitingNone} {
+			page, err := st.Inbox(t.Context(), seed.PracticeID, app.ConversationFilter{Awaiting: a}, 100, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range page.Items {
+				id := c.ID
+				if a != domain.AwaitingNone { // when a conversation closed was never kept
+					id += "@" + c.AwaitingSince.Format(time.RFC3339Nano)
+				}
+				out[a] = append(out[a], id)
+			}
+		}
+		return out
+	}
+	want := views()
+	if len(want[domain.AwaitingStaff]) == 0 || len(want[domain.AwaitingFamily]) == 0 || len(want[domain.AwaitingNone]) == 0 {
+		t.Fatalf("the demo data should fill every view: %v", want)
+	}
+	out, err := client.Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String(tables.Messages)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stripped := 0
+	for _, it := range out.Items {
+		if _, ok := it["messageCount"]; !ok || strings.Contains(it["SK"].(*types.AttributeValueMemberS).Value, "#MSG#") {
+			continue
+		}
+		_, err := client.UpdateItem(t.Context(), &dynamodb.UpdateItemInput{
+			TableName: aws.String(tables.Messages), Key: map[string]types.AttributeValue{"PK": it["PK"], "SK": it["SK"]},
+			UpdateExpression: aws.String("REMOVE awaiting, awaitingSince, QueuePK, PoolQueuePK, QueueSK"),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stripped++
+	}
+	if got := views(); len(got) != 0 {
+		t.Fatalf("stripped headers still queued: %v", got)
+	}
+	for run, want := range []int{stripped, 0} {
+		if got := runSteps(t, client, tables)["conversation-turns"]; got != want {
+			t.Fatalf("run %d changed %d headers, want %d", run, got, want)
+		}
+	}
+	if got := views(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the migration the queues are\n %v\nwant\n %v", got, want)
+	}
 }

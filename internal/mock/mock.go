@@ -26,7 +26,9 @@ type Store struct {
 	AppendMessageFn      func(ctx context.Context, m domain.Message, w app.Write) (app.Written, error)
 	ReplayFn             func(ctx context.Context, patientID string, w app.Written) (*domain.Conversation, *domain.Message, error)
 	MarkReadFn           func(ctx context.Context, c domain.Conversation, side domain.Side, at time.Time, rec audit.Record) error
-	ChangeConversationFn func(ctx context.Context, c domain.Conversation, ch domain.Change, rec audit.Record) error
+	ChangeConversationFn func(ctx context.Context, c domain.Conversation, ch domain.Change, entries []domain.Entry, rec audit.Record) error
+	AddNoteFn            func(ctx context.Context, e domain.Entry, rec audit.Record) error
+	WorklogFn            func(ctx context.Context, patientID, convID string, limit int, start map[string]string) (app.Page[domain.Entry], error)
 	PortalUserLinksFn    func(ctx context.Context, portalUserID string) ([]domain.Link, error)
 	PatientLinksFn       func(ctx context.Context, patientID string) ([]domain.Link, error)
 	PoolsFn              func(ctx context.Context, practiceID string) ([]domain.Pool, error)
@@ -89,8 +91,18 @@ func (s *Store) MarkRead(ctx context.Context, c domain.Conversation, side domain
 }
 
 // ChangeConversation calls ChangeConversationFn.
-func (s *Store) ChangeConversation(ctx context.Context, c domain.Conversation, ch domain.Change, rec audit.Record) error {
-	return s.ChangeConversationFn(ctx, c, ch, rec)
+func (s *Store) ChangeConversation(ctx context.Context, c domain.Conversation, ch domain.Change, entries []domain.Entry, rec audit.Record) error {
+	return s.ChangeConversationFn(ctx, c, ch, entries, rec)
+}
+
+// AddNote calls AddNoteFn.
+func (s *Store) AddNote(ctx context.Context, e domain.Entry, rec audit.Record) error {
+	return s.AddNoteFn(ctx, e, rec)
+}
+
+// Worklog calls WorklogFn.
+func (s *Store) Worklog(ctx context.Context, patientID, convID string, limit int, start map[string]string) (app.Page[domain.Entry], error) {
+	return s.WorklogFn(ctx, patientID, convID, limit, start)
 }
 
 // PortalUserLinks calls PortalUserLinksFn.

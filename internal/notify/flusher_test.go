@@ -71,7 +71,7 @@ func TestFamilyEmailAndAudit(t *testing.T) {
 		Action: audit.Notify, ConversationID: seed.ConvRash, Outcome: audit.Success, Status: 200,
 		RecipientID: seed.ParentRivera, Channel: "email",
 	}
-	if rec != want {
+	if !reflect.DeepEqual(rec, want) {
 		t.Errorf("audit =\n %+v\nwant\n %+v", rec, want)
 	}
 }

@@ -122,6 +122,8 @@ const (
 	OpReply              Operation = "message.reply"
 	OpMarkRead           Operation = "conversation.mark_read"
 	OpManageConversation Operation = "conversation.manage"
+	OpAddNote            Operation = "note.add"     // a staff-only note on a conversation
+	OpReadWorklog        Operation = "worklog.read" // a conversation's notes and events, for staff
 	OpLink               Operation = "link.put"
 	OpUnlink             Operation = "link.delete"
 	OpGetNotify          Operation = "notify.get"         // the portal caller's notification channels
@@ -189,6 +191,8 @@ func All() []Route {
 		staff("POST", staffPatient+conv+"/messages", FnWriteMessage, OpReply),
 		staff("POST", staffPatient+conv+"/read", FnMarkRead, OpMarkRead),
 		staff("PATCH", staffPatient+conv, FnManageConversation, OpManageConversation),
+		staff("POST", staffPatient+conv+"/notes", FnManageConversation, OpAddNote),
+		staff("GET", staffPatient+conv+"/log", FnInbox, OpReadWorklog),
 		staff("PUT", staffPatient+"/links/{portalUserId}", FnManageLinks, OpLink),
 		staff("DELETE", staffPatient+"/links/{portalUserId}", FnManageLinks, OpUnlink),
 
@@ -203,14 +207,17 @@ func All() []Route {
 // it: each access to patient data, directory reads included, is audited.
 func Functions() []Function {
 	const dir, msg, idem, notes, audit = schema.Directory, schema.Messages, schema.Idempotency, schema.Notifications, schema.Audit
+	// The staff-only log is granted only to functions that serve no portal
+	// route (a test holds this), so no portal request can read a note.
+	const worklog = schema.Worklog
 	return []Function{
 		{Name: FnDirectory, Tables: map[string]Access{dir: Read, audit: Append}},
 		{Name: FnListConversations, Tables: map[string]Access{dir: Read, msg: Read, audit: Append}, Cursors: true},
-		{Name: FnInbox, Tables: map[string]Access{dir: Read, msg: Read, audit: Append}, Cursors: true},
+		{Name: FnInbox, Tables: map[string]Access{dir: Read, msg: Read, worklog: Read, audit: Append}, Cursors: true},
 		{Name: FnGetConversation, Tables: map[string]Access{dir: Read, msg: Read, audit: Append}, Cursors: true},
 		{Name: FnWriteMessage, Tables: map[string]Access{dir: Read, msg: ReadWrite, idem: ReadWrite, audit: Append}},
 		{Name: FnMarkRead, Tables: map[string]Access{dir: Read, msg: ReadUpdate, audit: Append}},
-		{Name: FnManageConversation, Tables: map[string]Access{dir: Read, msg: ReadUpdate, audit: Append}},
+		{Name: FnManageConversation, Tables: map[string]Access{dir: Read, msg: ReadUpdate, worklog: Append, audit: Append}},
 		{Name: FnManageLinks, Tables: map[string]Access{dir: ReadWriteDelete, audit: Append}},
 		// Updates only a portal user's notification channels (package
 		// grants limits it to those items and that attribute). It holds the

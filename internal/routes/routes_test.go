@@ -3,6 +3,8 @@ package routes
 import (
 	"strings"
 	"testing"
+
+	"github.com/pedsportal/messaging/internal/schema"
 )
 
 // The handlers decide the audience from the route prefix, so every route
@@ -66,5 +68,26 @@ func TestRoutesAreConsistent(t *testing.T) {
 		if used != (f.Trigger == HTTP) {
 			t.Errorf("function %s (trigger %q) serves routes: %v", f.Name, f.Trigger, used)
 		}
+	}
+}
+
+// Notes are staff-only by construction: no function that serves a portal
+// or public route may touch the table that holds them, so no portal
+// request can return one whatever its code does.
+func TestWorklogIsStaffOnly(t *testing.T) {
+	granted := 0
+	for _, f := range Functions() {
+		if _, ok := f.Tables[schema.Worklog]; !ok {
+			continue
+		}
+		granted++
+		for _, r := range All() {
+			if r.Function == f.Name && r.Audience != Staff {
+				t.Errorf("function %s serves %s route %s and is granted %s", f.Name, r.Audience, r.Key(), schema.Worklog)
+			}
+		}
+	}
+	if granted == 0 {
+		t.Fatalf("no function is granted %s: notes cannot be written", schema.Worklog)
 	}
 }

@@ -19,7 +19,10 @@ const (
 	Idempotency = "Idempotency"
 	// Notifications holds pending notifications until their window closes.
 	Notifications = "Notifications"
-	Audit         = "Audit"
+	// Worklog is the staff-only record of each conversation: internal
+	// notes and events. Only staff-only functions may read or write it.
+	Worklog = "Worklog"
+	Audit   = "Audit"
 )
 
 // Index names.
@@ -38,6 +41,13 @@ const (
 	// is removed when a conversation closes), so the inbox summary reads a
 	// few dozen items, not the practice's whole history.
 	IndexOpen = "Open"
+	// IndexQueue is a practice's work queue by turn: one partition per
+	// turn (needs reply, waiting on family, done), oldest wait first. It is
+	// sparse on its own terms: a filtered page reads only matching items,
+	// so it is never short while more matches exist.
+	IndexQueue = "Queue"
+	// IndexPoolQueue is the same queue per recipient pool.
+	IndexPoolQueue = "PoolQueue"
 	// IndexDue orders pending notifications by due time (sparse: only
 	// pending items carry DuePK).
 	IndexDue = "Due"
@@ -53,6 +63,9 @@ const (
 	AttrInboxPK    = "InboxPK"
 	AttrInboxSK    = "InboxSK"
 	AttrOpenPK     = "OpenPK"
+	AttrQueuePK    = "QueuePK"
+	AttrPoolQPK    = "PoolQueuePK"
+	AttrQueueSK    = "QueueSK"
 	AttrExpiresAt  = "ExpiresAt"
 	AttrDuePK      = "DuePK"
 	AttrDueSK      = "DueSK"
@@ -138,6 +151,14 @@ func Tables() []Table {
 				Name:         IndexOpen,
 				PartitionKey: Key{AttrOpenPK, String},
 				SortKey:      str(AttrInboxSK),
+			}, {
+				Name:         IndexQueue,
+				PartitionKey: Key{AttrQueuePK, String},
+				SortKey:      str(AttrQueueSK),
+			}, {
+				Name:         IndexPoolQueue,
+				PartitionKey: Key{AttrPoolQPK, String},
+				SortKey:      str(AttrQueueSK),
 			}},
 			Stream: types.StreamViewTypeNewImage,
 		},
@@ -164,6 +185,14 @@ func Tables() []Table {
 			PartitionKey: Key{AttrPK, String},
 			SortKey:      str(AttrSK),
 			TTLAttribute: AttrExpiresAt,
+		},
+		{
+			// PK is the patient ID, SK "CONV#<id>#<ulid>": a conversation's
+			// notes and events, oldest first, never changed.
+			Name:         Worklog,
+			PartitionKey: Key{AttrPK, String},
+			SortKey:      str(AttrSK),
+			AppendOnly:   true,
 		},
 		{
 			// PK is the patient ID, SK "<RFC3339 time>#<ulid>".

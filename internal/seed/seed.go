@@ -225,7 +225,13 @@ func Conversations(ctx context.Context, w Writer, now time.Time) error {
 		for j, r := range c.msgs[1:] {
 			at := now.Add(-r.ago).UTC()
 			m := app.NewMessage(msgID(at), c.id, c.patient.ID, r.body, r.from, at)
-			if _, err := w.AppendMessage(ctx, m, write(r.from, i, j+1, m, at)); err != nil {
+			h, err := header(ctx, w, c.patient.ID, c.id)
+			if err != nil {
+				return err
+			}
+			wr := write(r.from, i, j+1, m, at)
+			wr.Before = &h
+			if _, err := w.AppendMessage(ctx, m, wr); err != nil {
 				return fmt.Errorf("seed reply %d/%d: %w", i, j, err)
 			}
 		}
@@ -246,7 +252,7 @@ func Conversations(ctx context.Context, w Writer, now time.Time) error {
 				return err
 			}
 			by := staff(DeskLee)
-			if err := w.ChangeConversation(ctx, h, domain.Change{Status: &closed}, seedRecord(audit.UpdateConversation, c.patient.ID, c.id, "", by, now)); err != nil {
+			if err := w.ChangeConversation(ctx, h, domain.Change{Status: &closed, At: now}, nil, seedRecord(audit.UpdateConversation, c.patient.ID, c.id, "", by, now)); err != nil {
 				return err
 			}
 		}

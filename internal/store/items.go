@@ -43,6 +43,11 @@ type headerAttrs struct {
 	StartedBy      partyAttrs      `dynamodbav:"startedBy"`
 	PortalUserID   string          `dynamodbav:"portalUserId"`
 	Assignee       *partyAttrs     `dynamodbav:"assignee,omitempty"`
+	AssignedAt     *time.Time      `dynamodbav:"assignedAt,omitempty"`
+	Awaiting       domain.Awaiting `dynamodbav:"awaiting,omitempty"`
+	AwaitingSince  time.Time       `dynamodbav:"awaitingSince"`
+	OverdueAt      *time.Time      `dynamodbav:"overdueAt,omitempty"`
+	AckedWindow    *time.Time      `dynamodbav:"ackedWindow,omitempty"`
 	CreatedAt      time.Time       `dynamodbav:"createdAt"`
 	LastActivityAt time.Time       `dynamodbav:"lastActivityAt"`
 	MessageCount   int             `dynamodbav:"messageCount"`
@@ -63,6 +68,12 @@ type convItem struct {
 	InboxSK    string `dynamodbav:"InboxSK"`
 	// OpenPK equals InboxPK while the conversation is open (Open index).
 	OpenPK string `dynamodbav:"OpenPK,omitempty"`
+	// QueuePK and PoolQueuePK name the practice's (and the pool's) queue
+	// of the conversation's turn; QueueSK orders it by when the turn
+	// began (Queue and PoolQueue indexes).
+	QueuePK     string `dynamodbav:"QueuePK,omitempty"`
+	PoolQueuePK string `dynamodbav:"PoolQueuePK,omitempty"`
+	QueueSK     string `dynamodbav:"QueueSK,omitempty"`
 	headerAttrs
 }
 
@@ -74,6 +85,23 @@ type msgItem struct {
 	Body           string     `dynamodbav:"body"`
 	Author         partyAttrs `dynamodbav:"author"`
 	CreatedAt      time.Time  `dynamodbav:"createdAt"`
+	Automatic      bool       `dynamodbav:"automatic,omitempty"`
+}
+
+// entryItem is a note or event of a conversation's staff-only log
+// (Worklog table).
+type entryItem struct {
+	key
+	ID             string           `dynamodbav:"entryId"`
+	ConversationID string           `dynamodbav:"conversationId"`
+	PatientID      string           `dynamodbav:"patientId"`
+	Kind           domain.EventKind `dynamodbav:"kind"`
+	By             partyAttrs       `dynamodbav:"by"`
+	At             time.Time        `dynamodbav:"at"`
+	Text           string           `dynamodbav:"text,omitempty"`
+	FromPool       *poolRefAttrs    `dynamodbav:"fromPool,omitempty"`
+	ToPool         *poolRefAttrs    `dynamodbav:"toPool,omitempty"`
+	Assignee       *partyAttrs      `dynamodbav:"assignee,omitempty"`
 }
 
 type patientItem struct {
@@ -169,6 +197,7 @@ type auditItem struct {
 	TargetID                string        `dynamodbav:"targetId,omitempty"`
 	RequestedPatientID      string        `dynamodbav:"requestedPatientId,omitempty"`
 	RequestedConversationID string        `dynamodbav:"requestedConversationId,omitempty"`
+	Events                  []string      `dynamodbav:"events,omitempty"`
 }
 
 // Conversions between stored and domain shapes. Struct conversion works
@@ -184,7 +213,8 @@ func headerOf(c domain.Conversation) headerAttrs {
 		Pool: poolRefAttrs(c.Pool), Status: c.Status, StartedBy: partyOf(c.StartedBy), PortalUserID: c.PortalUserID,
 		CreatedAt: c.CreatedAt, LastActivityAt: c.LastActivityAt, MessageCount: c.MessageCount, Preview: c.Preview,
 		PortalUnread: c.PortalUnread, StaffUnread: c.StaffUnread, PortalReadAt: c.PortalReadAt, StaffReadAt: c.StaffReadAt,
-		Version: c.Version,
+		Version: c.Version, AssignedAt: c.AssignedAt, Awaiting: c.Awaiting, AwaitingSince: c.AwaitingSince,
+		OverdueAt: c.OverdueAt, AckedWindow: c.AckedWindow,
 	}
 	if c.Assignee != nil {
 		a := partyOf(*c.Assignee)
@@ -199,7 +229,8 @@ func (h headerAttrs) conversation() domain.Conversation {
 		Pool: domain.PoolRef(h.Pool), Status: h.Status, StartedBy: h.StartedBy.party(), PortalUserID: h.PortalUserID,
 		CreatedAt: h.CreatedAt, LastActivityAt: h.LastActivityAt, MessageCount: h.MessageCount, Preview: h.Preview,
 		PortalUnread: h.PortalUnread, StaffUnread: h.StaffUnread, PortalReadAt: h.PortalReadAt, StaffReadAt: h.StaffReadAt,
-		Version: h.Version,
+		Version: h.Version, AssignedAt: h.AssignedAt, Awaiting: h.Awaiting, AwaitingSince: h.AwaitingSince,
+		OverdueAt: h.OverdueAt, AckedWindow: h.AckedWindow,
 	}
 	if h.Assignee != nil {
 		a := h.Assignee.party()
@@ -209,11 +240,48 @@ func (h headerAttrs) conversation() domain.Conversation {
 }
 
 func newMsgItem(m domain.Message) msgItem {
-	return msgItem{msgKey(m.PatientID, m.ConversationID, m.ID), m.ID, m.ConversationID, m.PatientID, m.Body, partyOf(m.Author), m.CreatedAt}
+	return msgItem{msgKey(m.PatientID, m.ConversationID, m.ID), m.ID, m.ConversationID, m.PatientID, m.Body, partyOf(m.Author), m.CreatedAt, m.Automatic}
 }
 
 func (m msgItem) message() domain.Message {
-	return domain.Message{ID: m.ID, ConversationID: m.ConversationID, PatientID: m.PatientID, Body: m.Body, Author: m.Author.party(), CreatedAt: m.CreatedAt}
+	return domain.Message{ID: m.ID, ConversationID: m.ConversationID, PatientID: m.PatientID, Body: m.Body, Author: m.Author.party(), CreatedAt: m.CreatedAt, Automatic: m.Automatic}
+}
+
+func newEntryItem(e domain.Entry) entryItem {
+	it := entryItem{
+		key: entryKey(e.PatientID, e.ConversationID, e.ID), ID: e.ID, ConversationID: e.ConversationID, PatientID: e.PatientID,
+		Kind: e.Kind, By: partyOf(e.By), At: e.At, Text: e.Text,
+	}
+	if e.FromPool != nil {
+		p := poolRefAttrs(*e.FromPool)
+		it.FromPool = &p
+	}
+	if e.ToPool != nil {
+		p := poolRefAttrs(*e.ToPool)
+		it.ToPool = &p
+	}
+	if e.Assignee != nil {
+		a := partyOf(*e.Assignee)
+		it.Assignee = &a
+	}
+	return it
+}
+
+func (it entryItem) entry() domain.Entry {
+	e := domain.Entry{ID: it.ID, ConversationID: it.ConversationID, PatientID: it.PatientID, Kind: it.Kind, By: it.By.party(), At: it.At, Text: it.Text}
+	if it.FromPool != nil {
+		p := domain.PoolRef(*it.FromPool)
+		e.FromPool = &p
+	}
+	if it.ToPool != nil {
+		p := domain.PoolRef(*it.ToPool)
+		e.ToPool = &p
+	}
+	if it.Assignee != nil {
+		a := it.Assignee.party()
+		e.Assignee = &a
+	}
+	return e
 }
 
 func newPatientItem(k key, p domain.Patient) patientItem {
@@ -281,7 +349,7 @@ func (p practiceItem) practice() domain.Practice {
 }
 
 func newAuditItem(k key, r audit.Record) auditItem {
-	return auditItem{k, r.PatientID, r.At, r.ActorID, r.ActorSide, r.ActorRole, r.Action, r.ConversationID, r.MessageID, r.Outcome, r.Status, r.RequestID, r.SourceIP, r.RecipientID, r.Channel, r.TargetID, r.RequestedPatientID, r.RequestedConversationID}
+	return auditItem{k, r.PatientID, r.At, r.ActorID, r.ActorSide, r.ActorRole, r.Action, r.ConversationID, r.MessageID, r.Outcome, r.Status, r.RequestID, r.SourceIP, r.RecipientID, r.Channel, r.TargetID, r.RequestedPatientID, r.RequestedConversationID, r.Events}
 }
 
 func (a auditItem) record() audit.Record {
@@ -289,7 +357,7 @@ func (a auditItem) record() audit.Record {
 		PatientID: a.PatientID, At: a.At, ActorID: a.ActorID, ActorSide: a.ActorSide, ActorRole: a.ActorRole, Action: a.Action,
 		ConversationID: a.ConversationID, MessageID: a.MessageID, Outcome: a.Outcome, Status: a.Status, RequestID: a.RequestID, SourceIP: a.SourceIP,
 		RecipientID: a.RecipientID, Channel: a.Channel, TargetID: a.TargetID,
-		RequestedPatientID: a.RequestedPatientID, RequestedConversationID: a.RequestedConversationID,
+		RequestedPatientID: a.RequestedPatientID, RequestedConversationID: a.RequestedConversationID, Events: a.Events,
 	}
 }
 
@@ -316,6 +384,14 @@ var (
 	aInboxPK        = attr(convItem{}, "InboxPK")
 	aInboxSK        = attr(convItem{}, "InboxSK")
 	aOpenPK         = attr(convItem{}, "OpenPK")
+	aQueuePK        = attr(convItem{}, "QueuePK")
+	aPoolQueuePK    = attr(convItem{}, "PoolQueuePK")
+	aQueueSK        = attr(convItem{}, "QueueSK")
+	aAssignedAt     = attr(convItem{}, "AssignedAt")
+	aAwaiting       = attr(convItem{}, "Awaiting")
+	aAwaitingSince  = attr(convItem{}, "AwaitingSince")
+	aOverdueAt      = attr(convItem{}, "OverdueAt")
+	aAckedWindow    = attr(convItem{}, "AckedWindow")
 	aGSI1PK         = attr(linkItem{}, "GSI1PK")
 	aStatus         = attr(convItem{}, "Status")
 	aPool           = attr(convItem{}, "Pool")
@@ -361,8 +437,9 @@ func readAtAttr(s domain.Side) string {
 // attributes.
 func HeaderAttributes() []string {
 	return []string{
-		aPK, aSK, aActivitySK, aInboxPK, aInboxSK, aOpenPK,
-		aStatus, aAssignee, aLastActivityAt, aMessageCount, aPreview,
+		aPK, aSK, aActivitySK, aInboxPK, aInboxSK, aOpenPK, aQueuePK, aPoolQueuePK, aQueueSK,
+		aStatus, aAssignee, aAssignedAt, aPool, aAwaiting, aAwaitingSince, aOverdueAt, aAckedWindow,
+		aLastActivityAt, aMessageCount, aPreview,
 		aPortalUnread, aStaffUnread, aPortalReadAt, aStaffReadAt, aVersion,
 	}
 }

@@ -66,6 +66,11 @@ func msgKey(patientID, convID, msgID string) key {
 	return key{patientID, pfxConv + convID + pfxMsg + msgID}
 }
 
+// Worklog table: a conversation's notes and events, in time order.
+func entryKey(patientID, convID, entryID string) key {
+	return key{patientID, pfxConv + convID + "#" + entryID}
+}
+
 // Idempotency table: records and daily counters, keyed by patient too.
 func idemKey(patientID, callerID, idemKey string) key {
 	return key{patientID, pfxIdem + callerID + "#" + idemKey}

@@ -50,19 +50,38 @@ func (s *Store) Conversations(ctx context.Context, patientID string, f app.Conve
 	}, kc, f, limit, start)
 }
 
-// Inbox lists a practice's conversations across patients, newest activity
-// first, from the Inbox GSI.
+// Inbox lists a practice's conversations across patients. A turn's queue
+// (f.Awaiting) comes from its own partition of the Queue index, or of the
+// PoolQueue index for one pool: oldest wait first, and "done" newest
+// first. Without a turn it lists by activity, newest first, from the
+// Inbox index.
 func (s *Store) Inbox(ctx context.Context, practiceID string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
-	kc := expression.Key(aInboxPK).Equal(expression.Value(pfxPractice + practiceID))
-	return s.queryConversations(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(s.tables.Messages),
-		IndexName: aws.String(schema.IndexInbox),
-	}, kc, f, limit, start)
+	if f.Awaiting == "" {
+		kc := expression.Key(aInboxPK).Equal(expression.Value(pfxPractice + practiceID))
+		return s.queryConversations(ctx, &dynamodb.QueryInput{
+			TableName: aws.String(s.tables.Messages),
+			IndexName: aws.String(schema.IndexInbox),
+		}, kc, f, limit, start)
+	}
+	q := queueOf(domain.Conversation{PracticeID: practiceID, Awaiting: f.Awaiting, Pool: domain.PoolRef{ID: f.PoolID}})
+	kc := expression.Key(aQueuePK).Equal(expression.Value(q.pk))
+	in := &dynamodb.QueryInput{TableName: aws.String(s.tables.Messages), IndexName: aws.String(schema.IndexQueue)}
+	if f.PoolID != "" {
+		kc = expression.Key(aPoolQueuePK).Equal(expression.Value(q.poolPK))
+		in.IndexName = aws.String(schema.IndexPoolQueue)
+	}
+	in.ScanIndexForward = aws.Bool(f.Awaiting != domain.AwaitingNone)
+	// The partition is the view: only the assignee remains to filter.
+	return s.queryConversations(ctx, in, kc, app.ConversationFilter{AssigneeID: f.AssigneeID}, limit, start)
 }
 
 // maxFilteredReads bounds the Queries one filtered page may take: DynamoDB
 // applies Limit before the filter, so a selective filter can need several.
 const maxFilteredReads = 4
+
+// maxQueueReads bounds the Queries of a queue page filtered by assignee;
+// each reads up to 1 MB of a queue whose items all wait on one turn.
+const maxQueueReads = 16
 
 func (s *Store) queryConversations(ctx context.Context, in *dynamodb.QueryInput, kc expression.KeyConditionBuilder, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
 	b := expression.NewBuilder().WithKeyCondition(kc)
@@ -78,8 +97,16 @@ func (s *Store) queryConversations(ctx context.Context, in *dynamodb.QueryInput,
 	in.FilterExpression = expr.Filter()
 	in.ExpressionAttributeNames = expr.Names()
 	in.ExpressionAttributeValues = expr.Values()
-	in.ScanIndexForward = aws.Bool(false)
+	if in.ScanIndexForward == nil {
+		in.ScanIndexForward = aws.Bool(false)
+	}
 	in.ExclusiveStartKey = toAV(start)
+	// A queue filtered by assignee reads until the page is full: the
+	// queue's partition holds only conversations waiting on that turn.
+	maxReads := maxFilteredReads
+	if in.IndexName != nil && (*in.IndexName == schema.IndexQueue || *in.IndexName == schema.IndexPoolQueue) {
+		maxReads = maxQueueReads
+	}
 
 	var page app.Page[domain.Conversation]
 	for reads := 0; ; reads++ {
@@ -96,7 +123,7 @@ func (s *Store) queryConversations(ctx context.Context, in *dynamodb.QueryInput,
 			page.Items = append(page.Items, it.conversation())
 		}
 		page.LastKey = fromAV(res.LastEvaluatedKey)
-		if page.LastKey == nil || len(page.Items) >= limit || !filtered || reads+1 >= maxFilteredReads {
+		if page.LastKey == nil || len(page.Items) >= limit || !filtered || reads+1 >= maxReads {
 			return page, nil
 		}
 		in.ExclusiveStartKey = res.LastEvaluatedKey

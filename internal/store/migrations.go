@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -21,6 +22,7 @@ type MigrationAPI interface {
 	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
 var _ MigrationAPI = (*dynamodb.Client)(nil)
@@ -157,4 +159,78 @@ func MigratePortalUsersActive(ctx context.Context, db MigrationAPI, t Tables) (i
 		return err
 	})
 	return changed, err
+}
+
+// MigrateTurns gives conversation headers written before turns were kept
+// whose turn it is, and their place in the work queues: a closed
+// conversation is done (since its last activity: when it closed was not
+// kept); an open one waits on the side that did not write
+// its last message, since that message. The update is conditional on the
+// header still having no turn, so a reply meanwhile wins.
+func MigrateTurns(ctx context.Context, db MigrationAPI, t Tables) (int, error) {
+	filter := expression.AttributeExists(expression.Name(aMessageCount)).
+		And(expression.AttributeNotExists(expression.Name(aAwaiting)))
+	changed := 0
+	err := scanEach(ctx, db, t.Messages, filter, func(it map[string]types.AttributeValue) error {
+		var h convItem
+		if err := attributevalue.UnmarshalMap(it, &h); err != nil {
+			return fmt.Errorf("decode conversation: %w", err)
+		}
+		c := h.conversation()
+		c.Awaiting, c.AwaitingSince = domain.AwaitingNone, c.LastActivityAt
+		if c.Status == domain.StatusOpen {
+			last, err := lastMessage(ctx, db, t, h.PK, c)
+			if err != nil {
+				return err
+			}
+			c.Awaiting, c.AwaitingSince = domain.TurnAfter(last.Author.Side), last.CreatedAt
+		}
+		expr, err := expression.NewBuilder().
+			WithUpdate(queueOf(c).set(expression.UpdateBuilder{}, c)).
+			WithCondition(expression.AttributeNotExists(expression.Name(aAwaiting)).And(expression.AttributeExists(expression.Name(aMessageCount)))).
+			Build()
+		if err != nil {
+			return err
+		}
+		_, err = db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(t.Messages), Key: keyOf(it),
+			UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return nil // a reply or change meanwhile set the turn
+		}
+		if err == nil {
+			changed++
+		}
+		return err
+	})
+	return changed, err
+}
+
+// lastMessage reads the newest message of c's chain.
+func lastMessage(ctx context.Context, db MigrationAPI, t Tables, patientID string, c domain.Conversation) (domain.Message, error) {
+	kc := expression.Key(aPK).Equal(expression.Value(patientID)).
+		And(expression.Key(aSK).BeginsWith(pfxConv + c.ID + pfxMsg))
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return domain.Message{}, err
+	}
+	res, err := db.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(t.Messages), KeyConditionExpression: expr.KeyCondition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(1), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return domain.Message{}, err
+	}
+	if len(res.Items) == 0 {
+		return domain.Message{Author: c.StartedBy, CreatedAt: c.CreatedAt}, nil
+	}
+	var m msgItem
+	if err := attributevalue.UnmarshalMap(res.Items[0], &m); err != nil {
+		return domain.Message{}, fmt.Errorf("decode message: %w", err)
+	}
+	return m.message(), nil
 }

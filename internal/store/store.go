@@ -41,6 +41,7 @@ type Tables struct {
 	Messages      string
 	Idempotency   string
 	Notifications string
+	Worklog       string
 	Audit         string
 }
 
@@ -52,6 +53,7 @@ func TablesFrom(physical func(logical string) string) Tables {
 		Messages:      physical(schema.Messages),
 		Idempotency:   physical(schema.Idempotency),
 		Notifications: physical(schema.Notifications),
+		Worklog:       physical(schema.Worklog),
 		Audit:         physical(schema.Audit),
 	}
 }

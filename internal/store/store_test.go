@@ -147,13 +147,13 @@ func TestReplyRules(t *testing.T) {
 		t.Fatalf("cross-patient reply: %v, want not found", err)
 	}
 	closed := domain.StatusClosed
-	if err := s.ChangeConversation(ctx, header(t, s, seed.Mateo, c.ID), domain.Change{Status: &closed}, rec()); err != nil {
+	if err := s.ChangeConversation(ctx, header(t, s, seed.Mateo, c.ID), domain.Change{Status: &closed}, nil, rec()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.AppendMessage(ctx, reply(domain.SidePortal, c, "x", time.Now().UTC()), wr(app.Idempotency{CallerID: "a", Key: "2", Hash: "h"})); domain.ErrorCode(err) != domain.EConflict {
 		t.Fatalf("reply to closed: %v, want conflict", err)
 	}
-	if err := s.ChangeConversation(ctx, c, domain.Change{Status: &closed}, rec()); !errors.Is(err, domain.ErrStale) {
+	if err := s.ChangeConversation(ctx, c, domain.Change{Status: &closed}, nil, rec()); !errors.Is(err, domain.ErrStale) {
 		t.Fatalf("stale version: %v, want %v", err, domain.ErrStale)
 	}
 }

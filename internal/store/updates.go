@@ -6,53 +6,63 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/pedsportal/messaging/internal/app"
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/domain"
 )
 
 // MarkRead clears side's unread count and stamps when it read c, with rec,
-// in one transaction; the result is c.MarkedRead(side, at). Errors:
-// domain.ErrStale when c's version is no longer current.
+// in one transaction; the result is c.MarkedRead(side, at). It leaves the
+// version alone, so a manager's page does not go stale because someone
+// read the conversation; it is conditional on the message count c shows
+// instead, so the read marks exactly what was seen. Errors: domain.ErrStale
+// when a message arrived meanwhile.
 func (s *Store) MarkRead(ctx context.Context, c domain.Conversation, side domain.Side, at time.Time, rec audit.Record) error {
 	update := expression.
 		Set(expression.Name(unreadAttr(side)), expression.Value(0)).
-		Set(expression.Name(readAtAttr(side)), expression.Value(at)).
-		Add(expression.Name(aVersion), expression.Value(1))
-	return s.updateHeader(ctx, c, update, rec)
+		Set(expression.Name(readAtAttr(side)), expression.Value(at))
+	cond := expression.Name(aMessageCount).Equal(expression.Value(c.MessageCount))
+	return s.updateHeader(ctx, c, update, cond, nil, rec)
 }
 
-// ChangeConversation applies ch to c with rec in one transaction; the
-// result is c.Changed(ch). Errors: domain.ErrStale when c's version is no longer
-// current.
-func (s *Store) ChangeConversation(ctx context.Context, c domain.Conversation, ch domain.Change, rec audit.Record) error {
+// ChangeConversation applies ch to c with rec, and with the history
+// entries that record it, in one transaction; the result is c.Changed(ch).
+// Errors: domain.ErrStale when c's version is no longer current.
+func (s *Store) ChangeConversation(ctx context.Context, c domain.Conversation, ch domain.Change, entries []domain.Entry, rec audit.Record) error {
+	after := c.Changed(ch)
 	update := expression.Add(expression.Name(aVersion), expression.Value(1))
-	if ch.Status != nil {
-		update = update.Set(expression.Name(aStatus), expression.Value(*ch.Status))
-		if *ch.Status == domain.StatusOpen {
+	if after.Status != c.Status {
+		update = update.Set(expression.Name(aStatus), expression.Value(after.Status))
+		if after.Status == domain.StatusOpen {
 			update = update.Set(expression.Name(aOpenPK), expression.Name(aInboxPK))
 		} else {
 			update = update.Remove(expression.Name(aOpenPK))
 		}
 	}
-	if ch.Assignee != nil {
-		if ch.Assignee.ID == "" {
-			update = update.Remove(expression.Name(aAssignee))
-		} else {
-			update = update.Set(expression.Name(aAssignee), expression.Value(partyOf(*ch.Assignee)))
-		}
+	if after.Assignee == nil {
+		update = update.Remove(expression.Name(aAssignee)).Remove(expression.Name(aAssignedAt))
+	} else {
+		update = update.Set(expression.Name(aAssignee), expression.Value(partyOf(*after.Assignee))).
+			Set(expression.Name(aAssignedAt), expression.Value(after.AssignedAt))
 	}
-	return s.updateHeader(ctx, c, update, rec)
+	if after.Pool != c.Pool {
+		update = update.Set(expression.Name(aPool), expression.Value(poolRefAttrs(after.Pool)))
+	}
+	update = queueOf(after).set(update, after)
+	cond := expression.Name(aVersion).Equal(expression.Value(c.Version))
+	return s.updateHeader(ctx, c, update, cond, entries, rec)
 }
 
-// updateHeader commits update on c's header, conditional on the version
-// the caller read, with the audit record.
-func (s *Store) updateHeader(ctx context.Context, c domain.Conversation, update expression.UpdateBuilder, rec audit.Record) error {
+// updateHeader commits update on c's header, conditional on what the
+// caller read (cond), with the history entries and the audit record.
+func (s *Store) updateHeader(ctx context.Context, c domain.Conversation, update expression.UpdateBuilder, cond expression.ConditionBuilder, entries []domain.Entry, rec audit.Record) error {
 	// messageCount exists only on conversation headers.
-	cond := expression.AttributeExists(expression.Name(aMessageCount)).
-		And(expression.Name(aVersion).Equal(expression.Value(c.Version)))
+	cond = expression.AttributeExists(expression.Name(aMessageCount)).And(cond)
 	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
 	if err != nil {
 		return fmt.Errorf("build update: %w", err)
@@ -61,16 +71,83 @@ func (s *Store) updateHeader(ctx context.Context, c domain.Conversation, update 
 	if err != nil {
 		return err
 	}
-	reasons, err := s.transact(ctx, "update conversation", []types.TransactWriteItem{{Update: &types.Update{
+	tx := []types.TransactWriteItem{{Update: &types.Update{
 		TableName:                 aws.String(s.tables.Messages),
 		Key:                       convKey(c.Patient.ID, c.ID).av(),
 		UpdateExpression:          expr.Update(),
 		ConditionExpression:       expr.Condition(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
-	}}, a})
+	}}, a}
+	for _, e := range entries {
+		put, err := s.entryPut(e)
+		if err != nil {
+			return err
+		}
+		tx = append(tx, put)
+	}
+	reasons, err := s.transact(ctx, "update conversation", tx)
 	if failed(reasons, 0) {
 		return domain.ErrStale
 	}
 	return err
+}
+
+// entryPut is the put of a new history entry: never over an existing one.
+func (s *Store) entryPut(e domain.Entry) (types.TransactWriteItem, error) {
+	item, err := marshal(newEntryItem(e))
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("encode entry: %w", err)
+	}
+	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.tables.Worklog), Item: item, ConditionExpression: aws.String(notExists)}}, nil
+}
+
+// AddNote stores an internal note with its audit record in one
+// transaction. The access read found the conversation, which is never
+// deleted, so the note needs no check of its own on the header.
+func (s *Store) AddNote(ctx context.Context, e domain.Entry, rec audit.Record) error {
+	put, err := s.entryPut(e)
+	if err != nil {
+		return err
+	}
+	a, err := s.auditPut(rec)
+	if err != nil {
+		return err
+	}
+	reasons, err := s.transact(ctx, "add note", []types.TransactWriteItem{put, a})
+	if failed(reasons, 0) {
+		return domain.Errorf(domain.EConflict, "note already exists")
+	}
+	return err
+}
+
+// Worklog reads a conversation's notes and events, oldest first, up to
+// limit.
+func (s *Store) Worklog(ctx context.Context, patientID, convID string, limit int, start map[string]string) (app.Page[domain.Entry], error) {
+	var page app.Page[domain.Entry]
+	kc := expression.Key(aPK).Equal(expression.Value(patientID)).
+		And(expression.Key(aSK).BeginsWith(pfxConv + convID + "#"))
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return page, fmt.Errorf("build query: %w", err)
+	}
+	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.tables.Worklog),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ExclusiveStartKey:         toAV(start),
+		ConsistentRead:            aws.Bool(true),
+		Limit:                     aws.Int32(int32(limit)),
+	})
+	if err != nil {
+		return page, classify("query worklog", err)
+	}
+	var items []entryItem
+	if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
+		return page, fmt.Errorf("decode worklog: %w", err)
+	}
+	page.Items = mapItems(items, entryItem.entry)
+	page.LastKey = fromAV(res.LastEvaluatedKey)
+	return page, nil
 }

@@ -21,12 +21,58 @@ func inboxSK(t time.Time, patientID, convID string) string {
 	return timeKey(t) + "#" + patientID + "#" + convID
 }
 
+// queue is where a conversation stands in its practice's and its pool's
+// work queue: a partition per turn, ordered by when the turn began.
+type queue struct{ pk, poolPK, sk string }
+
+func queueOf(c domain.Conversation) queue {
+	if !c.Awaiting.Valid() {
+		return queue{} // a header from before turns were kept: not queued until migrated
+	}
+	turn := "#AWAIT#" + string(c.Awaiting)
+	return queue{
+		pk:     pfxPractice + c.PracticeID + turn,
+		poolPK: pfxPractice + c.PracticeID + "#" + pfxPool + c.Pool.ID + turn,
+		sk:     inboxSK(c.AwaitingSince, c.Patient.ID, c.ID),
+	}
+}
+
+// set adds the queue keys, and the turn they come from, to an update.
+func (q queue) set(update expression.UpdateBuilder, c domain.Conversation) expression.UpdateBuilder {
+	if q.pk == "" {
+		return update
+	}
+	update = update.
+		Set(expression.Name(aAwaiting), expression.Value(c.Awaiting)).
+		Set(expression.Name(aAwaitingSince), expression.Value(c.AwaitingSince)).
+		Set(expression.Name(aQueuePK), expression.Value(q.pk)).
+		Set(expression.Name(aPoolQueuePK), expression.Value(q.poolPK)).
+		Set(expression.Name(aQueueSK), expression.Value(q.sk))
+	if c.OverdueAt == nil {
+		update = update.Remove(expression.Name(aOverdueAt))
+	}
+	return update
+}
+
+// turnIs is the condition that the header still shows the turn it was read
+// with (none at all on a header from before turns were kept).
+func turnIs(a domain.Awaiting) expression.ConditionBuilder {
+	if a == "" {
+		return expression.AttributeNotExists(expression.Name(aAwaiting))
+	}
+	return expression.Name(aAwaiting).Equal(expression.Value(a))
+}
+
 func newConvItem(c domain.Conversation) convItem {
+	q := queueOf(c)
 	it := convItem{
 		key:         convKey(c.Patient.ID, c.ID),
 		ActivitySK:  activitySK(c.LastActivityAt, c.ID),
 		InboxPK:     pfxPractice + c.PracticeID,
 		InboxSK:     inboxSK(c.LastActivityAt, c.Patient.ID, c.ID),
+		QueuePK:     q.pk,
+		PoolQueuePK: q.poolPK,
+		QueueSK:     q.sk,
 		headerAttrs: headerOf(c),
 	}
 	if c.Status == domain.StatusOpen {
@@ -63,12 +109,16 @@ func (s *Store) CreateConversation(ctx context.Context, c domain.Conversation, m
 // idempotency and audit records. Counts use ADD, so concurrent replies each
 // count exactly once. Errors: ENotFound when the conversation is not the
 // patient's, EConflict when it is closed, EIdemMismatch, EThrottled.
+//
+// w.Before, the header as the access read saw it, decides whose turn it
+// is next; the update is conditional on that turn, so a concurrent change
+// of turn gives domain.ErrStale and the caller reads again.
 func (s *Store) AppendMessage(ctx context.Context, m domain.Message, w app.Write) (app.Written, error) {
-	res, err := s.writeMessage(ctx, appendUpdate(s.tables.Messages, m, true), m, w)
+	res, err := s.writeMessage(ctx, appendUpdate(s.tables.Messages, m, w.Before, true), m, w)
 	if errors.Is(err, errNewerActivity) {
 		// A reply written after this one committed first: count this one,
-		// but leave the later last-activity time and preview in place.
-		res, err = s.writeMessage(ctx, appendUpdate(s.tables.Messages, m, false), m, w)
+		// but leave the later last-activity time, preview and turn in place.
+		res, err = s.writeMessage(ctx, appendUpdate(s.tables.Messages, m, nil, false), m, w)
 	}
 	return res, err
 }
@@ -80,7 +130,7 @@ var errNewerActivity = errors.New("conversation has newer activity")
 // moves last activity, sort keys and preview forward, on condition that
 // they are older than this message, so that concurrent replies never move
 // them back.
-func appendUpdate(table string, m domain.Message, activity bool) types.TransactWriteItem {
+func appendUpdate(table string, m domain.Message, before *domain.Conversation, activity bool) types.TransactWriteItem {
 	own, other := m.Author.Side, domain.SideStaff
 	if own == domain.SideStaff {
 		other = domain.SidePortal
@@ -103,6 +153,11 @@ func appendUpdate(table string, m domain.Message, activity bool) types.TransactW
 			Set(expression.Name(aPreview), expression.Value(domain.Preview(m.Body))).
 			Set(expression.Name(readAtAttr(own)), expression.Value(m.CreatedAt))
 		cond = cond.And(expression.Name(aActivitySK).LessThan(expression.Value(act)))
+	}
+	if before != nil {
+		after := before.Replied(own, m.CreatedAt)
+		update = queueOf(after).set(update, after)
+		cond = cond.And(turnIs(before.Awaiting))
 	}
 	// The builder cannot fail for these fixed names and values.
 	expr, _ := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
@@ -156,14 +211,14 @@ func (s *Store) writeMessage(ctx context.Context, header types.TransactWriteItem
 	case failed(reasons, txCap):
 		return app.Written{}, capReached(*w.Cap, m.CreatedAt)
 	case failed(reasons, txHeader):
-		return app.Written{}, headerRefusal(header, reasons[txHeader])
+		return app.Written{}, headerRefusal(header, m, reasons[txHeader])
 	}
 	return app.Written{}, err
 }
 
 // headerRefusal explains why the header write of a message failed its
 // condition.
-func headerRefusal(header types.TransactWriteItem, reason types.CancellationReason) error {
+func headerRefusal(header types.TransactWriteItem, m domain.Message, reason types.CancellationReason) error {
 	if header.Update == nil {
 		// A new conversation ID collided: practically impossible with
 		// ULIDs, and never silently overwritten.
@@ -178,6 +233,8 @@ func headerRefusal(header types.TransactWriteItem, reason types.CancellationReas
 		return domain.ErrNotFound
 	case h.Status != domain.StatusOpen:
 		return domain.Errorf(domain.EConflict, "the conversation is closed; start a new message instead")
+	case h.ActivitySK < activitySK(m.CreatedAt, m.ConversationID):
+		return domain.ErrStale // the turn changed since the access read
 	default:
 		return errNewerActivity
 	}

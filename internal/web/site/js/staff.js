@@ -81,6 +81,7 @@ async function start(ctx) {
 
 function inboxQuery(f) {
   return {
+    view: 'all',
     pool: f.pool,
     status: f.status === 'all' ? '' : f.status,
     unread: f.unread ? 'true' : '',
