@@ -17,6 +17,7 @@ import (
 
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/hours"
 )
 
 // File is the JSON document Load reads. IDs of staff and portal users are
@@ -30,11 +31,13 @@ type File struct {
 	Links       []Link          `json:"links"`
 }
 
-// Pool is a recipient pool.
+// Pool is a recipient pool. ResponseTarget is how soon it answers: "4h"
+// (business hours), "90m", "1d" (business days); empty is 1 business day.
 type Pool struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	DoctorID string `json:"doctorId,omitempty"`
+	ID             string `json:"id"`
+	Name           string `json:"name"`
+	DoctorID       string `json:"doctorId,omitempty"`
+	ResponseTarget string `json:"responseTarget,omitempty"`
 }
 
 // Staff is a staff member. Active defaults to true; set false to revoke
@@ -104,7 +107,24 @@ type Writer interface {
 var (
 	dobRE  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 	e164RE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+	// phoneRE is a phone number as families are shown it: E.164 or a
+	// display form of digits, spaces, dots, dashes and parentheses.
+	phoneRE = regexp.MustCompile(`^\+?[0-9(][0-9 ().-]*[0-9]$`)
 )
+
+// checkPhone accepts a displayable phone number of 7 to 15 digits.
+func checkPhone(s string) bool {
+	if len(s) > 30 || !phoneRE.MatchString(s) {
+		return false
+	}
+	digits := 0
+	for _, c := range s {
+		if c >= '0' && c <= '9' {
+			digits++
+		}
+	}
+	return digits >= 7 && digits <= 15
+}
 
 func checkEmail(who, addr string) error {
 	if addr == "" {
@@ -155,10 +175,21 @@ func (f *File) validate() error {
 			return fmt.Errorf("practice %s: portalUrl must be the portal's https:// address", f.Practice.ID)
 		}
 	}
+	// The calendar is checked as package hours reads it, so a stored
+	// practice always has one: officeHours, holidays, timeZone.
+	if _, err := hours.ForPractice(f.Practice); err != nil {
+		return fmt.Errorf("practice %s: %w", f.Practice.ID, err)
+	}
+	if n := f.Practice.NurseLine; n != "" && !checkPhone(n) {
+		return fmt.Errorf(`practice %s: nurseLine %q is not a phone number; write it as families should see it, e.g. "+1 555-555-0100" or "(555) 555-0100"`, f.Practice.ID, n)
+	}
 	pools := map[string]bool{}
 	for _, p := range f.Pools {
 		if err := check("pool", p.ID, p.Name); err != nil {
 			return err
+		}
+		if _, err := hours.ParseTarget(p.ResponseTarget); err != nil {
+			return fmt.Errorf("pool %s: %w", p.ID, err)
 		}
 		pools[p.ID] = true
 	}
@@ -232,7 +263,7 @@ func Load(ctx context.Context, w Writer, f *File, by string, progress func(strin
 		return err
 	}
 	for _, p := range f.Pools {
-		if err := w.PutPool(ctx, domain.Pool{ID: p.ID, PracticeID: pid, Name: p.Name, DoctorID: p.DoctorID}); err != nil {
+		if err := w.PutPool(ctx, domain.Pool{ID: p.ID, PracticeID: pid, Name: p.Name, DoctorID: p.DoctorID, ResponseTarget: p.ResponseTarget}); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package directory_test
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,28 +65,63 @@ func TestLoadIntoDynamoDBLocal(t *testing.T) {
 	if members, _ := st.StaffMembers(t.Context(), "prac-oak"); len(members) != 1 {
 		t.Fatalf("active members = %+v, want only the admin", members)
 	}
+	// The calendar, the nurse line and the response targets come back as
+	// the file gave them, in one read.
+	pr, pools, err := st.PracticeSettings(t.Context(), "prac-oak")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := pr.OfficeHours["fri"], []string{"08:00-12:00", "13:00-16:00"}; !slices.Equal(got, want) {
+		t.Errorf("officeHours.fri = %q, want %q", got, want)
+	}
+	if !slices.Equal(pr.Holidays, []string{"2026-11-26", "2026-12-25"}) || pr.NurseLine != "(555) 555-0100" || !pr.ShowStaffNames || pr.TimeZone != "America/Chicago" {
+		t.Errorf("practice = %+v", pr)
+	}
+	if len(pools) != 1 || pools[0].ResponseTarget != "1d" {
+		t.Errorf("pools = %+v", pools)
+	}
 	if sections != 10 {
 		t.Fatalf("progress reported %d sections, want 10", sections)
 	}
 }
 
 func TestParseRefusesBadFiles(t *testing.T) {
-	for name, edit := range map[string][2]string{
-		"unknown field":   {`"name": "Oak Street Pediatrics"`, `"name": "Oak", "extra": 1`},
-		"bad role":        {`"role": "admin"`, `"role": "superuser"`},
-		"bad date":        {`"2018-04-01"`, `"04/01/2018"`},
-		"dangling link":   {`"portalUserId": "sub-parent"`, `"portalUserId": "sub-nobody"`},
-		"bad relation":    {`"relationship": "parent"`, `"relationship": "neighbour"`},
-		"missing name":    {`"displayName": "Robin Oak"`, `"displayName": ""`},
-		"id with a slash": {`"id": "pat-1"`, `"id": "pat/1"`},
+	for name, edit := range map[string][3]string{
+		"unknown field":   {`"name": "Oak Street Pediatrics"`, `"name": "Oak", "extra": 1`, "unknown field"},
+		"bad role":        {`"role": "admin"`, `"role": "superuser"`, "role"},
+		"bad date":        {`"2018-04-01"`, `"04/01/2018"`, "dateOfBirth"},
+		"dangling link":   {`"portalUserId": "sub-parent"`, `"portalUserId": "sub-nobody"`, "link"},
+		"bad relation":    {`"relationship": "parent"`, `"relationship": "neighbour"`, "relationship"},
+		"missing name":    {`"displayName": "Robin Oak"`, `"displayName": ""`, "name is required"},
+		"id with a slash": {`"id": "pat-1"`, `"id": "pat/1"`, "id must be"},
+		// The calendar and the response targets, each error naming the
+		// field and showing an example.
+		"unknown day":           {`"sat": []`, `"saturday": []`, `officeHours: "saturday" is not a day`},
+		"12-hour span":          {`"13:00-16:00"`, `"1pm-4pm"`, `officeHours.fri: "1pm-4pm" is not a span of the 24-hour clock such as "08:00-12:00"`},
+		"backwards span":        {`"13:00-16:00"`, `"16:00-13:00"`, `officeHours.fri: "16:00-13:00" must end after it starts`},
+		"overlapping spans":     {`"fri": ["08:00-12:00", "13:00-16:00"]`, `"fri": ["08:00-12:00", "11:00-16:00"]`, `officeHours.fri: "11:00-16:00" must start after the span before it ends`},
+		"unordered spans":       {`"fri": ["08:00-12:00", "13:00-16:00"]`, `"fri": ["13:00-16:00", "08:00-12:00"]`, `officeHours.fri`},
+		"past midnight":         {`"13:00-16:00"`, `"13:00-24:30"`, `officeHours.fri`},
+		"bad holiday":           {`"2026-12-25"`, `"12/25/2026"`, `holidays: "12/25/2026" is not a date as YYYY-MM-DD, e.g. "2026-12-25"`},
+		"impossible holiday":    {`"2026-12-25"`, `"2026-02-30"`, `holidays: "2026-02-30"`},
+		"letters in nurse line": {`"(555) 555-0100"`, `"call us"`, `nurseLine "call us" is not a phone number`},
+		"short nurse line":      {`"(555) 555-0100"`, `"555-01"`, `e.g. "+1 555-555-0100"`},
+		"bad target":            {`"responseTarget": "1d"`, `"responseTarget": "4 hours"`, `pool pool-desk: responseTarget "4 hours" is not a number with m, h or d, e.g. "4h"`},
+		"zero target":           {`"responseTarget": "1d"`, `"responseTarget": "0h"`, `responseTarget "0h"`},
+		"huge target":           {`"responseTarget": "1d"`, `"responseTarget": "30d"`, `responseTarget "30d" is longer than`},
+		"bad zone":              {`"America/Chicago"`, `"Central"`, `timeZone "Central"`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			bad := strings.Replace(sample, edit[0], edit[1], 1)
 			if bad == sample {
 				t.Fatalf("edit %q did not apply", edit[0])
 			}
-			if _, err := directory.Parse(strings.NewReader(bad)); err == nil {
+			_, err := directory.Parse(strings.NewReader(bad))
+			if err == nil {
 				t.Fatal("Parse accepted a bad file")
+			}
+			if !strings.Contains(err.Error(), edit[2]) {
+				t.Fatalf("error %q does not say %q", err, edit[2])
 			}
 		})
 	}
@@ -119,5 +155,17 @@ func TestAnotherPracticeCannotTakeAPatient(t *testing.T) {
 	}
 	if acc.Patient == nil || acc.Patient.PracticeID != "prac-oak" {
 		t.Fatalf("patient after the refused load: %+v", acc.Patient)
+	}
+}
+
+// GIVEN office hours with no open span WHEN parsed THEN refused: a
+// calendar that never opens would make every message due never.
+func TestParseRefusesAnOfficeThatNeverOpens(t *testing.T) {
+	start := strings.Index(sample, `"officeHours": {`)
+	end := start + strings.Index(sample[start:], "}")
+	bad := sample[:start] + `"officeHours": {"mon": [], "sun": []` + sample[end:]
+	_, err := directory.Parse(strings.NewReader(bad))
+	if err == nil || !strings.Contains(err.Error(), "officeHours: the office is never open") {
+		t.Fatalf("Parse of a never-open office: %v", err)
 	}
 }

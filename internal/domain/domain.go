@@ -85,6 +85,18 @@ type Practice struct {
 	TimeZone string `json:"timeZone,omitempty"`
 	// PortalURL is the portal's sign-in page, which notifications link to.
 	PortalURL string `json:"portalUrl,omitempty"`
+	// OfficeHours is the weekly schedule on the practice's clock, by day
+	// (mon … sun), each a list of "HH:MM-HH:MM" spans:
+	// {"mon": ["08:00-12:00", "13:00-17:00"], …, "sun": []}. Empty means
+	// package hours' default (Mon–Fri 8–17). Package hours reads it.
+	OfficeHours map[string][]string `json:"officeHours,omitempty"`
+	// Holidays are dates (YYYY-MM-DD) the office is closed all day.
+	Holidays []string `json:"holidays,omitempty"`
+	// NurseLine is the phone number shown to families, as it should be
+	// shown ("+1 555-555-0100", "(555) 555-0100").
+	NurseLine string `json:"nurseLine,omitempty"`
+	// ShowStaffNames says whether families may see staff names.
+	ShowStaffNames bool `json:"showStaffNamesToFamilies,omitempty"`
 }
 
 // Channels are the ways a person chose to be told that a message waits.
@@ -156,6 +168,10 @@ type Pool struct {
 	Name       string `json:"name"`
 	// DoctorID is set on a doctor's own pool.
 	DoctorID string `json:"doctorId,omitempty"`
+	// ResponseTarget is how soon the pool answers, as package hours
+	// parses it: "4h" (business hours), "1d" (business days); empty is
+	// the default of 1 business day.
+	ResponseTarget string `json:"responseTarget,omitempty"`
 }
 
 // Party is someone who takes part in a conversation.

@@ -61,6 +61,9 @@ const (
 	PoolDrPatel   = "pool-dr-patel"
 )
 
+// NurseLine is the demo practice's nurse line, a fictional 555 number.
+const NurseLine = "+1 555-555-0142"
+
 // Demo conversation IDs, fixed so that sample events and docs can name them.
 const (
 	ConvRash       = "01KSEED0000000000000000001"
@@ -107,12 +110,20 @@ var _ Writer = (*store.Store)(nil)
 // DevOps loads into a deployed stack.
 func DirectoryFile() *directory.File {
 	f := &directory.File{
-		Practice: domain.Practice{ID: PracticeID, Name: "Maple Grove Pediatrics", TimeZone: "America/New_York"},
+		Practice: domain.Practice{
+			ID: PracticeID, Name: "Maple Grove Pediatrics", TimeZone: "America/New_York",
+			OfficeHours: map[string][]string{
+				"mon": {"08:00-17:00"}, "tue": {"08:00-17:00"}, "wed": {"08:00-17:00"}, "thu": {"08:00-17:00"},
+				"fri": {"08:00-17:00"}, "sat": {"09:00-12:00"}, "sun": {},
+			},
+			Holidays:  []string{"2026-12-24", "2026-12-25", "2027-01-01"},
+			NurseLine: NurseLine,
+		},
 		Pools: []directory.Pool{
-			{ID: PoolFrontDesk, Name: "Front desk"},
-			{ID: PoolNurse, Name: "Nurse line"},
-			{ID: PoolBilling, Name: "Billing"},
-			{ID: PoolDrPatel, Name: "Dr. Patel", DoctorID: DrPatel},
+			{ID: PoolFrontDesk, Name: "Front desk", ResponseTarget: "1d"},
+			{ID: PoolNurse, Name: "Nurse line", ResponseTarget: "4h"},
+			{ID: PoolBilling, Name: "Billing", ResponseTarget: "2d"},
+			{ID: PoolDrPatel, Name: "Dr. Patel", DoctorID: DrPatel, ResponseTarget: "1d"},
 		},
 		Patients: []directory.Patient{
 			{ID: Mateo, DisplayName: "Mateo Rivera", DateOfBirth: "2017-03-14"},

@@ -46,6 +46,49 @@ func (s *Store) Pools(ctx context.Context, practiceID string) ([]domain.Pool, er
 	return mapItems(items, poolItem.pool), err
 }
 
+// PracticeSettings reads a practice's record and its recipient pools in one
+// strongly consistent Query of the practice partition: the profile (SK
+// PROFILE) and the roster's pools (SK POOL#…) are the only items whose
+// sort keys fall between "POOL#" and "PROFILE" (patients sort before,
+// staff after). Errors: ENotFound when there is no such practice.
+func (s *Store) PracticeSettings(ctx context.Context, practiceID string) (domain.Practice, []domain.Pool, error) {
+	kc := expression.Key(aPK).Equal(expression.Value(pfxPractice + practiceID)).
+		And(expression.Key(aSK).Between(expression.Value(pfxPool), expression.Value(skProfile)))
+	items, err := s.queryItems(ctx, &dynamodb.QueryInput{TableName: aws.String(s.tables.Directory), ConsistentRead: aws.Bool(true)}, kc)
+	if err != nil {
+		return domain.Practice{}, nil, err
+	}
+	var (
+		p     *domain.Practice
+		pools []domain.Pool
+	)
+	for _, it := range items {
+		var k key
+		if err := attributevalue.UnmarshalMap(it, &k); err != nil {
+			return domain.Practice{}, nil, fmt.Errorf("decode key: %w", err)
+		}
+		switch {
+		case k.SK == skProfile:
+			var v practiceItem
+			if err := attributevalue.UnmarshalMap(it, &v); err != nil {
+				return domain.Practice{}, nil, fmt.Errorf("decode practice: %w", err)
+			}
+			pr := v.practice()
+			p = &pr
+		case strings.HasPrefix(k.SK, pfxPool):
+			var v poolItem
+			if err := attributevalue.UnmarshalMap(it, &v); err != nil {
+				return domain.Practice{}, nil, fmt.Errorf("decode pool: %w", err)
+			}
+			pools = append(pools, v.pool())
+		}
+	}
+	if p == nil {
+		return domain.Practice{}, nil, domain.ErrNotFound
+	}
+	return *p, pools, nil
+}
+
 // StaffMembers lists a practice's active staff.
 func (s *Store) StaffMembers(ctx context.Context, practiceID string) ([]domain.StaffMember, error) {
 	var items []staffItem
@@ -101,9 +144,22 @@ func (s *Store) queryPrefix(ctx context.Context, table, pk, prefix string, out a
 // queryAll runs in with key condition kc, following pages, and decodes
 // every item into out.
 func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput, kc expression.KeyConditionBuilder, out any) error {
+	all, err := s.queryItems(ctx, in, kc)
+	if err != nil {
+		return err
+	}
+	if err := attributevalue.UnmarshalListOfMaps(all, out); err != nil {
+		return fmt.Errorf("decode items: %w", err)
+	}
+	return nil
+}
+
+// queryItems runs in with key condition kc, following pages, and returns
+// the raw items, for a partition holding items of several kinds.
+func (s *Store) queryItems(ctx context.Context, in *dynamodb.QueryInput, kc expression.KeyConditionBuilder) ([]map[string]types.AttributeValue, error) {
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
 	if err != nil {
-		return fmt.Errorf("build query: %w", err)
+		return nil, fmt.Errorf("build query: %w", err)
 	}
 	in.KeyConditionExpression = expr.KeyCondition()
 	in.ExpressionAttributeNames = expr.Names()
@@ -113,14 +169,11 @@ func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput, kc expres
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return classify("query", err)
+			return nil, classify("query", err)
 		}
 		all = append(all, page.Items...)
 	}
-	if err := attributevalue.UnmarshalListOfMaps(all, out); err != nil {
-		return fmt.Errorf("decode items: %w", err)
-	}
-	return nil
+	return all, nil
 }
 
 // PutLink links a portal user to a patient (or updates the relationship)

@@ -145,10 +145,11 @@ type staffItem struct {
 
 type poolItem struct {
 	key
-	ID         string `dynamodbav:"poolId"`
-	PracticeID string `dynamodbav:"practiceId"`
-	Name       string `dynamodbav:"name"`
-	DoctorID   string `dynamodbav:"doctorId,omitempty"`
+	ID             string `dynamodbav:"poolId"`
+	PracticeID     string `dynamodbav:"practiceId"`
+	Name           string `dynamodbav:"name"`
+	DoctorID       string `dynamodbav:"doctorId,omitempty"`
+	ResponseTarget string `dynamodbav:"responseTarget,omitempty"`
 }
 
 type portalUserItem struct {
@@ -172,10 +173,14 @@ type channelsAttrs struct {
 
 type practiceItem struct {
 	key
-	ID        string `dynamodbav:"practiceId"`
-	Name      string `dynamodbav:"name"`
-	TimeZone  string `dynamodbav:"timeZone,omitempty"`
-	PortalURL string `dynamodbav:"portalUrl,omitempty"`
+	ID             string              `dynamodbav:"practiceId"`
+	Name           string              `dynamodbav:"name"`
+	TimeZone       string              `dynamodbav:"timeZone,omitempty"`
+	PortalURL      string              `dynamodbav:"portalUrl,omitempty"`
+	OfficeHours    map[string][]string `dynamodbav:"officeHours,omitempty"`
+	Holidays       []string            `dynamodbav:"holidays,omitempty"`
+	NurseLine      string              `dynamodbav:"nurseLine,omitempty"`
+	ShowStaffNames bool                `dynamodbav:"showStaffNamesToFamilies,omitempty"`
 }
 
 type auditItem struct {
@@ -317,11 +322,11 @@ func (s staffItem) member() domain.StaffMember {
 }
 
 func newPoolItem(k key, p domain.Pool) poolItem {
-	return poolItem{k, p.ID, p.PracticeID, p.Name, p.DoctorID}
+	return poolItem{k, p.ID, p.PracticeID, p.Name, p.DoctorID, p.ResponseTarget}
 }
 
 func (p poolItem) pool() domain.Pool {
-	return domain.Pool{ID: p.ID, PracticeID: p.PracticeID, Name: p.Name, DoctorID: p.DoctorID}
+	return domain.Pool{ID: p.ID, PracticeID: p.PracticeID, Name: p.Name, DoctorID: p.DoctorID, ResponseTarget: p.ResponseTarget}
 }
 
 func newPortalUserItem(u domain.PortalUser) portalUserItem {
@@ -341,11 +346,14 @@ func (u portalUserItem) portalUser() domain.PortalUser {
 }
 
 func newPracticeItem(p domain.Practice) practiceItem {
-	return practiceItem{practiceKey(p.ID), p.ID, p.Name, p.TimeZone, p.PortalURL}
+	return practiceItem{practiceKey(p.ID), p.ID, p.Name, p.TimeZone, p.PortalURL, p.OfficeHours, p.Holidays, p.NurseLine, p.ShowStaffNames}
 }
 
 func (p practiceItem) practice() domain.Practice {
-	return domain.Practice{ID: p.ID, Name: p.Name, TimeZone: p.TimeZone, PortalURL: p.PortalURL}
+	return domain.Practice{
+		ID: p.ID, Name: p.Name, TimeZone: p.TimeZone, PortalURL: p.PortalURL,
+		OfficeHours: p.OfficeHours, Holidays: p.Holidays, NurseLine: p.NurseLine, ShowStaffNames: p.ShowStaffNames,
+	}
 }
 
 func newAuditItem(k key, r audit.Record) auditItem {
