@@ -169,8 +169,26 @@ func (h *handler) listConversations(r *req) (response, error) {
 type chainResponse struct {
 	// Conversation is the header, on the first page only.
 	Conversation *conversationView `json:"conversation,omitempty"`
-	Messages     []domain.Message  `json:"messages"`
+	Messages     []messageView     `json:"messages"`
 	NextCursor   string            `json:"nextCursor,omitempty"`
+}
+
+// messageView is a message with, for the family's own messages, where it
+// stands.
+type messageView struct {
+	domain.Message
+	Status *app.MessageStatus `json:"status,omitempty"`
+}
+
+func messageViews(msgs []domain.Message, statuses map[string]app.MessageStatus) []messageView {
+	out := make([]messageView, len(msgs))
+	for i, m := range msgs {
+		out[i].Message = m
+		if st, ok := statuses[m.ID]; ok {
+			out[i].Status = &st
+		}
+	}
+	return out
 }
 
 func (h *handler) readConversation(r *req) (response, error) {
@@ -188,7 +206,7 @@ func (h *handler) readConversation(r *req) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return httpapi.JSON(http.StatusOK, chainResponse{viewOf(chain.Conversation, p.Side), nonNil(chain.Messages.Items), next}), nil
+	return httpapi.JSON(http.StatusOK, chainResponse{viewOf(chain.Conversation, p.Side), messageViews(chain.Messages.Items, chain.Statuses), next}), nil
 }
 
 // inboxViews are the inbox's queues by turn; "all" lists by activity.

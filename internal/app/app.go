@@ -80,6 +80,7 @@ type Repository interface {
 	DirectoryReader
 	LinkWriter
 	PreferenceWriter
+	SettingsReader
 }
 
 // App runs the operations.
@@ -101,6 +102,9 @@ type App struct {
 	// only chooses which partition to read alongside the access read; the
 	// decision always comes from the fresh directory record.
 	practices sync.Map
+	// practiceSettings caches office hours and response targets (they
+	// grant nothing) for the family's status lines.
+	practiceSettings settingsCache
 }
 
 // DefaultDailyWriteLimit is generous for a worried parent and small next to

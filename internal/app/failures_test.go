@@ -130,6 +130,9 @@ func newWorld() *world {
 		w.commit("note", rec)
 		return nil
 	}
+	w.PracticeSettingsFn = func(context.Context, string) (domain.Practice, []domain.Pool, error) {
+		return domain.Practice{ID: practice, NurseLine: "(555) 010-0100"}, []domain.Pool{{ID: "pool-nurse", Name: "Nurse line", ResponseTarget: "4h"}}, nil
+	}
 	w.WorklogFn = func(context.Context, string, string, int, map[string]string) (app.Page[domain.Entry], error) {
 		return app.Page[domain.Entry]{}, nil
 	}

@@ -24,6 +24,9 @@ func (a *App) ListConversations(ctx context.Context, c *Call, patientID string, 
 type Chain struct {
 	Conversation *domain.Conversation
 	Messages     Page[domain.Message]
+	// Statuses, for a family reading the first page, say where each of
+	// their messages stands, by message ID.
+	Statuses map[string]MessageStatus
 }
 
 // ReadConversation returns one page of a conversation's chain, oldest
@@ -34,11 +37,21 @@ func (a *App) ReadConversation(ctx context.Context, c *Call, patientID, convID s
 	if !domain.ValidConversationID(convID) {
 		return Chain{}, domain.ErrNotFound
 	}
-	chain, _, err := readPatient(ctx, a, c, patientID, authz.Extra{}, true, func(ctx context.Context) (Chain, error) {
+	chain, g, err := readPatient(ctx, a, c, patientID, authz.Extra{}, true, func(ctx context.Context) (Chain, error) {
 		conv, page, err := a.repo.Chain(ctx, patientID, convID, limit, start)
-		return Chain{conv, page}, err
+		return Chain{Conversation: conv, Messages: page}, err
 	})
-	return chain, err
+	if err != nil || c.Principal.Side != domain.SidePortal || chain.Conversation == nil {
+		return chain, err
+	}
+	// The status line is a courtesy: without the practice's settings the
+	// family still gets their messages.
+	if s, serr := a.settings(ctx, g.PracticeID); serr == nil {
+		chain.Statuses = familyStatuses(s, *chain.Conversation, chain.Messages.Items, chain.Messages.LastKey != nil, c.At)
+	} else {
+		a.log.WarnContext(ctx, "status line: practice settings unavailable", "practiceId", g.PracticeID, "error", serr)
+	}
+	return chain, nil
 }
 
 // readPatient reads the access facts and the data concurrently, decides,

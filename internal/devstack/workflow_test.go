@@ -68,6 +68,17 @@ func TestStaffWorkflow(t *testing.T) {
 		map[string]string{"poolId": seed.PoolNurse, "subject": "Fever", "body": "Mateo has had a fever of 39 since last night."}, key()...).json(t, &w)
 	cid := w.Conversation.ID
 
+	// The family sees where their message stands, in plain words.
+	var fam struct {
+		Messages []struct {
+			Status *struct{ State, Text, Expected string }
+		}
+	}
+	parent.must(200, "GET", portalMateo+"/conversations/"+cid, nil).json(t, &fam)
+	if st := fam.Messages[0].Status; st == nil || st.State != "received" || st.Text != "Received by the nurse line" || st.Expected == "" {
+		t.Fatalf("family status = %+v", st)
+	}
+
 	// Needs reply is the default view; it sorts oldest wait first.
 	q := nurse.view(t, "")
 	got := q.has(cid)
@@ -122,6 +133,9 @@ func TestStaffWorkflow(t *testing.T) {
 	portalBody.json(t, &pch)
 	if pch.Conversation.Pool.Name != "Front desk" {
 		t.Fatalf("the family sees pool %q, want Front desk", pch.Conversation.Pool.Name)
+	}
+	if b := string(portalBody.body); !strings.Contains(b, `"text":"Answered"`) || !strings.Contains(b, "the front desk") {
+		t.Fatalf("after the reroute the family's statuses are %s", b)
 	}
 
 	// An internal note: in the staff log, in no portal response.

@@ -28,6 +28,7 @@ type Store struct {
 	MarkReadFn           func(ctx context.Context, c domain.Conversation, side domain.Side, at time.Time, rec audit.Record) error
 	ChangeConversationFn func(ctx context.Context, c domain.Conversation, ch domain.Change, entries []domain.Entry, rec audit.Record) error
 	AddNoteFn            func(ctx context.Context, e domain.Entry, rec audit.Record) error
+	PracticeSettingsFn   func(ctx context.Context, practiceID string) (domain.Practice, []domain.Pool, error)
 	WorklogFn            func(ctx context.Context, patientID, convID string, limit int, start map[string]string) (app.Page[domain.Entry], error)
 	PortalUserLinksFn    func(ctx context.Context, portalUserID string) ([]domain.Link, error)
 	PatientLinksFn       func(ctx context.Context, patientID string) ([]domain.Link, error)
@@ -93,6 +94,11 @@ func (s *Store) MarkRead(ctx context.Context, c domain.Conversation, side domain
 // ChangeConversation calls ChangeConversationFn.
 func (s *Store) ChangeConversation(ctx context.Context, c domain.Conversation, ch domain.Change, entries []domain.Entry, rec audit.Record) error {
 	return s.ChangeConversationFn(ctx, c, ch, entries, rec)
+}
+
+// PracticeSettings calls PracticeSettingsFn.
+func (s *Store) PracticeSettings(ctx context.Context, practiceID string) (domain.Practice, []domain.Pool, error) {
+	return s.PracticeSettingsFn(ctx, practiceID)
 }
 
 // AddNote calls AddNoteFn.
