@@ -16,17 +16,31 @@ export function firstPage(api, path) {
   return api.get(path, { limit: CHAIN_PAGE });
 }
 
-/** messageItem renders one message of a chain. */
+/** messageItem renders one message of a chain. An automatic message (the
+ * office's after-hours acknowledgement) says so; a family's message with a
+ * status (portal chains only) gets a line saying where it stands. */
 export function messageItem(m, { selfId = '', extra = null } = {}) {
   const mine = selfId && m.author?.id === selfId;
   const side = m.author?.side === 'staff' ? 'staff' : 'portal';
-  return h('li', { class: `msg ${side}${mine ? ' mine' : ''}` },
+  return h('li', { class: `msg ${side}${mine ? ' mine' : ''}${m.automatic ? ' automatic' : ''}` },
     h('header', {},
       h('span', { class: 'author' }, m.author?.name || 'Unknown', mine ? ' (you)' : ''),
-      h('span', { class: 'role' }, roleName(m.author?.role)),
+      m.automatic ? h('span', { class: 'chip auto' }, 'Automatic reply') : h('span', { class: 'role' }, roleName(m.author?.role)),
       timeEl(m.createdAt)),
     h('p', { class: 'body' }, m.body),
+    side === 'portal' ? statusLine(m.status) : null,
     extra);
+}
+
+/** statusLine is "✓ Seen by the office · Usually answered by Tuesday at
+ * noon": the server's own plain words, as text; null without a status. */
+export function statusLine(status) {
+  if (!status?.text) return null;
+  const state = /^[a-z]+$/.test(status.state || '') ? status.state : 'received';
+  return h('p', { class: `msg-status ${state}` },
+    h('span', { class: 'tick', 'aria-hidden': 'true' }, '✓ '),
+    h('span', { class: 'state' }, status.text),
+    status.expected ? [h('span', { class: 'sep' }, ' · '), h('span', { class: 'expected' }, status.expected)] : null);
 }
 
 /**

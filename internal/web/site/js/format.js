@@ -48,3 +48,31 @@ const ROLES = { doctor: 'Doctor', nurse: 'Nurse', frontdesk: 'Front desk', admin
 export function roleName(role) {
   return ROLES[role] || role || '';
 }
+
+/** at: a time of day for today ("10:42 AM"), else the full date and time —
+ * for "X took this conversation at …". */
+export function at(iso) {
+  const d = parse(iso);
+  if (!d) return '';
+  return d.toDateString() === new Date().toDateString() ? timeOnly.format(d) : full.format(d);
+}
+
+/** duration says how long ago iso was in rounded plain words: "5 minutes",
+ * "3 hours", "2 days"; under a minute is "less than a minute". */
+export function duration(iso, now = Date.now()) {
+  const d = parse(iso);
+  if (!d) return '';
+  const min = Math.max(0, Math.floor((now - d.getTime()) / 60_000));
+  const unit = (n, one) => `${n} ${one}${n === 1 ? '' : 's'}`;
+  if (min < 1) return 'less than a minute';
+  if (min < 60) return unit(min, 'minute');
+  const hours = Math.floor(min / 60);
+  if (hours < 48) return unit(hours, 'hour');
+  return unit(Math.floor(hours / 24), 'day');
+}
+
+const TURNS = { staff: 'Needs reply', family: 'Waiting on family', none: 'No reply needed' };
+/** turnName says whose turn a conversation is, for staff. */
+export function turnName(awaiting) {
+  return TURNS[awaiting] || '';
+}

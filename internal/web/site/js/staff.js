@@ -2,10 +2,10 @@
 
 import { seg } from './api.js';
 import { composeForm, firstPage, messageChain, messageItem, replyForm } from './conversation.js';
-import { birthDate, roleName, short, timeEl, when } from './format.js';
+import { at, birthDate, duration, roleName, short, timeEl, turnName, when } from './format.js';
 import {
-  announce, attempt, boot, busy, checkField, errorBox, h, loadPage, pager, Poller,
-  replace, Router, selectField, setWho, showError,
+  announce, attempt, boot, busy, checkField, errorBox, h, loadPage, markField, pager, Poller,
+  replace, Router, selectField, setWho, showError, textField, validate,
 } from './ui.js';
 
 const POLL_MS = 15_000;
@@ -16,7 +16,7 @@ const state = {
   me: null,
   pools: [],
   members: null,
-  filters: { pool: '', status: 'open', unread: false, assigned: false },
+  filters: { view: 'needs-reply', pool: '', status: 'open', unread: false, assigned: false },
   summary: null,     // the last GET /staff/inbox/summary
   baseline: null,    // latestActivityAt (ms) when the inbox list was last loaded
   newCount: 0,       // the badge's number; 0 hides it
@@ -37,6 +37,7 @@ async function start(ctx) {
   try {
     Object.assign(state.filters, JSON.parse(sessionStorage.getItem(FILTER_KEY) || '{}'));
   } catch { /* keep defaults */ }
+  state.filters.view = viewOf(state.filters.view).value;
   const routes = {
     inbox: inboxView,
     c: conversationView,
@@ -79,13 +80,25 @@ async function start(ctx) {
 
 // ---- inbox ----------------------------------------------------------------
 
+/** The inbox's views: the three queues by whose turn it is, and All. The
+ * queues come oldest wait first from the API, Done newest first. */
+const VIEWS = [
+  { value: 'needs-reply', label: 'Needs reply', order: 'Oldest wait first', empty: 'No conversations need a reply' },
+  { value: 'waiting', label: 'Waiting on family', order: 'Oldest wait first', empty: 'No conversations are waiting on a family' },
+  { value: 'done', label: 'Done', order: 'Most recently done first', empty: 'No conversations are done' },
+  { value: 'all', label: 'All', order: 'Newest activity first', empty: 'No conversations' },
+];
+const viewOf = (v) => VIEWS.find((x) => x.value === v) || VIEWS[0];
+
 function inboxQuery(f) {
+  const all = f.view === 'all';
   return {
-    view: 'all',
+    view: f.view,
     pool: f.pool,
-    status: f.status === 'all' ? '' : f.status,
-    unread: f.unread ? 'true' : '',
     assigned: f.assigned ? 'me' : '',
+    // Status and unread narrow All only: the API refuses them with a queue.
+    status: all && f.status !== 'all' ? f.status : '',
+    unread: all && f.unread ? 'true' : '',
   };
 }
 
@@ -127,6 +140,29 @@ function setNewCount(n) {
   document.title = `${n ? `(${n}) ` : ''}Staff messages`;
 }
 
+/** overdueFlag says in words, not colour alone, that the practice's reply
+ * is past the pool's response target; null when it is not. */
+function overdueFlag(c) {
+  if (!c.overdueAt) return null;
+  return h('span', { class: 'flag overdue', title: `Past the response target since ${when(c.overdueAt)}` }, 'Overdue');
+}
+
+/** turnLine says whose turn it is and since when, e.g. "Needs reply ·
+ * waiting since 9:05 AM (3 hours)"; closed conversations need nothing. */
+function turnLine(c) {
+  if (c.status === 'closed' || !c.awaiting) return null;
+  const since = c.awaitingSince
+    ? [timeEl(c.awaitingSince, short(c.awaitingSince)), ` (${duration(c.awaitingSince)})`]
+    : [];
+  if (c.awaiting === 'staff') {
+    return h('span', { class: 'turn staff' }, h('strong', {}, 'Needs reply'), since.length ? [' · waiting since ', ...since] : null);
+  }
+  if (c.awaiting === 'family') {
+    return h('span', { class: 'turn family' }, 'Waiting on family', since.length ? [' since ', ...since] : null);
+  }
+  return h('span', { class: 'turn none' }, turnName(c.awaiting));
+}
+
 function convItem(c, { showPatient = true } = {}) {
   const unread = c.unread > 0;
   return h('li', {},
@@ -137,11 +173,28 @@ function convItem(c, { showPatient = true } = {}) {
         h('time', { class: 'time', datetime: c.lastActivityAt }, short(c.lastActivityAt))),
       c.preview ? h('p', { class: 'preview' }, c.preview) : null,
       h('div', { class: 'meta' },
+        overdueFlag(c),
+        turnLine(c)),
+      h('div', { class: 'meta' },
         unread ? h('span', { class: 'badge' }, `${c.unread} unread`) : null,
         h('span', { class: 'chip' }, c.pool?.name || ''),
         h('span', { class: `chip ${c.status}` }, c.status === 'closed' ? 'Closed' : 'Open'),
         h('span', {}, c.assignee ? `Assigned to ${c.assignee.name}` : 'Unassigned'),
         h('span', {}, `${c.messageCount} ${c.messageCount === 1 ? 'message' : 'messages'}`))));
+}
+
+/** viewSwitcher is the inbox's choice of view: radio buttons drawn as a
+ * row of buttons, so arrow keys move between them as in any radio group. */
+function viewSwitcher(value) {
+  const el = h('fieldset', { class: 'views' },
+    h('legend', { class: 'visually-hidden' }, 'Show'),
+    VIEWS.map((v) => {
+      const rid = `view-${v.value}`;
+      return h('label', { for: rid },
+        h('input', { type: 'radio', name: 'view', id: rid, value: v.value, checked: v.value === value }),
+        h('span', {}, v.label));
+    }));
+  return { el, value: () => el.querySelector('input:checked')?.value || VIEWS[0].value };
 }
 
 async function inboxView({ live }) {
@@ -167,6 +220,16 @@ async function inboxView({ live }) {
   });
   const unread = checkField({ label: 'Unread only', checked: f.unread });
   const mine = checkField({ label: 'Assigned to me', checked: f.assigned });
+  const views = viewSwitcher(f.view);
+  const order = h('p', { class: 'list-order muted small', id: 'inbox-order' });
+  // Status and Unread only narrow All; the queues are open conversations
+  // by whose turn it is.
+  const showAllFilters = () => {
+    status.el.hidden = f.view !== 'all';
+    unread.el.hidden = f.view !== 'all';
+    order.textContent = viewOf(f.view).order;
+  };
+  showAllFilters();
   const refresh = h('button', { class: 'btn secondary', type: 'button' }, 'Refresh');
 
   const more = pager(() => load(false));
@@ -236,7 +299,10 @@ async function inboxView({ live }) {
     items += page.length;
     cursor = res.nextCursor || null;
     for (const c of page) list.append(convItem(c));
-    if (!items) list.append(h('li', { class: 'empty' }, 'No conversations match these filters.'));
+    if (!items) {
+      const narrowed = f.pool || f.assigned || (f.view === 'all' && (f.status !== 'all' || f.unread));
+      list.append(h('li', { class: 'empty' }, `${viewOf(f.view).empty}${narrowed ? ' with these filters' : ''}.`));
+    }
     more.button.hidden = !cursor;
   }
 
@@ -246,15 +312,17 @@ async function inboxView({ live }) {
 
   function onFilter() {
     Object.assign(f, {
+      view: views.value(),
       pool: pool.select.value,
       status: status.select.value,
       unread: unread.input.checked,
       assigned: mine.input.checked,
     });
     sessionStorage.setItem(FILTER_KEY, JSON.stringify(f));
+    showAllFilters();
     reload();
   }
-  for (const el of [pool.select, status.select, unread.input, mine.input]) el.addEventListener('change', onFilter);
+  for (const el of [views.el, pool.select, status.select, unread.input, mine.input]) el.addEventListener('change', onFilter);
   refresh.addEventListener('click', () => busy(refresh, 'Refreshing…', reload));
 
   state.onSummary = (s, fresh) => {
@@ -270,11 +338,12 @@ async function inboxView({ live }) {
   replace(main,
     h('div', { class: 'page-head' }, h('h1', { id: headingId }, 'Inbox'), refresh),
     h('section', { class: 'card', 'aria-label': 'Filters' },
-      h('div', { class: 'filters' }, pool.el, status.el, unread.el, mine.el),
+      views.el,
+      h('div', { class: 'filters' }, pool.el, mine.el, status.el, unread.el),
       counts),
     box,
     banner,
-    h('div', { class: 'card' }, list, h('div', { class: 'list-foot' }, more.el)));
+    h('div', { class: 'card' }, order, list, h('div', { class: 'list-foot' }, more.el)));
   renderCounts(state.summary);
   await reload();
 }
@@ -302,74 +371,172 @@ async function conversationView({ args: [pid, cid], live }) {
   const family = patient?.links?.find((l) => l.portalUserId === conv.portalUserId);
 
   const head = h('div', { class: 'page-head' });
-  const panel = h('aside', { class: 'card side-panel', 'aria-label': 'Conversation details' });
+  // A conflict or a change made meanwhile is said here, at the top of the
+  // side column, and focused so that it is seen and read out.
+  const notice = h('div', { class: 'notice warn change-notice', role: 'status', tabindex: '-1', hidden: true });
+  const actionBox = errorBox();
+  const details = h('div', {});
+  const controls = h('div', {});
+  const panel = h('aside', { class: 'card side-panel', 'aria-label': 'Conversation details' },
+    h('h2', {}, 'Details'), details, actionBox, controls);
+  const chainArea = h('div', {});
   const replyArea = h('div', {});
 
   function receipt(m) {
-    if (m.author?.side !== 'staff') return null;
+    if (m.author?.side !== 'staff' || m.automatic) return null;
     const read = conv.portalReadAt && ms(conv.portalReadAt) >= ms(m.createdAt);
     return h('p', { class: `receipt${read ? ' read' : ''}` },
       read ? `Read by family · ${when(conv.portalReadAt)}` : 'Not yet read by family');
   }
 
-  const chain = messageChain({
-    api,
-    path,
-    data,
-    item: (m) => messageItem(m, { selfId: state.me.id, extra: receipt(m) }),
-    onHeader: (c) => { conv = c; },
-  });
+  let chain;
+  function useChain(d) {
+    chain = messageChain({
+      api,
+      path,
+      data: d,
+      item: (m) => messageItem(m, { selfId: state.me.id, extra: receipt(m) }),
+      onHeader: (c) => { conv = c; },
+    });
+    replace(chainArea, chain.el, chain.more);
+  }
+  useChain(data);
+
+  // ---- changes, and what happens when someone else got there first ----
+
+  function showNotice(...children) {
+    replace(notice, ...children);
+    notice.hidden = false;
+    notice.focus();
+  }
+  function clearNotice() {
+    notice.hidden = true;
+    notice.replaceChildren();
+  }
+
+  /** refresh reads the conversation again: header and chain. */
+  async function refresh() {
+    const d = await firstPage(api, path);
+    if (!live()) return;
+    conv = d.conversation;
+    useChain(d);
+    drawAll();
+    work.reload();
+  }
+
+  /**
+   * change PATCHes the header. Every change but a claim names the version
+   * this page shows, so the server refuses it when someone else changed
+   * the conversation meanwhile; a claim ("Assign to me") is guarded by the
+   * server's own check on who holds the conversation, which names them.
+   */
+  async function change(button, body, done, { claim = false } = {}) {
+    clearNotice();
+    actionBox.textContent = '';
+    work.clearError();
+    await busy(button, 'Saving…', async () => {
+      try {
+        const res = await api.patch(path, claim ? body : { ...body, version: conv.version });
+        if (!live()) return;
+        conv = res.conversation;
+        drawAll();
+        work.reload();
+        announce(done);
+      } catch (e) {
+        if (!live()) return;
+        if (e.status === 409 && e.problem?.assignee) await claimConflict(e.problem);
+        else if (e.status === 409) await changedMeanwhile();
+        else showError(button.closest('.work-panel') ? work.errorBox : actionBox, e);
+      }
+    });
+  }
+
+  /** claimConflict says who took the conversation first and offers to
+   * take it over. */
+  async function claimConflict(problem) {
+    const who = problem.assignee?.name || 'Someone else';
+    const since = problem.assignedAt ? ` at ${at(problem.assignedAt)}` : '';
+    // The header as it is now, so that Take over names its version.
+    await attempt(actionBox, refresh);
+    const takeOver = h('button', { class: 'btn small', type: 'button' }, 'Take over');
+    const keep = h('button', { class: 'btn secondary small', type: 'button', onclick: clearNotice }, `Leave it with ${who}`);
+    takeOver.addEventListener('click', () => change(takeOver, { assigneeId: state.me.id, takeOver: true }, 'You took over this conversation.'));
+    showNotice(
+      h('p', {}, h('strong', {}, `${who} took this conversation${since}.`)),
+      h('p', {}, 'If you take it over, it is assigned to you instead.'),
+      h('div', { class: 'actions' }, takeOver, keep));
+  }
+
+  /** changedMeanwhile reloads a conversation someone else changed since
+   * the page loaded it and says what it shows now. */
+  async function changedMeanwhile() {
+    const before = conv;
+    await attempt(actionBox, refresh);
+    const now = differences(before, conv);
+    showNotice(
+      h('p', {}, h('strong', {}, 'Someone else changed this conversation while you had it open, so your change was not saved.')),
+      h('p', {}, now.length ? `It now shows the latest: ${now.join('; ')}.` : 'It now shows the latest version.'),
+      h('p', {}, 'Check it, and try again if your change is still needed.'));
+  }
+
+  // ---- drawing ----
 
   function drawHead() {
     replace(head,
       h('h1', { class: 'conv-title' }, conv.subject),
-      h('span', { class: `chip ${conv.status}` }, conv.status === 'closed' ? 'Closed' : 'Open'));
+      h('span', { class: `chip ${conv.status}` }, conv.status === 'closed' ? 'Closed' : 'Open'),
+      conv.status === 'open' && conv.awaiting ? h('span', { class: 'chip turn' }, turnName(conv.awaiting)) : null,
+      overdueFlag(conv));
   }
 
   function drawPanel() {
+    const closed = conv.status === 'closed';
+    replace(details, h('dl', { class: 'conv-meta' },
+      h('dt', {}, 'Patient'), h('dd', {}, h('a', { href: `#/patient/${seg(conv.patient.id)}` }, conv.patient.displayName)),
+      h('dt', {}, 'Family'), h('dd', {}, family ? [`${family.portalUserName} (${family.relationship})`, unreachableFlag(family)] : '—'),
+      h('dt', {}, 'Pool'), h('dd', { id: 'conv-pool' }, conv.pool?.name || ''),
+      h('dt', {}, 'Turn'), h('dd', { id: 'conv-turn' }, closed ? 'Closed' : (turnLine(conv) || '—')),
+      h('dt', {}, 'Assigned'), h('dd', { id: 'conv-assignee' }, conv.assignee
+        ? [conv.assignee.name, conv.assignedAt ? h('span', { class: 'muted' }, ` since ${at(conv.assignedAt)}`) : null]
+        : 'Nobody'),
+      h('dt', {}, 'Started'), h('dd', {}, `${when(conv.createdAt)} by ${conv.startedBy?.name || ''}`),
+      h('dt', {}, 'Last activity'), h('dd', {}, when(conv.lastActivityAt)),
+      h('dt', {}, 'Family read'), h('dd', { id: 'family-read' }, conv.portalReadAt ? timeEl(conv.portalReadAt) : 'Not yet'),
+      h('dt', {}, 'Messages'), h('dd', {}, String(conv.messageCount))));
+
     const assign = selectField({
       label: 'Assigned to',
       value: conv.assignee?.id || '',
       options: [{ value: '', label: 'Unassigned' },
         ...people.map((p) => ({ value: p.id, label: `${p.displayName} (${roleName(p.role)})` }))],
     });
-    const panelBox = errorBox();
     const assignBtn = h('button', { class: 'btn secondary small', type: 'button' }, 'Assign');
     const meBtn = conv.assignee?.id === state.me.id ? null
       : h('button', { class: 'btn-link', type: 'button' }, 'Assign to me');
-    const closed = conv.status === 'closed';
-    const statusBtn = h('button', { class: 'btn secondary', type: 'button' }, closed ? 'Reopen conversation' : 'Close conversation');
-
-    async function patch(button, label, body, done) {
-      panelBox.textContent = '';
-      await busy(button, label, async () => {
-        try {
-          conv = (await api.patch(path, body)).conversation;
-          drawAll();
-          announce(done);
-        } catch (e) { showError(panelBox, e); }
-      });
-    }
     assignBtn.addEventListener('click', () => {
       const who = assign.select.value;
-      patch(assignBtn, 'Saving…', { assigneeId: who }, who ? 'Assigned.' : 'Unassigned.');
+      if (who === state.me.id) change(assignBtn, { assigneeId: who }, 'Assigned to you.', { claim: true });
+      else change(assignBtn, { assigneeId: who }, who ? 'Assigned.' : 'Unassigned.');
     });
-    meBtn?.addEventListener('click', () => patch(meBtn, 'Saving…', { assigneeId: state.me.id }, 'Assigned to you.'));
-    statusBtn.addEventListener('click', () => patch(statusBtn, 'Saving…',
+    meBtn?.addEventListener('click', () => change(meBtn, { assigneeId: state.me.id }, 'Assigned to you.', { claim: true }));
+
+    let turnBtn = null;
+    if (!closed) {
+      const none = conv.awaiting === 'staff';
+      turnBtn = h('button', { class: 'btn secondary', type: 'button' }, none ? 'No reply needed' : 'Needs reply');
+      turnBtn.addEventListener('click', () => change(turnBtn, { awaiting: none ? 'none' : 'staff' },
+        none ? 'Marked as no reply needed: it is in Done.' : 'Marked as needing a reply.'));
+    }
+    const turnHint = closed ? null : h('p', { class: 'hint small muted' }, conv.awaiting === 'staff'
+      ? 'No reply needed moves it to Done without writing to the family.'
+      : 'Needs reply puts it back in Needs reply.');
+    const statusBtn = h('button', { class: 'btn secondary', type: 'button' }, closed ? 'Reopen conversation' : 'Close conversation');
+    statusBtn.addEventListener('click', () => change(statusBtn,
       { status: closed ? 'open' : 'closed' }, closed ? 'Conversation reopened.' : 'Conversation closed.'));
 
-    replace(panel,
-      h('h2', {}, 'Details'),
-      h('dl', { class: 'conv-meta' },
-        h('dt', {}, 'Patient'), h('dd', {}, h('a', { href: `#/patient/${seg(conv.patient.id)}` }, conv.patient.displayName)),
-        h('dt', {}, 'Family'), h('dd', {}, family ? [`${family.portalUserName} (${family.relationship})`, unreachableFlag(family)] : '—'),
-        h('dt', {}, 'Pool'), h('dd', {}, conv.pool?.name || ''),
-        h('dt', {}, 'Started'), h('dd', {}, `${when(conv.createdAt)} by ${conv.startedBy?.name || ''}`),
-        h('dt', {}, 'Last activity'), h('dd', {}, when(conv.lastActivityAt)),
-        h('dt', {}, 'Family read'), h('dd', { id: 'family-read' }, conv.portalReadAt ? timeEl(conv.portalReadAt) : 'Not yet'),
-        h('dt', {}, 'Messages'), h('dd', {}, String(conv.messageCount))),
-      panelBox,
+    replace(controls,
       h('div', { class: 'field' }, assign.el, h('div', { class: 'actions' }, assignBtn, meBtn)),
+      turnBtn ? h('div', { class: 'field' }, h('div', { class: 'actions' }, turnBtn), turnHint) : null,
       h('div', { class: 'actions' }, statusBtn));
   }
 
@@ -385,7 +552,7 @@ async function conversationView({ args: [pid, cid], live }) {
       sent: async (res) => {
         ownActivity(res.message?.createdAt);
         // The reply's response may carry only the message; then read the
-        // header again for the new counts and activity time.
+        // header again for the new counts, turn and version.
         conv = res.conversation || (await api.get(path, { limit: 1 })).conversation;
         chain.add(res.message);
         drawAll();
@@ -397,20 +564,25 @@ async function conversationView({ args: [pid, cid], live }) {
     drawHead();
     chain.draw();
     drawPanel();
+    work.draw(conv);
     if (!replyArea.firstChild || (conv.status === 'closed') !== Boolean(replyArea.querySelector('.notice'))) drawReply();
   }
+
+  const work = workPanel({ path, live, change, current: () => conv });
 
   replace(main,
     backLink(),
     head,
     box,
     h('div', { class: 'conv-layout' },
-      h('section', { 'aria-label': 'Messages' }, chain.el, chain.more, replyArea),
-      panel));
+      h('section', { 'aria-label': 'Messages' }, chainArea, replyArea),
+      h('div', { class: 'side-column' }, notice, panel, work.el)));
   drawAll();
+  work.reload();
 
   // Opening it is reading it, for the practice side. Not awaited: the
-  // screen is ready and the user may already be typing.
+  // screen is ready and the user may already be typing. Reading changes
+  // neither the turn nor the version.
   if (conv.unread > 0) {
     // Nothing on screen shows the practice's own read time, so there is
     // nothing to redraw (and no focus to disturb).
@@ -418,6 +590,140 @@ async function conversationView({ args: [pid, cid], live }) {
       if (res?.conversation) conv = res.conversation;
     }, (e) => showError(box, e));
   }
+}
+
+/** differences says in words what changed between two versions of a
+ * conversation header, for the person whose change was refused. */
+function differences(a, b) {
+  const out = [];
+  if (a.status !== b.status) out.push(b.status === 'closed' ? 'it is closed' : 'it is open again');
+  if (a.pool?.id !== b.pool?.id) out.push(`it is now with ${b.pool?.name || 'another pool'}`);
+  if ((a.assignee?.id || '') !== (b.assignee?.id || '')) out.push(b.assignee ? `it is assigned to ${b.assignee.name}` : 'nobody is assigned');
+  if (a.awaiting !== b.awaiting && b.status === 'open') out.push(`it is marked ${turnName(b.awaiting).toLowerCase()}`);
+  const more = (b.messageCount || 0) - (a.messageCount || 0);
+  if (more > 0) out.push(`${more} new ${more === 1 ? 'message' : 'messages'}`);
+  return out;
+}
+
+// ---- internal notes and history (staff only) ------------------------------
+
+const LOG_PAGE = 100;
+
+/** entryWords tells one history entry in plain words. */
+function entryWords(e) {
+  const by = e.by?.name || 'Someone';
+  switch (e.kind) {
+    case 'note': return `${by} added a note`;
+    case 'assigned': return `${by} assigned it to ${e.assignee?.name || 'someone'}`;
+    case 'unassigned': return `${by} unassigned it`;
+    case 'claimed': return `${by} took it`;
+    case 'took_over': return `${by} took over`;
+    case 'rerouted': return `${by} rerouted to ${e.toPool?.name || 'another pool'}${e.fromPool?.name ? ` from ${e.fromPool.name}` : ''}${e.text ? `: ${e.text}` : ''}`;
+    case 'closed': return `${by} closed the conversation`;
+    case 'reopened': return `${by} reopened the conversation`;
+    case 'no_reply_needed': return `${by} marked it as no reply needed`;
+    case 'needs_reply': return `${by} marked it as needing a reply`;
+    case 'overdue': return 'Overdue: no reply within the pool’s response target';
+    default: return `${by}: ${String(e.kind || '').replaceAll('_', ' ')}`;
+  }
+}
+
+function entryItem(e) {
+  return h('li', { class: `entry ${e.kind}` },
+    h('p', { class: 'what' }, entryWords(e), ' ', timeEl(e.at, short(e.at))),
+    e.kind === 'note' ? h('p', { class: 'note-text' }, e.text) : null);
+}
+
+/**
+ * workPanel is the conversation's staff-only side: moving it to another
+ * pool (with a reason), internal notes, and the history of who did what.
+ * None of it is ever sent to the family; the panel says so.
+ */
+function workPanel({ path, live, change, current }) {
+  const headingId = 'work-h';
+  const errBox = errorBox();
+  const history = h('ol', { class: 'history', 'aria-label': 'History, oldest first' });
+  const reroute = h('div', {});
+  let cursor = null;
+  let epoch = 0;
+  const more = pager(() => load(false));
+
+  async function load(reset) {
+    if (reset) { epoch += 1; more.button.hidden = true; }
+    const mine = epoch;
+    const res = await api.get(`${path}/log`, { limit: LOG_PAGE, cursor: reset ? '' : cursor });
+    if (!live() || mine !== epoch) return;
+    if (reset) history.replaceChildren();
+    for (const e of res.items || []) history.append(entryItem(e));
+    if (!history.firstChild) history.append(h('li', { class: 'empty' }, 'No notes or changes yet.'));
+    cursor = res.nextCursor || null;
+    more.button.hidden = !cursor;
+  }
+
+  // The note form is drawn once, so redrawing never loses what is typed.
+  const note = textField({ label: 'Internal note', max: 5000, multiline: true, rows: 3, name: 'text', hint: 'For the care team only. The family never sees notes.' });
+  const addNote = h('button', { class: 'btn secondary', type: 'submit' }, 'Add note');
+  const noteForm = h('form', { class: 'note-form', novalidate: true, 'aria-label': 'Add an internal note' },
+    note.el, h('div', { class: 'actions' }, addNote));
+  noteForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (!validate(errBox, [note])) return;
+    busy(addNote, 'Saving…', async () => {
+      try {
+        await api.post(`${path}/notes`, { text: note.value() });
+        note.reset();
+        announce('Note added.');
+        await load(true);
+      } catch (err) {
+        showError(errBox, err);
+        markField(err, [note]);
+      }
+    });
+  });
+
+  // The reroute form keeps its field values across redraws too; only its
+  // pool choices follow the conversation's pool.
+  const pool = selectField({ label: 'Move to pool', name: 'poolId', missing: 'Choose the pool to move it to.', options: [] });
+  const reason = textField({ label: 'Reason for moving', max: 500, name: 'reason', hint: 'Staff only. The family sees only the new pool’s name. Moving it unassigns it.' });
+  const move = h('button', { class: 'btn secondary', type: 'submit' }, 'Move conversation');
+  const rerouteForm = h('form', { class: 'reroute-form', novalidate: true, 'aria-label': 'Move to another pool' },
+    pool.el, reason.el, h('div', { class: 'actions' }, move));
+  rerouteForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (!validate(errBox, [pool, reason])) return;
+    const to = state.pools.find((p) => p.id === pool.select.value);
+    change(move, { poolId: pool.select.value, reason: reason.value().trim() }, `Moved to ${to?.name || 'the pool'}.`)
+      .then(() => { if (current().pool?.id === to?.id) { reason.reset(); pool.select.value = ''; } });
+  });
+  replace(reroute, rerouteForm);
+
+  function draw(conv) {
+    const chosen = pool.select.value;
+    const others = state.pools.filter((p) => p.id !== conv.pool?.id);
+    pool.select.replaceChildren(
+      h('option', { value: '' }, 'Choose a pool'),
+      ...others.map((p) => h('option', { value: p.id, selected: p.id === chosen }, p.name)));
+  }
+
+  const el = h('section', { class: 'card work-panel', 'aria-labelledby': headingId },
+    h('h2', { id: headingId }, 'Internal notes and history'),
+    h('p', { class: 'staff-only' }, 'Staff only — never shown to the family'),
+    errBox,
+    h('h3', {}, 'Move to another pool'),
+    reroute,
+    h('h3', {}, 'Notes'),
+    noteForm,
+    h('h3', {}, 'History'),
+    history,
+    h('div', { class: 'list-foot' }, more.el));
+
+  return {
+    el,
+    errorBox: errBox,
+    draw,
+    clearError() { errBox.textContent = ''; },
+    reload() { attempt(errBox, () => load(true)); },
+  };
 }
 
 /** unreachableFlag tells staff, in words, that e-mail to this portal user
