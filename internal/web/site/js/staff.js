@@ -155,12 +155,12 @@ function turnLine(c) {
     ? [timeEl(c.awaitingSince, short(c.awaitingSince)), ` (${duration(c.awaitingSince)})`]
     : [];
   if (c.awaiting === 'staff') {
-    return h('span', { class: 'turn staff' }, h('strong', {}, 'Needs reply'), since.length ? [' · waiting since ', ...since] : null);
+    return h('span', { class: 'turn turn-staff' }, h('strong', {}, 'Needs reply'), since.length ? [' · waiting since ', ...since] : null);
   }
   if (c.awaiting === 'family') {
-    return h('span', { class: 'turn family' }, 'Waiting on family', since.length ? [' since ', ...since] : null);
+    return h('span', { class: 'turn turn-family' }, 'Waiting on family', since.length ? [' since ', ...since] : null);
   }
-  return h('span', { class: 'turn none' }, turnName(c.awaiting));
+  return h('span', { class: 'turn turn-none' }, turnName(c.awaiting));
 }
 
 function convItem(c, { showPatient = true } = {}) {
@@ -616,7 +616,7 @@ function entryWords(e) {
     case 'note': return `${by} added a note`;
     case 'assigned': return `${by} assigned it to ${e.assignee?.name || 'someone'}`;
     case 'unassigned': return `${by} unassigned it`;
-    case 'claimed': return `${by} took it`;
+    case 'claimed': return `${by} took this conversation`;
     case 'took_over': return `${by} took over`;
     case 'rerouted': return `${by} rerouted to ${e.toPool?.name || 'another pool'}${e.fromPool?.name ? ` from ${e.fromPool.name}` : ''}${e.text ? `: ${e.text}` : ''}`;
     case 'closed': return `${by} closed the conversation`;
