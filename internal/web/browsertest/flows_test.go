@@ -71,6 +71,9 @@ func TestStaffFlow(t *testing.T) {
 	staff := newTab(t, "nurse.kim")
 	staff.signIn("staff", "nurse.kim")
 	staff.waitText("main h1", "Inbox")
+	// Needs reply is the default view, oldest wait first: the new message is
+	// at the end, perhaps on a later page.
+	staff.inboxFind(subject)
 	staff.waitFor("the parent's message, unread, in the inbox",
 		`(s) => [...document.querySelectorAll('#main a.conv')].some((a) => a.querySelector('.subject').textContent === s && a.classList.contains('unread') && a.querySelector('.badge')?.textContent === '1 unread' && a.querySelector('.patient').textContent === 'Sofia Rivera')`, subject)
 	staff.waitText("#inbox-counts", "unread")
@@ -79,7 +82,7 @@ func TestStaffFlow(t *testing.T) {
 	staff.choose(staff.fieldByLabel("Pool"), "Billing")
 	staff.waitFor("the Billing view without it", `(s) => !document.querySelector('main .loading') && ![...document.querySelectorAll('#main .conv .subject')].some((e) => e.textContent === s)`, subject)
 	staff.choose(staff.fieldByLabel("Pool"), "Nurse line")
-	staff.waitFor("the Nurse line view with it", `(s) => [...document.querySelectorAll('#main .conv .subject')].some((e) => e.textContent === s)`, subject)
+	staff.inboxFind(subject)
 
 	// 2. They open it and reply.
 	staff.clickText("#main a.conv", subject)
@@ -139,15 +142,18 @@ func TestStaffFlow(t *testing.T) {
 	staff.waitText("main .chip", "Open")
 	staff.waitFor("the reply box back", `() => [...document.querySelectorAll('label')].some((l) => l.textContent === 'Reply')`)
 	// "Assigned to me" now lists it, and only what is assigned to this user.
+	// Answered, it waits on the family.
 	me := js[string](staff, `() => document.querySelector('#who').textContent.split(' · ')[0]`)
 	staff.clickText("#nav a", "Inbox")
 	staff.choose(staff.fieldByLabel("Pool"), "All pools")
+	staff.chooseView("Waiting on family")
 	staff.clickText("label.check", "Assigned to me")
 	staff.waitFor("only my conversations", `(s, me) => {
 		const items = [...document.querySelectorAll('#main a.conv')];
 		return items.some((a) => a.querySelector('.subject').textContent === s) && items.every((a) => a.textContent.includes('Assigned to ' + me));
 	}`, subject, me)
 	staff.clickText("label.check", "Assigned to me")
+	staff.chooseView("Needs reply")
 
 	// The inbox's counts are the summary's, not a count of loaded rows.
 	assertCountsMatchSummary(t, staff, "nurse.kim")
@@ -171,7 +177,7 @@ func TestStaffFlow(t *testing.T) {
 	// Clicking the badge shows the list, with the new conversation, and
 	// clears the badge.
 	staff.clickFound(`() => document.querySelector('#new-badge')`)
-	staff.waitFor("the new conversation in the inbox", `(s) => [...document.querySelectorAll('#main a.conv .subject')].some((e) => e.textContent === s)`, "Another question "+runID)
+	staff.inboxFind("Another question " + runID)
 	staff.waitFor("the badge gone", `() => document.querySelector('#new-badge').hidden && !document.title.startsWith('(')`)
 	assertCountsMatchSummary(t, staff, "nurse.kim")
 
@@ -247,6 +253,36 @@ func TestStaffStartedConversation(t *testing.T) {
 
 	staff.assertClean()
 	parent.assertClean()
+}
+
+// chooseView picks an inbox view (Needs reply, Waiting on family, Done,
+// All) and waits for its list.
+func (b *tab) chooseView(name string) {
+	b.t.Helper()
+	b.clickText(".views label", name)
+	b.waitFor("the "+name+" view", `(name) => document.querySelector('.views input:checked')?.labels[0].textContent.trim() === name && !document.querySelector('main .loading') && document.querySelector('#main .list li')`, name)
+}
+
+// inboxFind waits until the inbox list shows a conversation with subject,
+// pressing Load more, as a person would, while the list has more pages.
+func (b *tab) inboxFind(subject string) {
+	b.t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	for time.Now().Before(deadline) {
+		state := js[string](b, `(s) => {
+			if ([...document.querySelectorAll('#main a.conv .subject')].some((e) => e.textContent === s)) return 'found';
+			const more = [...document.querySelectorAll('main .list-foot button')].find((x) => x.textContent === 'Load more' && !x.hidden && !x.disabled);
+			return more ? 'more' : 'wait';
+		}`, subject)
+		switch state {
+		case "found":
+			return
+		case "more":
+			b.clickText("main .list-foot button", "Load more")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.fail("%q is not in the inbox list", subject)
 }
 
 // TestSecurityHeaders checks every page response, as the browser got it and

@@ -79,6 +79,7 @@ func TestXSS(t *testing.T) {
 	// (Open and closed: the seed's five and these sixteen are 21 even when
 	// this test runs alone.)
 	staff.choose(staff.fieldByLabel("Pool"), "All pools")
+	staff.chooseView("All")
 	staff.choose(staff.fieldByLabel("Status"), "Open and closed")
 	staff.waitFor("a full first page", `() => document.querySelectorAll('#main a.conv').length === 20 && [...document.querySelectorAll('main button')].some((b) => b.textContent === 'Load more' && !b.hidden)`)
 	staff.clickText("main button", "Load more")
