@@ -141,19 +141,18 @@ func TestStaffFlow(t *testing.T) {
 	staff.clickText("main button", "Reopen conversation")
 	staff.waitText("main .chip", "Open")
 	staff.waitFor("the reply box back", `() => [...document.querySelectorAll('label')].some((l) => l.textContent === 'Reply')`)
+	// Reopened, it needs a reply again.
+	staff.waitText("main .chip.turn", "Needs reply")
 	// "Assigned to me" now lists it, and only what is assigned to this user.
-	// Answered, it waits on the family.
 	me := js[string](staff, `() => document.querySelector('#who').textContent.split(' · ')[0]`)
 	staff.clickText("#nav a", "Inbox")
 	staff.choose(staff.fieldByLabel("Pool"), "All pools")
-	staff.chooseView("Waiting on family")
 	staff.clickText("label.check", "Assigned to me")
 	staff.waitFor("only my conversations", `(s, me) => {
 		const items = [...document.querySelectorAll('#main a.conv')];
 		return items.some((a) => a.querySelector('.subject').textContent === s) && items.every((a) => a.textContent.includes('Assigned to ' + me));
 	}`, subject, me)
 	staff.clickText("label.check", "Assigned to me")
-	staff.chooseView("Needs reply")
 
 	// The inbox's counts are the summary's, not a count of loaded rows.
 	assertCountsMatchSummary(t, staff, "nurse.kim")
