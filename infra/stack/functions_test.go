@@ -264,6 +264,18 @@ var wantTableAccess = map[string]map[string]tableAccess{
 		// attribute limit: package grants keeps one list per table.)
 		schema.Directory: {items: []string{ddbBatchGet, ddbGet, ddbQuery}, accountWrites: []string{ddbUpdate}, indexes: true},
 	},
+	"escalate": {
+		// Reads the practices, their pools and opted-in staff; reads each
+		// pool's needs-reply queue and marks a header overdue (a header
+		// update, never a put), with its history entry appended to the
+		// Worklog and its audit record; records alerts as pending
+		// notifications, never deleting one.
+		schema.Directory:     readTable,
+		schema.Messages:      readUpdate,
+		schema.Worklog:       appendOnly,
+		schema.Notifications: addPending,
+		schema.Audit:         appendOnly,
+	},
 }
 
 // pendingNotifications is read, put, update and delete of pending
@@ -448,7 +460,7 @@ func TestUpdateOnlyFunctionsCannotPutOrDeleteMessages(t *testing.T) {
 	// GIVEN the functions that only mark messages read or manage a
 	// conversation's state
 	ids := tableIDs(t, full)
-	for _, name := range []string{"mark-read", "manage-conversation"} {
+	for _, name := range []string{"mark-read", "manage-conversation", "escalate"} {
 		// WHEN we collect their grants on Messages
 		_, sts := functionGrants(t, full, functionResource(t, full, name))
 		for _, g := range dynamoGrants(t, sts) {
@@ -480,9 +492,9 @@ func TestMessageUpdatesTouchOnlyHeaderAttributes(t *testing.T) {
 			}
 		}
 	}
-	// (mark-read, manage-conversation and write-message)
-	if updaters != 3 {
-		t.Errorf("%d functions update Messages, want 3", updaters)
+	// (mark-read, manage-conversation, write-message and escalate)
+	if updaters != 4 {
+		t.Errorf("%d functions update Messages, want 4", updaters)
 	}
 }
 

@@ -42,9 +42,9 @@ const (
 	reasonStreamDLQ = "Invoked by the Messages stream's event source mapping only. A function's dead-letter target " +
 		"applies to asynchronous invocations; the mapping's own on-failure destination is the encrypted SQS queue " +
 		"NotifierDeadLetterQueue, whose depth raises the NotifierDeadLetters alarm."
-	reasonScheduleNoDLQ = "Invoked every minute by EventBridge Scheduler, with retries off on both sides. A failed run " +
-		"loses nothing: the pending notifications stay in the Notifications table and the next run, a minute later, sends " +
-		"them; a failure raises the function's Errors alarm."
+	reasonScheduleNoDLQ = "Invoked on a schedule by EventBridge Scheduler, with retries off on both sides. A failed run " +
+		"loses nothing: the pending notifications (or the waiting conversations) stay in their tables and the next run sends " +
+		"(or marks) them; a failure raises the function's Errors alarm."
 	reasonNoVPC = "The function reaches only AWS APIs (DynamoDB, Secrets Manager, SQS, SES, End User Messaging SMS, X-Ray) over TLS with IAM " +
 		"authorisation and has no private network resource to reach; a VPC would add interface endpoints (about $15/month " +
 		"per service) and cold-start time without narrowing access, which the role already limits to named tables and keys."
@@ -61,7 +61,7 @@ func noDLQReason(f routes.Function) string {
 		return reasonSyncNoDLQ
 	case routes.MessagesStream:
 		return reasonStreamDLQ
-	case routes.EveryMinute:
+	case routes.EveryMinute, routes.EveryFiveMinutes:
 		return reasonScheduleNoDLQ
 	}
 	return ""
@@ -154,10 +154,16 @@ func (m *messaging) suppressNagFindings() {
 			suppression{id: "AwsSolutions-SQS3", reason: reason},
 			suppression{id: "Serverless-SQSRedrivePolicy", reason: reason})
 	}
-	// The flusher's asynchronous-invocation settings (retries off, events
-	// dropped after two minutes) deliberately have no failure destination.
-	if c := m.functions[routes.FnNotifyFlush].Node().TryFindChild(jsii.String("EventInvokeConfig")); c != nil {
-		suppress(c, true, suppression{id: "Serverless-LambdaAsyncFailureDestination", reason: reasonScheduleNoDLQ})
+	// The scheduled functions' asynchronous-invocation settings (retries
+	// off, events dropped after two minutes) deliberately have no failure
+	// destination.
+	for _, f := range routes.Functions() {
+		if !scheduled(f.Trigger) {
+			continue
+		}
+		if c := m.functions[f.Name].Node().TryFindChild(jsii.String("EventInvokeConfig")); c != nil {
+			suppress(c, true, suppression{id: "Serverless-LambdaAsyncFailureDestination", reason: reasonScheduleNoDLQ})
+		}
 	}
 
 	m.suppressBucketDeploymentHandler(s)

@@ -45,7 +45,21 @@ const (
 	DeadLetterRetentionDays      = 14
 	FlushScheduleExpression      = "rate(1 minute)"
 	FlushAsyncMaxEventAgeSeconds = 120
+	// The escalator counts business hours: every five minutes is soon
+	// enough and a fifth of the invocations.
+	EscalateScheduleExpression = "rate(5 minutes)"
 )
+
+// scheduleExpression is how often a scheduled function runs.
+func scheduleExpression(t routes.Trigger) string {
+	if t == routes.EveryFiveMinutes {
+		return EscalateScheduleExpression
+	}
+	return FlushScheduleExpression
+}
+
+// scheduled reports whether a function runs on a schedule.
+func scheduled(t routes.Trigger) bool { return t == routes.EveryMinute || t == routes.EveryFiveMinutes }
 
 // NotifierFilterPattern lets only inserted message items reach the
 // notifier. Lambda drops everything else before an invocation is paid
@@ -88,8 +102,8 @@ type notifications struct {
 	smsARN string
 
 	streamMapping awslambda.EventSourceMapping
-	schedule      awsscheduler.CfnSchedule
-	schedulerRole awsiam.Role
+	// schedules are the scheduled functions' schedules, by function.
+	schedules map[string]awsscheduler.CfnSchedule
 }
 
 func (m *messaging) arn(service, resource string) string {
@@ -221,17 +235,18 @@ func functionTimeoutSeconds(f routes.Function) float64 {
 	switch f.Trigger {
 	case routes.MessagesStream:
 		return 30
-	case routes.EveryMinute:
+	case routes.EveryMinute, routes.EveryFiveMinutes:
 		return 50
 	}
 	return FunctionTimeoutSeconds
 }
 
 // reservedConcurrency is a function's reserved concurrency: 1 for the
-// flusher, since two flushes at once could send the same notification
-// twice; the setting for the others.
+// scheduled ones, since two flushes at once could send the same
+// notification twice (and one escalation at a time is all the work
+// there is); the setting for the others.
 func (m *messaging) reservedConcurrency(f routes.Function) float64 {
-	if f.Trigger == routes.EveryMinute {
+	if scheduled(f.Trigger) {
 		return 1
 	}
 	return float64(m.props.ReservedConcurrency)
@@ -311,8 +326,8 @@ func (m *messaging) newTriggers() error {
 		case routes.HTTP:
 		case routes.MessagesStream:
 			m.newStreamMapping(fn)
-		case routes.EveryMinute:
-			m.newFlushSchedule(f, fn)
+		case routes.EveryMinute, routes.EveryFiveMinutes:
+			m.newSchedule(f, fn)
 		case routes.SESEvents:
 			m.notify.sesTopic.AddSubscription(awssnssubscriptions.NewLambdaSubscription(fn, &awssnssubscriptions.LambdaSubscriptionProps{
 				DeadLetterQueue: m.notify.sesEventsDLQ,
@@ -346,17 +361,19 @@ func (m *messaging) newStreamMapping(fn awslambda.Function) {
 	})
 }
 
-// newFlushSchedule runs the flusher every minute from EventBridge
-// Scheduler, with a role that may invoke that function only. The schedule
-// has no flexible window and no retries: a missed run is made good by the
-// next one, a minute later, which reads the same due items. Without a
-// configured sender (mailFrom) the schedule exists but is DISABLED, so
-// nothing is sent.
-func (m *messaging) newFlushSchedule(f routes.Function, fn awslambda.Function) {
+// newSchedule runs a scheduled function from EventBridge Scheduler (the
+// flusher every minute, the escalator every five), with a role that may
+// invoke that function only. The schedule has no flexible window and no
+// retries: a missed run is made good by the next one, which reads the
+// same items. Without a configured sender (mailFrom) the flusher's
+// schedule exists but is DISABLED, so nothing is sent; the escalator's
+// always runs (its overdue marks show in the inbox; its alerts wait for
+// the flusher).
+func (m *messaging) newSchedule(f routes.Function, fn awslambda.Function) {
 	s := m.stack
 	n := &m.notify
 	id := pascal(f.Name)
-	n.schedulerRole = awsiam.NewRole(s, jsii.String(id+"SchedulerRole"), &awsiam.RoleProps{
+	role := awsiam.NewRole(s, jsii.String(id+"SchedulerRole"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), &awsiam.ServicePrincipalOpts{
 			Conditions: &map[string]interface{}{
 				"StringEquals": map[string]interface{}{"aws:SourceAccount": *s.Account()},
@@ -367,33 +384,41 @@ func (m *messaging) newFlushSchedule(f routes.Function, fn awslambda.Function) {
 	policy := awsiam.NewManagedPolicy(s, jsii.String(id+"SchedulerPolicy"), &awsiam.ManagedPolicyProps{
 		Description: jsii.String("Invoke the " + f.Name + " function, and nothing else"),
 		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("InvokeTheFlusher"),
+			Sid:       jsii.String("InvokeTheFunction"),
 			Actions:   jsii.Strings("lambda:InvokeFunction"),
 			Resources: &[]*string{fn.FunctionArn()},
 		})},
-		Roles: &[]awsiam.IRole{n.schedulerRole},
+		Roles: &[]awsiam.IRole{role},
 	})
 	state := "ENABLED"
-	if !m.props.notificationsOn() {
+	if f.Sends && !m.props.notificationsOn() {
 		state = "DISABLED"
 		awscdk.Annotations_Of(fn).AddWarningV2(jsii.String("messaging:NotificationsOff"), jsii.String(
 			"No mailFrom is set: the "+f.Name+" schedule is created DISABLED and no notification is sent. "+
 				"Deploy with -c mailFrom=... (a verified SES identity) to send them (README, Deploying)."))
 	}
-	n.schedule = awsscheduler.NewCfnSchedule(s, jsii.String(id+"Schedule"), &awsscheduler.CfnScheduleProps{
-		Description:        jsii.String("Sends the notifications that are due"),
-		ScheduleExpression: jsii.String(FlushScheduleExpression),
+	description := "Sends the notifications that are due"
+	if !f.Sends {
+		description = "Marks conversations past their response target overdue and alerts the pool's staff"
+	}
+	sched := awsscheduler.NewCfnSchedule(s, jsii.String(id+"Schedule"), &awsscheduler.CfnScheduleProps{
+		Description:        jsii.String(description),
+		ScheduleExpression: jsii.String(scheduleExpression(f.Trigger)),
 		FlexibleTimeWindow: &awsscheduler.CfnSchedule_FlexibleTimeWindowProperty{Mode: jsii.String("OFF")},
 		State:              jsii.String(state),
 		Target: &awsscheduler.CfnSchedule_TargetProperty{
 			Arn:     fn.FunctionArn(),
-			RoleArn: n.schedulerRole.RoleArn(),
-			// The flusher reads nothing from its event.
+			RoleArn: role.RoleArn(),
+			// Neither function reads anything from its event.
 			Input:       jsii.String("{}"),
 			RetryPolicy: &awsscheduler.CfnSchedule_RetryPolicyProperty{MaximumRetryAttempts: jsii.Number(0), MaximumEventAgeInSeconds: jsii.Number(60)},
 		},
 	})
-	n.schedule.Node().AddDependency(policy)
+	sched.Node().AddDependency(policy)
+	if n.schedules == nil {
+		n.schedules = map[string]awsscheduler.CfnSchedule{}
+	}
+	n.schedules[f.Name] = sched
 	// Scheduler invokes asynchronously. A failed or throttled run is not
 	// retried by Lambda either, and an event waiting longer than two
 	// minutes is dropped: the next run does the same work.

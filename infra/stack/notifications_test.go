@@ -127,7 +127,7 @@ func TestFlusherRunsEveryMinuteOneRunAtATime(t *testing.T) {
 		// GIVEN the flusher
 		flusher := functionResource(t, s, routes.FnNotifyFlush)
 		// WHEN we read its schedule
-		sched := s.only(t, "AWS::Scheduler::Schedule").Props
+		sched := scheduleOf(t, s, flusher.ID)
 		// THEN it runs every minute, on the minute, and invokes the flusher
 		if sched["ScheduleExpression"] != "rate(1 minute)" || path(sched, "FlexibleTimeWindow", "Mode") != "OFF" {
 			t.Errorf("%s: schedule %v / %v", name, sched["ScheduleExpression"], sched["FlexibleTimeWindow"])
@@ -177,13 +177,63 @@ func TestFlusherRunsEveryMinuteOneRunAtATime(t *testing.T) {
 		if flusher.Props["ReservedConcurrentExecutions"] != float64(1) {
 			t.Errorf("%s: flusher reserved concurrency %v, want 1", name, flusher.Props["ReservedConcurrentExecutions"])
 		}
-		cfg := s.only(t, "AWS::Lambda::EventInvokeConfig").Props
-		if refID(cfg["FunctionName"]) != flusher.ID || cfg["MaximumRetryAttempts"] != float64(0) {
+		if cfg := asyncConfigOf(t, s, flusher.ID); cfg["MaximumRetryAttempts"] != float64(0) {
 			t.Errorf("%s: async config %v", name, cfg)
 		}
 		// AND it finishes well within its minute
 		if to, _ := flusher.Props["Timeout"].(float64); to <= 0 || to >= 60 {
 			t.Errorf("%s: flusher timeout %v s, want under a minute", name, flusher.Props["Timeout"])
+		}
+	}
+}
+
+// scheduleOf is the one schedule whose target is the function fnID.
+func scheduleOf(t *testing.T, s synthesized, fnID string) map[string]any {
+	t.Helper()
+	var found []map[string]any
+	for _, r := range s.resources("AWS::Scheduler::Schedule") {
+		if getAtt(path(r.Props, "Target", "Arn"), fnID, "Arn") {
+			found = append(found, r.Props)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d schedules target %s, want 1", len(found), fnID)
+	}
+	return found[0]
+}
+
+// asyncConfigOf is the asynchronous-invocation config of the function fnID.
+func asyncConfigOf(t *testing.T, s synthesized, fnID string) map[string]any {
+	t.Helper()
+	for _, r := range s.resources("AWS::Lambda::EventInvokeConfig") {
+		if refID(r.Props["FunctionName"]) == fnID {
+			return r.Props
+		}
+	}
+	t.Fatalf("no async config for %s", fnID)
+	return nil
+}
+
+func TestEscalatorRunsEveryFiveMinutesAlways(t *testing.T) {
+	for name, s := range map[string]synthesized{"full": full, "plain": plain} {
+		// GIVEN the escalator
+		esc := functionResource(t, s, routes.FnEscalate)
+		// WHEN we read its schedule
+		sched := scheduleOf(t, s, esc.ID)
+		// THEN it runs every five minutes, enabled even without a sender
+		// (the overdue marks show in the inbox either way)
+		if sched["ScheduleExpression"] != "rate(5 minutes)" || sched["State"] != "ENABLED" {
+			t.Errorf("%s: schedule %v, state %v", name, sched["ScheduleExpression"], sched["State"])
+		}
+		if path(sched, "Target", "RetryPolicy", "MaximumRetryAttempts") != float64(0) {
+			t.Errorf("%s: retry policy %v", name, path(sched, "Target", "RetryPolicy"))
+		}
+		// AND one run at a time, within the API's timeout budget
+		if esc.Props["ReservedConcurrentExecutions"] != float64(1) {
+			t.Errorf("%s: reserved concurrency %v, want 1", name, esc.Props["ReservedConcurrentExecutions"])
+		}
+		if cfg := asyncConfigOf(t, s, esc.ID); cfg["MaximumRetryAttempts"] != float64(0) {
+			t.Errorf("%s: async config %v", name, cfg)
 		}
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/pedsportal/messaging/internal/lambdaapp/reactors"
 	"github.com/pedsportal/messaging/internal/lambdaapp/senders"
 	"github.com/pedsportal/messaging/internal/localdev/dynamotest"
+	"github.com/pedsportal/messaging/internal/localdev/officeclock"
 	"github.com/pedsportal/messaging/internal/routes"
 	"github.com/pedsportal/messaging/internal/schema"
 	"github.com/pedsportal/messaging/internal/seed"
@@ -55,6 +56,9 @@ func newDeps(t *testing.T) (api.Deps, *store.Store) {
 	return api.Deps{
 		Store:   s,
 		Cursors: codec,
+		// Inside office hours, whenever the test runs: no after-hours
+		// acknowledgement joins the chain.
+		Now: officeclock.Open(),
 		Audiences: authz.Audiences{
 			domain.SidePortal: {Issuer: "http://127.0.0.1:8082/portal", ClientID: "portal-web"},
 			domain.SideStaff:  {Issuer: "http://127.0.0.1:8082/staff", ClientID: "staff-web"},
@@ -197,7 +201,8 @@ func decodeStrict(t *testing.T, fn string, v any) {
 // their handlers, built as Lambda builds them, on DynamoDB Local with the
 // demo data: a nurse's reply on the stream becomes a pending notification
 // for the parent who chose e-mail (and only her); the schedule's event
-// sends it once due; SES's bounce marks her address, which staff then see.
+// sends it once due; the escalator's marks what is past its target; SES's
+// bounce marks her address, which staff then see.
 func TestTriggeredSampleEvents(t *testing.T) {
 	client, tables := seeded(t)
 	st := store.New(client, tables)
@@ -207,7 +212,7 @@ func TestTriggeredSampleEvents(t *testing.T) {
 		e := envvar.Function(slices.Sorted(maps.Keys(f.Tables)), f.Cursors, f.Sends, envvar.Settings{
 			TableName: func(logical string) string {
 				return map[string]string{schema.Directory: tables.Directory, schema.Messages: tables.Messages,
-					schema.Notifications: tables.Notifications, schema.Audit: tables.Audit}[logical]
+					schema.Notifications: tables.Notifications, schema.Worklog: tables.Worklog, schema.Audit: tables.Audit}[logical]
 			},
 			CursorSecretARN: "local-key", MailFrom: "messages@maplegrove.example", APIURL: "https://api.example.com",
 		})
@@ -253,6 +258,21 @@ func TestTriggeredSampleEvents(t *testing.T) {
 	}
 	if !strings.HasPrefix(mail.unsubscribe, "<https://api.example.com/public/unsubscribe?t=") {
 		t.Fatalf("List-Unsubscribe = %q", mail.unsubscribe)
+	}
+
+	// The escalator's schedule: a week on, the demo chart's waits are all
+	// past their targets; each is marked once and alerted to its pool.
+	var tick map[string]any
+	decodeStrict(t, routes.FnEscalate, &tick)
+	esc, err := reactors.Escalator(ctx, src(routes.FnEscalate, time.Now().Add(7*24*time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := esc.Run(ctx); err != nil || res.Overdue == 0 || res.Alerts == 0 {
+		t.Fatalf("escalate: %+v, %v; want waits marked overdue and alerts", res, err)
+	}
+	if res, err := esc.Run(ctx); err != nil || res.Overdue != 0 {
+		t.Fatalf("second escalation: %+v, %v; want nothing new", res, err)
 	}
 
 	var sns events.SNSEvent

@@ -58,6 +58,10 @@ type Options struct {
 	// Now is the product's clock (messages' times, the notifications');
 	// nil means time.Now. Tests set it to drive windows and quiet hours.
 	Now func() time.Time
+	// EscalateEvery runs the response-target check on a timer, as its
+	// schedule does in AWS (make dev: every five minutes); 0 leaves it to
+	// Stack.Escalate.
+	EscalateEvery time.Duration
 }
 
 // Stack is the running product.
@@ -76,8 +80,9 @@ type Stack struct {
 	// Notifications is the notification path, when Options.Notify asked.
 	Notifications *Notifications
 
-	now   func() time.Time
-	links *linktoken.Signer // signs e-mail links from the run's cursor key, as the functions verify them
+	escalation *escalation
+	now        func() time.Time
+	links      *linktoken.Signer // signs e-mail links from the run's cursor key, as the functions verify them
 	// settings, guard and readKey make each function's Source (source).
 	settings envvar.Settings
 	guard    iamguard.Config
@@ -222,6 +227,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			return nil, err
 		}
 	}
+	if err := s.startEscalation(ctx, opts.EscalateEvery, log); err != nil {
+		return nil, err
+	}
 	s.serve(apiLn, s.gateway, log)
 	s.serve(siteLn, site, log)
 	s.serve(issLn, s.Issuer.Handler(), log)
@@ -314,6 +322,7 @@ func (s *Stack) Stop() {
 	if s.gateway != nil {
 		_ = s.gateway.Close()
 	}
+	s.escalation.close()
 	s.Notifications.Stop()
 	if s.dynamo != nil {
 		_ = s.dynamo.Stop()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/pedsportal/messaging/internal/audit"
@@ -131,7 +132,7 @@ func (f *Flusher) Flush(ctx context.Context) (Result, error) {
 }
 
 func pendingKey(p Pending) string {
-	return string(p.Recipient.Kind) + "\x00" + p.Recipient.ID + "\x00" + p.PatientID + "\x00" + p.ConversationID
+	return string(p.Recipient.Kind) + "\x00" + p.Recipient.ID + "\x00" + p.PatientID + "\x00" + p.ConversationID + "\x00" + strconv.FormatBool(p.Overdue)
 }
 
 func (f *Flusher) one(ctx context.Context, r *flush, p Pending) {
@@ -291,7 +292,8 @@ func (f *Flusher) digest(ctx context.Context, r *flush, log *slog.Logger, p Pend
 		return f.skip(ctx, r, log, p, "no usable address")
 	}
 	// Only conversations still waiting for staff: one a colleague already
-	// read is no news. A header of another practice is never counted.
+	// read is no news, and an overdue alert only of those still unanswered
+	// and overdue. A header of another practice is never counted.
 	var live []ConversationRef
 	seen := map[ConversationRef]bool{}
 	for _, c := range p.Conversations {
@@ -303,7 +305,10 @@ func (f *Flusher) digest(ctx context.Context, r *flush, log *slog.Logger, p Pend
 		if err != nil {
 			return fmt.Errorf("conversation %s: %w", c.ConversationID, err)
 		}
-		if h != nil && h.PracticeID == p.PracticeID && h.StaffUnread > 0 {
+		if h == nil || h.PracticeID != p.PracticeID {
+			continue
+		}
+		if p.Overdue && h.Awaiting == domain.AwaitingStaff && h.OverdueAt != nil || !p.Overdue && h.StaffUnread > 0 {
 			live = append(live, c)
 		}
 	}
@@ -320,7 +325,7 @@ func (f *Flusher) digest(ctx context.Context, r *flush, log *slog.Logger, p Pend
 	}
 	reqID := f.cfg.NewID(r.now)
 	log = log.With("request_id", reqID)
-	e, err := StaffEmail(pr.Name, link, len(live))
+	e, err := StaffEmail(pr.Name, link, len(live), p.Overdue)
 	if err == nil {
 		e.To = rcpt.Email
 		e.Tags = map[string]string{recipientTag: rcpt.ID, recipientKind: string(Staff)}

@@ -81,6 +81,11 @@ type Pending struct {
 	DueAt           time.Time
 	// Version guards against two flushes sending one notification twice.
 	Version int
+	// Overdue makes a staff notification an alert that its conversations
+	// passed their pool's response target, apart from the digest of new
+	// messages: a conversation someone opened but nobody answered is
+	// still news.
+	Overdue bool
 }
 
 // Repository is what notifications read and write.

@@ -23,6 +23,7 @@ type view struct {
 	Unsubscribe string // family e-mail only: the one-click URL, for the List-Unsubscribe header
 	Settings    string // family e-mail only: the portal's Notifications page, for people
 	Count       int    // staff digest: conversations with new messages
+	Overdue     bool   // staff alert: conversations past their response target
 }
 
 // The templates are parsed on first use, so that a function that never
@@ -74,12 +75,12 @@ Your e-mail app's Unsubscribe button also stops them at once, without signing in
 
 	staffSubject = sync.OnceValue(func() *texttemplate.Template {
 		return texttemplate.Must(texttemplate.New("staff.subject").Parse(
-			`New messages in the {{.Practice}} inbox`))
+			`{{if .Overdue}}Past the response target in the {{.Practice}} inbox{{else}}New messages in the {{.Practice}} inbox{{end}}`))
 	})
 
 	staffText = sync.OnceValue(func() *texttemplate.Template {
 		return texttemplate.Must(texttemplate.New("staff.txt").Parse(
-			`New messages are waiting in the {{.Practice}} inbox: {{.Count}} {{if eq .Count 1}}conversation{{else}}conversations{{end}}.
+			`{{if .Overdue}}Past the response target in the {{.Practice}} inbox: {{.Count}} {{if eq .Count 1}}conversation waits{{else}}conversations wait{{end}} longer than the pool promises families.{{else}}New messages are waiting in the {{.Practice}} inbox: {{.Count}} {{if eq .Count 1}}conversation{{else}}conversations{{end}}.{{end}}
 
 Open the inbox:
 {{.Link}}
@@ -91,10 +92,10 @@ This e-mail does not contain the messages. Do not reply to it.
 	staffHTML = sync.OnceValue(func() *htmltemplate.Template {
 		return htmltemplate.Must(htmltemplate.New("staff.html").Parse(`<!DOCTYPE html>
 <html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>New messages in the {{.Practice}} inbox</title></head>
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{if .Overdue}}Past the response target{{else}}New messages{{end}} in the {{.Practice}} inbox</title></head>
 <body style="margin:0;padding:16px;font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;font-size:16px;line-height:1.5;color:#1b1b1b;background:#ffffff">
 <div style="max-width:560px;margin:0 auto">
-<p>New messages are waiting in the {{.Practice}} inbox: {{.Count}} {{if eq .Count 1}}conversation{{else}}conversations{{end}}.</p>
+<p>{{if .Overdue}}Past the response target in the {{.Practice}} inbox: {{.Count}} {{if eq .Count 1}}conversation waits{{else}}conversations wait{{end}} longer than the pool promises families.{{else}}New messages are waiting in the {{.Practice}} inbox: {{.Count}} {{if eq .Count 1}}conversation{{else}}conversations{{end}}.{{end}}</p>
 <p><a href="{{.Link}}" style="display:inline-block;padding:12px 20px;background:#1d5fa8;color:#ffffff;text-decoration:none;border-radius:6px;font-weight:600">Open the inbox</a></p>
 <p>This e-mail does not contain the messages. Do not reply to it.</p>
 </div>
@@ -144,8 +145,11 @@ func FamilyText(practiceName, link string) (string, error) {
 }
 
 // StaffEmail renders a staff digest covering count conversations.
-func StaffEmail(practiceName, link string, count int) (Email, error) {
-	v := view{Practice: displayName(practiceName), Link: link, Count: count}
+//
+// overdue makes it the alert that conversations passed their response
+// target rather than the digest of new messages.
+func StaffEmail(practiceName, link string, count int, overdue bool) (Email, error) {
+	v := view{Practice: displayName(practiceName), Link: link, Count: count, Overdue: overdue}
 	var e Email
 	var err error
 	if e.Subject, err = execText(staffSubject(), v); err != nil {

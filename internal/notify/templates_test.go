@@ -105,14 +105,16 @@ func TestTemplatesCarryNoPHI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []int{1, 3} {
-		e, err := notify.StaffEmail(pr.Name, staffLink, n)
-		if err != nil {
-			t.Fatal(err)
+	for _, overdue := range []bool{false, true} {
+		for _, n := range []int{1, 3} {
+			e, err := notify.StaffEmail(pr.Name, staffLink, n, overdue)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, rendered{"staff subject", e.Subject}, rendered{"staff text", e.Text}, rendered{"staff html", e.HTML})
 		}
-		all = append(all, rendered{"staff subject", e.Subject}, rendered{"staff text", e.Text}, rendered{"staff html", e.HTML})
 	}
-	if len(all) != len(dir.Patients)*len(convs)*4+6 {
+	if len(all) != len(dir.Patients)*len(convs)*4+12 {
 		t.Fatalf("rendered %d", len(all))
 	}
 
@@ -166,7 +168,7 @@ func TestTemplatesSayWhatTheyMust(t *testing.T) {
 	if len([]rune(sms)) > 320 { // two concatenated segments at most
 		t.Errorf("sms is %d characters", len([]rune(sms)))
 	}
-	d, _ := notify.StaffEmail("Maple Grove Pediatrics", "https://x.example/staff/#/inbox", 1)
+	d, _ := notify.StaffEmail("Maple Grove Pediatrics", "https://x.example/staff/#/inbox", 1, false)
 	if !strings.Contains(d.Text, "1 conversation.") || d.Unsubscribe != "" {
 		t.Errorf("digest %q", d.Text)
 	}

@@ -47,6 +47,8 @@ const (
 	FnNotifier    = "notifier"
 	FnNotifyFlush = "notify-flush"
 	FnSESEvents   = "ses-events"
+	// FnEscalate marks conversations past their response target overdue.
+	FnEscalate = "escalate"
 )
 
 // Trigger is what invokes a function that serves no route.
@@ -62,6 +64,8 @@ const (
 	MessagesStream Trigger = "messages-stream"
 	// EveryMinute: a schedule.
 	EveryMinute Trigger = "every-minute"
+	// EveryFiveMinutes: a schedule, for work measured in business hours.
+	EveryFiveMinutes Trigger = "every-5-minutes"
 	// SESEvents: the SNS topic of the e-mail configuration set's bounce
 	// and complaint events.
 	SESEvents Trigger = "ses-events"
@@ -229,6 +233,11 @@ func Functions() []Function {
 		{Name: FnNotifier, Tables: map[string]Access{dir: Read, msg: Read, notes: ReadWrite}, Trigger: MessagesStream},
 		{Name: FnNotifyFlush, Tables: map[string]Access{dir: Read, msg: Read, notes: ReadWriteDelete, audit: Append}, Cursors: true, Trigger: EveryMinute, Sends: true},
 		{Name: FnSESEvents, Tables: map[string]Access{dir: ReadUpdate}, Trigger: SESEvents},
+		// The escalator reads each pool's needs-reply queue, marks what
+		// passed its target overdue (a header update, a history entry and
+		// an audit record in one transaction) and records staff alerts,
+		// which the flusher sends.
+		{Name: FnEscalate, Tables: map[string]Access{dir: Read, msg: ReadUpdate, worklog: Append, notes: ReadWrite, audit: Append}, Trigger: EveryFiveMinutes},
 	}
 }
 

@@ -226,7 +226,31 @@ func (s *Store) DeleteLink(ctx context.Context, patientID, portalUserID string, 
 
 // PutPractice stores a practice.
 func (s *Store) PutPractice(ctx context.Context, p domain.Practice) error {
-	return s.putOwned(ctx, newPracticeItem(p), p.ID, "practice "+p.ID)
+	if err := s.putOwned(ctx, newPracticeItem(p), p.ID, "practice "+p.ID); err != nil {
+		return err
+	}
+	reg := newPracticeItem(p)
+	reg.key = practiceRegistryKey(p.ID)
+	return s.putOwned(ctx, reg, p.ID, "practice "+p.ID)
+}
+
+// Practices lists the IDs of every practice, from the registry partition
+// the directory loader keeps: what scheduled work (escalation) iterates.
+func (s *Store) Practices(ctx context.Context) ([]string, error) {
+	kc := expression.Key(aPK).Equal(expression.Value(pkPractices))
+	items, err := s.queryItems(ctx, &dynamodb.QueryInput{TableName: aws.String(s.tables.Directory)}, kc)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(items))
+	for _, it := range items {
+		var k key
+		if err := attributevalue.UnmarshalMap(it, &k); err != nil {
+			return nil, fmt.Errorf("decode practice: %w", err)
+		}
+		ids = append(ids, k.SK)
+	}
+	return ids, nil
 }
 
 // PutPatient stores a patient's profile and its entry in the practice roster.

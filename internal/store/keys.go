@@ -53,6 +53,12 @@ func rosterPoolKey(practiceID, poolID string) key {
 	return key{pfxPractice + practiceID, pfxPool + poolID}
 }
 func practiceKey(practiceID string) key { return key{pfxPractice + practiceID, skProfile} }
+
+// pkPractices is the registry partition: one item per practice, so that
+// scheduled work can list the practices without a scan.
+const pkPractices = "PRACTICES"
+
+func practiceRegistryKey(practiceID string) key { return key{pkPractices, practiceID} }
 func rosterPatientKey(practiceID, patientID string) key {
 	return key{pfxPractice + practiceID, pfxPatient + patientID}
 }

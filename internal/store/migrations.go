@@ -234,3 +234,31 @@ func lastMessage(ctx context.Context, db MigrationAPI, t Tables, patientID strin
 	}
 	return m.message(), nil
 }
+
+// MigratePracticeRegistry lists practices stored before the registry
+// existed in it, so that scheduled work finds them.
+func MigratePracticeRegistry(ctx context.Context, db MigrationAPI, t Tables) (int, error) {
+	filter := expression.Name(aPK).BeginsWith(pfxPractice).And(expression.Name(aSK).Equal(expression.Value(skProfile)))
+	added := 0
+	err := scanEach(ctx, db, t.Directory, filter, func(it map[string]types.AttributeValue) error {
+		var p practiceItem
+		if err := attributevalue.UnmarshalMap(it, &p); err != nil {
+			return fmt.Errorf("decode practice: %w", err)
+		}
+		p.key = practiceRegistryKey(p.ID)
+		item, err := marshal(p)
+		if err != nil {
+			return err
+		}
+		_, err = db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(t.Directory), Item: item, ConditionExpression: aws.String(notExists)})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return nil // listed already
+		}
+		if err == nil {
+			added++
+		}
+		return err
+	})
+	return added, err
+}

@@ -43,6 +43,7 @@ type pendingItem struct {
 	DueAt          time.Time   `dynamodbav:"dueAt"`
 	Version        int         `dynamodbav:"version"`
 	ExpiresAt      int64       `dynamodbav:"ExpiresAt"`
+	Overdue        bool        `dynamodbav:"overdue,omitempty"`
 }
 
 // seenItem remembers, for a day, that a message was applied to a
@@ -56,6 +57,7 @@ type seenItem struct {
 const (
 	pfxRecipient = "RECIPIENT#"
 	skDigest     = "DIGEST"
+	skOverdue    = "OVERDUE" // a staff alert of conversations past their target
 	pfxSeen      = "SEEN#"
 	// duePartition holds every pending item in the Due index. A practice
 	// has a few dozen pending at a time; thousands of practices in one
@@ -78,6 +80,9 @@ var (
 
 func pendingKey(p notify.Pending) key {
 	sk := skDigest
+	if p.Overdue {
+		sk = skOverdue
+	}
 	if p.ConversationID != "" {
 		sk = pfxConv + p.PatientID + "#" + p.ConversationID
 	}
@@ -103,6 +108,9 @@ func (s *Store) AddPending(ctx context.Context, p notify.Pending) error {
 		Set(expression.Name(aDueSK), expression.IfNotExists(expression.Name(aDueSK), expression.Value(dueSK(p.DueAt, k)))).
 		Set(expression.Name(aExpiresAt), expression.Value(exp)).
 		Add(expression.Name(aPVersion), expression.Value(1))
+	if p.Overdue {
+		update = update.Set(expression.Name(attr(pendingItem{}, "Overdue")), expression.Value(true))
+	}
 	if p.ConversationID != "" {
 		update = update.
 			Set(expression.Name(attr(pendingItem{}, "PatientID")), expression.Value(p.PatientID)).
@@ -187,7 +195,7 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]notify.Pen
 		}
 		p := notify.Pending{
 			PracticeID: it.PracticeID, PatientID: it.PatientID, ConversationID: it.ConversationID,
-			FirstAt: it.FirstAt, LastAt: it.LastAt, DueAt: it.DueAt, Version: it.Version,
+			FirstAt: it.FirstAt, LastAt: it.LastAt, DueAt: it.DueAt, Version: it.Version, Overdue: it.Overdue,
 			Recipient: notify.Recipient{Kind: it.Kind, ID: it.RecipientID},
 		}
 		if r != nil {
@@ -369,6 +377,11 @@ func MessageFromStream(image map[string]events.DynamoDBAttributeValue) (notify.M
 	var m msgItem
 	if err := attributevalue.UnmarshalMap(av, &m); err != nil {
 		return notify.Message{}, false, fmt.Errorf("decode message: %w", err)
+	}
+	if m.Automatic {
+		// The after-hours acknowledgement: the family reads it as they
+		// write, and it is news to nobody.
+		return notify.Message{}, false, nil
 	}
 	return notify.Message{PatientID: m.PatientID, ConversationID: m.ConversationID, MessageID: m.ID, AuthorSide: m.Author.Side, At: m.CreatedAt}, true, nil
 }

@@ -47,6 +47,8 @@ func main() {
 		Log:         log,
 		// As the schedule does in AWS, every minute; the window is 10.
 		Notify: &devstack.NotifyOptions{FlushEvery: time.Minute},
+		// As the escalator's schedule does, every five minutes.
+		EscalateEvery: 5 * time.Minute,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "make dev: %v\n", err)

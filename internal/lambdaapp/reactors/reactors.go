@@ -1,6 +1,7 @@
 // Package reactors builds and starts, on Lambda, the functions that react
-// to events rather than serve routes: the notifier (the Messages stream)
-// and ses-events (SES's bounce and complaint events). They live apart from
+// to events rather than serve routes: the notifier (the Messages stream),
+// ses-events (SES's bounce and complaint events) and the escalator (a
+// schedule). They live apart from
 // package lambdaapp so that no HTTP function links the notification code.
 package reactors
 
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/pedsportal/messaging/internal/compose"
+	"github.com/pedsportal/messaging/internal/escalate"
 	"github.com/pedsportal/messaging/internal/lambdaapp"
 	"github.com/pedsportal/messaging/internal/notify"
 	"github.com/pedsportal/messaging/internal/routes"
@@ -38,6 +40,27 @@ func SESEvents(ctx context.Context, src compose.Source) (func(context.Context, e
 	}
 	log := compose.LogOf(src)
 	return func(ctx context.Context, ev events.SNSEvent) error { return notify.HandleSESEvents(ctx, st, log, ev) }, nil
+}
+
+// Escalator builds the scheduled check of response targets.
+func Escalator(ctx context.Context, src compose.Source) (*escalate.Escalator, error) {
+	st, err := compose.StoreFor(routes.FnEscalate, src)
+	if err != nil {
+		return nil, err
+	}
+	return escalate.New(st, src.Now, compose.LogOf(src)), nil
+}
+
+// StartEscalator serves the escalator on Lambda; the schedule's event
+// carries nothing it reads.
+func StartEscalator() {
+	start(routes.FnEscalate, func(ctx context.Context, src compose.Source) (any, error) {
+		e, err := Escalator(ctx, src)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) (escalate.Result, error) { return e.Run(ctx) }, nil
+	})
 }
 
 // StartNotifier serves the notifier on Lambda.
