@@ -21,6 +21,7 @@ import (
 	"github.com/pedsportal/messaging/internal/cursor"
 	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/localdev/dynamotest"
+	"github.com/pedsportal/messaging/internal/localdev/officeclock"
 	"github.com/pedsportal/messaging/internal/routes"
 	"github.com/pedsportal/messaging/internal/seed"
 	"github.com/pedsportal/messaging/internal/store"
@@ -83,7 +84,7 @@ func handlersOver(t *testing.T, st *store.Store) map[string]api.Handler {
 	}
 	hs := map[string]api.Handler{}
 	for name, newHandler := range api.Constructors {
-		hs[name] = newHandler(api.Deps{Store: st, Cursors: codec, LinkKey: bench.LinkKey, Audiences: testAudiences})
+		hs[name] = newHandler(api.Deps{Store: st, Cursors: codec, LinkKey: bench.LinkKey, Audiences: testAudiences, Now: officeclock.Open()})
 	}
 	return hs
 }

@@ -288,6 +288,9 @@ type replyRequest struct {
 type writeResponse struct {
 	Conversation *conversationView `json:"conversation,omitempty"`
 	Message      *domain.Message   `json:"message"`
+	// Acknowledgement is the automatic after-hours reply, when the office
+	// is closed.
+	Acknowledgement *domain.Message `json:"acknowledgement,omitempty"`
 }
 
 func (h *handler) startConversation(r *req) (response, error) {
@@ -310,7 +313,7 @@ func (h *handler) startConversation(r *req) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return httpapi.JSON(http.StatusCreated, writeResponse{viewOf(res.Conversation, side), res.Message}), nil
+	return httpapi.JSON(http.StatusCreated, writeResponse{viewOf(res.Conversation, side), res.Message, res.Acknowledgement}), nil
 }
 
 func (h *handler) reply(r *req) (response, error) {
@@ -326,7 +329,7 @@ func (h *handler) reply(r *req) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return httpapi.JSON(http.StatusCreated, writeResponse{Message: res.Message}), nil
+	return httpapi.JSON(http.StatusCreated, writeResponse{Message: res.Message, Acknowledgement: res.Acknowledgement}), nil
 }
 
 type conversationResponse struct {

@@ -33,6 +33,7 @@ func TestStaffStayInTheirPractice(t *testing.T) {
 	other := &directory.File{
 		Practice: domain.Practice{ID: "prac-elm", Name: "Elm Pediatrics"},
 		Staff:    []directory.Staff{{ID: "sub-elm-nurse", DisplayName: "Elm Nurse", Role: domain.RoleNurse}},
+		Pools:    []directory.Pool{{ID: "pool-elm", Name: "Elm front desk"}},
 	}
 	if err := directory.Load(t.Context(), s, other, "test", func(string, int) {}); err != nil {
 		t.Fatal(err)
@@ -52,6 +53,14 @@ func TestStaffStayInTheirPractice(t *testing.T) {
 		{"unlink", "manage-links", staffEvent("sub-elm-nurse", "DELETE", "/staff/patients/{patientId}/links/{portalUserId}", "/x",
 			map[string]string{"patientId": seed.Mateo, "portalUserId": seed.ParentRivera}, ""), 404},
 		{"assign to other practice's staff", "manage-conversation", staffEvent(seed.NurseKim, "PATCH", conv, "/x", rash, `{"assigneeId":"sub-elm-nurse"}`), 422},
+		{"note", "manage-conversation", staffEvent("sub-elm-nurse", "POST", conv+"/notes", "/x", rash, `{"text":"x"}`), 404},
+		{"log", "staff-inbox", staffEvent("sub-elm-nurse", "GET", conv+"/log", "/x", rash, ""), 404},
+		{"reroute", "manage-conversation", staffEvent("sub-elm-nurse", "PATCH", conv, "/x", rash, `{"poolId":"pool-front-desk","reason":"x"}`), 404},
+		{"reroute to other practice's pool", "manage-conversation", staffEvent(seed.NurseKim, "PATCH", conv, "/x", rash, `{"poolId":"pool-elm","reason":"x"}`), 422},
+		{"note on a missing conversation", "manage-conversation", staffEvent(seed.NurseKim, "POST", conv+"/notes", "/x",
+			map[string]string{"patientId": seed.Mateo, "conversationId": "01KSEED000000000000000000Z"}, `{"text":"x"}`), 404},
+		{"log of another patient's conversation", "staff-inbox", staffEvent(seed.NurseKim, "GET", conv+"/log", "/x",
+			map[string]string{"patientId": seed.Sofia, "conversationId": seed.ConvRash}, ""), 404},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := api.Constructors[tc.fn](deps)(t.Context(), tc.ev)

@@ -12,11 +12,19 @@ type conversationView struct {
 	Unread int `json:"unread"`
 }
 
+// The family's view leaves out the practice's workflow: who holds the
+// conversation and since when, and whether it is overdue. Where the
+// practice allows it, the status line of their messages names the
+// assignee instead.
 func viewOf(c *domain.Conversation, side domain.Side) *conversationView {
 	if c == nil {
 		return nil
 	}
-	return &conversationView{Conversation: *c, Unread: c.UnreadFor(side)}
+	v := &conversationView{Conversation: *c, Unread: c.UnreadFor(side)}
+	if side == domain.SidePortal {
+		v.Assignee, v.AssignedAt, v.OverdueAt = nil, nil, nil
+	}
+	return v
 }
 
 func viewsOf(cs []domain.Conversation, side domain.Side) []conversationView {

@@ -52,7 +52,9 @@ type StartRequest struct {
 type WriteResult struct {
 	Conversation *domain.Conversation // new conversations only
 	Message      *domain.Message
-	Replayed     bool
+	// Acknowledgement is the automatic after-hours reply stored after it.
+	Acknowledgement *domain.Message
+	Replayed        bool
 }
 
 // StartConversation starts a conversation with its first message. Errors:
@@ -122,6 +124,7 @@ func (a *App) write(ctx context.Context, c *Call, msg domain.Message, conv, befo
 	if c.Principal.Side == domain.SidePortal {
 		day := c.At.Truncate(24 * time.Hour)
 		w.Cap = &DailyCap{CallerID: c.Principal.ID, Day: day.Format(time.DateOnly), Limit: a.dailyLimit, ResetAt: day.Add(24 * time.Hour)}
+		a.acknowledge(ctx, &w, msg, conv, before)
 	}
 	var (
 		written Written
@@ -148,7 +151,7 @@ func (a *App) write(ctx context.Context, c *Call, msg domain.Message, conv, befo
 	}
 	if !written.Replayed {
 		c.recorded = true
-		return &WriteResult{Conversation: conv, Message: &msg}, nil
+		return &WriteResult{Conversation: conv, Message: &msg, Acknowledgement: w.Ack}, nil
 	}
 	// A retry: answer with what the first request stored, audited as a
 	// replay before it goes out.
@@ -165,6 +168,34 @@ func (a *App) write(ctx context.Context, c *Call, msg domain.Message, conv, befo
 		res.Conversation = stored
 	}
 	return res, nil
+}
+
+// acknowledge adds the automatic after-hours acknowledgement to a family
+// message's write, when the office is closed and the chain has none for
+// this window. Without the practice's settings the message goes through
+// unacknowledged: the acknowledgement is a courtesy, the message is not.
+func (a *App) acknowledge(ctx context.Context, w *Write, msg domain.Message, conv, before *domain.Conversation) {
+	h := before
+	if conv != nil {
+		h = conv
+	}
+	if h == nil {
+		return
+	}
+	s, err := a.settings(ctx, h.PracticeID)
+	if err != nil {
+		a.log.WarnContext(ctx, "after-hours acknowledgement skipped: practice settings unavailable", "practiceId", h.PracticeID, "error", err)
+		return
+	}
+	ack, window := acknowledgement(s, a.newID(msg.CreatedAt.Add(time.Millisecond)), msg.ConversationID, msg.PatientID, msg.CreatedAt, h.AckedWindow)
+	if ack == nil {
+		return
+	}
+	w.Ack, w.AckWindow = ack, window
+	if conv != nil {
+		conv.MessageCount++
+		conv.AckedWindow = &window
+	}
 }
 
 // WriteCapLog is the log message of a write refused by the daily limit;
@@ -338,10 +369,19 @@ func (a *App) ReadWorklog(ctx context.Context, c *Call, patientID, convID string
 	if !domain.ValidConversationID(convID) {
 		return Page[domain.Entry]{}, domain.ErrNotFound
 	}
-	page, _, err := readPatient(ctx, a, c, patientID, authz.Extra{ConversationID: convID}, false, func(ctx context.Context) (Page[domain.Entry], error) {
+	page, g, err := readPatient(ctx, a, c, patientID, authz.Extra{ConversationID: convID}, false, func(ctx context.Context) (Page[domain.Entry], error) {
 		return a.repo.Worklog(ctx, patientID, convID, limit, start)
 	})
-	return page, err
+	if err != nil {
+		return page, err
+	}
+	if start == nil && g.Conversation != nil {
+		// The log starts with the conversation's creation, from its header.
+		h := g.Conversation
+		created := domain.Entry{ConversationID: h.ID, PatientID: h.Patient.ID, Kind: domain.EventCreated, By: h.StartedBy, At: h.CreatedAt}
+		page.Items = append([]domain.Entry{created}, page.Items...)
+	}
+	return page, nil
 }
 
 // changeHeader reads access and the header in one round trip, then commits

@@ -162,3 +162,33 @@ func thePool(name string) string {
 	}
 	return "the " + strings.ToLower(name[:1]) + name[1:]
 }
+
+// AutoReplier is the author of automatic messages in the chain.
+var AutoReplier = domain.Party{ID: "system", Name: "Automatic reply", Role: "auto", Side: domain.SideStaff}
+
+// acknowledgement is the automatic reply to a family message written at
+// at while the office is closed, once per off-hours window of a chain:
+// when the office reopens, the nurse line, and 911. It returns the start of
+// the window, and nil when the office is open or the window already has
+// its acknowledgement (acked).
+func acknowledgement(s Settings, id, convID, patientID string, at time.Time, acked *time.Time) (*domain.Message, time.Time) {
+	start, reopen, closed := s.Calendar.ClosedWindow(at)
+	if !closed || acked != nil && acked.Equal(start) {
+		return nil, time.Time{}
+	}
+	when := "when the office reopens"
+	if !reopen.IsZero() {
+		p := s.Calendar.Phrase(reopen, at)
+		when = strings.TrimPrefix(strings.Replace(p, " by ", " at ", 1), "by ")
+	}
+	body := "Our office is closed right now. We reopen " + when + " and will read your message then. "
+	if line := s.Practice.NurseLine; line != "" {
+		body += "If your child needs advice that can't wait, call the nurse line at " + line + ". "
+	} else {
+		body += "If your child needs advice that can't wait, call the office. "
+	}
+	body += "In an emergency, call 911."
+	m := NewMessage(id, convID, patientID, body, AutoReplier, at.Add(time.Millisecond))
+	m.Automatic = true
+	return &m, start.UTC()
+}

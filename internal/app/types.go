@@ -78,4 +78,10 @@ type Write struct {
 	// Before is a reply's conversation as the access read saw it: whose
 	// turn it is next follows from it.
 	Before *domain.Conversation
+	// Ack is the automatic acknowledgement of a family message sent while
+	// the office is closed, stored after it in the same transaction; the
+	// header then records AckWindow, the window it acknowledges, so that
+	// each off-hours window gets one.
+	Ack       *domain.Message
+	AckWindow time.Time
 }

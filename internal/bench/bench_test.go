@@ -23,6 +23,7 @@ import (
 	"github.com/pedsportal/messaging/internal/localdev/calltrace"
 	"github.com/pedsportal/messaging/internal/localdev/dynamolocal"
 	"github.com/pedsportal/messaging/internal/localdev/dynamotest"
+	"github.com/pedsportal/messaging/internal/localdev/officeclock"
 	"github.com/pedsportal/messaging/internal/seed"
 	"github.com/pedsportal/messaging/internal/store"
 )
@@ -64,6 +65,9 @@ func newHarness(tb testing.TB, delay time.Duration) *harness {
 		Store: store.New(h.rec, tables), Cursors: codec, LinkKey: LinkKey, Audiences: auds, Log: slog.New(slog.DiscardHandler),
 		// Benchmarks write far more than a family would.
 		DailyWriteLimit: 1 << 30,
+		// Inside office hours, so no write adds an after-hours
+		// acknowledgement and the figures do not depend on the hour.
+		Now: officeclock.Open(),
 	}
 	h.handlers = map[string]api.Handler{}
 	for name, newHandler := range api.Constructors {
@@ -264,4 +268,65 @@ func BenchmarkListScaling(b *testing.B) {
 	b.ReportMetric(float64(ts.Microseconds())/n, "µs/list@10msgs")
 	b.ReportMetric(float64(tl.Microseconds())/n, "µs/list@10000msgs")
 	b.ReportMetric(float64(tl)/float64(ts), "ratio")
+}
+
+// BenchmarkQueueScaling times the first page of the staff inbox's default
+// view, "needs reply", for a practice with 10 conversations waiting on it
+// and one with 10,000, interleaved in one run, and reports their ratio.
+// Each practice has its own tables; the page comes from the queue's own
+// index partition, so it should not grow with the queue.
+func BenchmarkQueueScaling(b *testing.B) {
+	small, large := newHarness(b, 0), newHarness(b, 0)
+	start := time.Now()
+	fillQueue(b, small.st, 10)
+	fillQueue(b, large.st, 10_000)
+	fmt.Printf("setup: queues of 10 and 10,000 in %s\n", time.Since(start).Round(time.Millisecond))
+	inbox := Scenario{Name: "needs reply", Route: "GET /staff/inbox", As: "nurse.kim", Status: 200}
+	small.run(b, inbox) // warm: the staff member's practice is then known
+	large.run(b, inbox)
+	var ts, tl time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		small.run(b, inbox)
+		t1 := time.Now()
+		large.run(b, inbox)
+		ts += t1.Sub(t0)
+		tl += time.Since(t1)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(ts.Microseconds())/n, "µs/page@10waiting")
+	b.ReportMetric(float64(tl.Microseconds())/n, "µs/page@10000waiting")
+	b.ReportMetric(float64(tl)/float64(ts), "ratio")
+}
+
+// fillQueue adds conversations waiting on the demo practice until its
+// needs-reply queue holds n.
+func fillQueue(b *testing.B, st *store.Store, n int) {
+	ctx := context.Background()
+	page, err := st.Inbox(ctx, seed.PracticeID, app.ConversationFilter{Awaiting: domain.AwaitingStaff}, 100, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	author := domain.Party{ID: seed.ParentRivera, Name: "Ana Rivera", Role: "portal", Side: domain.SidePortal}
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range work {
+				at := time.Now().UTC()
+				c, m := app.NewConversation(ulid.Make().String(), ulid.Make().String(), domain.PatientRef{ID: seed.Mateo, DisplayName: "Mateo Rivera"}, seed.PracticeID,
+					domain.PoolRef{ID: seed.PoolNurse, Name: "Nurse line"}, "Queued", "A question for the nurse line.", author, seed.ParentRivera, at)
+				w := app.Write{Idem: app.Idempotency{CallerID: "bench", Key: m.ID, Hash: "h"},
+					Audit: audit.Record{PatientID: seed.Mateo, At: at, ActorID: "bench", Action: audit.CreateConversation, Outcome: audit.Success, RequestID: m.ID}}
+				if _, err := st.CreateConversation(ctx, c, m, w); err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	}
+	for i := len(page.Items); i < n; i++ {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
 }

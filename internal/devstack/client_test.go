@@ -15,6 +15,7 @@ import (
 
 	"github.com/pedsportal/messaging/internal/devstack"
 	"github.com/pedsportal/messaging/internal/localdev/dynamotest"
+	"github.com/pedsportal/messaging/internal/localdev/officeclock"
 )
 
 func TestMain(m *testing.M) { dynamotest.Main(m) }
@@ -51,6 +52,11 @@ func startWith(t testing.TB, opts devstack.Options) *env {
 	t.Helper()
 	logs := &syncBuffer{}
 	opts.DynamoEndpoint = dynamotest.Endpoint()
+	if opts.Now == nil {
+		// Inside office hours, whenever the test runs; tests about the
+		// calendar set their own clock.
+		opts.Now = officeclock.Open()
+	}
 	opts.Log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st, err := devstack.Start(t.Context(), opts)
 	if err != nil {

@@ -361,6 +361,9 @@ func TestAuthorization(t *testing.T) {
 			{"GET", "/staff/inbox"},
 			{"GET", "/staff/patients/" + seed.Mateo + "/conversations"},
 			{"PATCH", staffMateo + "/conversations/" + seed.ConvRash},
+			{"POST", staffMateo + "/conversations/" + seed.ConvRash + "/notes"},
+			{"GET", staffMateo + "/conversations/" + seed.ConvRash + "/log"},
+			{"GET", "/staff/inbox?view=done"},
 		} {
 			if got := rivera.do(r.method, r.path, map[string]string{"status": "closed"}); got.status != 401 && got.status != 403 {
 				t.Fatalf("%s %s with a portal token: %d, want 401 or 403", r.method, r.path, got.status)

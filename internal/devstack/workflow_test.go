@@ -29,6 +29,7 @@ type logEntry struct {
 	By       struct{ ID string }
 	ToPool   *struct{ ID, Name string } `json:"toPool"`
 	Assignee *struct{ ID string }       `json:"assignee"`
+	Previous *struct{ ID string }       `json:"previous"`
 }
 
 func (q queue) has(id string) *queued {
@@ -172,12 +173,15 @@ func TestStaffWorkflow(t *testing.T) {
 	for _, it := range log.Items {
 		kinds = append(kinds, it.Kind)
 	}
-	want := "[no_reply_needed needs_reply rerouted note claimed took_over]"
+	want := "[created no_reply_needed needs_reply rerouted note claimed took_over]"
 	if fmt.Sprint(kinds) != want {
 		t.Fatalf("log = %v, want %s", kinds, want)
 	}
-	if r := log.Items[2]; r.Text != reason || r.ToPool == nil || r.ToPool.ID != seed.PoolFrontDesk || log.Items[3].Text != note {
-		t.Fatalf("reroute and note entries = %+v %+v", r, log.Items[3])
+	if r := log.Items[3]; r.Text != reason || r.ToPool == nil || r.ToPool.ID != seed.PoolFrontDesk || log.Items[4].Text != note {
+		t.Fatalf("reroute and note entries = %+v %+v", r, log.Items[4])
+	}
+	if c, to := log.Items[0], log.Items[6]; c.By.ID != seed.ParentRivera || to.Previous == nil || to.Previous.ID != seed.NurseKim {
+		t.Fatalf("created and take-over entries = %+v %+v", c, to)
 	}
 	parent.must(404, "GET", portalMateo+"/conversations/"+cid+"/log", nil)
 

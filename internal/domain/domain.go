@@ -257,9 +257,10 @@ type Message struct {
 // EventKind names what happened to a conversation, for its staff history.
 type EventKind string
 
-// Events. Creation is not among them: the header records who started a
-// conversation and when.
+// Events. Creation is not stored: the header records who started a
+// conversation and when, and the log shows it first.
 const (
+	EventCreated       EventKind = "created"
 	EventAssigned      EventKind = "assigned"
 	EventUnassigned    EventKind = "unassigned"
 	EventClaimed       EventKind = "claimed"
@@ -289,8 +290,10 @@ type Entry struct {
 	// FromPool and ToPool name a reroute's pools.
 	FromPool *PoolRef `json:"fromPool,omitempty"`
 	ToPool   *PoolRef `json:"toPool,omitempty"`
-	// Assignee is who was assigned (assigned, claimed, took_over).
+	// Assignee is who was assigned (assigned, claimed, took_over), and
+	// Previous who held it before a take-over.
 	Assignee *Party `json:"assignee,omitempty"`
+	Previous *Party `json:"previous,omitempty"`
 }
 
 // Events lists what ch does to before, as history entries (without IDs).
@@ -334,6 +337,10 @@ func Events(before Conversation, ch Change, by Party, reason string) []Entry {
 		r := e(k)
 		who := *a
 		r.Assignee = &who
+		if k == EventTookOver {
+			prev := *b
+			r.Previous = &prev
+		}
 		out = append(out, r)
 	}
 	return out

@@ -102,6 +102,7 @@ type entryItem struct {
 	FromPool       *poolRefAttrs    `dynamodbav:"fromPool,omitempty"`
 	ToPool         *poolRefAttrs    `dynamodbav:"toPool,omitempty"`
 	Assignee       *partyAttrs      `dynamodbav:"assignee,omitempty"`
+	Previous       *partyAttrs      `dynamodbav:"previous,omitempty"`
 }
 
 type patientItem struct {
@@ -269,6 +270,10 @@ func newEntryItem(e domain.Entry) entryItem {
 		a := partyOf(*e.Assignee)
 		it.Assignee = &a
 	}
+	if e.Previous != nil {
+		p := partyOf(*e.Previous)
+		it.Previous = &p
+	}
 	return it
 }
 
@@ -285,6 +290,10 @@ func (it entryItem) entry() domain.Entry {
 	if it.Assignee != nil {
 		a := it.Assignee.party()
 		e.Assignee = &a
+	}
+	if it.Previous != nil {
+		p := it.Previous.party()
+		e.Previous = &p
 	}
 	return e
 }

@@ -87,7 +87,7 @@ const (
 	txMessage
 	txIdem
 	txAudit
-	txCap
+	txCap // when capped; an acknowledgement comes after it
 )
 
 // CreateConversation stores a new conversation with its first message, the
@@ -114,11 +114,13 @@ func (s *Store) CreateConversation(ctx context.Context, c domain.Conversation, m
 // is next; the update is conditional on that turn, so a concurrent change
 // of turn gives domain.ErrStale and the caller reads again.
 func (s *Store) AppendMessage(ctx context.Context, m domain.Message, w app.Write) (app.Written, error) {
-	res, err := s.writeMessage(ctx, appendUpdate(s.tables.Messages, m, w.Before, true), m, w)
+	res, err := s.writeMessage(ctx, appendUpdate(s.tables.Messages, m, w, true), m, w)
 	if errors.Is(err, errNewerActivity) {
 		// A reply written after this one committed first: count this one,
-		// but leave the later last-activity time, preview and turn in place.
-		res, err = s.writeMessage(ctx, appendUpdate(s.tables.Messages, m, nil, false), m, w)
+		// but leave the later last-activity time, preview and turn in place
+		// (and no acknowledgement: the later message had its chance).
+		w.Before, w.Ack = nil, nil
+		res, err = s.writeMessage(ctx, appendUpdate(s.tables.Messages, m, w, false), m, w)
 	}
 	return res, err
 }
@@ -130,16 +132,22 @@ var errNewerActivity = errors.New("conversation has newer activity")
 // moves last activity, sort keys and preview forward, on condition that
 // they are older than this message, so that concurrent replies never move
 // them back.
-func appendUpdate(table string, m domain.Message, before *domain.Conversation, activity bool) types.TransactWriteItem {
+func appendUpdate(table string, m domain.Message, w app.Write, activity bool) types.TransactWriteItem {
+	before := w.Before
 	own, other := m.Author.Side, domain.SideStaff
 	if own == domain.SideStaff {
 		other = domain.SidePortal
 	}
 	act := activitySK(m.CreatedAt, m.ConversationID)
+	acked := w.Ack != nil && before != nil
+	count := 1
+	if acked {
+		count = 2 // the acknowledgement is a message of the chain too
+	}
 	update := expression.
 		Set(expression.Name(unreadAttr(own)), expression.Value(0)).
 		Add(expression.Name(unreadAttr(other)), expression.Value(1)).
-		Add(expression.Name(aMessageCount), expression.Value(1)).
+		Add(expression.Name(aMessageCount), expression.Value(count)).
 		Add(expression.Name(aVersion), expression.Value(1))
 	// messageCount exists only on headers: a key that reached any other
 	// item fails the condition instead of writing to it.
@@ -158,6 +166,17 @@ func appendUpdate(table string, m domain.Message, before *domain.Conversation, a
 		after := before.Replied(own, m.CreatedAt)
 		update = queueOf(after).set(update, after)
 		cond = cond.And(turnIs(before.Awaiting))
+	}
+	if acked {
+		// The family has read the acknowledgement as they wrote.
+		// Conditional on the window the read saw, so two messages at once
+		// in one window get one acknowledgement.
+		update = update.Set(expression.Name(aAckedWindow), expression.Value(w.AckWindow))
+		if before.AckedWindow == nil {
+			cond = cond.And(expression.AttributeNotExists(expression.Name(aAckedWindow)))
+		} else {
+			cond = cond.And(expression.Name(aAckedWindow).Equal(expression.Value(*before.AckedWindow)))
+		}
 	}
 	// The builder cannot fail for these fixed names and values.
 	expr, _ := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
@@ -200,6 +219,13 @@ func (s *Store) writeMessage(ctx context.Context, header types.TransactWriteItem
 		}
 		tx = append(tx, c)
 	}
+	if w.Ack != nil && (header.Put != nil || w.Before != nil) {
+		ack, err := marshal(newMsgItem(*w.Ack))
+		if err != nil {
+			return app.Written{}, fmt.Errorf("encode acknowledgement: %w", err)
+		}
+		tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.tables.Messages), Item: ack, ConditionExpression: aws.String(notExists)}})
+	}
 	reasons, err := s.transact(ctx, "write message", tx)
 	switch {
 	case err == nil:
@@ -208,7 +234,7 @@ func (s *Store) writeMessage(ctx context.Context, header types.TransactWriteItem
 	// same answer; other request, refused.
 	case failed(reasons, txIdem):
 		return replayed(reasons[txIdem], w.Idem)
-	case failed(reasons, txCap):
+	case w.Cap != nil && failed(reasons, txCap):
 		return app.Written{}, capReached(*w.Cap, m.CreatedAt)
 	case failed(reasons, txHeader):
 		return app.Written{}, headerRefusal(header, m, reasons[txHeader])

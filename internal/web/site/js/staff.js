@@ -613,11 +613,12 @@ const LOG_PAGE = 100;
 function entryWords(e) {
   const by = e.by?.name || 'Someone';
   switch (e.kind) {
+    case 'created': return `${by} started the conversation`;
     case 'note': return `${by} added a note`;
     case 'assigned': return `${by} assigned it to ${e.assignee?.name || 'someone'}`;
     case 'unassigned': return `${by} unassigned it`;
     case 'claimed': return `${by} took this conversation`;
-    case 'took_over': return `${by} took over`;
+    case 'took_over': return `${by} took over${e.previous?.name ? ` from ${e.previous.name}` : ''}`;
     case 'rerouted': return `${by} rerouted to ${e.toPool?.name || 'another pool'}${e.fromPool?.name ? ` from ${e.fromPool.name}` : ''}${e.text ? `: ${e.text}` : ''}`;
     case 'closed': return `${by} closed the conversation`;
     case 'reopened': return `${by} reopened the conversation`;
