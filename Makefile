@@ -63,7 +63,7 @@ $(BUILD_DIR)/%/bootstrap: FORCE
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -tags lambda.norpc -o $@ ./functions/$*
 
 bench: tools-npm ## Benchmarks: per operation latency, round trips, calls and capacity; list scaling; cold starts; notification delay.
-	$(GO) test -run '^$$' -bench 'Operations|ListScaling' -benchtime 200x -count 1 ./internal/bench/
+	$(GO) test -run '^$$' -bench 'Operations|ListScaling|QueueScaling' -benchtime 200x -count 1 ./internal/bench/
 	$(GO) test -run '^$$' -bench ColdStart -benchtime 1x -count 1 ./internal/bench/
 	$(GO) test -run '^$$' -bench NotificationDelay -benchtime 20x -count 1 ./internal/devstack/
 
