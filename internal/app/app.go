@@ -73,6 +73,7 @@ type Repository interface {
 	DirectoryReader
 	LinkWriter
 	PreferenceWriter
+	TemplateRepository
 }
 
 // App runs the operations.
