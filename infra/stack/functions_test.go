@@ -143,6 +143,10 @@ type tableAccess struct {
 	// accountWrites are the actions allowed only in patient and portal-user
 	// partitions ("PATIENT#*", "PORTALUSER#*"): a family's links and account.
 	accountWrites []string
+	// templateWrites are the actions allowed only in staff members' own
+	// template partitions ("TEMPLATES#STAFF#*"), never a staff profile
+	// ("STAFF#"), a practice or a patient.
+	templateWrites []string
 	// headerUpdates is true when the function may UpdateItem only under
 	// ForAllValues:StringEquals dynamodb:Attributes = reviewedHeaderAttributes.
 	headerUpdates bool
@@ -258,6 +262,13 @@ var wantTableAccess = map[string]map[string]tableAccess{
 		schema.Notifications: pendingNotifications,
 		schema.Audit:         appendOnly,
 	},
+	"templates": {
+		// Reads the access facts, the practice and templates; puts, updates
+		// and deletes a staff member's own templates and their count, each
+		// with its audit record. No Messages access.
+		schema.Directory: {items: readItems, templateWrites: []string{ddbDelete, ddbPut, ddbUpdate}, indexes: true},
+		schema.Audit:     appendOnly,
+	},
 	"ses-events": {
 		// Marks a portal user's address (and their link items) unreachable:
 		// never a staff, pool or practice record. (Its updates carry no
@@ -288,8 +299,9 @@ var (
 
 // The only conditions a DynamoDB grant may carry.
 const (
-	patientPartitionsOnly = `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["PATIENT#*"]}}`
-	accountPartitionsOnly = `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["PATIENT#*","PORTALUSER#*"]}}`
+	patientPartitionsOnly  = `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["PATIENT#*"]}}`
+	accountPartitionsOnly  = `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["PATIENT#*","PORTALUSER#*"]}}`
+	templatePartitionsOnly = `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["TEMPLATES#STAFF#*"]}}`
 )
 
 var headerAttributesOnly = jsonString(map[string]map[string][]string{
@@ -364,6 +376,9 @@ func TestFunctionsHoldExactlyTheReviewedTableAccess(t *testing.T) {
 				for _, a := range w.accountWrites {
 					want[dynamoGrant{ids[tbl.Name], a, accountPartitionsOnly}] = true
 				}
+				for _, a := range w.templateWrites {
+					want[dynamoGrant{ids[tbl.Name], a, templatePartitionsOnly}] = true
+				}
 				if w.headerUpdates {
 					want[dynamoGrant{ids[tbl.Name], ddbUpdate, headerAttributesOnly}] = true
 				}
@@ -408,7 +423,7 @@ func TestReadOnlyFunctionWritesOnlyItsAuditRecords(t *testing.T) {
 			if table == schema.Audit {
 				continue
 			}
-			writes = writes || len(w.patientWrites) > 0 || len(w.accountWrites) > 0 || w.headerUpdates || w.channelUpdates || slices.ContainsFunc(w.items, func(a string) bool { return slices.Contains(writeActions, a) })
+			writes = writes || len(w.patientWrites) > 0 || len(w.accountWrites) > 0 || len(w.templateWrites) > 0 || w.headerUpdates || w.channelUpdates || slices.ContainsFunc(w.items, func(a string) bool { return slices.Contains(writeActions, a) })
 		}
 		if !writes {
 			readOnly = append(readOnly, name)

@@ -103,6 +103,11 @@ var ops = map[routes.Operation]op{
 	routes.OpGetNotify:          (*handler).getNotify,
 	routes.OpSetNotify:          (*handler).setNotify,
 	routes.OpUnsubscribe:        (*handler).unsubscribe,
+	routes.OpListTemplates:      (*handler).listTemplates,
+	routes.OpCreateTemplate:     (*handler).createTemplate,
+	routes.OpUpdateTemplate:     (*handler).updateTemplate,
+	routes.OpDeleteTemplate:     (*handler).deleteTemplate,
+	routes.OpPreviewTemplate:    (*handler).previewTemplate,
 }
 
 type handler struct {
@@ -190,7 +195,7 @@ func validPathIDs(params map[string]string) error {
 		switch name {
 		case "conversationId":
 			ok = domain.ValidConversationID(v)
-		case "patientId", "portalUserId":
+		case "patientId", "portalUserId", "templateId":
 			ok = domain.ValidID(v)
 		}
 		if !ok {

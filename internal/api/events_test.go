@@ -114,6 +114,7 @@ func TestSampleEvents(t *testing.T) {
 		"manage-conversation": {http.StatusOK, []string{`"assignee":{"id":"` + seed.NurseKim + `"`}, nil, ""},
 		"manage-links":        {http.StatusOK, []string{`"relationship":"guardian"`, `"patientId":"pt-9H3X6B2R"`}, nil, ""},
 		"preferences":         {http.StatusOK, []string{`"email":false`, `"sms":true`, `"smsAvailable":true`}, nil, seed.ParentChen},
+		"templates":           {http.StatusOK, []string{`"text":"Thank you for writing about Mateo. Our office hours are Mon–Fri 8 AM–5 PM, Sat 9 AM–noon.`, `nurse line at ` + seed.NurseLine, `"unresolved":[]`}, nil, ""},
 	} {
 		t.Run(fn, func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join(repoRoot, "events", fn+".json"))

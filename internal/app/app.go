@@ -81,6 +81,7 @@ type Repository interface {
 	LinkWriter
 	PreferenceWriter
 	SettingsReader
+	TemplateRepository
 }
 
 // App runs the operations.

@@ -165,6 +165,27 @@ func newWorld() *world {
 		w.commit("notify", rec)
 		return nil
 	}
+	w.TemplatesFn = func(context.Context, string, string) ([]domain.Template, error) {
+		return []domain.Template{{ID: "tpl-1", Scope: domain.ScopePractice, PracticeID: practice, Title: "Hours", Body: "Open {officeHours}"}}, nil
+	}
+	w.TemplateWithPracticeFn = func(_ context.Context, practiceID, _, id string) (*domain.Practice, *domain.Template, error) {
+		if practiceID != practice || id != "tpl-1" {
+			return &domain.Practice{ID: practice, Name: "Practice"}, nil, nil
+		}
+		return &domain.Practice{ID: practice, Name: "Practice"}, &domain.Template{ID: id, Scope: domain.ScopePractice, PracticeID: practice, Title: "Hi", Body: "Hello {childFirstName}"}, nil
+	}
+	w.CreateTemplateFn = func(_ context.Context, _ domain.Template, rec audit.Record) error {
+		w.commit("create-template", rec)
+		return nil
+	}
+	w.UpdateTemplateFn = func(_ context.Context, _ domain.Template, rec audit.Record) error {
+		w.commit("update-template", rec)
+		return nil
+	}
+	w.DeleteTemplateFn = func(_ context.Context, _, _ string, rec audit.Record) error {
+		w.commit("delete-template", rec)
+		return nil
+	}
 	w.AppendAuditFn = func(_ context.Context, recs ...audit.Record) error {
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -194,6 +215,9 @@ var (
 	pat     = map[string]string{"patientId": patient}
 	patConv = map[string]string{"patientId": patient, "conversationId": convID}
 	patUser = map[string]string{"patientId": patient, "portalUserId": parent}
+	// Templates: one of the nurse's own, and the practice's for a patient.
+	myTemplate  = map[string]string{"templateId": domain.PersonalTemplatePrefix + "1"}
+	patTemplate = map[string]string{"patientId": patient, "templateId": "tpl-1"}
 )
 
 // calls has one request for every route of the API.
@@ -222,6 +246,11 @@ var calls = []call{
 	{"GET /staff/patients/{patientId}/conversations/{conversationId}/log", nurse, patConv, "", nil},
 	{"PUT /staff/patients/{patientId}/links/{portalUserId}", admin, patUser, `{"relationship":"guardian"}`, nil},
 	{"DELETE /staff/patients/{patientId}/links/{portalUserId}", admin, patUser, "", nil},
+	{"GET /staff/templates", nurse, nil, "", nil},
+	{"POST /staff/templates", nurse, nil, `{"title":"Mine","body":"Hi {childFirstName}"}`, nil},
+	{"PUT /staff/templates/{templateId}", nurse, myTemplate, `{"title":"Mine","body":"Hello {childFirstName}"}`, nil},
+	{"DELETE /staff/templates/{templateId}", nurse, myTemplate, "", nil},
+	{"POST /staff/patients/{patientId}/templates/{templateId}/preview", nurse, patTemplate, "", nil},
 	{"GET /portal/me/notifications", parent, nil, "", nil},
 	{"PUT /portal/me/notifications", parent, nil, `{"email":true,"sms":false}`, nil},
 	// Public: no token, so no sub; the signed link names the parent.
@@ -352,13 +381,16 @@ func TestAuditDownCommitsNothingAndServesNoPHI(t *testing.T) {
 			w.PutLinkFn = func(context.Context, string, domain.Link, audit.Record) error { return down }
 			w.DeleteLinkFn = func(context.Context, string, string, audit.Record) error { return down }
 			w.SetNotifyAuditedFn = func(context.Context, string, domain.Channels, audit.Record) error { return down }
+			w.CreateTemplateFn = func(context.Context, domain.Template, audit.Record) error { return down }
+			w.UpdateTemplateFn = func(context.Context, domain.Template, audit.Record) error { return down }
+			w.DeleteTemplateFn = func(context.Context, string, string, audit.Record) error { return down }
 			resp := serve(t, t.Context(), w, c)
 			noPHI(t, resp)
 			if len(w.committed) != 0 {
 				t.Errorf("committed %v with the audit table down", w.committed)
 			}
 			switch c.key {
-			case "GET /portal/pools", "GET /staff/me", "GET /staff/pools", "GET /staff/members", "GET /staff/inbox/summary", "GET /portal/me/notifications":
+			case "GET /portal/pools", "GET /staff/me", "GET /staff/pools", "GET /staff/members", "GET /staff/inbox/summary", "GET /portal/me/notifications", "GET /staff/templates":
 				// No patient data: served as usual.
 				if resp.StatusCode != http.StatusOK {
 					t.Errorf("status %d, want 200 for a route without patient data", resp.StatusCode)
@@ -378,7 +410,7 @@ func TestAuditDownCommitsNothingAndServesNoPHI(t *testing.T) {
 func TestChangesCommitTheirAuditRecord(t *testing.T) {
 	for _, c := range calls {
 		r, _ := routes.ByKey(c.key)
-		if r.Method == http.MethodGet || r.Op == routes.OpSearchPatients {
+		if r.Method == http.MethodGet || r.Op == routes.OpSearchPatients || r.Op == routes.OpPreviewTemplate {
 			continue
 		}
 		t.Run(c.key, func(t *testing.T) {
@@ -398,6 +430,13 @@ func TestChangesCommitTheirAuditRecord(t *testing.T) {
 				// and an unsubscribe's actor is the parent its link names.
 				wantPatient, wantActor, sub = "", parent, parent
 			}
+			if r.Op == routes.OpCreateTemplate || r.Op == routes.OpUpdateTemplate || r.Op == routes.OpDeleteTemplate {
+				// A staff member's own templates name no patient either.
+				wantPatient = ""
+				if rec.TargetID == "" {
+					t.Errorf("template record names no template: %+v", rec)
+				}
+			}
 			if rec.PatientID != wantPatient || rec.ActorID != wantActor || rec.ActorSide != wantSide || rec.Outcome != audit.Success || rec.RequestID != "rid-"+t.Name() {
 				t.Errorf("record = %+v", rec)
 			}
@@ -416,7 +455,7 @@ func TestChangesCommitTheirAuditRecord(t *testing.T) {
 func TestReadsAuditBeforeRelease(t *testing.T) {
 	for _, c := range calls {
 		r, _ := routes.ByKey(c.key)
-		if r.Method != http.MethodGet && r.Op != routes.OpSearchPatients {
+		if r.Method != http.MethodGet && r.Op != routes.OpSearchPatients && r.Op != routes.OpPreviewTemplate {
 			continue
 		}
 		t.Run(c.key, func(t *testing.T) {
@@ -426,8 +465,8 @@ func TestReadsAuditBeforeRelease(t *testing.T) {
 				t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
 			}
 			wantRecs := 1
-			if !strings.Contains(resp.Body, patient) && r.Op != routes.OpReadWorklog {
-				wantRecs = 0 // no patient data in this response (a log is the patient's even when empty)
+			if !strings.Contains(resp.Body, patient) && r.Op != routes.OpReadWorklog && r.Op != routes.OpPreviewTemplate {
+				wantRecs = 0 // no patient data in this response (a log or a preview is the patient's even without its ID)
 			}
 			if strings.Contains(resp.Body, "pt-elsewhere") {
 				t.Errorf("listed another practice's link: %s", resp.Body)

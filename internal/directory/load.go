@@ -8,11 +8,13 @@ package directory
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/mail"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/pedsportal/messaging/internal/audit"
@@ -29,6 +31,19 @@ type File struct {
 	Patients    []Patient       `json:"patients"`
 	PortalUsers []PortalUser    `json:"portalUsers"`
 	Links       []Link          `json:"links"`
+	// Templates are the practice's quick replies; one with a poolId is
+	// that pool's. Staff keep their own in the app.
+	Templates []Template `json:"templates,omitempty"`
+}
+
+// Template is a practice or pool quick-reply template. Its body may use
+// the variables of domain.TemplateVariables, written {childFirstName},
+// which the server resolves for one patient when staff pick it.
+type Template struct {
+	ID     string `json:"id"`
+	Title  string `json:"title"`
+	Body   string `json:"body"`
+	PoolID string `json:"poolId,omitempty"`
 }
 
 // Pool is a recipient pool. ResponseTarget is how soon it answers: "4h"
@@ -102,6 +117,9 @@ type Writer interface {
 	PutPool(ctx context.Context, p domain.Pool) error
 	PutPortalUser(ctx context.Context, u domain.PortalUser) error
 	PutLink(ctx context.Context, practiceID string, l domain.Link, rec audit.Record) error
+	PutPracticeTemplate(ctx context.Context, t domain.Template) error
+	PracticeTemplates(ctx context.Context, practiceID string) ([]domain.Template, error)
+	DeletePracticeTemplate(ctx context.Context, practiceID, id string) error
 }
 
 var (
@@ -243,6 +261,26 @@ func (f *File) validate() error {
 		}
 		users[u.ID] = true
 	}
+	templates := map[string]bool{}
+	for _, t := range f.Templates {
+		if !domain.ValidID(t.ID) || strings.HasPrefix(t.ID, domain.PersonalTemplatePrefix) {
+			return fmt.Errorf("template %q: id must be 1-128 letters, digits or ._:- and not start with %q (staff's own templates do)", t.ID, domain.PersonalTemplatePrefix)
+		}
+		if templates[t.ID] {
+			return fmt.Errorf("template %s: the id is used twice", t.ID)
+		}
+		templates[t.ID] = true
+		if t.PoolID != "" && !pools[t.PoolID] {
+			return fmt.Errorf("template %s: poolId %q is not a pool in the file", t.ID, t.PoolID)
+		}
+		if err := domain.ValidateTemplate(t.Title, t.Body); err != nil {
+			var de *domain.Error
+			if errors.As(err, &de) {
+				err = errors.New(de.Message)
+			}
+			return fmt.Errorf("template %s: %w", t.ID, err)
+		}
+	}
 	for _, l := range f.Links {
 		if !patients[l.PatientID] || !users[l.PortalUserID] {
 			return fmt.Errorf("link %s–%s: both the patient and the portal user must be in the file", l.PatientID, l.PortalUserID)
@@ -312,5 +350,29 @@ func Load(ctx context.Context, w Writer, f *File, by string, progress func(strin
 		}
 	}
 	progress("links", len(f.Links))
+	// Templates are the file's: those it no longer lists are removed.
+	keep := map[string]bool{}
+	for _, t := range f.Templates {
+		keep[t.ID] = true
+		scope := domain.ScopePractice
+		if t.PoolID != "" {
+			scope = domain.ScopePool
+		}
+		if err := w.PutPracticeTemplate(ctx, domain.Template{ID: t.ID, Scope: scope, PracticeID: pid, PoolID: t.PoolID, Title: t.Title, Body: t.Body}); err != nil {
+			return err
+		}
+	}
+	stored, err := w.PracticeTemplates(ctx, pid)
+	if err != nil {
+		return err
+	}
+	for _, t := range stored {
+		if !keep[t.ID] {
+			if err := w.DeletePracticeTemplate(ctx, pid, t.ID); err != nil {
+				return err
+			}
+		}
+	}
+	progress("templates", len(f.Templates))
 	return nil
 }

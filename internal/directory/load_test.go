@@ -80,8 +80,19 @@ func TestLoadIntoDynamoDBLocal(t *testing.T) {
 	if len(pools) != 1 || pools[0].ResponseTarget != "1d" {
 		t.Errorf("pools = %+v", pools)
 	}
-	if sections != 10 {
-		t.Fatalf("progress reported %d sections, want 10", sections)
+	// The file's templates are stored; one the file drops is removed.
+	if ts, err := st.PracticeTemplates(t.Context(), "prac-oak"); err != nil || len(ts) != 2 {
+		t.Fatalf("templates after load = %+v, %v", ts, err)
+	}
+	f.Templates = f.Templates[:1]
+	if err := directory.Load(t.Context(), st, f, "test", func(string, int) {}); err != nil {
+		t.Fatal(err)
+	}
+	if ts, err := st.PracticeTemplates(t.Context(), "prac-oak"); err != nil || len(ts) != 1 || ts[0].ID != "tpl-hours" || ts[0].Scope != "practice" {
+		t.Fatalf("templates after a load without tpl-forms = %+v, %v", ts, err)
+	}
+	if sections != 12 {
+		t.Fatalf("progress reported %d sections, want 12", sections)
 	}
 }
 
@@ -110,6 +121,11 @@ func TestParseRefusesBadFiles(t *testing.T) {
 		"zero target":           {`"responseTarget": "1d"`, `"responseTarget": "0h"`, `responseTarget "0h"`},
 		"huge target":           {`"responseTarget": "1d"`, `"responseTarget": "30d"`, `responseTarget "30d" is longer than`},
 		"bad zone":              {`"America/Chicago"`, `"Central"`, `timeZone "Central"`},
+		"unknown variable":      {`{officeHours}`, `{hours}`, `template tpl-hours: unknown variable {hours} in body; the variables are {childFirstName}, {officeHours}, {nurseLine}, {practiceName}`},
+		"template of no pool":   {`"poolId": "pool-desk"`, `"poolId": "pool-gone"`, `template tpl-forms: poolId "pool-gone" is not a pool in the file`},
+		"personal template id":  {`"id": "tpl-forms"`, `"id": "mine-forms"`, `template "mine-forms": id must`},
+		"template id twice":     {`"id": "tpl-forms"`, `"id": "tpl-hours"`, `template tpl-hours: the id is used twice`},
+		"empty template":        {`"title": "Forms"`, `"title": ""`, `template tpl-forms: title must not be empty`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			bad := strings.Replace(sample, edit[0], edit[1], 1)

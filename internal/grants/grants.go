@@ -65,6 +65,12 @@ const PatientPartition = "PATIENT#"
 // in the directory.
 const PortalUserPartition = "PORTALUSER#"
 
+// StaffTemplatePartition is the partition-key prefix of a staff member's
+// own quick-reply templates: a partition apart from the staff profile
+// ("STAFF#"), so that the templates function, which writes there, can
+// never rewrite a staff record's role or active flag.
+const StaffTemplatePartition = "TEMPLATES#STAFF#"
+
 // writePartitionPrefixes limits a function's writes on a table to items
 // whose partition key starts with a prefix (dynamodb:LeadingKeys), where
 // the function writes only some of the table's partitions. Its reads stay
@@ -72,8 +78,11 @@ const PortalUserPartition = "PORTALUSER#"
 // must never rewrite a staff record, though it reads them. preferences
 // updates portal-user accounts only: never a patient, link or staff item.
 // ses-events marks a portal user's bounced address on the account and on
-// each of its links: never a staff, pool or practice record.
+// each of its links: never a staff, pool or practice record. templates
+// writes personal templates and their count only: never a staff profile,
+// a practice's templates (the directory loader's) or a patient's items.
 var writePartitionPrefixes = map[string]map[string][]string{
+	routes.FnTemplates:   {schema.Directory: {StaffTemplatePartition}},
 	routes.FnManageLinks: {schema.Directory: {PatientPartition}},
 	routes.FnPreferences: {schema.Directory: {PortalUserPartition}},
 	routes.FnSESEvents:   {schema.Directory: {PatientPartition, PortalUserPartition}},

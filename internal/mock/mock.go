@@ -17,6 +17,7 @@ import (
 
 // Store fakes app.Repository and audit.Writer.
 type Store struct {
+	TemplateFakes        // quick-reply templates (templates.go)
 	LoadAccessFn         func(ctx context.Context, q authz.Query) (*authz.Facts, error)
 	ConversationsFn      func(ctx context.Context, patientID string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error)
 	ChainFn              func(ctx context.Context, patientID, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error)

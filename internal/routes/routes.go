@@ -43,6 +43,7 @@ const (
 	FnManageConversation = "manage-conversation"
 	FnManageLinks        = "manage-links"
 	FnPreferences        = "preferences"
+	FnTemplates          = "templates"
 	// Functions no route serves: they react to events (Trigger).
 	FnNotifier    = "notifier"
 	FnNotifyFlush = "notify-flush"
@@ -133,6 +134,13 @@ const (
 	OpGetNotify          Operation = "notify.get"         // the portal caller's notification channels
 	OpSetNotify          Operation = "notify.set"         // the portal caller chooses channels
 	OpUnsubscribe        Operation = "notify.unsubscribe" // RFC 8058 one-click unsubscribe, by signed link
+	// Quick-reply templates: staff list practice, pool and their own
+	// templates, keep their own, and preview one resolved for a patient.
+	OpListTemplates   Operation = "templates.list"
+	OpCreateTemplate  Operation = "template.create"
+	OpUpdateTemplate  Operation = "template.update"
+	OpDeleteTemplate  Operation = "template.delete"
+	OpPreviewTemplate Operation = "template.preview"
 )
 
 // Route is one HTTP API route.
@@ -199,6 +207,13 @@ func All() []Route {
 		staff("GET", staffPatient+conv+"/log", FnInbox, OpReadWorklog),
 		staff("PUT", staffPatient+"/links/{portalUserId}", FnManageLinks, OpLink),
 		staff("DELETE", staffPatient+"/links/{portalUserId}", FnManageLinks, OpUnlink),
+		staff("GET", "/staff/templates", FnTemplates, OpListTemplates),
+		staff("POST", "/staff/templates", FnTemplates, OpCreateTemplate),
+		staff("PUT", "/staff/templates/{templateId}", FnTemplates, OpUpdateTemplate),
+		staff("DELETE", "/staff/templates/{templateId}", FnTemplates, OpDeleteTemplate),
+		// A POST: the answer holds the patient's first name, resolved for
+		// this request only and audited like any read of the patient.
+		staff("POST", staffPatient+"/templates/{templateId}/preview", FnTemplates, OpPreviewTemplate),
 
 		// The List-Unsubscribe URL of every family e-mail (RFC 8058): the
 		// token in ?t= is the authorisation.
@@ -227,6 +242,10 @@ func Functions() []Function {
 		// grants limits it to those items and that attribute). It holds the
 		// cursor key to verify unsubscribe links, and pages nothing.
 		{Name: FnPreferences, Tables: map[string]Access{dir: ReadUpdate, audit: Append}, Cursors: true},
+		// Reads the directory (access, practice, templates); writes only a
+		// staff member's own templates and their count, each change with
+		// its audit record (package grants limits it to those partitions).
+		{Name: FnTemplates, Tables: map[string]Access{dir: ReadWriteDelete, audit: Append}},
 		// Notifications. The notifier turns new messages into pending
 		// notifications; the flusher sends what is due, audits each send
 		// and removes what it sent; ses-events marks bounced addresses.

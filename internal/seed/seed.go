@@ -61,6 +61,9 @@ const (
 	PoolDrPatel   = "pool-dr-patel"
 )
 
+// TemplateAfterHours is the demo practice's practice-wide quick reply.
+const TemplateAfterHours = "tpl-after-hours"
+
 // NurseLine is the demo practice's nurse line, a fictional 555 number.
 const NurseLine = "+1 555-555-0142"
 
@@ -135,6 +138,14 @@ func DirectoryFile() *directory.File {
 			{PatientID: Sofia, PortalUserID: ParentRivera, Relationship: domain.RelParent},
 			{PatientID: Lily, PortalUserID: ParentChen, Relationship: domain.RelParent},
 			{PatientID: Mateo, PortalUserID: ParentLuis, Relationship: domain.RelGuardian},
+		},
+		Templates: []directory.Template{
+			{ID: TemplateAfterHours, Title: "Office hours and nurse line",
+				Body: "Thank you for writing about {childFirstName}. Our office hours are {officeHours}. If it can't wait, call our nurse line at {nurseLine}; in an emergency, call 911."},
+			{ID: "tpl-fever", PoolID: PoolNurse, Title: "Fever advice",
+				Body: "Thanks for letting us know about {childFirstName}'s fever. Keep {childFirstName} drinking fluids and check the temperature every 4 hours. Call {nurseLine} if it goes above 104°F or lasts more than 3 days."},
+			{ID: "tpl-billing", PoolID: PoolBilling, Title: "Billing question",
+				Body: "Thank you for your billing question about {childFirstName}. Our billing team will look into it and reply within 2 business days."},
 		},
 	}
 	// Where the demo users want to be told of new messages: Ana by e-mail,

@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/grants"
 	"github.com/pedsportal/messaging/internal/seed"
+	"github.com/pedsportal/messaging/internal/store"
 )
 
 // GIVEN the demo directory WHEN its settings are read THEN the practice's
@@ -50,5 +52,13 @@ func TestPracticeSettings(t *testing.T) {
 	}
 	if _, _, err := s.PracticeSettings(t.Context(), "prac-nobody"); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("settings of no practice: %v, want ErrNotFound", err)
+	}
+}
+
+// The templates function's grant and the store's key of personal
+// templates name the same partitions.
+func TestStaffTemplatePartitionIsTheGrants(t *testing.T) {
+	if store.StaffTemplatePartition != grants.StaffTemplatePartition {
+		t.Fatalf("store writes personal templates under %q, grants allow %q", store.StaffTemplatePartition, grants.StaffTemplatePartition)
 	}
 }

@@ -80,11 +80,12 @@ export function messageChain({ api, path, data, item, onHeader }) {
  * server's answer (and redraws); then the field is emptied and the reply
  * announced.
  */
-export function replyForm({ api, path, label, hint = '', sent }) {
+export function replyForm({ api, path, label, hint = '', sent, tools = null }) {
   const body = textField({ label, max: 5000, multiline: true, name: 'body', hint });
   const box = errorBox();
   const send = h('button', { class: 'btn', type: 'submit' }, 'Send reply');
-  const form = h('form', { class: 'card', 'aria-label': 'Reply', novalidate: true }, box, body.el, h('div', { class: 'actions' }, send));
+  // tools(body), when given, adds helpers above the text (staff templates).
+  const form = h('form', { class: 'card', 'aria-label': 'Reply', novalidate: true }, box, tools ? tools(body) : null, body.el, h('div', { class: 'actions' }, send));
   createOnSubmit(form, {
     box,
     button: send,
@@ -109,7 +110,7 @@ export function replyForm({ api, path, label, hint = '', sent }) {
  */
 export function composeForm({
   api, pid, path, pools, box, poolLabel, poolPrompt, poolMissing,
-  intro = null, actions = null, to = () => ({}), sent = () => {},
+  intro = null, actions = null, to = () => ({}), sent = () => {}, tools = null,
 }) {
   const pool = selectField({
     label: poolLabel,
@@ -123,7 +124,7 @@ export function composeForm({
   const form = h('form', { class: 'card', novalidate: true },
     box,
     intro,
-    pool.el, subject.el, body.el,
+    pool.el, subject.el, tools ? tools(body, pool) : null, body.el,
     h('div', { class: 'actions' }, send, actions));
   const fields = [pool, subject, body];
   createOnSubmit(form, {

@@ -3,6 +3,7 @@
 import { seg } from './api.js';
 import { composeForm, firstPage, messageChain, messageItem, replyForm } from './conversation.js';
 import { at, birthDate, duration, roleName, short, timeEl, turnName, when } from './format.js';
+import { myTemplatesView, templatePicker } from './templates.js';
 import {
   announce, attempt, boot, busy, checkField, errorBox, h, loadPage, markField, pager, Poller,
   replace, Router, selectField, setWho, showError, textField, validate,
@@ -44,6 +45,7 @@ async function start(ctx) {
     new: newConversationView,
     patients: patientsView,
     patient: chartView,
+    templates: () => myTemplatesView({ api, main: document.getElementById('main') }),
   };
   // Unknown routes show the inbox too.
   const onInbox = () => {
@@ -549,6 +551,7 @@ async function conversationView({ args: [pid, cid], live }) {
       api,
       path,
       label: 'Reply',
+      tools: (body) => templatePicker({ api, pid, body, pools: state.pools, poolId: conv.pool?.id }),
       sent: async (res) => {
         ownActivity(res.message?.createdAt);
         // The reply's response may carry only the message; then read the
@@ -906,6 +909,7 @@ async function newConversationView({ args: [pid], live }) {
       return null;
     },
     sent: (res) => ownActivity(res.conversation?.lastActivityAt),
+    tools: (body, pool) => templatePicker({ api, pid, body, pools: state.pools, poolSelect: pool.select }),
   });
   replace(main, ...head, form);
 }
