@@ -16,6 +16,7 @@ func TestSchemaKeysAreTheItemsTags(t *testing.T) {
 		schema.AttrActivitySK: aActivitySK, schema.AttrInboxPK: aInboxPK, schema.AttrInboxSK: aInboxSK,
 		schema.AttrOpenPK: aOpenPK, schema.AttrExpiresAt: aExpiresAt,
 		schema.AttrDuePK: aDuePK, schema.AttrDueSK: aDueSK,
+		schema.AttrSearchPK: aSearchPK, schema.AttrSearchSK: aSearchSK,
 	}
 	for _, ttl := range []string{attr(idemItem{}, "ExpiresAt"), attr(pendingItem{}, "ExpiresAt"), attr(seenItem{}, "ExpiresAt"), attr(counterItem{}, "ExpiresAt")} {
 		if ttl != schema.AttrExpiresAt {
