@@ -26,6 +26,7 @@ func Steps() []Step {
 			return store.MigrateIdempotency(ctx, db, t, time.Now())
 		}},
 		{Name: "portal-active", Run: store.MigratePortalUsersActive},
+		{Name: "search-tokens", Run: store.MigrateSearchTokens},
 	}
 }
 
