@@ -131,17 +131,24 @@ func (s *Store) syncTokens(ctx context.Context, pk string, want []tokenItem) (bo
 	return true, nil
 }
 
-// Search reads bounds: a page of the index, and the most items one search
-// reads however few of them pass the other words of the query.
+// Search read bounds. A one-word query takes what it finds in order, so a
+// page a little larger than the limit serves it. A query of several words
+// filters what its driver finds, so it reads larger pages: the driver
+// term's matches up to searchMaxRead items (a few hundred kilobytes at
+// most), which covers a first name shared by hundreds of a large roster's
+// patients.
 const (
-	searchPage    = 50
-	searchMaxRead = 4 * searchPage
+	searchPage         = 50
+	searchFilteredPage = 500
+	searchMaxRead      = 1000
 )
 
 // searchIndex finds the entities of one practice whose tokens match q:
 // one Query of the Search index for q's driver term (a bounded few pages
 // when other words filter most of what it finds), deduplicated, at most
-// limit, in token order.
+// limit, in token order. A driver term with more than searchMaxRead matches
+// and other words that filter most of them may find fewer than there are;
+// a longer word narrows it.
 func (s *Store) searchIndex(ctx context.Context, practiceID, entity string, q domain.SearchQuery, limit int) ([]tokenItem, error) {
 	kind, term := q.Driver()
 	prefix := term
@@ -158,6 +165,9 @@ func (s *Store) searchIndex(ctx context.Context, practiceID, entity string, q do
 		TableName: aws.String(s.tables.Directory), IndexName: aws.String(schema.IndexSearch),
 		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 		Limit: aws.Int32(searchPage),
+	}
+	if len(q.Names) > 1 || (kind != domain.ByName && len(q.Names) > 0) {
+		in.Limit = aws.Int32(searchFilteredPage)
 	}
 	var out []tokenItem
 	seen := map[string]bool{}
