@@ -274,7 +274,7 @@ func (m *messaging) functionStatements(f routes.Function, logs awslogs.LogGroup)
 				Conditions: &cond,
 			}))
 		}
-		if idx := grants.IndexNames(name); len(onIndexes) > 0 && len(idx) > 0 {
+		if idx := grants.FunctionIndexNames(f.Name, name); len(onIndexes) > 0 && len(idx) > 0 {
 			var arns []*string
 			for _, i := range idx {
 				arns = append(arns, jsii.String(*tbl.TableArn()+"/index/"+i))

@@ -155,12 +155,20 @@ type tableAccess struct {
 	// the attributes reviewedPreferenceAttributes.
 	channelUpdates bool
 	// indexes is true when the function may Query (and only Query) every
-	// index of the table.
+	// index of the table but the directory's practice-wide Search index.
 	indexes bool
+	// searchIndex is true when the function may also Query the Search
+	// index, which lists a practice's patients and portal users by name,
+	// birth date and e-mail: the directory function alone.
+	searchIndex bool
 	// stream is true when the function may read the table's stream, and
 	// only the stream: its shards and records.
 	stream bool
 }
+
+// searchIndex is the Directory's practice-wide search index, spelled out
+// here.
+const searchIndex = "Search"
 
 // streamRead is what reading a stream through an event source mapping
 // takes, on the stream's ARN only.
@@ -204,7 +212,8 @@ var (
 // A table a function is not listed under is one it may not touch at all.
 var wantTableAccess = map[string]map[string]tableAccess{
 	// Directory reads that return patient data are audited too.
-	"directory":          {schema.Directory: readTable, schema.Audit: appendOnly},
+	// It alone queries the Search index (patient and portal-user search).
+	"directory":          {schema.Directory: {items: readItems, indexes: true, searchIndex: true}, schema.Audit: appendOnly},
 	"list-conversations": {schema.Directory: readTable, schema.Messages: readTable, schema.Audit: appendOnly},
 	// Staff-only reads: the inbox and a conversation's notes and events.
 	"staff-inbox":      {schema.Directory: readTable, schema.Messages: readTable, schema.Worklog: readItemsOnly, schema.Audit: appendOnly},
@@ -387,7 +396,9 @@ func TestFunctionsHoldExactlyTheReviewedTableAccess(t *testing.T) {
 				}
 				if w.indexes {
 					for _, i := range slices.Concat(tbl.GSIs, tbl.LSIs) {
-						want[dynamoGrant{ids[tbl.Name] + "/index/" + i.Name, ddbQuery, ""}] = true
+						if i.Name != searchIndex || w.searchIndex {
+							want[dynamoGrant{ids[tbl.Name] + "/index/" + i.Name, ddbQuery, ""}] = true
+						}
 					}
 				}
 				if w.stream {

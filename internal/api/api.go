@@ -88,6 +88,7 @@ var ops = map[routes.Operation]op{
 	routes.OpListStaff:          (*handler).listStaff,
 	routes.OpSearchPatients:     (*handler).searchPatients,
 	routes.OpViewPatient:        (*handler).viewPatient,
+	routes.OpSearchPortalUsers:  (*handler).searchPortalUsers,
 	routes.OpInbox:              (*handler).inbox,
 	routes.OpInboxSummary:       (*handler).inboxSummary,
 	routes.OpListConversations:  (*handler).listConversations,

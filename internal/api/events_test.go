@@ -95,9 +95,11 @@ func TestEveryFunctionIsWired(t *testing.T) {
 }
 
 // Each sample event in events/ replays through its handler against DynamoDB
-// Local with the demo data and gets the documented answer.
+// Local with the demo data and gets the documented answer. A sample is
+// named for its function ("<function>.json"), or for its function and what
+// it shows ("<function>.<what>.json") when a function serves several routes.
 func TestSampleEvents(t *testing.T) {
-	for fn, check := range map[string]struct {
+	samples := map[string]struct {
 		status  int
 		want    []string // substrings of the body
 		audited []string // patients audited by a route without one in its path
@@ -105,7 +107,13 @@ func TestSampleEvents(t *testing.T) {
 		// its record is filed under.
 		actor string
 	}{
-		"directory":           {http.StatusOK, []string{`"displayName":"Mateo Rivera"`, `"displayName":"Sofia Rivera"`}, []string{seed.Mateo, seed.Sofia}, ""},
+		"directory": {http.StatusOK, []string{`"displayName":"Mateo Rivera"`, `"displayName":"Sofia Rivera"`}, []string{seed.Mateo, seed.Sofia}, ""},
+		// Staff patient search through the index: name prefix and a US date.
+		"directory.search-patients": {http.StatusOK, []string{`{"items":[{"id":"` + seed.Sofia + `","displayName":"Sofia Rivera","dateOfBirth":"2020-08-02"}]}`}, []string{seed.Sofia}, ""},
+		// An admin finds the Riveras: masked addresses, links by patient ID,
+		// one record under the admin.
+		"directory.search-portal-users": {http.StatusOK, []string{`"displayName":"Ana Rivera","maskedEmail":"a•••@example.com","active":true`,
+			`"displayName":"Luis Rivera"`, `{"patientId":"` + seed.Mateo + `","relationship":"guardian"}`}, nil, seed.AdminGarcia},
 		"list-conversations":  {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"School physical form"`}, nil, ""},
 		"get-conversation":    {http.StatusOK, []string{`"id":"` + seed.ConvRash + `"`, `"messages":[{`}, nil, ""},
 		"write-message":       {http.StatusCreated, []string{`"subject":"Fever since last night"`, `"messageCount":1`}, nil, ""},
@@ -115,9 +123,19 @@ func TestSampleEvents(t *testing.T) {
 		"manage-links":        {http.StatusOK, []string{`"relationship":"guardian"`, `"patientId":"pt-9H3X6B2R"`}, nil, ""},
 		"preferences":         {http.StatusOK, []string{`"email":false`, `"sms":true`, `"smsAvailable":true`}, nil, seed.ParentChen},
 		"templates":           {http.StatusOK, []string{`"text":"Thank you for writing about Mateo. Our office hours are Mon–Fri 8 AM–5 PM, Sat 9 AM–noon.`, `nurse line at ` + seed.NurseLine, `"unresolved":[]`}, nil, ""},
-	} {
-		t.Run(fn, func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join(repoRoot, "events", fn+".json"))
+	}
+	// Every sample on disk is replayed: here, or by TestTriggeredSampleEvents.
+	files, _ := filepath.Glob(filepath.Join(repoRoot, "events", "*.json"))
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		if _, ok := samples[name]; !ok && !slices.Contains([]string{routes.FnNotifier, routes.FnNotifyFlush, routes.FnSESEvents, routes.FnEscalate}, name) {
+			t.Errorf("events/%s.json is replayed by no test", name)
+		}
+	}
+	for name, check := range samples {
+		fn, _, _ := strings.Cut(name, ".")
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join(repoRoot, "events", name+".json"))
 			if err != nil {
 				t.Fatal(err)
 			}

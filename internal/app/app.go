@@ -59,7 +59,11 @@ type DirectoryReader interface {
 	PatientLinks(ctx context.Context, patientID string) ([]domain.Link, error)
 	Pools(ctx context.Context, practiceID string) ([]domain.Pool, error)
 	StaffMembers(ctx context.Context, practiceID string) ([]domain.StaffMember, error)
-	SearchPatients(ctx context.Context, practiceID, q string, limit int) ([]domain.Patient, error)
+	SearchPatients(ctx context.Context, practiceID string, q domain.SearchQuery, limit int) ([]domain.Patient, error)
+	// SearchPortalUsers returns the IDs of a practice's portal users that
+	// match q; PortalUsers reads accounts by ID (missing ones left out).
+	SearchPortalUsers(ctx context.Context, practiceID string, q domain.SearchQuery, limit int) ([]string, error)
+	PortalUsers(ctx context.Context, ids []string) ([]domain.PortalUser, error)
 }
 
 // LinkWriter changes who may act for a patient, each change with its

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"strings"
 
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/authz"
@@ -93,16 +92,18 @@ func (a *App) ListStaff(ctx context.Context, c *Call) ([]domain.StaffMember, err
 // to page through the roster.
 const SearchLimit = 25
 
-// SearchPatients finds the practice's patients by part of a name or a
-// date of birth. Each patient returned gets an audit record before the
+// SearchPatients finds the practice's patients by the start of name parts
+// ("ava riv") or a date of birth (YYYY-MM-DD or MM/DD/YYYY), through the
+// search index. Each patient returned gets an audit record before the
 // results go out. Errors: EInvalid, EForbidden.
 func (a *App) SearchPatients(ctx context.Context, c *Call, query string) ([]domain.Patient, error) {
 	c.begin(audit.SearchPatients, "", "")
-	if n := domain.CharCount(strings.TrimSpace(query)); n < 2 || n > 100 {
-		return nil, domain.Invalid("query", "query must be 2 to 100 characters: part of a name, or a date of birth as YYYY-MM-DD")
+	q, err := domain.ParseSearch(query, domain.SearchPatients)
+	if err != nil {
+		return nil, err
 	}
 	_, found, err := staffRead(ctx, a, c, func(ctx context.Context, practiceID string) ([]domain.Patient, error) {
-		return a.repo.SearchPatients(ctx, practiceID, query, SearchLimit)
+		return a.repo.SearchPatients(ctx, practiceID, q, SearchLimit)
 	})
 	if err != nil {
 		return nil, err

@@ -150,8 +150,21 @@ func newWorld() *world {
 		return []domain.Pool{{ID: "pool-nurse", Name: "Nurse line"}}, nil
 	}
 	w.StaffMembersFn = func(context.Context, string) ([]domain.StaffMember, error) { return nil, nil }
-	w.SearchPatientsFn = func(context.Context, string, string, int) ([]domain.Patient, error) {
+	w.SearchPatientsFn = func(context.Context, string, domain.SearchQuery, int) ([]domain.Patient, error) {
 		return []domain.Patient{{ID: patient, DisplayName: childName, DateOfBirth: "2017-03-14"}}, nil
+	}
+	// The index finds the parent, an account of another practice (which
+	// must never be shown) and one renamed since it was indexed (which no
+	// longer matches and must be dropped).
+	w.SearchPortalUsersFn = func(context.Context, string, domain.SearchQuery, int) ([]string, error) {
+		return []string{parent, "user-elsewhere", "user-renamed"}, nil
+	}
+	w.PortalUsersFn = func(context.Context, []string) ([]domain.PortalUser, error) {
+		return []domain.PortalUser{
+			{ID: parent, PracticeID: practice, DisplayName: "Parent", Active: true, Email: "parent@example.com"},
+			{ID: "user-elsewhere", PracticeID: "prac-other", DisplayName: "Parent Elsewhere", Active: true},
+			{ID: "user-renamed", PracticeID: practice, DisplayName: "Someone Else", Active: true},
+		}, nil
 	}
 	w.PutLinkFn = func(_ context.Context, _ string, _ domain.Link, rec audit.Record) error {
 		w.commit("link", rec)
@@ -234,6 +247,7 @@ var calls = []call{
 	{"GET /staff/members", nurse, nil, "", nil},
 	{"POST /staff/patients/search", nurse, nil, `{"query":"robin"}`, nil},
 	{"GET /staff/patients/{patientId}", nurse, pat, "", nil},
+	{"POST /staff/portal-users/search", admin, nil, `{"query":"parent"}`, nil},
 	{"GET /staff/inbox", nurse, nil, "", nil},
 	{"GET /staff/inbox/summary", nurse, nil, "", nil},
 	{"GET /staff/patients/{patientId}/conversations", nurse, pat, "", nil},
@@ -410,7 +424,7 @@ func TestAuditDownCommitsNothingAndServesNoPHI(t *testing.T) {
 func TestChangesCommitTheirAuditRecord(t *testing.T) {
 	for _, c := range calls {
 		r, _ := routes.ByKey(c.key)
-		if r.Method == http.MethodGet || r.Op == routes.OpSearchPatients || r.Op == routes.OpPreviewTemplate {
+		if r.Method == http.MethodGet || r.Op == routes.OpSearchPatients || r.Op == routes.OpPreviewTemplate || r.Op == routes.OpSearchPortalUsers {
 			continue
 		}
 		t.Run(c.key, func(t *testing.T) {
@@ -455,7 +469,7 @@ func TestChangesCommitTheirAuditRecord(t *testing.T) {
 func TestReadsAuditBeforeRelease(t *testing.T) {
 	for _, c := range calls {
 		r, _ := routes.ByKey(c.key)
-		if r.Method != http.MethodGet && r.Op != routes.OpSearchPatients && r.Op != routes.OpPreviewTemplate {
+		if r.Method != http.MethodGet && r.Op != routes.OpSearchPatients && r.Op != routes.OpPreviewTemplate && r.Op != routes.OpSearchPortalUsers {
 			continue
 		}
 		t.Run(c.key, func(t *testing.T) {

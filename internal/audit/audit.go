@@ -25,6 +25,10 @@ const (
 	ListPatients   Action = "patients.list"   // the portal's Current Patient list
 	SearchPatients Action = "patients.search" // staff search: one record per patient returned
 	ViewPatient    Action = "patient.view"    // staff view of a patient and its guardians
+	// SearchPortalUsers is an admin's search for portal users to link. It
+	// returns accounts and the IDs of their patients, no patient data, so
+	// it is one record filed under the actor.
+	SearchPortalUsers Action = "portalusers.search"
 	// NotifyPreferences is a change of a portal user's notification
 	// channels: in the portal (actor side "portal") or by a one-click
 	// unsubscribe link (actor side "public"). It names no patient, so it is

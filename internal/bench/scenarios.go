@@ -67,6 +67,9 @@ func Scenarios() []Scenario {
 		{"current patient list", "GET /portal/patients", "parent.rivera", nil, "", 200, nil, 1 + 1 + 2},
 		{"staff patient search", "POST /staff/patients/search", "nurse.kim", nil, `{"query":"rivera"}`, 200, nil, 1 + 1 + 2},
 		{"staff patient view", "GET /staff/patients/{patientId}", "nurse.kim", mateo, "", 200, nil, 2 + 1 + 1},
+		// Ana and Luis Rivera: the index page, their two accounts, their
+		// links (GSI, eventually consistent), one audit record.
+		{"find portal user", "POST /staff/portal-users/search", "admin.garcia", nil, `{"query":"rivera"}`, 200, nil, 1 + 0.5 + 2 + 2*0.5 + 1},
 		{"link", "PUT /staff/patients/{patientId}/links/{portalUserId}", "admin.garcia", link, `{"relationship":"guardian"}`, 200, nil, 4 + 2*2},
 		{"unlink", "DELETE /staff/patients/{patientId}/links/{portalUserId}", "admin.garcia", link, "", 204, relink, 2 + 2*2},
 		// The other routes, so that every route of the table has a scenario.

@@ -9,6 +9,7 @@ import (
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/authz"
 	"github.com/pedsportal/messaging/internal/directory"
+	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/localdev/dynamotest"
 	"github.com/pedsportal/messaging/internal/store"
 )
@@ -183,5 +184,64 @@ func TestParseRefusesAnOfficeThatNeverOpens(t *testing.T) {
 	_, err := directory.Parse(strings.NewReader(bad))
 	if err == nil || !strings.Contains(err.Error(), "officeHours: the office is never open") {
 		t.Fatalf("Parse of a never-open office: %v", err)
+	}
+}
+
+// GIVEN a loaded directory WHEN the file is edited (a patient renamed, a
+// parent's address changed) and loaded again THEN search finds the new
+// names and addresses and nothing by the old ones: the loader keeps the
+// search tokens in step through the store's writes.
+func TestReloadKeepsSearchInStep(t *testing.T) {
+	client, prefix := dynamotest.New(t)
+	st := store.New(client, store.TablesWithPrefix(prefix))
+	f, err := directory.Parse(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.PortalUsers[0].Email = "casey@oak.example"
+	if err := directory.Load(t.Context(), st, f, "test", func(string, int) {}); err != nil {
+		t.Fatal(err)
+	}
+	patients := func(q string) int {
+		t.Helper()
+		sq, err := domain.ParseSearch(q, domain.SearchPatients)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.SearchPatients(t.Context(), f.Practice.ID, sq, 25)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(got)
+	}
+	users := func(q string) int {
+		t.Helper()
+		sq, err := domain.ParseSearch(q, domain.SearchPortalUsers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.SearchPortalUsers(t.Context(), f.Practice.ID, sq, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(got)
+	}
+	oldName := strings.Fields(f.Patients[0].DisplayName)[0]
+	if patients(oldName) != 1 || users(f.PortalUsers[0].Email) != 1 {
+		t.Fatalf("after the first load: %q finds %d patients, %q %d users", oldName, patients(oldName), f.PortalUsers[0].Email, users(f.PortalUsers[0].Email))
+	}
+	oldEmail := f.PortalUsers[0].Email
+	f.Patients[0].DisplayName = "Quentin Renamed"
+	f.PortalUsers[0].Email = "new.address@example.org"
+	if err := directory.Load(t.Context(), st, f, "test", func(string, int) {}); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]int{oldName: 0, "quentin": 1, "renamed": 1} {
+		if got := patients(q); got != want {
+			t.Errorf("after the reload %q finds %d patients, want %d", q, got, want)
+		}
+	}
+	if users(oldEmail) != 0 || users("new.address@") != 1 {
+		t.Errorf("after the reload the old address finds %d users, the new one %d", users(oldEmail), users("new.address@"))
 	}
 }

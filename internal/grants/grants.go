@@ -186,6 +186,26 @@ func IndexNames(table string) []string {
 	return names
 }
 
+// indexReaders lists indexes that only some functions may Query; every
+// other index may be queried by every function that reads its table. The
+// Search index lists patients and portal users of a whole practice by
+// name, birth date and e-mail address: only the directory function, which
+// serves staff patient search and the admin's portal-user search (and
+// audits both), may read it. The functions that read one patient's chart
+// or a portal user's links never need it.
+var indexReaders = map[string]map[string][]string{
+	schema.Directory: {schema.IndexSearch: {routes.FnDirectory}},
+}
+
+// FunctionIndexNames lists the indexes of a table that a function may
+// Query: IndexNames, less those indexReaders keeps for other functions.
+func FunctionIndexNames(function, table string) []string {
+	return slices.DeleteFunc(IndexNames(table), func(index string) bool {
+		readers, limited := indexReaders[table][index]
+		return limited && !slices.Contains(readers, function)
+	})
+}
+
 // Allows reports whether a function may perform action on a logical table,
 // on its items (index "") or on one of its indexes. It says nothing of the
 // LeadingKeys and Attributes conditions: see WritePartitionPrefix and
@@ -197,7 +217,7 @@ func Allows(f routes.Function, table, action, index string) bool {
 	}
 	reads, writes, onIndexes := TableActions(table, access)
 	if index != "" {
-		return slices.Contains(IndexNames(table), index) && slices.Contains(onIndexes, action)
+		return slices.Contains(FunctionIndexNames(f.Name, table), index) && slices.Contains(onIndexes, action)
 	}
 	return slices.Contains(reads, action) || slices.Contains(writes, action)
 }
@@ -231,6 +251,22 @@ func Check() error {
 			}
 			if _, writes, _ := TableActions(table, access); len(writes) == 0 {
 				return fmt.Errorf("function %s: write partition prefix on %s, which it does not write", fn, table)
+			}
+		}
+	}
+	for table, indexes := range indexReaders {
+		for index, fns := range indexes {
+			if !slices.Contains(IndexNames(table), index) {
+				return fmt.Errorf("index readers for unknown index %s of %s", index, table)
+			}
+			for _, fn := range fns {
+				f, ok := routes.FunctionNamed(fn)
+				if !ok {
+					return fmt.Errorf("index %s: reader %q is no function", index, fn)
+				}
+				if _, _, onIndexes := TableActions(table, f.Tables[table]); len(onIndexes) == 0 {
+					return fmt.Errorf("index %s: reader %s does not read %s", index, fn, table)
+				}
 			}
 		}
 	}

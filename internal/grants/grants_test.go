@@ -152,6 +152,11 @@ func TestAllows(t *testing.T) {
 		{links, schema.Directory, DeleteItem, "", true},
 		{links, schema.Messages, GetItem, "", false},
 		{dir, schema.Directory, Query, schema.IndexByPortalUser, true},
+		// Only the directory function reads the practice-wide search index.
+		{dir, schema.Directory, Query, schema.IndexSearch, true},
+		{links, schema.Directory, Query, schema.IndexSearch, false},
+		{list, schema.Directory, Query, schema.IndexSearch, false},
+		{links, schema.Directory, Query, schema.IndexByPortalUser, true},
 		{dir, schema.Audit, PutItem, "", true},
 		{dir, schema.Messages, Query, "", false},
 	}

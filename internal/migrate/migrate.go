@@ -28,6 +28,7 @@ func Steps() []Step {
 		{Name: "portal-active", Run: store.MigratePortalUsersActive},
 		{Name: "conversation-turns", Run: store.MigrateTurns},
 		{Name: "practice-registry", Run: store.MigratePracticeRegistry},
+		{Name: "search-tokens", Run: store.MigrateSearchTokens},
 	}
 }
 

@@ -156,6 +156,74 @@ func scanKeys(t *testing.T, db *dynamodb.Client, table string) []string {
 	return keys
 }
 
+// GIVEN patients and portal accounts stored before the Search index (no
+// token items), and one patient whose tokens are stale WHEN the migration
+// runs THEN search finds them all by their current names, birth dates and
+// addresses, the stale token is gone, and a second run changes nothing.
+func TestSearchTokensBackfill(t *testing.T) {
+	client, prefix := dynamotest.New(t)
+	tables := store.TablesWithPrefix(prefix)
+	for _, item := range []map[string]types.AttributeValue{
+		{"PK": s("PATIENT#pt-old"), "SK": s("PROFILE"), "patientId": s("pt-old"), "practiceId": s("p1"), "displayName": s("Ava Rivera"), "dateOfBirth": s("2019-03-02"), "searchName": s("ava rivera")},
+		{"PK": s("PRACTICE#p1"), "SK": s("PATIENT#pt-old"), "patientId": s("pt-old"), "practiceId": s("p1"), "displayName": s("Ava Rivera"), "dateOfBirth": s("2019-03-02"), "searchName": s("ava rivera")},
+		{"PK": s("PATIENT#pt-stale"), "SK": s("PROFILE"), "patientId": s("pt-stale"), "practiceId": s("p1"), "displayName": s("Noah Park"), "dateOfBirth": s("2018-01-05")},
+		// A token of the name Noah had before: it must go.
+		{"PK": s("PATIENT#pt-stale"), "SK": s("TOKEN#name#kim"), "SearchPK": s("SEARCH#p1#patient-name"), "SearchSK": s("kim#pt-stale"),
+			"entityId": s("pt-stale"), "practiceId": s("p1"), "displayName": s("Noah Kim"), "tokens": &types.AttributeValueMemberL{Value: []types.AttributeValue{s("noah"), s("kim")}}},
+		{"PK": s("PORTALUSER#u-old"), "SK": s("PROFILE"), "portalUserId": s("u-old"), "practiceId": s("p1"), "displayName": s("José Rivera"), "email": s("jose@example.com"), "active": &types.AttributeValueMemberBOOL{Value: true}},
+	} {
+		if _, err := client.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(tables.Directory), Item: item}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := store.New(client, tables)
+	find := func(q string, kind domain.SearchKind) []string {
+		t.Helper()
+		sq, err := domain.ParseSearch(q, kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		if kind == domain.SearchPortalUsers {
+			ids, err = st.SearchPortalUsers(t.Context(), "p1", sq, 10)
+		} else {
+			var ps []domain.Patient
+			ps, err = st.SearchPatients(t.Context(), "p1", sq, 25)
+			for _, p := range ps {
+				ids = append(ids, p.ID)
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	if got := find("riv", domain.SearchPatients); len(got) != 0 {
+		t.Fatalf("before the migration search finds %v", got)
+	}
+	for run, want := range []int{3, 0} {
+		if got := runSteps(t, client, tables)["search-tokens"]; got != want {
+			t.Fatalf("run %d changed %d, want %d", run, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		q    string
+		kind domain.SearchKind
+		want []string
+	}{
+		{"riv", domain.SearchPatients, []string{"pt-old"}},
+		{"03/02/2019", domain.SearchPatients, []string{"pt-old"}},
+		{"noah park", domain.SearchPatients, []string{"pt-stale"}},
+		{"kim", domain.SearchPatients, nil},
+		{"jose riv", domain.SearchPortalUsers, []string{"u-old"}},
+		{"jose@ex", domain.SearchPortalUsers, []string{"u-old"}},
+	} {
+		if got := find(tc.q, tc.kind); !slices.Equal(got, tc.want) {
+			t.Errorf("after the migration %q finds %v, want %v", tc.q, got, tc.want)
+		}
+	}
+}
+
 // GIVEN the demo chart with its headers stripped of turns, as written
 // before turns were kept WHEN the migration runs THEN every view of the
 // work queue lists what it listed before, and a second run changes nothing.

@@ -35,7 +35,9 @@ type Store struct {
 	PatientLinksFn       func(ctx context.Context, patientID string) ([]domain.Link, error)
 	PoolsFn              func(ctx context.Context, practiceID string) ([]domain.Pool, error)
 	StaffMembersFn       func(ctx context.Context, practiceID string) ([]domain.StaffMember, error)
-	SearchPatientsFn     func(ctx context.Context, practiceID, q string, limit int) ([]domain.Patient, error)
+	SearchPatientsFn     func(ctx context.Context, practiceID string, q domain.SearchQuery, limit int) ([]domain.Patient, error)
+	SearchPortalUsersFn  func(ctx context.Context, practiceID string, q domain.SearchQuery, limit int) ([]string, error)
+	PortalUsersFn        func(ctx context.Context, ids []string) ([]domain.PortalUser, error)
 	PutLinkFn            func(ctx context.Context, practiceID string, l domain.Link, rec audit.Record) error
 	DeleteLinkFn         func(ctx context.Context, patientID, portalUserID string, rec audit.Record) error
 	SetNotifyAuditedFn   func(ctx context.Context, portalUserID string, ch domain.Channels, rec audit.Record) error
@@ -133,8 +135,18 @@ func (s *Store) StaffMembers(ctx context.Context, practiceID string) ([]domain.S
 }
 
 // SearchPatients calls SearchPatientsFn.
-func (s *Store) SearchPatients(ctx context.Context, practiceID, q string, limit int) ([]domain.Patient, error) {
+func (s *Store) SearchPatients(ctx context.Context, practiceID string, q domain.SearchQuery, limit int) ([]domain.Patient, error) {
 	return s.SearchPatientsFn(ctx, practiceID, q, limit)
+}
+
+// SearchPortalUsers calls SearchPortalUsersFn.
+func (s *Store) SearchPortalUsers(ctx context.Context, practiceID string, q domain.SearchQuery, limit int) ([]string, error) {
+	return s.SearchPortalUsersFn(ctx, practiceID, q, limit)
+}
+
+// PortalUsers calls PortalUsersFn.
+func (s *Store) PortalUsers(ctx context.Context, ids []string) ([]domain.PortalUser, error) {
+	return s.PortalUsersFn(ctx, ids)
 }
 
 // PutLink calls PutLinkFn.

@@ -113,14 +113,15 @@ type Operation string
 
 // Operations, one per route (a few serve both audiences).
 const (
-	OpListPatients       Operation = "patients.list"   // the portal's Current Patient list
-	OpListPools          Operation = "pools.list"      // recipient pools of the caller's practice
-	OpStaffProfile       Operation = "staff.me"        // the calling staff member
-	OpListStaff          Operation = "staff.list"      // the practice's active staff
-	OpSearchPatients     Operation = "patients.search" // staff patient search
-	OpViewPatient        Operation = "patient.view"    // staff view of one patient and its links
-	OpInbox              Operation = "inbox.list"      // the staff inbox
-	OpInboxSummary       Operation = "inbox.summary"   // content-free counts for the badge
+	OpListPatients       Operation = "patients.list"      // the portal's Current Patient list
+	OpListPools          Operation = "pools.list"         // recipient pools of the caller's practice
+	OpStaffProfile       Operation = "staff.me"           // the calling staff member
+	OpListStaff          Operation = "staff.list"         // the practice's active staff
+	OpSearchPatients     Operation = "patients.search"    // staff patient search
+	OpViewPatient        Operation = "patient.view"       // staff view of one patient and its links
+	OpSearchPortalUsers  Operation = "portalusers.search" // an admin finds portal users to link
+	OpInbox              Operation = "inbox.list"         // the staff inbox
+	OpInboxSummary       Operation = "inbox.summary"      // content-free counts for the badge
 	OpListConversations  Operation = "conversations.list"
 	OpStartConversation  Operation = "conversation.start"
 	OpReadConversation   Operation = "conversation.read"
@@ -195,6 +196,9 @@ func All() []Route {
 		// and access logs.
 		staff("POST", "/staff/patients/search", FnDirectory, OpSearchPatients),
 		staff("GET", staffPatient, FnDirectory, OpViewPatient),
+		// Admins find a portal user to link by name or e-mail: a POST for
+		// the same reason as patient search.
+		staff("POST", "/staff/portal-users/search", FnDirectory, OpSearchPortalUsers),
 		staff("GET", "/staff/inbox", FnInbox, OpInbox),
 		staff("GET", "/staff/inbox/summary", FnInbox, OpInboxSummary),
 		staff("GET", staffPatient+"/conversations", FnListConversations, OpListConversations),

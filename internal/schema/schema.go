@@ -51,6 +51,12 @@ const (
 	// IndexDue orders pending notifications by due time (sparse: only
 	// pending items carry DuePK).
 	IndexDue = "Due"
+	// IndexSearch finds patients and portal users by a prefix of a
+	// normalized name part, an e-mail address or a birth date (sparse:
+	// only search-token items carry SearchPK). Its partition is one
+	// practice and one kind of token, so a search is one Query of one
+	// practice, never a read of the roster.
+	IndexSearch = "Search"
 )
 
 // Key attribute names shared by every table.
@@ -69,6 +75,8 @@ const (
 	AttrExpiresAt  = "ExpiresAt"
 	AttrDuePK      = "DuePK"
 	AttrDueSK      = "DueSK"
+	AttrSearchPK   = "SearchPK"
+	AttrSearchSK   = "SearchSK"
 )
 
 // KeyType is the type of a key attribute.
@@ -120,7 +128,9 @@ func Tables() []Table {
 	return []Table{
 		{
 			// Patients, portal-user links, staff, pools and practice data.
-			// PK "PATIENT#<id>" holds a patient's profile and its links.
+			// PK "PATIENT#<id>" holds a patient's profile, its links and
+			// its search tokens ("TOKEN#…"); "PORTALUSER#<id>" an account
+			// and its search tokens.
 			Name:         Directory,
 			PartitionKey: Key{AttrPK, String},
 			SortKey:      str(AttrSK),
@@ -128,6 +138,10 @@ func Tables() []Table {
 				Name:         IndexByPortalUser,
 				PartitionKey: Key{AttrGSI1PK, String},
 				SortKey:      str(AttrGSI1SK),
+			}, {
+				Name:         IndexSearch,
+				PartitionKey: Key{AttrSearchPK, String},
+				SortKey:      str(AttrSearchSK),
 			}},
 		},
 		{

@@ -99,23 +99,18 @@ func (s *Store) StaffMembers(ctx context.Context, practiceID string) ([]domain.S
 	return slices.DeleteFunc(staff, func(m domain.StaffMember) bool { return !m.Active }), nil
 }
 
-// SearchPatients finds a practice's patients whose name contains q (any
-// case), or whose date of birth is q. A practice's roster is one partition,
-// read in pages; a small practice has a few thousand patients at most.
-func (s *Store) SearchPatients(ctx context.Context, practiceID, q string, limit int) ([]domain.Patient, error) {
-	q = strings.ToLower(strings.TrimSpace(q))
-	var items []patientItem
-	if err := s.queryPrefix(ctx, s.tables.Directory, pfxPractice+practiceID, pfxPatient, &items); err != nil {
+// SearchPatients finds a practice's patients by name parts (prefixes, any
+// case, accents folded) and a date of birth, through the Search index: one
+// Query of that practice's tokens, never a read of the roster. At most
+// limit, in token order.
+func (s *Store) SearchPatients(ctx context.Context, practiceID string, q domain.SearchQuery, limit int) ([]domain.Patient, error) {
+	found, err := s.searchIndex(ctx, practiceID, entPatient, q, limit)
+	if err != nil {
 		return nil, err
 	}
-	var out []domain.Patient
-	for _, it := range items {
-		if it.DateOfBirth == q || strings.Contains(it.SearchName, q) {
-			out = append(out, it.patient())
-			if len(out) == limit {
-				break
-			}
-		}
+	out := make([]domain.Patient, len(found))
+	for i, it := range found {
+		out[i] = domain.Patient{ID: it.EntityID, PracticeID: it.PracticeID, DisplayName: it.DisplayName, DateOfBirth: it.DateOfBirth}
 	}
 	return out, nil
 }
@@ -253,12 +248,17 @@ func (s *Store) Practices(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-// PutPatient stores a patient's profile and its entry in the practice roster.
+// PutPatient stores a patient's profile, its entry in the practice roster
+// and its search tokens (a renamed patient loses its old ones).
 func (s *Store) PutPatient(ctx context.Context, p domain.Patient) error {
 	if err := s.putOwned(ctx, newPatientItem(patientKey(p.ID), p), p.PracticeID, "patient "+p.ID); err != nil {
 		return err
 	}
-	return s.putOwned(ctx, newPatientItem(rosterPatientKey(p.PracticeID, p.ID), p), p.PracticeID, "patient "+p.ID)
+	if err := s.putOwned(ctx, newPatientItem(rosterPatientKey(p.PracticeID, p.ID), p), p.PracticeID, "patient "+p.ID); err != nil {
+		return err
+	}
+	_, err := s.syncTokens(ctx, patientKey(p.ID).PK, patientTokens(p))
+	return err
 }
 
 // PutStaff stores a staff member's profile and roster entry.
@@ -278,9 +278,9 @@ func (s *Store) PutPool(ctx context.Context, p domain.Pool) error {
 }
 
 // PutPortalUser stores a portal user's profile from the practice's
-// directory. The notification choice is the file's only for a new account:
-// a reload keeps what the family chose in the portal, and a bounce stays
-// recorded until the address changes.
+// directory, with its search tokens. The notification choice is the
+// file's only for a new account: a reload keeps what the family chose in
+// the portal, and a bounce stays recorded until the address changes.
 func (s *Store) PutPortalUser(ctx context.Context, u domain.PortalUser) error {
 	it := newPortalUserItem(u)
 	notify, err := attributevalue.Marshal(it.Notify)
@@ -300,7 +300,12 @@ func (s *Store) PutPortalUser(ctx context.Context, u domain.PortalUser) error {
 			update = update.Set(expression.Name(f.name), expression.Value(f.v))
 		}
 	}
-	return s.updateOwned(ctx, it.key, update, u.PracticeID, "portal user "+u.ID)
+	if err := s.updateOwned(ctx, it.key, update, u.PracticeID, "portal user "+u.ID); err != nil {
+		return err
+	}
+	// Its search tokens follow its name and address.
+	_, err = s.syncTokens(ctx, it.key.PK, portalUserTokens(u))
+	return err
 }
 
 // SetNotifyAudited records a portal user's choice of notification channels

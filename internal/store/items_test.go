@@ -17,6 +17,7 @@ func TestSchemaKeysAreTheItemsTags(t *testing.T) {
 		schema.AttrOpenPK: aOpenPK, schema.AttrExpiresAt: aExpiresAt,
 		schema.AttrDuePK: aDuePK, schema.AttrDueSK: aDueSK,
 		schema.AttrQueuePK: aQueuePK, schema.AttrPoolQPK: aPoolQueuePK, schema.AttrQueueSK: aQueueSK,
+		schema.AttrSearchPK: aSearchPK, schema.AttrSearchSK: aSearchSK,
 	}
 	for _, ttl := range []string{attr(idemItem{}, "ExpiresAt"), attr(pendingItem{}, "ExpiresAt"), attr(seenItem{}, "ExpiresAt"), attr(counterItem{}, "ExpiresAt")} {
 		if ttl != schema.AttrExpiresAt {

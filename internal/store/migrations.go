@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,13 +17,12 @@ import (
 )
 
 // MigrationAPI is what the data migrations need from DynamoDB: they run
-// with an operator's credentials, never a function's.
+// with an operator's credentials, never a function's. They scan, and
+// write through the store's own code (API) where the store keeps derived
+// items, such as search tokens, in step.
 type MigrationAPI interface {
+	API
 	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
-	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
 var _ MigrationAPI = (*dynamodb.Client)(nil)
@@ -154,6 +154,45 @@ func MigratePortalUsersActive(ctx context.Context, db MigrationAPI, t Tables) (i
 			return nil // set meanwhile, e.g. by the directory loader
 		}
 		if err == nil {
+			changed++
+		}
+		return err
+	})
+	return changed, err
+}
+
+// MigrateSearchTokens writes the search tokens of every patient and portal
+// account (the Search index) that lacks them or holds stale ones: data
+// loaded before the index existed, or left half-way by an interrupted load.
+// It writes through the same code as the directory loader, so what it
+// writes is what a load would, and a second run changes nothing. It
+// reports how many patients and accounts it changed.
+func MigrateSearchTokens(ctx context.Context, db MigrationAPI, t Tables) (int, error) {
+	s := New(db, t)
+	filter := expression.Name(aSK).Equal(expression.Value(skProfile)).
+		And(expression.Name(aPK).BeginsWith(pfxPatient).Or(expression.Name(aPK).BeginsWith(pfxPortalUser)))
+	changed := 0
+	err := scanEach(ctx, db, t.Directory, filter, func(it map[string]types.AttributeValue) error {
+		var k key
+		if err := attributevalue.UnmarshalMap(it, &k); err != nil {
+			return fmt.Errorf("decode key: %w", err)
+		}
+		var want []tokenItem
+		if strings.HasPrefix(k.PK, pfxPatient) {
+			var p patientItem
+			if err := attributevalue.UnmarshalMap(it, &p); err != nil {
+				return fmt.Errorf("decode patient: %w", err)
+			}
+			want = patientTokens(p.patient())
+		} else {
+			var u portalUserItem
+			if err := attributevalue.UnmarshalMap(it, &u); err != nil {
+				return fmt.Errorf("decode portal user: %w", err)
+			}
+			want = portalUserTokens(u.portalUser())
+		}
+		did, err := s.syncTokens(ctx, k.PK, want)
+		if did {
 			changed++
 		}
 		return err

@@ -94,3 +94,35 @@ func TestPreferencesStoreCallsPassTheGuard(t *testing.T) {
 		t.Fatalf("audited change of channels through the guard: %v", err)
 	}
 }
+
+// The practice-wide search index is the directory function's alone: a
+// function that reads the directory for one patient's chart, or changes
+// links, is refused a Query on it, as its IAM policy refuses it.
+func TestOnlyTheDirectoryFunctionQueriesTheSearchIndex(t *testing.T) {
+	ctx := t.Context()
+	client, prefix := dynamotest.New(t)
+	name := func(logical string) string { return schema.PhysicalName(prefix, logical) }
+	q := &dynamodb.QueryInput{
+		TableName: aws.String(name(schema.Directory)), IndexName: aws.String(schema.IndexSearch),
+		KeyConditionExpression:    aws.String("SearchPK = :p"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberS{Value: "SEARCH#prac#patient-name"}},
+	}
+	for _, tc := range []struct {
+		fn      string
+		allowed bool
+	}{
+		{routes.FnDirectory, true},
+		{routes.FnManageLinks, false},
+		{routes.FnListConversations, false},
+		{routes.FnNotifier, false},
+	} {
+		f, _ := routes.FunctionNamed(tc.fn)
+		_, err := New(client, f, Config{Tables: Tables(name)}).Query(ctx, q)
+		if tc.allowed && err != nil {
+			t.Errorf("%s: granted search query refused: %v", tc.fn, err)
+		}
+		if !tc.allowed {
+			denied(t, err, tc.fn, "dynamodb:Query", schema.Directory)
+		}
+	}
+}

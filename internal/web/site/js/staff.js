@@ -2,6 +2,7 @@
 
 import { seg } from './api.js';
 import { composeForm, firstPage, messageChain, messageItem, replyForm } from './conversation.js';
+import { familyCard } from './family.js';
 import { at, birthDate, duration, roleName, short, timeEl, turnName, when } from './format.js';
 import { myTemplatesView, templatePicker } from './templates.js';
 import {
@@ -848,12 +849,10 @@ async function chartView({ args: [pid], live }) {
     h('div', { class: 'page-head' },
       h('h1', {}, p.displayName),
       h('a', { class: 'btn', href: `#/new/${seg(p.id)}` }, 'New conversation')),
-    h('div', { class: 'card' },
-      h('p', {}, `Born ${birthDate(p.dateOfBirth)}`),
-      h('h2', {}, 'Family with portal access'),
-      links.length
-        ? h('ul', { class: 'family' }, links.map((l) => h('li', {}, `${l.portalUserName} (${l.relationship})`, unreachableFlag(l))))
-        : h('p', { class: 'muted' }, 'Nobody is linked to this patient yet.')),
+    h('div', { class: 'card' }, h('p', {}, `Born ${birthDate(p.dateOfBirth)}`)),
+    // Admins (by their directory role, which the server checks again) also
+    // get the controls that link and unlink family members.
+    familyCard({ api, patient: p, links, isAdmin: state.me.role === 'admin', flag: unreachableFlag }),
     h('section', { class: 'card', 'aria-labelledby': 'chart-h' },
       h('div', { class: 'page-head chart-head' }, h('h2', { id: 'chart-h' }, 'Chart history'), status.el),
       box, list, h('div', { class: 'list-foot' }, more.el)));
