@@ -76,8 +76,9 @@ func newHarness(tb testing.TB, delay time.Duration) *harness {
 	return h
 }
 
-// run calls s once and returns the DynamoDB calls it made.
-func (h *harness) run(tb testing.TB, s Scenario) []calltrace.Call {
+// run calls s once, with query's parameters when given, and returns the
+// DynamoDB calls it made.
+func (h *harness) run(tb testing.TB, s Scenario, query ...map[string]string) []calltrace.Call {
 	tb.Helper()
 	ctx := context.Background()
 	if s.Prepare != nil {
@@ -86,7 +87,11 @@ func (h *harness) run(tb testing.TB, s Scenario) []calltrace.Call {
 		}
 	}
 	h.rec.Reset()
-	resp, err := h.handlers[s.Function()](ctx, s.Event(h.claims))
+	ev := s.Event(h.claims)
+	for _, q := range query {
+		ev.QueryStringParameters = q
+	}
+	resp, err := h.handlers[s.Function()](ctx, ev)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -281,15 +286,18 @@ func BenchmarkQueueScaling(b *testing.B) {
 	fillQueue(b, small.st, 10)
 	fillQueue(b, large.st, 10_000)
 	fmt.Printf("setup: queues of 10 and 10,000 in %s\n", time.Since(start).Round(time.Millisecond))
+	// Pages of 10, so that both answers carry the same number of items.
 	inbox := Scenario{Name: "needs reply", Route: "GET /staff/inbox", As: "nurse.kim", Status: 200}
-	small.run(b, inbox) // warm: the staff member's practice is then known
-	large.run(b, inbox)
+	// Pages of 10, so that both answers carry the same number of items.
+	query := map[string]string{"view": "needs-reply", "limit": "10"}
+	small.run(b, inbox, query) // warm: the staff member's practice is then known
+	large.run(b, inbox, query)
 	var ts, tl time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		small.run(b, inbox)
+		small.run(b, inbox, query)
 		t1 := time.Now()
-		large.run(b, inbox)
+		large.run(b, inbox, query)
 		ts += t1.Sub(t0)
 		tl += time.Since(t1)
 	}
