@@ -256,8 +256,12 @@ func (in ManageRequest) validate() error {
 	if in.PoolID != "" && strings.TrimSpace(in.Reason) == "" {
 		return domain.Invalid("reason", "say why the conversation moves to another pool")
 	}
-	if domain.CharCount(in.Reason) > MaxReasonLen {
-		return domain.Invalid("reason", "the reason is longer than %d characters", MaxReasonLen)
+	if in.PoolID != "" {
+		// The reason stays in the append-only log for good: the same text
+		// rules as a message.
+		if err := domain.ValidateText("reason", in.Reason, MaxReasonLen); err != nil {
+			return err
+		}
 	}
 	if in.PoolID != "" && in.AssigneeID != nil && *in.AssigneeID != "" {
 		return domain.Invalid("assigneeId", "a reroute clears the assignment; assign after it")
@@ -340,8 +344,8 @@ func (a *App) AddNote(ctx context.Context, c *Call, in NoteRequest) (*domain.Ent
 	if c.Principal.Side != domain.SideStaff {
 		return nil, domain.Errorf(domain.EForbidden, "staff only")
 	}
-	if err := domain.ValidateBody(in.Text); err != nil {
-		return nil, domain.Invalid("text", "%s", strings.Replace(err.(*domain.Error).Message, "message", "note", 1))
+	if err := domain.ValidateText("text", in.Text, domain.BodyMax); err != nil {
+		return nil, err
 	}
 	g, err := a.grant(ctx, c, in.PatientID, authz.Extra{ConversationID: in.ConversationID})
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/hours"
@@ -160,7 +162,8 @@ func thePool(name string) string {
 	if strings.HasPrefix(name, "Dr") || name == "" {
 		return name
 	}
-	return "the " + strings.ToLower(name[:1]) + name[1:]
+	r, size := utf8.DecodeRuneInString(name)
+	return "the " + string(unicode.ToLower(r)) + name[size:]
 }
 
 // AutoReplier is the author of automatic messages in the chain.

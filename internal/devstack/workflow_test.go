@@ -142,6 +142,9 @@ func TestStaffWorkflow(t *testing.T) {
 	// An internal note: in the staff log, in no portal response.
 	const note = "NOTE-mum-prefers-calls-after-3-5521"
 	nurse.must(201, "POST", staffMateo+"/conversations/"+cid+"/notes", map[string]string{"text": note})
+	// (The portal has no such route at all; that no portal function can
+	// reach the notes' table is TestWorklogIsStaffOnly's and infra's
+	// TestNoPortalFunctionCanReachStaffNotes's to prove.)
 	parent.must(404, "POST", portalMateo+"/conversations/"+cid+"/notes", map[string]string{"text": "x"})
 
 	// Claims: the first wins, the second is a 409 naming who and when,

@@ -68,6 +68,9 @@ type Result struct {
 	Alerts  int // staff alerts recorded
 }
 
+// alertDelay puts an alert's send after the mark it is recorded before.
+const alertDelay = time.Minute
+
 // pageSize is how many waiting conversations one read takes.
 const pageSize = 100
 
@@ -128,25 +131,32 @@ func (e *Escalator) pool(ctx context.Context, s app.Settings, practiceID, poolID
 			if c.OverdueAt != nil {
 				continue
 			}
-			marked, err := e.mark(ctx, c, now)
-			if err != nil {
-				return err
-			}
-			if !marked {
-				continue // moved on meanwhile; the next run sees it afresh
-			}
-			res.Overdue++
+			// The alert first, then the mark: a run that fails between the
+			// two is made good by the next, which finds the conversation
+			// unmarked and records the same alert again, which adds nothing
+			// (its message ID names the wait). The alert is due a minute
+			// later, after the mark; the flusher sends it only while the
+			// conversation is still overdue and waiting.
 			if !loaded {
+				var err error
 				if recipients, err = e.repo.StaffRecipients(ctx, practiceID, poolID); err != nil {
 					return err
 				}
 				loaded = true
 			}
 			n, err := e.alert(ctx, c, recipients, now)
-			res.Alerts += n
 			if err != nil {
 				return err
 			}
+			marked, err := e.mark(ctx, c, now)
+			if err != nil {
+				return err
+			}
+			if !marked {
+				continue // moved on meanwhile: the alert finds it answered and is dropped
+			}
+			res.Overdue++
+			res.Alerts += n
 		}
 		if start = page.LastKey; start == nil {
 			return nil
@@ -184,7 +194,7 @@ func (e *Escalator) alert(ctx context.Context, c domain.Conversation, recipients
 			Recipient: r, PracticeID: c.PracticeID, Overdue: true,
 			Conversations: []notify.ConversationRef{{PatientID: c.Patient.ID, ConversationID: c.ID}},
 			MessageID:     "overdue#" + c.ID + "#" + c.AwaitingSince.UTC().Format(time.RFC3339Nano),
-			FirstAt:       now, LastAt: now, DueAt: now,
+			FirstAt:       now, LastAt: now, DueAt: now.Add(alertDelay),
 		})
 		if err != nil {
 			return n, fmt.Errorf("alert staff %s: %w", r.ID, err)

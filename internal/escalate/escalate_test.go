@@ -22,7 +22,8 @@ type fakeRepo struct {
 	marked    []string
 	records   []audit.Record
 	alerts    []notify.Pending
-	read      int // conversations read from the queues
+	read      int  // conversations read from the queues
+	failAlert bool // AddPending fails
 }
 
 func (f *fakeRepo) Practices(context.Context) ([]string, error) { return f.practices, nil }
@@ -70,6 +71,9 @@ func (f *fakeRepo) StaffRecipients(context.Context, string, string) ([]notify.Re
 }
 
 func (f *fakeRepo) AddPending(_ context.Context, p notify.Pending) error {
+	if f.failAlert {
+		return errors.New("throttled")
+	}
 	f.alerts = append(f.alerts, p)
 	return nil
 }
@@ -111,8 +115,11 @@ func TestRunMarksWhatIsDueAndStops(t *testing.T) {
 	if got, want := f.marked, []string{"a", "b", "e"}; len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
 		t.Fatalf("marked %v, want %v", got, want)
 	}
-	if res.Overdue != 3 || res.Alerts != 3 || len(f.alerts) != 3 {
-		t.Fatalf("result %+v, alerts %d: want 3 marked and 3 alerts (the staff member without an address gets none)", res, len(f.alerts))
+	// The alert is recorded before the mark, so the one that moved on
+	// has one too: the flusher drops it, finding the conversation
+	// answered.
+	if res.Overdue != 3 || res.Alerts != 3 || len(f.alerts) != 4 {
+		t.Fatalf("result %+v, alerts %d: want 3 marked and 3 counted alerts, 4 recorded (the staff member without an address gets none)", res, len(f.alerts))
 	}
 	if f.read != 7 {
 		t.Fatalf("read %d waiting conversations, want 6 of p1's 8 and p2's one: the walk stops at the first not yet due", f.read)
@@ -126,5 +133,23 @@ func TestRunMarksWhatIsDueAndStops(t *testing.T) {
 		if r.Action != audit.Escalate || r.PatientID != "pt" || r.ConversationID == "" || len(r.Events) != 1 {
 			t.Errorf("audit record %+v", r)
 		}
+	}
+}
+
+// GIVEN the alert cannot be recorded WHEN a run meets a due conversation
+// THEN it does not mark it either, so the next run alerts and marks it:
+// no overdue conversation is ever marked without its alert.
+func TestAFailedAlertLeavesTheConversationForTheNextRun(t *testing.T) {
+	since := time.Date(2026, 12, 2, 14, 0, 0, 0, time.UTC) // 9:00 in New York
+	f := &fakeRepo{practices: []string{"p1"}, failAlert: true, waiting: map[string][]domain.Conversation{
+		"p1": {{ID: "a", PracticeID: "p1", Patient: domain.PatientRef{ID: "pt"}, Pool: domain.PoolRef{ID: "nurse"}, Awaiting: domain.AwaitingStaff, AwaitingSince: since}},
+	}}
+	e := New(f, func() time.Time { return since.Add(6 * time.Hour) }, nil)
+	if _, err := e.Run(t.Context()); err == nil || len(f.marked) != 0 {
+		t.Fatalf("with alerts failing: err %v, marked %v; want an error and nothing marked", err, f.marked)
+	}
+	f.failAlert = false
+	if res, err := e.Run(t.Context()); err != nil || res.Overdue != 1 || len(f.alerts) != 1 || !f.alerts[0].DueAt.After(since.Add(6*time.Hour)) {
+		t.Fatalf("the next run: %+v, %v, alerts %+v; want it marked and alerted, due after the mark", res, err, f.alerts)
 	}
 }

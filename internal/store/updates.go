@@ -154,12 +154,10 @@ func (s *Store) Worklog(ctx context.Context, patientID, convID string, limit int
 
 // MarkOverdue marks c overdue at at, with its history entry and audit
 // record, in one transaction: only while c still waits on staff since the
-// same moment and is not marked yet, and without moving the version (it
+// same moment in the same pool and is not marked yet, and without moving the version (it
 // is no manager's change). Errors: domain.ErrStale when c moved on.
 func (s *Store) MarkOverdue(ctx context.Context, c domain.Conversation, at time.Time, e domain.Entry, rec audit.Record) error {
 	update := expression.Set(expression.Name(aOverdueAt), expression.Value(at))
-	cond := turnIs(domain.AwaitingStaff).
-		And(expression.Name(aAwaitingSince).Equal(expression.Value(c.AwaitingSince))).
-		And(expression.AttributeNotExists(expression.Name(aOverdueAt)))
+	cond := waitIs(c).And(expression.AttributeNotExists(expression.Name(aOverdueAt)))
 	return s.updateHeader(ctx, c, update, cond, []domain.Entry{e}, rec)
 }

@@ -48,7 +48,9 @@ func (q queue) set(update expression.UpdateBuilder, c domain.Conversation) expre
 		Set(expression.Name(aQueuePK), expression.Value(q.pk)).
 		Set(expression.Name(aPoolQueuePK), expression.Value(q.poolPK)).
 		Set(expression.Name(aQueueSK), expression.Value(q.sk))
-	if c.OverdueAt == nil {
+	// The mark goes only with the practice's turn: a change that read the
+	// header before the escalator marked it must not clear the mark.
+	if c.Awaiting != domain.AwaitingStaff {
 		update = update.Remove(expression.Name(aOverdueAt))
 	}
 	return update
@@ -61,6 +63,18 @@ func turnIs(a domain.Awaiting) expression.ConditionBuilder {
 		return expression.AttributeNotExists(expression.Name(aAwaiting))
 	}
 	return expression.Name(aAwaiting).Equal(expression.Value(a))
+}
+
+// waitIs is the condition that the header's queue keys still come from
+// what c shows: the same turn, since the same moment, in the same pool. A
+// reroute or a change of turn meanwhile fails it (domain.ErrStale), and
+// the caller reads again rather than write stale queue keys.
+func waitIs(c domain.Conversation) expression.ConditionBuilder {
+	cond := turnIs(c.Awaiting).And(expression.Name(aPoolID).Equal(expression.Value(c.Pool.ID)))
+	if c.Awaiting != "" {
+		cond = cond.And(expression.Name(aAwaitingSince).Equal(expression.Value(c.AwaitingSince)))
+	}
+	return cond
 }
 
 func newConvItem(c domain.Conversation) convItem {
@@ -165,7 +179,7 @@ func appendUpdate(table string, m domain.Message, w app.Write, activity bool) ty
 	if before != nil {
 		after := before.Replied(own, m.CreatedAt)
 		update = queueOf(after).set(update, after)
-		cond = cond.And(turnIs(before.Awaiting))
+		cond = cond.And(waitIs(*before))
 	}
 	if acked {
 		// The family has read the acknowledgement as they wrote.
