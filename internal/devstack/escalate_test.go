@@ -70,6 +70,10 @@ func TestEscalation(t *testing.T) {
 		t.Fatalf("history = %+v, want creation and one overdue entry", log.Items)
 	}
 
+	// An internal note before the notifications go out: no e-mail or text
+	// may carry it.
+	const note = "NOTE-call-back-after-school-8812"
+	nurse.must(201, "POST", staffLily+"/notes", map[string]string{"text": note})
 	settle()
 	alerts := func(to string) []string {
 		var subjects []string
@@ -95,5 +99,28 @@ func TestEscalation(t *testing.T) {
 	nurse.must(201, "POST", staffLily+"/messages", map[string]string{"body": "Please bring her in today."}, key()...)
 	if overdue() != nil {
 		t.Fatal("the reply did not clear the overdue mark")
+	}
+	settle()
+	clock.set(time.Date(2026, 12, 2, 14, 20, 0, 0, ny))
+	if _, err := e.st.Notifications.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	all, err := e.st.Notifications.SES.Emails(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := e.st.Notifications.SMS.Messages()
+	if len(all) == 0 || len(texts) == 0 {
+		t.Fatalf("%d e-mails and %d texts went out; the check below needs some", len(all), len(texts))
+	}
+	for _, m := range all {
+		if strings.Contains(m.Subject+m.Text+m.HTML, note) {
+			t.Errorf("an e-mail to %v carries the internal note", m.To)
+		}
+	}
+	for _, m := range texts {
+		if strings.Contains(m.Body, note) {
+			t.Errorf("a text to %s carries the internal note", m.To)
+		}
 	}
 }

@@ -36,6 +36,10 @@ type stack interface {
 	API() string
 	Issuer() string
 	Token(audience, username string) (string, error)
+	// Overdue stores a conversation that has waited on the practice for
+	// a month and marks it overdue as the escalator does, and returns its
+	// ID.
+	Overdue(ctx context.Context) (string, error)
 	Stop()
 }
 

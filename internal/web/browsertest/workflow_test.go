@@ -1,17 +1,11 @@
 package browsertest
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 )
 
@@ -262,84 +256,16 @@ func assertStatusLines(t *testing.T, b *tab, pid, cid, shot string) {
 	}
 }
 
-// markOverdue has the tab see the first conversation of every inbox list
-// answer as overdue: the API's real answer passes through the browser's
-// Fetch domain, which sets overdueAt on that item, as the escalator does.
-// It returns the IDs it marked, as they come.
-//
-// TODO(escalator): once the escalator is on main, make a conversation
-// overdue through it (with the stack's fake clock) and drop this.
-func (b *tab) markOverdue() <-chan string {
-	b.t.Helper()
-	marked := make(chan string, 16)
-	paused := chromedp.Events(b.ctx, fetch.RequestPaused)
-	go func() {
-		for ev, err := range paused {
-			if err != nil {
-				return
-			}
-			go func() {
-				if body, ok := overdueBody(b.ctx, ev, marked); ok {
-					_, _ = chromedp.Call(b.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
-						RequestID: ev.RequestID, ResponseCode: ev.ResponseStatusCode, ResponseHeaders: ev.ResponseHeaders, Body: body,
-					})
-					return
-				}
-				_, _ = chromedp.Call(b.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
-			}()
-		}
-	}()
-	b.run(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{
-			URLPattern: env.stack.API() + "/staff/inbox?*", RequestStage: fetch.RequestStageResponse,
-		}}})
-		return err
-	})
-	return marked
-}
-
-func overdueBody(ctx context.Context, ev fetch.EventRequestPaused, marked chan<- string) ([]byte, bool) {
-	if ev.ResponseStatusCode != 200 || ev.Request.Method != "GET" {
-		return nil, false
-	}
-	res, err := chromedp.Call(ctx, fetch.GetResponseBody, fetch.GetResponseBodyParams{RequestID: ev.RequestID})
-	if err != nil {
-		return nil, false
-	}
-	var list struct {
-		Items      []map[string]any `json:"items"`
-		NextCursor string           `json:"nextCursor,omitempty"`
-	}
-	if json.Unmarshal(res.Body, &list) != nil || len(list.Items) == 0 {
-		return nil, false
-	}
-	first := list.Items[0]
-	since, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(first["awaitingSince"]))
-	first["overdueAt"] = since.Add(time.Hour).UTC().Format(time.RFC3339Nano)
-	body, err := json.Marshal(list)
-	if err != nil {
-		return nil, false
-	}
-	select {
-	case marked <- fmt.Sprint(first["id"]):
-	default:
-	}
-	return body, true
-}
-
 // TestOverdueBadge checks a conversation past its pool's response target
 // says so in the inbox, in words, and one that is not does not.
 func TestOverdueBadge(t *testing.T) {
 	staff := newTab(t, "dr.patel")
-	marked := staff.markOverdue()
+	id, err := env.stack.Overdue(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
 	staff.signIn("staff", "dr.patel")
 	staff.waitText("main h1", "Inbox")
-	var id string
-	select {
-	case id = <-marked:
-	case <-time.After(stepTimeout):
-		staff.fail("no inbox list came through to mark overdue")
-	}
 	staff.waitFor("the Overdue badge on the overdue row only", `(id) => {
 		const rows = [...document.querySelectorAll('#main a.conv')];
 		const row = rows.find((a) => a.getAttribute('href').endsWith('/' + encodeURIComponent(id)));
