@@ -3,6 +3,7 @@ package domain
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -59,7 +60,8 @@ const (
 var TemplateVariables = []string{VarChildFirstName, VarOfficeHours, VarNurseLine, VarPracticeName}
 
 // varRE finds {name} variables; any other brace is plain text.
-var varRE = regexp.MustCompile(`\{([A-Za-z][A-Za-z0-9_]*)\}`)
+// varRE is compiled on first use: every function links package domain, and only template operations use it.
+var varRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{([A-Za-z][A-Za-z0-9_]*)\}`) })
 
 // ValidateTemplate checks a template's title and body: lengths as for
 // messages, and only known variables. Errors: EInvalid naming "title" or
@@ -74,7 +76,7 @@ func ValidateTemplate(title, body string) error {
 	if err := ValidateText("body", body, TemplateBodyMax); err != nil {
 		return err
 	}
-	for _, m := range varRE.FindAllStringSubmatch(body, -1) {
+	for _, m := range varRE().FindAllStringSubmatch(body, -1) {
 		if !isVariable(m[1]) {
 			return &Error{Code: EMalformed, Field: "body", Message: "unknown variable {" + m[1] + "} in body; the variables are {" + strings.Join(TemplateVariables, "}, {") + "}"}
 		}
@@ -96,7 +98,7 @@ func isVariable(name string) bool {
 // left as written, so the person editing sees it, and is reported in
 // unresolved.
 func ResolveTemplate(body string, value func(name string) string) (text string, unresolved []string) {
-	text = varRE.ReplaceAllStringFunc(body, func(v string) string {
+	text = varRE().ReplaceAllStringFunc(body, func(v string) string {
 		name := v[1 : len(v)-1]
 		if s := value(name); s != "" {
 			return s

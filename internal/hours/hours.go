@@ -94,7 +94,10 @@ func ForPractice(p domain.Practice) (Calendar, error) {
 	return New(loc, p.OfficeHours, p.Holidays)
 }
 
-var spanRE = regexp.MustCompile(`^([01][0-9]|2[0-4]):([0-5][0-9])-([01][0-9]|2[0-4]):([0-5][0-9])$`)
+// spanRE is compiled on first use: every function links this package, and only the directory loader and a settings read parse schedules, so no cold start pays for it.
+var spanRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([01][0-9]|2[0-4]):([0-5][0-9])-([01][0-9]|2[0-4]):([0-5][0-9])$`)
+})
 
 // New builds a calendar from a weekly schedule as the directory file spells
 // it (day keys mon…sun, spans "HH:MM-HH:MM"; DefaultOfficeHours when
@@ -113,7 +116,7 @@ func New(loc *time.Location, week map[string][]string, holidays []string) (Calen
 	for i, day := range Days {
 		wd := time.Weekday((i + 1) % 7)
 		for j, s := range week[day] {
-			m := spanRE.FindStringSubmatch(s)
+			m := spanRE().FindStringSubmatch(s)
 			if m == nil {
 				return Calendar{}, fmt.Errorf(`officeHours.%s: %q is not a span of the 24-hour clock such as "08:00-12:00"`, day, s)
 			}
@@ -285,7 +288,8 @@ const (
 	MaxTargetMinutes = 10 * 8 * 60
 )
 
-var targetRE = regexp.MustCompile(`^([1-9][0-9]{0,3})([mhd])$`)
+// targetRE is compiled on first use: as spanRE.
+var targetRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([1-9][0-9]{0,3})([mhd])$`) })
 
 // ParseTarget reads a target as the directory file spells it: "90m"
 // (business minutes), "4h" (business hours), "1d" (business days). ""
@@ -294,7 +298,7 @@ func ParseTarget(s string) (Target, error) {
 	if s == "" {
 		return DefaultTarget, nil
 	}
-	m := targetRE.FindStringSubmatch(s)
+	m := targetRE().FindStringSubmatch(s)
 	if m == nil {
 		return Target{}, fmt.Errorf(`responseTarget %q is not a number with m, h or d, e.g. "4h" (4 business hours) or "1d" (1 business day)`, s)
 	}
