@@ -115,12 +115,12 @@ func (s *Store) queryConversations(ctx context.Context, in *dynamodb.QueryInput,
 		if err != nil {
 			return page, classify("query conversations", err)
 		}
-		var items []convItem
-		if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
-			return page, fmt.Errorf("decode conversations: %w", err)
-		}
-		for _, it := range items {
-			page.Items = append(page.Items, it.conversation())
+		for _, it := range res.Items {
+			c, err := decodeHeader(it)
+			if err != nil {
+				return page, err
+			}
+			page.Items = append(page.Items, c)
 		}
 		page.LastKey = fromAV(res.LastEvaluatedKey)
 		if page.LastKey == nil || len(page.Items) >= limit || !filtered || reads+1 >= maxReads {
