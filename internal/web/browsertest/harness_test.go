@@ -97,7 +97,9 @@ func runMain(m *testing.M) int {
 		return m.Run()
 	}
 	env.browser = browser
-	return m.Run()
+	code := m.Run()
+	fmt.Println(axeSummary())
+	return code
 }
 
 // chromiumPath finds Debian's chromium. A missing browser is a failure, not
@@ -393,6 +395,9 @@ func (b *tab) clickIssuerUser(username string) {
 	finder := `(u) => [...document.querySelectorAll('button, a, input[type=submit]')].find((e) => (e.textContent + ' ' + (e.value || '')).includes(u))`
 	// A click on a page still loading can be lost: wait until it is loaded.
 	b.waitFor("a sign-in choice for "+username, `(u) => document.readyState === 'complete' && (`+finder+`)(u)`, username)
+	// The issuer's page is a screen people use too: axe checks it on
+	// every visit (TestScreens shoots it at both widths).
+	b.assertAxe("issuer sign-in")
 	b.clickFound(finder, username)
 }
 

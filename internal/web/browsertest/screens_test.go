@@ -9,8 +9,9 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// shoot saves the current screen at 1280 px and at 375 px (as a phone, with
-// mobile emulation), and fails if the phone layout scrolls sideways.
+// shoot checks the current screen with axe-core and saves it, at 1280 px
+// and at 375 px (as a phone, with mobile emulation), and fails if the
+// phone layout scrolls sideways. Every screen a test shoots is checked.
 func (b *tab) shoot(name string) {
 	b.t.Helper()
 	b.assertAccessible(name)
@@ -27,6 +28,7 @@ func (b *tab) shoot(name string) {
 	} {
 		b.do(chromedp.EmulateViewport(w.width, w.height, w.opts...))
 		time.Sleep(150 * time.Millisecond) // let layout settle after the resize
+		b.assertAxe(name + "-" + itoa(w.width))
 		if over := js[int](b, `() => document.documentElement.scrollWidth - window.innerWidth`); over > 0 {
 			b.fail("%s at %d px scrolls sideways by %d px", name, w.width, over)
 		}
@@ -94,6 +96,9 @@ func TestScreens(t *testing.T) {
 	v.navigate(env.stack.Site() + "/portal/")
 	v.waitText("main", "call 911")
 	v.shoot("03-portal-signed-out")
+	v.clickText("main button", "Sign in")
+	v.waitFor("the issuer's sign-in page", `(iss) => location.href.startsWith(iss) && document.readyState === 'complete' && document.querySelector('.users button')`, env.stack.Issuer())
+	v.shoot("04-issuer-sign-in")
 
 	staff := newTab(t, "dr.patel")
 	staff.signIn("staff", "dr.patel")
