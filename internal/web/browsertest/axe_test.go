@@ -85,6 +85,22 @@ func (b *tab) assertAxe(name string) {
 	b.fail("%s: axe-core found %d WCAG 2.1 A/AA violations:%s", name, len(vs), sb.String())
 }
 
+// axeOncePerScreen runs assertAxe the first time a tab is about to act on
+// a screen (a path and a route, such as /staff/#/c), so every screen a test
+// clicks through is checked, not only the ones it shoots.
+func (b *tab) axeOncePerScreen() {
+	b.t.Helper()
+	key := js[string](b, `() => location.origin + location.pathname + '#' + location.hash.replace(/^#\/?/, '').split('/')[0]`)
+	if b.axeSeen == nil {
+		b.axeSeen = map[string]bool{}
+	}
+	if b.axeSeen[key] {
+		return
+	}
+	b.axeSeen[key] = true
+	b.assertAxe("before a click on " + key)
+}
+
 // axeViolations injects axe-core once per document and runs it.
 func (b *tab) axeViolations() []axeViolation {
 	b.t.Helper()

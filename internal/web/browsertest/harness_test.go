@@ -129,6 +129,8 @@ type tab struct {
 	ctx  context.Context
 	name string
 
+	axeSeen map[string]bool // screens (path and route) axe has checked in this tab
+
 	mu        sync.Mutex
 	dialogs   []string
 	problems  []string            // console errors and exceptions
@@ -339,6 +341,7 @@ func (b *tab) clickFound(finder string, args ...any) {
 	if !p.OK {
 		b.fail("the element to click is missing or covered (%v)", args)
 	}
+	b.axeOncePerScreen()
 	b.do(chromedp.MouseClickXY(p.X, p.Y))
 }
 
@@ -395,9 +398,6 @@ func (b *tab) clickIssuerUser(username string) {
 	finder := `(u) => [...document.querySelectorAll('button, a, input[type=submit]')].find((e) => (e.textContent + ' ' + (e.value || '')).includes(u))`
 	// A click on a page still loading can be lost: wait until it is loaded.
 	b.waitFor("a sign-in choice for "+username, `(u) => document.readyState === 'complete' && (`+finder+`)(u)`, username)
-	// The issuer's page is a screen people use too: axe checks it on
-	// every visit (TestScreens shoots it at both widths).
-	b.assertAxe("issuer sign-in")
 	b.clickFound(finder, username)
 }
 
