@@ -155,12 +155,17 @@ type tableAccess struct {
 	// the attributes reviewedPreferenceAttributes.
 	channelUpdates bool
 	// indexes is true when the function may Query (and only Query) every
-	// index of the table but the directory's practice-wide Search index.
+	// index of the table but the directory's Search and ByPortalUser
+	// indexes.
 	indexes bool
 	// searchIndex is true when the function may also Query the Search
 	// index, which lists a practice's patients and portal users by name,
 	// birth date and e-mail: the directory function alone.
 	searchIndex bool
+	// portalUserIndex is true when the function may also Query the
+	// ByPortalUser index, which lists any portal user's links: the
+	// directory function and ses-events alone.
+	portalUserIndex bool
 	// stream is true when the function may read the table's stream, and
 	// only the stream: its shards and records.
 	stream bool
@@ -169,6 +174,9 @@ type tableAccess struct {
 // searchIndex is the Directory's practice-wide search index, spelled out
 // here.
 const searchIndex = "Search"
+
+// portalUserIndex is the Directory's index of links by portal user.
+const portalUserIndex = "ByPortalUser"
 
 // streamRead is what reading a stream through an event source mapping
 // takes, on the stream's ARN only.
@@ -213,7 +221,7 @@ var (
 var wantTableAccess = map[string]map[string]tableAccess{
 	// Directory reads that return patient data are audited too.
 	// It alone queries the Search index (patient and portal-user search).
-	"directory":          {schema.Directory: {items: readItems, indexes: true, searchIndex: true}, schema.Audit: appendOnly},
+	"directory":          {schema.Directory: {items: readItems, indexes: true, searchIndex: true, portalUserIndex: true}, schema.Audit: appendOnly},
 	"list-conversations": {schema.Directory: readTable, schema.Messages: readTable, schema.Audit: appendOnly},
 	// Staff-only reads: the inbox and a conversation's notes and events.
 	"staff-inbox":      {schema.Directory: readTable, schema.Messages: readTable, schema.Worklog: readItemsOnly, schema.Audit: appendOnly},
@@ -282,7 +290,7 @@ var wantTableAccess = map[string]map[string]tableAccess{
 		// Marks a portal user's address (and their link items) unreachable:
 		// never a staff, pool or practice record. (Its updates carry no
 		// attribute limit: package grants keeps one list per table.)
-		schema.Directory: {items: []string{ddbBatchGet, ddbGet, ddbQuery}, accountWrites: []string{ddbUpdate}, indexes: true},
+		schema.Directory: {items: []string{ddbBatchGet, ddbGet, ddbQuery}, accountWrites: []string{ddbUpdate}, indexes: true, portalUserIndex: true},
 	},
 	"escalate": {
 		// Reads the practices, their pools and opted-in staff; reads each
@@ -396,7 +404,7 @@ func TestFunctionsHoldExactlyTheReviewedTableAccess(t *testing.T) {
 				}
 				if w.indexes {
 					for _, i := range slices.Concat(tbl.GSIs, tbl.LSIs) {
-						if i.Name != searchIndex || w.searchIndex {
+						if (i.Name != searchIndex || w.searchIndex) && (i.Name != portalUserIndex || w.portalUserIndex) {
 							want[dynamoGrant{ids[tbl.Name] + "/index/" + i.Name, ddbQuery, ""}] = true
 						}
 					}

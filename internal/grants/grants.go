@@ -193,8 +193,16 @@ func IndexNames(table string) []string {
 // serves staff patient search and the admin's portal-user search (and
 // audits both), may read it. The functions that read one patient's chart
 // or a portal user's links never need it.
+//
+// ByPortalUser lists one portal user's links across patients (and
+// practices): the Current Patient list and the admin's portal-user search
+// (directory), and marking a bounced address on each link (ses-events).
+// No function that reads one patient's chart needs it.
 var indexReaders = map[string]map[string][]string{
-	schema.Directory: {schema.IndexSearch: {routes.FnDirectory}},
+	schema.Directory: {
+		schema.IndexSearch:       {routes.FnDirectory},
+		schema.IndexByPortalUser: {routes.FnDirectory, routes.FnSESEvents},
+	},
 }
 
 // FunctionIndexNames lists the indexes of a table that a function may
