@@ -41,11 +41,11 @@ const (
 // store's list of attributes such an update may touch and the Sid suffix
 // of the statement that allows it.
 var updateAttributes = map[string]struct {
-	list func() []string
+	list func(function string) []string
 	sid  string
 }{
-	schema.Messages:  {store.HeaderAttributes, "HeaderUpdates"},
-	schema.Directory: {store.PreferenceAttributes, "PreferenceUpdates"},
+	schema.Messages:  {store.HeaderAttributesFor, "HeaderUpdates"},
+	schema.Directory: {func(string) []string { return store.PreferenceAttributes() }, "PreferenceUpdates"},
 }
 
 // KMS actions a function needs on the data key, only through DynamoDB.
@@ -263,7 +263,7 @@ func (m *messaging) functionStatements(f routes.Function, logs awslogs.LogGroup)
 			}
 			cond := map[string]interface{}{
 				"ForAllValues:StringEquals": map[string]interface{}{
-					"dynamodb:Attributes": grants.UpdateAttributes(name, attrs.list()),
+					"dynamodb:Attributes": grants.UpdateAttributes(name, attrs.list(f.Name)),
 				},
 			}
 			maps.Copy(cond, leading)

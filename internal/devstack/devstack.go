@@ -267,10 +267,9 @@ func (s *Stack) handlers(ctx context.Context, prefix string, log *slog.Logger) (
 		SMSOrigin:       "+15555550100",
 		APIURL:          s.APIURL,
 	}
-	s.guard = iamguard.Config{
-		Tables:           iamguard.Tables(physical),
-		UpdateAttributes: map[string][]string{schema.Messages: store.HeaderAttributes()},
-	}
+	// Each function's update limits are the store's lists for it, as
+	// infra grants them.
+	s.guard = iamguard.Config{Tables: iamguard.Tables(physical)}
 	s.readKey = func(_ context.Context, arn string) ([]byte, error) {
 		if arn != localCursorSecret {
 			return nil, fmt.Errorf("no local secret %q", arn)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/routes"
 )
 
 // The stored shape of every item. The dynamodbav tags here are the one
@@ -459,6 +460,22 @@ func HeaderAttributes() []string {
 		aLastActivityAt, aMessageCount, aPreview,
 		aPortalUnread, aStaffUnread, aPortalReadAt, aStaffReadAt, aVersion,
 	}
+}
+
+// HeaderAttributesFor narrows HeaderAttributes for the functions whose
+// updates touch only a part of a header: mark-read changes a side's
+// unread count and read time (conditional on the message count), the
+// escalator sets the overdue mark (conditional on the wait it read). Infra
+// and the local guard grant each function its own list, so neither can
+// rewrite an assignee, a pool or a turn.
+func HeaderAttributesFor(function string) []string {
+	switch function {
+	case routes.FnMarkRead:
+		return []string{aPK, aSK, aMessageCount, aPortalUnread, aStaffUnread, aPortalReadAt, aStaffReadAt}
+	case routes.FnEscalate:
+		return []string{aPK, aSK, aMessageCount, aOverdueAt, aAwaiting, aAwaitingSince, aPool}
+	}
+	return HeaderAttributes()
 }
 
 // PreferenceAttributes lists every attribute an update of a portal user's

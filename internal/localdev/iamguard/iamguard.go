@@ -67,7 +67,7 @@ func New(inner store.API, f routes.Function, cfg Config) *Guard {
 			g.logical[physical] = logical
 		}
 	}
-	lists := DefaultUpdateAttributes()
+	lists := DefaultUpdateAttributes(f.Name)
 	for table, attrs := range cfg.UpdateAttributes {
 		lists[table] = attrs
 	}
@@ -79,13 +79,14 @@ func New(inner store.API, f routes.Function, cfg Config) *Guard {
 	return g
 }
 
-// DefaultUpdateAttributes is the store's list of what an update may touch
-// on each table whose updates grants may limit, as infra writes it into
-// the IAM policies: conversation headers on Messages, a portal user's
+// DefaultUpdateAttributes is the store's list of what a function's update
+// may touch on each table whose updates grants may limit, as infra writes
+// it into the IAM policies: conversation headers on Messages (the part
+// mark-read or the escalator changes, for them), a portal user's
 // notification channels on the directory.
-func DefaultUpdateAttributes() map[string][]string {
+func DefaultUpdateAttributes(function string) map[string][]string {
 	return map[string][]string{
-		schema.Messages:  store.HeaderAttributes(),
+		schema.Messages:  store.HeaderAttributesFor(function),
 		schema.Directory: store.PreferenceAttributes(),
 	}
 }

@@ -346,3 +346,24 @@ func TestSESEventsWritesOnlyFamilyPartitions(t *testing.T) {
 	_, err := g.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(phys(schema.Audit)), Item: key("p1", "t")})
 	denied(t, err, "ses-events", "dynamodb:PutItem", schema.Audit)
 }
+
+// mark-read may change a side's unread count and read time, never an
+// assignee, a pool or a turn: its list is the store's for it, as infra
+// grants it.
+func TestMarkReadUpdatesOnlyReadState(t *testing.T) {
+	f, _ := routes.FunctionNamed(routes.FnMarkRead)
+	g := New(&fake{}, f, Config{Tables: Tables(phys)})
+	update := func(name string) error {
+		_, err := g.UpdateItem(t.Context(), &dynamodb.UpdateItemInput{
+			TableName: aws.String(phys(schema.Messages)), Key: key("p", "CONV#1"),
+			UpdateExpression: aws.String("SET #a = :a"), ExpressionAttributeNames: map[string]string{"#a": name},
+		})
+		return err
+	}
+	if err := update("staffUnread"); err != nil {
+		t.Fatalf("read state: %v", err)
+	}
+	for _, name := range []string{"assignee", "pool", "awaiting", "version", "status"} {
+		denied(t, update(name), routes.FnMarkRead, "dynamodb:UpdateItem", schema.Messages)
+	}
+}
