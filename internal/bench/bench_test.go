@@ -40,6 +40,7 @@ var auds = authz.Audiences{
 type harness struct {
 	rec      *calltrace.Recorder
 	st       *store.Store // untraced, for preparing state
+	tables   store.Tables
 	handlers map[string]api.Handler
 	claims   Claims
 }
@@ -53,7 +54,7 @@ func newHarness(tb testing.TB, delay time.Duration) *harness {
 		tb.Fatal(err)
 	}
 	tables := store.TablesWithPrefix(prefix)
-	h := &harness{rec: &calltrace.Recorder{API: client, Delay: delay}, st: store.New(client, tables), claims: ClaimsFor(auds)}
+	h := &harness{rec: &calltrace.Recorder{API: client, Delay: delay}, st: store.New(client, tables), tables: tables, claims: ClaimsFor(auds)}
 	if err := seed.Directory(ctx, h.st); err != nil {
 		tb.Fatal(err)
 	}
