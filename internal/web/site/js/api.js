@@ -1,19 +1,27 @@
 // The HTTP API client: Bearer token, JSON in and out, RFC 9457 problems
-// turned into ApiError with the server's own `detail`.
+// turned into ApiError whose message is the pages' own plain words
+// (problems.js), never the server's `detail`.
 
-/** ApiError carries an API problem (or a network failure, status 0). */
+import { codeOf, plain } from './problems.js';
+
+/** ApiError carries an API problem (or a network failure, status 0).
+ * message is plain text with a next step; code is the problem's row. */
 export class ApiError extends Error {
   constructor(status, problem = {}) {
-    super(problem.detail || problem.title || `Request failed (${status}).`);
+    const p = plain(status, problem);
+    super(p.message);
     this.status = status;
+    this.code = codeOf(status, problem);
+    this.text = p.text;
+    this.next = p.next;
     this.problem = problem;
     this.field = problem.field || '';
     this.retryAfter = 0;
   }
 }
 
-const NETWORK = { title: 'Network error', detail: 'Could not reach the server. Check your connection and try again.' };
-const EXPIRED = { title: 'Session expired', detail: 'Your session has expired. Please sign in again.' };
+const NETWORK = {};
+const EXPIRED = {};
 
 /** seg encodes one path segment (IDs come from the API, but never trust
  * them to be URL-safe). */

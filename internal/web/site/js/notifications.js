@@ -35,18 +35,17 @@ function savedText(s) {
     : `Saved. We will not tell you when a message is waiting; sign in here to check for new messages.${paused(s)}`;
 }
 
-/** failure turns an API problem into plain text with a next step. */
+/** failure says the save failed, why in plain words (problems.js) and what
+ * to do next: for a channel the office has no address for, which box to
+ * untick and whom to ask. */
 function failure(err) {
-  const detail = (err?.message || '').replace(/[.\s]+$/, '');
-  if (err?.status === 0) return `Your choices were not saved. ${err.message}`;
   if (err?.status === 422 && err.field === 'sms') {
-    return `Your choices were not saved: ${detail}. Uncheck Text message and save again; to get text messages, ask the office to add your mobile number.`;
+    return 'Your choices were not saved: the office has no mobile number for you. Uncheck Text message and save again; to get text messages, ask the office to add your mobile number.';
   }
   if (err?.status === 422 && err.field === 'email') {
-    return `Your choices were not saved: ${detail}. Uncheck E-mail and save again; to get e-mail, ask the office to add your address.`;
+    return 'Your choices were not saved: the office has no e-mail address for you. Uncheck E-mail and save again; to get e-mail, ask the office to add your address.';
   }
-  const ref = err?.problem?.instance ? ` (reference ${err.problem.instance})` : '';
-  return `Your choices were not saved: ${detail || 'something went wrong'}. Please try again in a minute. If it keeps failing, call the office${ref}.`;
+  return `Your choices were not saved. ${err?.message || 'Please try again in a minute.'}`;
 }
 
 /** channel is one labelled checkbox, with a hint tied to it when the office
