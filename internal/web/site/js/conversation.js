@@ -22,7 +22,7 @@ export function firstPage(api, path) {
 export function messageItem(m, { selfId = '', extra = null } = {}) {
   const mine = selfId && m.author?.id === selfId;
   const side = m.author?.side === 'staff' ? 'staff' : 'portal';
-  return h('li', { class: `msg ${side}${mine ? ' mine' : ''}${m.automatic ? ' automatic' : ''}` },
+  return h('li', { class: `msg ${side}${mine ? ' mine' : ''}${m.automatic ? ' automatic' : ''}`, id: m.id ? messageDomId(m.id) : null },
     h('header', {},
       h('span', { class: 'author' }, m.author?.name || 'Unknown', mine ? ' (you)' : ''),
       m.automatic ? h('span', { class: 'chip auto' }, 'Automatic reply') : h('span', { class: 'role' }, roleName(m.author?.role)),
@@ -30,6 +30,39 @@ export function messageItem(m, { selfId = '', extra = null } = {}) {
     h('p', { class: 'body' }, m.body),
     side === 'portal' ? statusLine(m.status) : null,
     extra);
+}
+
+/** messageDomId is the element ID of a message in a chain. */
+export const messageDomId = (mid) => `msg-${mid}`;
+
+/** sent is the IDs of the messages this page sent, so each keeps its
+ * "Sent" mark through redraws and a new conversation opens on its first
+ * message. */
+const sentIds = new Set();
+/** pendingFocus is the first message of a conversation just started here:
+ * focus lands on it when its chain is drawn. */
+let pendingFocus = '';
+
+/** sentMark is the visible "Sent" on a message this page just sent. */
+function sentMark() {
+  return h('p', { class: 'sent-mark' }, h('span', { 'aria-hidden': 'true' }, '✓ '), 'Sent');
+}
+
+/** focusSent moves focus to the message mid, if it is on screen, so a
+ * keyboard or screen-reader user lands on what they just sent. It returns
+ * whether it could. */
+export function focusSent(mid) {
+  const el = mid && document.getElementById(messageDomId(mid));
+  if (!el) return false;
+  el.setAttribute('tabindex', '-1');
+  el.focus();
+  return true;
+}
+
+/** printButton prints the conversation; the print stylesheet leaves only
+ * its heading and the chain on paper. */
+export function printButton() {
+  return h('button', { class: 'btn secondary small print-btn', type: 'button', onclick: () => window.print() }, 'Print');
 }
 
 /** statusLine is "✓ Seen by the office · Usually answered by Tuesday at
@@ -62,8 +95,13 @@ export function messageChain({ api, path, data, item, onHeader }) {
     draw();
   });
   function draw() {
-    replace(el, messages.map(item));
+    replace(el, messages.map((m) => {
+      const li = item(m);
+      if (sentIds.has(m.id)) li.append(sentMark());
+      return li;
+    }));
     more.button.hidden = !cursor;
+    if (pendingFocus && focusSent(pendingFocus)) pendingFocus = '';
   }
   return {
     el,
@@ -71,7 +109,7 @@ export function messageChain({ api, path, data, item, onHeader }) {
     draw,
     /** add appends a message just sent, but only when the chain is
      * complete; otherwise the next page will bring it. */
-    add(m) { if (!cursor) messages.push(m); },
+    add(m) { if (m?.id) sentIds.add(m.id); if (!cursor) messages.push(m); },
   };
 }
 
@@ -95,7 +133,14 @@ export function replyForm({ api, path, label, hint = '', sent, tools = null }) {
     sent: async (res) => {
       await sent(res);
       body.reset();
-      announce('Reply sent.');
+      // Focus goes to the new message, marked Sent; when it is on a page
+      // not loaded yet, the status says where it is.
+      if (focusSent(res.message?.id)) {
+        announce('Reply sent.');
+      } else {
+        box.replaceChildren();
+        announce('Reply sent. It is at the end of the conversation: press Load more to see it.');
+      }
     },
   });
   return form;
@@ -139,6 +184,8 @@ export function composeForm({
     create: (payload, key) => api.create(path, payload, key),
     sent: (res) => {
       sent(res);
+      // The conversation opens with focus on this first message, marked Sent.
+      if (res.message?.id) { sentIds.add(res.message.id); pendingFocus = res.message.id; }
       announce('Message sent.');
       go(`#/c/${seg(pid)}/${seg(res.conversation.id)}`);
     },

@@ -3,11 +3,11 @@
 // is waiting).
 
 import { seg } from './api.js';
-import { composeForm, firstPage, messageChain, messageItem, replyForm } from './conversation.js';
+import { composeForm, firstPage, messageChain, messageItem, printButton, replyForm } from './conversation.js';
 import { birthDate, short } from './format.js';
 import { notificationsView } from './notifications.js';
 import {
-  announce, attempt, boot, errorBox, go, h, loadPage, pager, replace, Router, setWho, showError,
+  announce, boot, errorBox, go, h, loadList, loadPage, pager, replace, Router, setWho, showError,
 } from './ui.js';
 
 const PATIENT_KEY = 'pp.portal.patient';
@@ -40,7 +40,7 @@ async function start(ctx) {
   api = ctx.api;
   auth = ctx.auth;
   setWho(auth.session()?.name || '');
-  const patients = await loadPage({ main: ctx.main, box: errorBox() }, async () => (await api.get('/portal/patients')).items || []);
+  const patients = await loadPage({ main: ctx.main, box: errorBox(), retry: () => location.reload() }, async () => (await api.get('/portal/patients')).items || []);
   if (!patients) return;
   state.patients = patients;
   const notifications = notificationsView(() => api);
@@ -164,13 +164,14 @@ async function messagesView({ live }) {
         h('a', { class: 'more', href: `#/c/${seg(p.id)}/${seg(c.id)}`, 'aria-describedby': subjectId }, 'Details / Read More')));
   }
 
+  const card = h('div', { class: 'card' }, list, h('div', { class: 'list-foot' }, more.el));
   replace(main,
     h('div', { class: 'page-head' },
       h('h1', { id: 'messages-h' }, `Messages about ${p.displayName}`),
       h('a', { class: 'btn', href: '#/write' }, 'Write Message')),
     box,
-    h('div', { class: 'card' }, list, h('div', { class: 'list-foot' }, more.el)));
-  await attempt(box, () => load(true));
+    card);
+  await loadList({ box, hide: [card] }, () => load(true));
 }
 
 // ---- conversation -------------------------------------------------------------
@@ -181,7 +182,7 @@ async function conversationView({ args: [pid, cid], live }) {
   setCurrent(pid);
   const box = errorBox();
   const path = `/portal/patients/${seg(pid)}/conversations/${seg(cid)}`;
-  const back = h('p', {}, h('a', { href: '#/messages' }, '← All messages'));
+  const back = h('p', { class: 'back' }, h('a', { href: '#/messages' }, '← All messages'));
   const data = await loadPage({ main, box, live, before: [back] }, () => firstPage(api, path));
   if (!data) return;
   let conv = data.conversation;
@@ -216,7 +217,7 @@ async function conversationView({ args: [pid, cid], live }) {
 
   replace(main,
     back,
-    h('div', { class: 'page-head' }, h('h1', {}, conv.subject)),
+    h('div', { class: 'page-head' }, h('h1', {}, conv.subject), printButton()),
     h('p', { class: 'muted' }, `About ${conv.patient?.displayName || state.current.displayName} · To: ${conv.pool?.name || ''}`,
       conv.status === 'closed' ? ' · Closed' : ''),
     box,

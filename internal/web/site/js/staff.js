@@ -1,12 +1,12 @@
 // The staff admin page: inbox, conversation, new conversation, patients.
 
 import { seg } from './api.js';
-import { composeForm, firstPage, messageChain, messageItem, replyForm } from './conversation.js';
+import { composeForm, firstPage, messageChain, messageItem, printButton, replyForm } from './conversation.js';
 import { familyCard } from './family.js';
 import { at, birthDate, duration, roleName, short, timeEl, turnName, when } from './format.js';
 import { myTemplatesView, templatePicker } from './templates.js';
 import {
-  announce, attempt, boot, busy, checkField, errorBox, h, loadPage, markField, pager, Poller,
+  announce, attempt, boot, busy, checkField, errorBox, h, loadList, loadPage, markField, pager, Poller,
   replace, Router, selectField, setWho, showError, textField, validate,
 } from './ui.js';
 
@@ -56,7 +56,7 @@ async function start(ctx) {
   // The inbox reads a summary with its list. Elsewhere, the first summary
   // sets the baseline, so activity from before the page opened is not
   // "new"; it is asked for with the rest, not after.
-  const loaded = await loadPage({ main: ctx.main, box: errorBox() }, () => Promise.all([
+  const loaded = await loadPage({ main: ctx.main, box: errorBox(), retry: () => location.reload() }, () => Promise.all([
     api.get('/staff/me'),
     api.get('/staff/pools'),
     onInbox() ? null : api.get('/staff/inbox/summary').catch(() => null),
@@ -310,7 +310,7 @@ async function inboxView({ live }) {
   }
 
   async function reload() {
-    await attempt(box, () => load(true));
+    await loadList({ box, hide: [listCard] }, () => load(true));
   }
 
   function onFilter() {
@@ -328,6 +328,7 @@ async function inboxView({ live }) {
   for (const el of [views.el, pool.select, status.select, unread.input, mine.input]) el.addEventListener('change', onFilter);
   refresh.addEventListener('click', () => busy(refresh, 'Refreshing…', reload));
 
+  const listCard = h('div', { class: 'card' }, order, list, h('div', { class: 'list-foot' }, more.el));
   state.onSummary = (s, fresh) => {
     if (!live()) { state.onSummary = null; return; }
     renderCounts(s);
@@ -346,7 +347,7 @@ async function inboxView({ live }) {
       counts),
     box,
     banner,
-    h('div', { class: 'card' }, order, list, h('div', { class: 'list-foot' }, more.el)));
+    listCard);
   renderCounts(state.summary);
   await reload();
 }
@@ -489,7 +490,8 @@ async function conversationView({ args: [pid, cid], live }) {
       h('h1', { class: 'conv-title' }, conv.subject),
       h('span', { class: `chip ${conv.status}` }, conv.status === 'closed' ? 'Closed' : 'Open'),
       conv.status === 'open' && conv.awaiting ? h('span', { class: 'chip turn' }, turnName(conv.awaiting)) : null,
-      overdueFlag(conv));
+      overdueFlag(conv),
+      printButton());
   }
 
   function drawPanel() {
@@ -710,6 +712,7 @@ function workPanel({ path, live, change, current }) {
       ...others.map((p) => h('option', { value: p.id, selected: p.id === chosen }, p.name)));
   }
 
+  const historyArea = h('div', {}, history, h('div', { class: 'list-foot' }, more.el));
   const el = h('section', { class: 'card work-panel', 'aria-labelledby': headingId },
     h('h2', { id: headingId }, 'Internal notes and history'),
     h('p', { class: 'staff-only' }, 'Staff only — never shown to the family'),
@@ -719,15 +722,14 @@ function workPanel({ path, live, change, current }) {
     h('h3', {}, 'Notes'),
     noteForm,
     h('h3', {}, 'History'),
-    history,
-    h('div', { class: 'list-foot' }, more.el));
+    historyArea);
 
   return {
     el,
     errorBox: errBox,
     draw,
     clearError() { errBox.textContent = ''; },
-    reload() { attempt(errBox, () => load(true)); },
+    reload() { loadList({ box: errBox, hide: [historyArea] }, () => load(true)); },
   };
 }
 
@@ -744,7 +746,7 @@ function getPatient(pid) {
 }
 
 function backLink() {
-  return h('p', {}, h('a', { href: '#/inbox' }, '← Back to inbox'));
+  return h('p', { class: 'back' }, h('a', { href: '#/inbox' }, '← Back to inbox'));
 }
 
 // ---- patient search, chart and new conversation ---------------------------
@@ -841,7 +843,9 @@ async function chartView({ args: [pid], live }) {
     cursor = res.nextCursor || null;
     more.button.hidden = !cursor;
   }
-  status.select.addEventListener('change', () => attempt(box, () => load(true)));
+  const listArea = h('div', {}, list, h('div', { class: 'list-foot' }, more.el));
+  const reload = () => loadList({ box, hide: [listArea] }, () => load(true));
+  status.select.addEventListener('change', reload);
 
   const links = patient.links || [];
   replace(main,
@@ -855,8 +859,8 @@ async function chartView({ args: [pid], live }) {
     familyCard({ api, patient: p, links, isAdmin: state.me.role === 'admin', flag: unreachableFlag }),
     h('section', { class: 'card', 'aria-labelledby': 'chart-h' },
       h('div', { class: 'page-head chart-head' }, h('h2', { id: 'chart-h' }, 'Chart history'), status.el),
-      box, list, h('div', { class: 'list-foot' }, more.el)));
-  await attempt(box, () => load(true));
+      box, listArea));
+  await reload();
 }
 
 async function newConversationView({ args: [pid], live }) {

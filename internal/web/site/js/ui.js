@@ -111,17 +111,28 @@ export function setWho(text) {
   if (who) who.textContent = text;
 }
 
-/** errorBox is a live region that shows an API problem's detail. */
+/** errorBox is a live region that shows what went wrong and what to do. */
 export function errorBox() {
   return h('div', { class: 'alert', role: 'alert' });
 }
 
-/** showError puts err's message (the API's `detail`) into box. A 401 is
- * left to the session-expired prompt. */
+/** showError puts err's message into box: the pages' own plain sentence
+ * and next step for the API problem (problems.js), never the API's wording.
+ * A 401 is left to the session-expired prompt. */
 export function showError(box, err) {
   if (!box) return;
   if (err?.status === 401) { box.textContent = ''; return; }
-  box.textContent = err?.message || 'Something went wrong. Please try again.';
+  box.textContent = err?.message || 'Something went wrong. Try again in a few minutes.';
+}
+
+/** showLoadError is showError for something that did not load, with a
+ * Retry button in the box that runs retry. */
+export function showLoadError(box, err, retry) {
+  showError(box, err);
+  if (!box.textContent) return;
+  const button = h('button', { class: 'btn secondary small retry', type: 'button' }, 'Retry');
+  button.addEventListener('click', () => busy(button, 'Retrying…', retry));
+  box.append(h('span', { class: 'actions' }, button));
 }
 
 /** attempt clears box, runs work and shows its failure, if any, in box. */
@@ -131,19 +142,39 @@ export async function attempt(box, work) {
 }
 
 /**
+ * loadList loads a list into its place on a screen. While the load has
+ * failed, the list and its controls (hide: the card with Load more) are
+ * hidden, and box says why, with Retry; a success shows them again.
+ */
+export async function loadList({ box, hide = [] }, load) {
+  const run = async () => {
+    box.textContent = '';
+    try {
+      await load();
+      for (const el of hide) el.hidden = false;
+    } catch (e) {
+      for (const el of hide) el.hidden = true;
+      showLoadError(box, e, run);
+    }
+  };
+  await run();
+}
+
+/**
  * loadPage runs load() for a page being drawn into main and returns what it
  * returns, or undefined when the page should stop: the user has moved on
- * (live() is false), or load failed and main now shows `before` and box
- * with the API's detail.
+ * (live() is false), or load failed and main now shows `before`, a heading
+ * and box saying why, with a Retry button (retry: by default the route is
+ * drawn again).
  */
-export async function loadPage({ main, box, live = () => true, before = [] }, load) {
+export async function loadPage({ main, box, live = () => true, before = [], retry = () => go(location.hash) }, load) {
   let value;
   try {
     value = await load();
   } catch (e) {
     if (live()) {
-      replace(main, ...before, box);
-      showError(box, e);
+      replace(main, ...before, h('h1', {}, 'This page did not load'), box);
+      showLoadError(box, e, retry);
     }
     return undefined;
   }
