@@ -35,6 +35,7 @@ func (b *tab) writePortalMessage(pool, subject, body string) {
 	b.typeInto(b.fieldByLabel("Message"), body)
 	b.clickText("main button", "Send message")
 	b.waitFor("the new conversation", `(s) => location.hash.startsWith('#/c/') && document.querySelector('main h1')?.textContent === s && document.querySelector('.chain .msg')`, subject)
+	b.assertFocusOnSent(body)
 }
 
 // switchPatient picks a patient in the Current Patient selector.
