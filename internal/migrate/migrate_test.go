@@ -288,3 +288,29 @@ func TestTurnsBackfill(t *testing.T) {
 		t.Fatalf("after the migration the queues are\n %v\nwant\n %v", got, want)
 	}
 }
+
+// GIVEN a practice stored before the registry existed WHEN the migration
+// runs THEN the escalator finds it, and a second run changes nothing.
+func TestPracticeRegistryBackfill(t *testing.T) {
+	client, prefix := dynamotest.New(t)
+	tables := store.TablesWithPrefix(prefix)
+	st := store.New(client, tables)
+	if err := seed.Directory(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.DeleteItem(t.Context(), &dynamodb.DeleteItemInput{TableName: aws.String(tables.Directory),
+		Key: map[string]types.AttributeValue{"PK": s("PRACTICES"), "SK": s(seed.PracticeID)}}); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := st.Practices(t.Context()); err != nil || len(ids) != 0 {
+		t.Fatalf("before: %v %v", ids, err)
+	}
+	for run, want := range []int{1, 0} {
+		if got := runSteps(t, client, tables)["practice-registry"]; got != want {
+			t.Fatalf("run %d listed %d practices, want %d", run, got, want)
+		}
+	}
+	if ids, err := st.Practices(t.Context()); err != nil || !slices.Equal(ids, []string{seed.PracticeID}) {
+		t.Fatalf("after: %v %v", ids, err)
+	}
+}

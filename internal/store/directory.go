@@ -224,9 +224,7 @@ func (s *Store) PutPractice(ctx context.Context, p domain.Practice) error {
 	if err := s.putOwned(ctx, newPracticeItem(p), p.ID, "practice "+p.ID); err != nil {
 		return err
 	}
-	reg := newPracticeItem(p)
-	reg.key = practiceRegistryKey(p.ID)
-	return s.putOwned(ctx, reg, p.ID, "practice "+p.ID)
+	return s.putOwned(ctx, registryItem{practiceRegistryKey(p.ID), p.ID}, p.ID, "practice "+p.ID)
 }
 
 // Practices lists the IDs of every practice, from the registry partition

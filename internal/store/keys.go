@@ -59,6 +59,13 @@ func practiceKey(practiceID string) key { return key{pfxPractice + practiceID, s
 const pkPractices = "PRACTICES"
 
 func practiceRegistryKey(practiceID string) key { return key{pkPractices, practiceID} }
+
+// registryItem lists a practice in the registry: its key and owner only,
+// so that it never holds a stale copy of the practice's settings.
+type registryItem struct {
+	key
+	PracticeID string `dynamodbav:"practiceId"`
+}
 func rosterPatientKey(practiceID, patientID string) key {
 	return key{pfxPractice + practiceID, pfxPatient + patientID}
 }

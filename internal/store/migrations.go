@@ -284,8 +284,7 @@ func MigratePracticeRegistry(ctx context.Context, db MigrationAPI, t Tables) (in
 		if err := attributevalue.UnmarshalMap(it, &p); err != nil {
 			return fmt.Errorf("decode practice: %w", err)
 		}
-		p.key = practiceRegistryKey(p.ID)
-		item, err := marshal(p)
+		item, err := marshal(registryItem{practiceRegistryKey(p.ID), p.ID})
 		if err != nil {
 			return err
 		}
