@@ -66,6 +66,7 @@ type registryItem struct {
 	key
 	PracticeID string `dynamodbav:"practiceId"`
 }
+
 func rosterPatientKey(practiceID, patientID string) key {
 	return key{pfxPractice + practiceID, pfxPatient + patientID}
 }
