@@ -62,7 +62,7 @@ var axeScreens struct {
 }
 
 // assertAxe runs axe-core on the page as it is and fails on any WCAG 2.1
-// A/AA violation. axe goes in through the DevTools protocol
+// A/AA violation (and on target-size, WCAG 2.2's 24 px minimum). axe goes in through the DevTools protocol
 // (Runtime.evaluate), which runs it as the debugger would: the page's CSP
 // stays as it is, with no bypass and no <script> tag, so a page that only
 // works with a weakened CSP still fails the other checks.
@@ -128,7 +128,8 @@ func (b *tab) axeViolations() []axeViolation {
 		}
 	}
 	vs := js[[]axeViolation](b, `async (tags) => {
-		const r = await axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
+		// target-size (WCAG 2.2's 24 px minimum) on top: thumbs on a phone.
+		const r = await axe.run(document, { runOnly: { type: 'tag', values: tags }, rules: { 'target-size': { enabled: true } }, resultTypes: ['violations'] });
 		return r.violations.map((v) => ({ id: v.id, impact: v.impact || '', help: v.help, helpUrl: v.helpUrl,
 			nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary || '', html: (n.html || '').slice(0, 160) })) }));
 	}`, axeTags)
@@ -156,6 +157,22 @@ func TestAxeHarness(t *testing.T) {
 		v.fail("axe-core did not report the unlabelled probe field")
 	}
 	js[bool](v, `() => { document.querySelector('#axe-probe').remove(); return true; }`)
+
+	// Two 10 px buttons side by side: too small to hit with a thumb.
+	js[bool](v, `() => {
+		const d = document.createElement('div'); d.id = 'axe-tiny';
+		for (const n of ['a', 'b']) { const b = document.createElement('button'); b.textContent = n; b.style.cssText = 'width:10px;height:10px;padding:0;margin:0;border:0;font-size:6px;min-height:0'; d.append(b); }
+		document.querySelector('main').append(d); return true; }`)
+	found = false
+	for _, x := range v.axeViolations() {
+		if x.ID == "target-size" {
+			found = true
+		}
+	}
+	if !found {
+		v.fail("axe-core did not report the 10 px targets")
+	}
+	js[bool](v, `() => { document.querySelector('#axe-tiny').remove(); return true; }`)
 	ran := js[bool](v, `() => new Promise((done) => {
 		window.__inline = false;
 		const s = document.createElement('script');

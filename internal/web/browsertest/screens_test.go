@@ -41,6 +41,12 @@ func (b *tab) shoot(name string) {
 			b.t.Fatal(err)
 		}
 	}
+	// Reflow (WCAG 1.4.10): at 320 px nothing may need sideways scrolling.
+	b.do(chromedp.EmulateViewport(320, 640, chromedp.EmulateMobile, chromedp.EmulatePortrait))
+	time.Sleep(150 * time.Millisecond)
+	if over := js[int](b, `() => document.documentElement.scrollWidth - window.innerWidth`); over > 0 {
+		b.fail("%s at 320 px scrolls sideways by %d px", name, over)
+	}
 	b.do(chromedp.EmulateViewport(1280, 900))
 }
 
