@@ -118,7 +118,7 @@ export function messageChain({ api, path, data, item, onHeader }) {
  * server's answer (and redraws); then the field is emptied and the reply
  * announced.
  */
-export function replyForm({ api, path, label, hint = '', sent, tools = null }) {
+export function replyForm({ api, path, label, hint = '', sent, tools = null, say = {} }) {
   const body = textField({ label, max: 5000, multiline: true, name: 'body', hint });
   const box = errorBox();
   const send = h('button', { class: 'btn', type: 'submit' }, 'Send reply');
@@ -130,6 +130,7 @@ export function replyForm({ api, path, label, hint = '', sent, tools = null }) {
     fields: [body],
     payload: () => (validate(box, [body]) ? { body: body.value() } : null),
     create: (payload, key) => api.create(`${path}/messages`, payload, key),
+    say,
     sent: async (res) => {
       await sent(res);
       body.reset();

@@ -207,6 +207,8 @@ async function conversationView({ args: [pid, cid], live }) {
       path,
       label: 'Your reply',
       hint: 'Not for emergencies: call 911.',
+      // A reply refused as a conflict: the office closed it meanwhile.
+      say: { conflict: 'The office closed this conversation, so the reply was not sent. Copy your words, then write a new message.' },
       sent: (res) => {
         if (res.conversation) conv = res.conversation;
         chain.add(res.message);

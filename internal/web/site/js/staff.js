@@ -554,6 +554,7 @@ async function conversationView({ args: [pid, cid], live }) {
       api,
       path,
       label: 'Reply',
+      say: { conflict: 'This conversation was closed meanwhile, so the reply was not sent. Reload the page and reopen it to reply.' },
       tools: (body) => templatePicker({ api, pid, body, pools: state.pools, poolId: conv.pool?.id }),
       sent: async (res) => {
         ownActivity(res.message?.createdAt);

@@ -157,7 +157,7 @@ export async function myTemplatesView({ api, main }) {
       announce(editing ? 'Template saved.' : 'Template created.');
       reset();
       await refresh();
-    }));
+    }, { conflict: 'You already have the most templates you can keep. Delete one you no longer use, then save again.' }));
   });
 
   replace(main,

@@ -119,10 +119,13 @@ export function errorBox() {
 /** showError puts err's message into box: the pages' own plain sentence
  * and next step for the API problem (problems.js), never the API's wording.
  * A 401 is left to the session-expired prompt. */
-export function showError(box, err) {
+export function showError(box, err, say = {}) {
   if (!box) return;
   if (err?.status === 401) { box.textContent = ''; return; }
-  box.textContent = err?.message || 'Something went wrong. Try again in a few minutes.';
+  // say: what a problem code means on this screen, where the table's
+  // general words would point the wrong way (a conflict that is a limit).
+  const own = err?.code && Object.hasOwn(say, err.code) ? say[err.code] : '';
+  box.textContent = own || err?.message || 'Something went wrong. Try again in a few minutes.';
 }
 
 /** showLoadError is showError for something that did not load, with a
@@ -135,10 +138,11 @@ export function showLoadError(box, err, retry) {
   box.append(h('span', { class: 'actions' }, button));
 }
 
-/** attempt clears box, runs work and shows its failure, if any, in box. */
-export async function attempt(box, work) {
+/** attempt clears box, runs work and shows its failure, if any, in box
+ * (say as for showError). */
+export async function attempt(box, work, say = {}) {
   box.textContent = '';
-  try { await work(); } catch (e) { showError(box, e); }
+  try { await work(); } catch (e) { showError(box, e, say); }
 }
 
 /**
@@ -291,7 +295,7 @@ export async function busy(button, label, work) {
  * Send again after a failure reuses; sent(res) runs after. A failure shows
  * the API's detail in box and marks the field it names among fields.
  */
-export function createOnSubmit(form, { box, button, fields, payload, create, sent }) {
+export function createOnSubmit(form, { box, button, fields, payload, create, sent, say = {} }) {
   const sub = new Submission();
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -303,7 +307,7 @@ export function createOnSubmit(form, { box, button, fields, payload, create, sen
         sub.done();
         await sent(res);
       } catch (err) {
-        showError(box, err);
+        showError(box, err, say);
         markField(err, fields);
       }
     });
