@@ -131,6 +131,18 @@ func TestFailedLoads(t *testing.T) {
 	parent.failAPI(&f, 0, "", "", nil)
 	parent.clickText("main .alert button", "Retry")
 	parent.waitFor("the chain after Retry", `() => document.querySelector('.chain .msg')`)
+
+	// A reply refused as a conflict (the office closed it meanwhile): what
+	// happened on this screen, and what to do with the words typed.
+	parent.waitFor("the reply form", `() => document.querySelector('main form textarea')`)
+	parent.typeInto(parent.fieldByLabel("Your reply"), "One more question. "+runID)
+	parent.failAPI(&f, 409, "conflict", "Conflict", func(method, url string) bool {
+		return method == "POST" && strings.HasSuffix(url, "/messages")
+	})
+	parent.clickText("main button", "Send reply")
+	parent.waitText("main form .alert", "The office closed this conversation, so the reply was not sent. Copy your words, then write a new message.")
+	parent.assertNoRawAPIWording()
+	parent.failAPI(&f, 0, "", "", nil)
 	parent.assertNoScriptRan() // the refused requests are in the console on purpose
 
 	// The staff inbox: a list with filters; a failed load hides its rows
@@ -154,6 +166,54 @@ func TestFailedLoads(t *testing.T) {
 	staff.clickText("main .alert button", "Retry")
 	staff.waitFor("the inbox after Retry", `() => document.querySelector('#main a.conv')`)
 	staff.assertNoScriptRan()
+}
+
+// TestProblemTable checks every row of the pages' problem table: each
+// status and code the API uses gets a plain sentence with a next step, and
+// the API's detail never shows through.
+func TestProblemTable(t *testing.T) {
+	v := newTab(t, "visitor")
+	v.navigate(env.stack.Site() + "/portal/")
+	v.waitText("main button", "Sign in")
+	type row struct {
+		Status  int
+		Type    string
+		Field   string
+		Message string
+		Next    string
+	}
+	rows := js[[]row](v, `async () => {
+		const { plain } = await import('/js/problems.js');
+		const base = 'https://pedsportal.dev/problems/';
+		const cases = [[0, ''], [400, 'malformed'], [401, 'unauthorized'], [403, 'forbidden'], [404, 'not_found'],
+			[409, 'conflict'], [413, 'too_large'], [422, 'invalid'], [422, 'idempotency'], [429, 'throttled'],
+			[500, 'internal'], [502, ''], [503, 'unavailable'], [504, ''], [418, 'made_up'], [599, ''], [422, 'invalid']];
+		return cases.map(([status, code], i) => {
+			const field = i === cases.length - 1 ? 'subject' : '';
+			const p = plain(status, { type: code ? base + code : undefined, title: 'Not found', detail: 'the requested resource does not exist', field, instance: 'REQ-1' });
+			return { Status: status, Type: code, Field: field, Message: p.message, Next: p.next };
+		});
+	}`)
+	if len(rows) != 17 {
+		t.Fatalf("got %d rows", len(rows))
+	}
+	for _, r := range rows {
+		if r.Next == "" || !strings.HasSuffix(strings.TrimSuffix(r.Message, " (Reference REQ-1.)"), r.Next) {
+			t.Errorf("%d %s: %q has no next step", r.Status, r.Type, r.Message)
+		}
+		for _, raw := range []string{"requested resource", "Not found", "not_found", "problems/"} {
+			if strings.Contains(r.Message, raw) {
+				t.Errorf("%d %s: %q shows the API's wording %q", r.Status, r.Type, r.Message, raw)
+			}
+		}
+		if got, want := strings.Contains(r.Message, "REQ-1"), r.Status >= 500; got != want {
+			t.Errorf("%d %s: %q: reference shown = %v, want %v (only for the office to look up a 5xx)", r.Status, r.Type, r.Message, got, want)
+		}
+	}
+	if m := rows[len(rows)-1].Message; !strings.HasPrefix(m, "Please check Subject.") {
+		t.Errorf("a 422 naming subject says %q, want it to name the Subject field", m)
+	}
+	v.assertClean()
 }
 
 // assertFocusOnSent waits until focus is on a message in the chain that
