@@ -2,6 +2,8 @@ package browsertest
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -277,7 +279,7 @@ func TestPrintConversation(t *testing.T) {
 		shown := js[[]string](b, `() => {
 			const seen = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
 			const out = [];
-			for (const sel of ['.app-header', '#nav', '#patient-bar', '.skip-link', 'main form', 'main button', 'main .btn', 'main .back', '.work-panel', '.list-foot']) {
+			for (const sel of ['.app-header', '#nav', '#patient-bar', '.skip-link', 'main form', 'main button', 'main .btn', 'main .back', '.work-panel', '.list-foot', 'main select', 'main textarea', 'main input']) {
 				for (const e of document.querySelectorAll(sel)) if (seen(e)) out.push(sel + ': ' + e.textContent.trim().slice(0, 40));
 			}
 			if (!seen(document.querySelector('main h1'))) out.push('no title');
@@ -285,6 +287,10 @@ func TestPrintConversation(t *testing.T) {
 			if (!msgs.length || !msgs.every(seen)) out.push('the chain is not all shown');
 			return out;
 		}`)
+		// What the printout looks like, for people to check.
+		if png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)); err == nil {
+			_ = os.WriteFile(filepath.Join(screenshotDir(t), "29-"+tc.audience+"-print.png"), png, 0o644)
+		}
 		b.run(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{})
 			return err
