@@ -116,6 +116,7 @@ func TestFailedLoads(t *testing.T) {
 	parent.failAPI(&f, 0, "", "", nil)
 	parent.clickText("main .alert button", "Retry")
 	parent.waitFor("the list after Retry", `() => document.querySelector('main .list li a.more') && !document.querySelector('main .alert').textContent`)
+	parent.waitFor("focus on the heading after Retry", `() => document.activeElement === document.querySelector('main h1')`)
 
 	// A conversation that is not there (or not ours): plain words, a way
 	// back, Retry.

@@ -148,14 +148,24 @@ export async function attempt(box, work, say = {}) {
 /**
  * loadList loads a list into its place on a screen. While the load has
  * failed, the list and its controls (hide: the card with Load more) are
- * hidden, and box says why, with Retry; a success shows them again.
+ * hidden, and box says why, with Retry; a success shows them again (and,
+ * after Retry, focuses the heading).
  */
 export async function loadList({ box, hide = [] }, load) {
   const run = async () => {
-    box.textContent = '';
+    // Retry pressed: its button goes with the message, so focus goes to
+    // the screen's heading rather than being lost, and the list is said.
+    const retried = box.contains(document.activeElement);
     try {
       await load();
+      box.textContent = '';
       for (const el of hide) el.hidden = false;
+      const heading = retried ? document.querySelector('main h1') : null;
+      if (heading) {
+        heading.setAttribute('tabindex', '-1');
+        heading.focus();
+        announce('Loaded.');
+      }
     } catch (e) {
       for (const el of hide) el.hidden = true;
       showLoadError(box, e, run);
