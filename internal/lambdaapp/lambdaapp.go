@@ -24,12 +24,14 @@ import (
 	"github.com/pedsportal/messaging/internal/routes"
 )
 
-// Start serves the named function (package routes) on Lambda. A
-// configuration error stops the container at init, where Lambda reports
-// it, never inside a request.
-func Start(function string) {
+// Start serves the named function (package routes) on Lambda with the
+// handler newHandler builds (package api has one constructor per
+// function; main passes its own, so the bootstrap links no other
+// function's operations). A configuration error stops the container at
+// init, where Lambda reports it, never inside a request.
+func Start(function string, newHandler func(api.Deps) api.Handler) {
 	log := lambdacontext.NewLogger()
-	handler, err := load(context.Background(), log, function)
+	handler, err := load(context.Background(), log, function, newHandler)
 	if err != nil {
 		log.Error("init failed", "function", function, "error", err)
 		os.Exit(1)
@@ -40,7 +42,7 @@ func Start(function string) {
 // load builds the handler of an HTTP function. The functions that react
 // to events start from packages reactors and senders, so that no HTTP
 // bootstrap links the notification code or the SES and SMS clients.
-func load(ctx context.Context, log *slog.Logger, function string) (any, error) {
+func load(ctx context.Context, log *slog.Logger, function string, newHandler func(api.Deps) api.Handler) (any, error) {
 	f, ok := routes.FunctionNamed(function)
 	if !ok || f.Trigger != routes.HTTP {
 		return nil, fmt.Errorf("function %q is no HTTP function: start it from package reactors or senders", function)
@@ -49,7 +51,7 @@ func load(ctx context.Context, log *slog.Logger, function string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return api.Constructors[function](deps), nil
+	return newHandler(deps), nil
 }
 
 // Load builds the named function's dependencies from the environment. It
