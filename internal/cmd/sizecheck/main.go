@@ -1,5 +1,15 @@
 // Command sizecheck prints the size of every built bootstrap and fails when
-// one exceeds the 12 MB budget: Lambda cold starts grow with package size.
+// one exceeds the 9.5 MB budget: Lambda cold starts grow with package size.
+//
+// A bootstrap links only its own handlers (package api has one constructor
+// per function) and reads its AWS configuration with package awsenv rather
+// than config.LoadDefaultConfig; today they are 8.4-9.1 MB. The floor of
+// a function that links the DynamoDB client, the Lambda runtime and
+// nothing else is about 7.25 MB; the rest is the function's own code, the
+// embedded time-zone database (about 0.4 MB, package hours) and, through
+// package notify, html/template (about 0.3 MB). The 8 MB target
+// needs those two cut as well; the budget stays above today's largest
+// bootstrap until they are.
 package main
 
 import (
@@ -9,15 +19,16 @@ import (
 	"sort"
 )
 
-const budget = 12 << 20
+const budget = 19 << 19 // 9.5 MB
 
 // over are the functions allowed more, each with its reason.
 var over = map[string]int64{
 	// The one function that links the SES v2 and End User Messaging SMS
 	// clients (about 9 MB of generated code between them); it runs once a
 	// minute, so its cold start is paid rarely. Every other function
-	// stays under the budget because only this one imports them.
-	"notify-flush": 24 << 20,
+	// stays under the budget because only this one imports them. It is
+	// about 18 MB.
+	"notify-flush": 20 << 20,
 }
 
 func main() {
@@ -49,7 +60,7 @@ func main() {
 		fmt.Printf("  %-28s %6.2f MB  %s\n", filepath.Base(filepath.Dir(p)), float64(fi.Size())/(1<<20), mark)
 	}
 	if failed {
-		fmt.Fprintf(os.Stderr, "sizecheck: a bootstrap is over its budget (%d MB; see over)\n", budget>>20)
+		fmt.Fprintf(os.Stderr, "sizecheck: a bootstrap is over its budget (%.1f MB; see over)\n", float64(budget)/(1<<20))
 		os.Exit(1)
 	}
 }
