@@ -2,8 +2,9 @@
 package main
 
 import (
+	"github.com/pedsportal/messaging/internal/api"
 	"github.com/pedsportal/messaging/internal/lambdaapp"
 	"github.com/pedsportal/messaging/internal/routes"
 )
 
-func main() { lambdaapp.Start(routes.FnDirectory) }
+func main() { lambdaapp.Start(routes.FnDirectory, api.Directory) }

@@ -4,8 +4,9 @@
 package main
 
 import (
+	"github.com/pedsportal/messaging/internal/api"
 	"github.com/pedsportal/messaging/internal/lambdaapp"
 	"github.com/pedsportal/messaging/internal/routes"
 )
 
-func main() { lambdaapp.Start(routes.FnPreferences) }
+func main() { lambdaapp.Start(routes.FnPreferences, api.Preferences) }

@@ -56,18 +56,6 @@ type Deps struct {
 	DailyWriteLimit int
 }
 
-// Constructors maps each function of routes.Functions to its handler, so
-// functions/*/main.go and the local gateway wire the very same code.
-var Constructors = map[string]func(Deps) Handler{}
-
-func init() {
-	for _, f := range routes.Functions() {
-		if f.Trigger == routes.HTTP {
-			Constructors[f.Name] = func(d Deps) Handler { return newHandler(f.Name, d) }
-		}
-	}
-}
-
 // req is one request in flight.
 type req struct {
 	ctx  context.Context
@@ -80,46 +68,16 @@ func (r *req) path(name string) string { return r.ev.PathParameters[name] }
 
 type op func(*handler, *req) (events.APIGatewayV2HTTPResponse, error)
 
-// ops is the one dispatch table: route table operation to its HTTP side.
-var ops = map[routes.Operation]op{
-	routes.OpListPatients:       (*handler).listPatients,
-	routes.OpListPools:          (*handler).listPools,
-	routes.OpStaffProfile:       (*handler).staffProfile,
-	routes.OpListStaff:          (*handler).listStaff,
-	routes.OpSearchPatients:     (*handler).searchPatients,
-	routes.OpViewPatient:        (*handler).viewPatient,
-	routes.OpSearchPortalUsers:  (*handler).searchPortalUsers,
-	routes.OpInbox:              (*handler).inbox,
-	routes.OpInboxSummary:       (*handler).inboxSummary,
-	routes.OpListConversations:  (*handler).listConversations,
-	routes.OpStartConversation:  (*handler).startConversation,
-	routes.OpReadConversation:   (*handler).readConversation,
-	routes.OpReply:              (*handler).reply,
-	routes.OpMarkRead:           (*handler).markRead,
-	routes.OpManageConversation: (*handler).manageConversation,
-	routes.OpAddNote:            (*handler).addNote,
-	routes.OpReadWorklog:        (*handler).readWorklog,
-	routes.OpLink:               (*handler).link,
-	routes.OpUnlink:             (*handler).unlink,
-	routes.OpGetNotify:          (*handler).getNotify,
-	routes.OpSetNotify:          (*handler).setNotify,
-	routes.OpUnsubscribe:        (*handler).unsubscribe,
-	routes.OpListTemplates:      (*handler).listTemplates,
-	routes.OpCreateTemplate:     (*handler).createTemplate,
-	routes.OpUpdateTemplate:     (*handler).updateTemplate,
-	routes.OpDeleteTemplate:     (*handler).deleteTemplate,
-	routes.OpPreviewTemplate:    (*handler).previewTemplate,
-}
-
 type handler struct {
 	function string
+	ops      map[routes.Operation]op
 	app      *app.App
 	cursors  *cursor.Codec
 	auds     authz.Audiences
 	log      *slog.Logger
 }
 
-func newHandler(function string, d Deps) Handler {
+func newHandler(function string, ops map[routes.Operation]op, d Deps) Handler {
 	log := d.Log
 	if log == nil {
 		log = slog.Default()
@@ -129,6 +87,7 @@ func newHandler(function string, d Deps) Handler {
 	links, _ := linktoken.New(d.LinkKey)
 	h := &handler{
 		function: function,
+		ops:      ops,
 		app:      app.New(d.Store, d.Store, app.Options{Log: log, Now: d.Now, DailyWriteLimit: d.DailyWriteLimit, Links: links}),
 		cursors:  d.Cursors,
 		auds:     d.Audiences,
@@ -145,7 +104,8 @@ func (h *handler) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	rid := ev.RequestContext.RequestID
 	log := h.log.With("requestId", rid, "route", ev.RouteKey)
 	route, ok := routes.ByKey(ev.RouteKey)
-	if !ok || route.Function != h.function {
+	serveOp, registered := h.ops[route.Op]
+	if !ok || route.Function != h.function || !registered {
 		return httpapi.Error(ctx, log, rid, domain.ErrNotFound), nil
 	}
 	p, err := authz.FromEvent(ev, route, h.auds)
@@ -175,7 +135,7 @@ func (h *handler) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 			h.app.Finish(ctx, r.call, resp.StatusCode)
 		}
 	}()
-	resp, err = ops[route.Op](h, r)
+	resp, err = serveOp(h, r)
 	if err != nil {
 		resp = httpapi.Error(ctx, log, rid, err)
 	}

@@ -54,7 +54,7 @@ type Source struct {
 // and app client. Every setting the function needs is required.
 func Build(ctx context.Context, function string, src Source) (api.Deps, error) {
 	f, ok := routes.FunctionNamed(function)
-	if !ok || api.Constructors[function] == nil {
+	if !ok || f.Trigger != routes.HTTP {
 		return api.Deps{}, fmt.Errorf("unknown function %q", function)
 	}
 	if servesLinks(function) && !f.Cursors {

@@ -1,7 +1,8 @@
 // Package lambdaapp wires a handler for AWS Lambda: it builds the
 // function's dependencies once per container (outside the handler) with
 // package compose, from the environment the CDK stack sets, the real
-// DynamoDB client and Secrets Manager, and starts the runtime.
+// DynamoDB client and Secrets Manager (configured by package awsenv), and
+// starts the runtime.
 // functions/*/main.go call Start.
 package lambdaapp
 
@@ -14,21 +15,23 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/pedsportal/messaging/internal/api"
+	"github.com/pedsportal/messaging/internal/awsenv"
 	"github.com/pedsportal/messaging/internal/compose"
 	"github.com/pedsportal/messaging/internal/routes"
 )
 
-// Start serves the named function (package routes) on Lambda. A
-// configuration error stops the container at init, where Lambda reports
-// it, never inside a request.
-func Start(function string) {
+// Start serves the named function (package routes) on Lambda with the
+// handler newHandler builds (package api has one constructor per
+// function; main passes its own, so the bootstrap links no other
+// function's operations). A configuration error stops the container at
+// init, where Lambda reports it, never inside a request.
+func Start(function string, newHandler func(api.Deps) api.Handler) {
 	log := lambdacontext.NewLogger()
-	handler, err := load(context.Background(), log, function)
+	handler, err := load(context.Background(), log, function, newHandler)
 	if err != nil {
 		log.Error("init failed", "function", function, "error", err)
 		os.Exit(1)
@@ -39,7 +42,7 @@ func Start(function string) {
 // load builds the handler of an HTTP function. The functions that react
 // to events start from packages reactors and senders, so that no HTTP
 // bootstrap links the notification code or the SES and SMS clients.
-func load(ctx context.Context, log *slog.Logger, function string) (any, error) {
+func load(ctx context.Context, log *slog.Logger, function string, newHandler func(api.Deps) api.Handler) (any, error) {
 	f, ok := routes.FunctionNamed(function)
 	if !ok || f.Trigger != routes.HTTP {
 		return nil, fmt.Errorf("function %q is no HTTP function: start it from package reactors or senders", function)
@@ -48,7 +51,7 @@ func load(ctx context.Context, log *slog.Logger, function string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return api.Constructors[function](deps), nil
+	return newHandler(deps), nil
 }
 
 // Load builds the named function's dependencies from the environment. It
@@ -56,20 +59,14 @@ func load(ctx context.Context, log *slog.Logger, function string) (any, error) {
 // missing table the function is granted, or a missing cursor key for a
 // function that pages stop the function rather than weaken it.
 func Load(ctx context.Context, log *slog.Logger, function string) (api.Deps, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return api.Deps{}, fmt.Errorf("load AWS config: %w", err)
-	}
+	cfg := awsenv.Config()
 	return compose.Build(ctx, function, compose.Source{
 		Env:       os.Getenv,
-		DynamoDB:  dynamodb.NewFromConfig(cfg),
+		DynamoDB:  dynamodb.NewFromConfig(awsenv.For(cfg, awsenv.DynamoDB)),
 		CursorKey: secretReader(cfg),
 		Log:       log,
 	})
 }
-
-// Config loads the AWS configuration from the Lambda environment.
-func Config(ctx context.Context) (aws.Config, error) { return config.LoadDefaultConfig(ctx) }
 
 // SecretReader reads a secret's string from Secrets Manager.
 func SecretReader(cfg aws.Config) func(ctx context.Context, arn string) ([]byte, error) {
@@ -80,25 +77,10 @@ func SecretReader(cfg aws.Config) func(ctx context.Context, arn string) ([]byte,
 // made only when a function that pages asks for its key.
 func secretReader(cfg aws.Config) func(ctx context.Context, arn string) ([]byte, error) {
 	return func(ctx context.Context, arn string) ([]byte, error) {
-		out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+		out, err := secretsmanager.NewFromConfig(awsenv.For(cfg, awsenv.SecretsManager)).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
 		if err != nil {
 			return nil, err
 		}
 		return []byte(aws.ToString(out.SecretString)), nil
 	}
-}
-
-// OperatorDynamoDB builds a DynamoDB client for the operator commands
-// (cmd/directory, cmd/migrate) from the usual AWS environment, or for
-// DynamoDB Local when DYNAMODB_ENDPOINT is set.
-func OperatorDynamoDB(ctx context.Context) (*dynamodb.Client, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
-	}
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		if ep := os.Getenv("DYNAMODB_ENDPOINT"); ep != "" {
-			o.BaseEndpoint = aws.String(ep)
-		}
-	}), nil
 }

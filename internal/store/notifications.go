@@ -18,11 +18,11 @@ import (
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/authz"
 	"github.com/pedsportal/messaging/internal/domain"
-	"github.com/pedsportal/messaging/internal/notify"
+	"github.com/pedsportal/messaging/internal/notify/outbox"
 	"github.com/pedsportal/messaging/internal/schema"
 )
 
-var _ notify.Repository = (*Store)(nil)
+var _ outbox.Repository = (*Store)(nil)
 
 // pendingItem is a notification waiting for its window to close, in the
 // Notifications table: PK "RECIPIENT#<kind>#<id>", SK "CONV#<patient>#<conv>"
@@ -32,7 +32,7 @@ type pendingItem struct {
 	key
 	DuePK          string      `dynamodbav:"DuePK"`
 	DueSK          string      `dynamodbav:"DueSK"`
-	Kind           notify.Kind `dynamodbav:"kind"`
+	Kind           outbox.Kind `dynamodbav:"kind"`
 	RecipientID    string      `dynamodbav:"recipientId"`
 	PracticeID     string      `dynamodbav:"practiceId"`
 	PatientID      string      `dynamodbav:"patientId,omitempty"`
@@ -78,7 +78,7 @@ var (
 	aPVersion      = attr(pendingItem{}, "Version")
 )
 
-func pendingKey(p notify.Pending) key {
+func pendingKey(p outbox.Pending) key {
 	sk := skDigest
 	if p.Overdue {
 		sk = skOverdue
@@ -94,7 +94,7 @@ func dueSK(due time.Time, k key) string { return timeKey(due) + "#" + k.PK + "#"
 // AddPending records p or adds its message to the recipient's pending
 // notification, without moving its due time, and notes the message as
 // seen, in one transaction; a message seen before changes nothing.
-func (s *Store) AddPending(ctx context.Context, p notify.Pending) error {
+func (s *Store) AddPending(ctx context.Context, p outbox.Pending) error {
 	k := pendingKey(p)
 	exp := p.DueAt.Add(pendingTTL).Unix()
 	update := expression.
@@ -148,7 +148,7 @@ func (s *Store) AddPending(ctx context.Context, p notify.Pending) error {
 // Due lists pending notifications due at or before now, oldest first, with
 // each recipient as the directory has them now: a preference changed or
 // an address that bounced since the message arrived counts.
-func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]notify.Pending, error) {
+func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]outbox.Pending, error) {
 	kc := expression.Key(aDuePK).Equal(expression.Value(duePartition)).
 		And(expression.Key(aDueSK).LessThanEqual(expression.Value(timeKey(now) + "~")))
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
@@ -184,7 +184,7 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]notify.Pen
 		return nil, fmt.Errorf("decode pending notifications: %w", err)
 	}
 	slices.SortFunc(items, func(a, b pendingItem) int { return strings.Compare(a.DueSK, b.DueSK) })
-	var out []notify.Pending
+	var out []outbox.Pending
 	for _, it := range items {
 		if it.DueAt.After(now) {
 			continue // deferred meanwhile
@@ -193,19 +193,19 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]notify.Pen
 		if err != nil {
 			return nil, err
 		}
-		p := notify.Pending{
+		p := outbox.Pending{
 			PracticeID: it.PracticeID, PatientID: it.PatientID, ConversationID: it.ConversationID,
 			FirstAt: it.FirstAt, LastAt: it.LastAt, DueAt: it.DueAt, Version: it.Version, Overdue: it.Overdue,
-			Recipient: notify.Recipient{Kind: it.Kind, ID: it.RecipientID},
+			Recipient: outbox.Recipient{Kind: it.Kind, ID: it.RecipientID},
 		}
 		if r != nil {
 			p.Recipient = *r
 		}
 		for _, ref := range it.Conversations {
 			pid, cid, _ := strings.Cut(ref, "/")
-			p.Conversations = append(p.Conversations, notify.ConversationRef{PatientID: pid, ConversationID: cid})
+			p.Conversations = append(p.Conversations, outbox.ConversationRef{PatientID: pid, ConversationID: cid})
 		}
-		slices.SortFunc(p.Conversations, func(a, b notify.ConversationRef) int {
+		slices.SortFunc(p.Conversations, func(a, b outbox.ConversationRef) int {
 			return strings.Compare(a.PatientID+a.ConversationID, b.PatientID+b.ConversationID)
 		})
 		out = append(out, p)
@@ -214,12 +214,12 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]notify.Pen
 }
 
 // pendingCondition holds when p is still the version that was read.
-func pendingCondition(p notify.Pending) (expression.ConditionBuilder, key) {
+func pendingCondition(p outbox.Pending) (expression.ConditionBuilder, key) {
 	return expression.Name(aPVersion).Equal(expression.Value(p.Version)), pendingKey(p)
 }
 
 // Defer moves p's due time to until, if p is unchanged since read.
-func (s *Store) Defer(ctx context.Context, p notify.Pending, until time.Time) error {
+func (s *Store) Defer(ctx context.Context, p outbox.Pending, until time.Time) error {
 	cond, k := pendingCondition(p)
 	update := expression.Set(expression.Name(aDueAt), expression.Value(until)).
 		Set(expression.Name(aDueSK), expression.Value(dueSK(until, k))).
@@ -242,7 +242,7 @@ func (s *Store) Defer(ctx context.Context, p notify.Pending, until time.Time) er
 
 // Finish removes p, if unchanged since read, and appends recs, in one
 // transaction. It reports false, writing nothing, when p changed or is gone.
-func (s *Store) Finish(ctx context.Context, p notify.Pending, recs []audit.Record) (bool, error) {
+func (s *Store) Finish(ctx context.Context, p outbox.Pending, recs []audit.Record) (bool, error) {
 	cond, k := pendingCondition(p)
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
@@ -295,14 +295,14 @@ func (s *Store) Practice(ctx context.Context, practiceID string) (*domain.Practi
 }
 
 // FamilyRecipients lists the active portal users linked to a patient.
-func (s *Store) FamilyRecipients(ctx context.Context, patientID string) ([]notify.Recipient, error) {
+func (s *Store) FamilyRecipients(ctx context.Context, patientID string) ([]outbox.Recipient, error) {
 	links, err := s.PatientLinks(ctx, patientID)
 	if err != nil {
 		return nil, err
 	}
-	var out []notify.Recipient
+	var out []outbox.Recipient
 	for _, l := range links {
-		r, err := s.recipient(ctx, notify.Family, l.PortalUserID)
+		r, err := s.recipient(ctx, outbox.Family, l.PortalUserID)
 		if err != nil {
 			return nil, err
 		}
@@ -315,12 +315,12 @@ func (s *Store) FamilyRecipients(ctx context.Context, patientID string) ([]notif
 
 // StaffRecipients lists the active staff of a practice who opted in for
 // poolID and have an e-mail address.
-func (s *Store) StaffRecipients(ctx context.Context, practiceID, poolID string) ([]notify.Recipient, error) {
+func (s *Store) StaffRecipients(ctx context.Context, practiceID, poolID string) ([]outbox.Recipient, error) {
 	staff, err := s.StaffMembers(ctx, practiceID)
 	if err != nil {
 		return nil, err
 	}
-	var out []notify.Recipient
+	var out []outbox.Recipient
 	for _, m := range staff {
 		if slices.Contains(m.NotifyPools, poolID) && m.Email != "" {
 			out = append(out, staffRecipient(m))
@@ -330,19 +330,19 @@ func (s *Store) StaffRecipients(ctx context.Context, practiceID, poolID string) 
 }
 
 // StaffRecipient reads one active staff member; nil when absent.
-func (s *Store) StaffRecipient(ctx context.Context, staffID string) (*notify.Recipient, error) {
-	return s.recipient(ctx, notify.Staff, staffID)
+func (s *Store) StaffRecipient(ctx context.Context, staffID string) (*outbox.Recipient, error) {
+	return s.recipient(ctx, outbox.Staff, staffID)
 }
 
-func staffRecipient(m domain.StaffMember) notify.Recipient {
-	return notify.Recipient{Kind: notify.Staff, ID: m.ID, Email: m.Email, Channels: domain.Channels{Email: m.Email != ""}}
+func staffRecipient(m domain.StaffMember) outbox.Recipient {
+	return outbox.Recipient{Kind: outbox.Staff, ID: m.ID, Email: m.Email, Channels: domain.Channels{Email: m.Email != ""}}
 }
 
 // recipient reads a portal user or staff member as a recipient; nil when
 // absent or disabled.
-func (s *Store) recipient(ctx context.Context, kind notify.Kind, id string) (*notify.Recipient, error) {
+func (s *Store) recipient(ctx context.Context, kind outbox.Kind, id string) (*outbox.Recipient, error) {
 	q := authz.Query{PortalUserID: id}
-	if kind == notify.Staff {
+	if kind == outbox.Staff {
 		q = authz.Query{StaffID: id}
 	}
 	f, err := s.LoadAccess(ctx, q)
@@ -350,10 +350,10 @@ func (s *Store) recipient(ctx context.Context, kind notify.Kind, id string) (*no
 		return nil, err
 	}
 	switch {
-	case kind == notify.Family && f.PortalUser != nil && f.PortalUser.Active:
+	case kind == outbox.Family && f.PortalUser != nil && f.PortalUser.Active:
 		u := f.PortalUser
-		return &notify.Recipient{Kind: kind, ID: id, Email: u.Email, Phone: u.Phone, Channels: u.Notify, EmailUnreachable: u.EmailUnreachable}, nil
-	case kind == notify.Staff && f.Staff != nil && f.Staff.Active:
+		return &outbox.Recipient{Kind: kind, ID: id, Email: u.Email, Phone: u.Phone, Channels: u.Notify, EmailUnreachable: u.EmailUnreachable}, nil
+	case kind == outbox.Staff && f.Staff != nil && f.Staff.Active:
 		r := staffRecipient(*f.Staff)
 		return &r, nil
 	}
@@ -362,28 +362,28 @@ func (s *Store) recipient(ctx context.Context, kind notify.Kind, id string) (*no
 
 // MessageFromStream turns a Messages stream NewImage into the message it
 // holds; false for any other item (a conversation header).
-func MessageFromStream(image map[string]events.DynamoDBAttributeValue) (notify.Message, bool, error) {
+func MessageFromStream(image map[string]events.DynamoDBAttributeValue) (outbox.Message, bool, error) {
 	av, err := fromStream(image)
 	if err != nil {
-		return notify.Message{}, false, err
+		return outbox.Message{}, false, err
 	}
 	var k key
 	if err := attributevalue.UnmarshalMap(av, &k); err != nil {
-		return notify.Message{}, false, fmt.Errorf("decode key: %w", err)
+		return outbox.Message{}, false, fmt.Errorf("decode key: %w", err)
 	}
 	if !strings.HasPrefix(k.SK, pfxConv) || !strings.Contains(k.SK, pfxMsg) {
-		return notify.Message{}, false, nil
+		return outbox.Message{}, false, nil
 	}
 	var m msgItem
 	if err := attributevalue.UnmarshalMap(av, &m); err != nil {
-		return notify.Message{}, false, fmt.Errorf("decode message: %w", err)
+		return outbox.Message{}, false, fmt.Errorf("decode message: %w", err)
 	}
 	if m.Automatic {
 		// The after-hours acknowledgement: the family reads it as they
 		// write, and it is news to nobody.
-		return notify.Message{}, false, nil
+		return outbox.Message{}, false, nil
 	}
-	return notify.Message{PatientID: m.PatientID, ConversationID: m.ConversationID, MessageID: m.ID, AuthorSide: m.Author.Side, At: m.CreatedAt}, true, nil
+	return outbox.Message{PatientID: m.PatientID, ConversationID: m.ConversationID, MessageID: m.ID, AuthorSide: m.Author.Side, At: m.CreatedAt}, true, nil
 }
 
 // fromStream converts the Lambda event's attribute values into the SDK's.

@@ -14,7 +14,7 @@ import (
 
 	"github.com/pedsportal/messaging/internal/directory"
 	"github.com/pedsportal/messaging/internal/envvar"
-	"github.com/pedsportal/messaging/internal/lambdaapp"
+	"github.com/pedsportal/messaging/internal/operator"
 	"github.com/pedsportal/messaging/internal/schema"
 	"github.com/pedsportal/messaging/internal/store"
 )
@@ -37,7 +37,7 @@ func main() {
 		fail(err.Error())
 	}
 	ctx := context.Background()
-	db, err := lambdaapp.OperatorDynamoDB(ctx)
+	db, err := operator.DynamoDB(ctx)
 	if err != nil {
 		fail(err.Error())
 	}

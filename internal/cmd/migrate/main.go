@@ -11,8 +11,8 @@ import (
 	"os"
 
 	"github.com/pedsportal/messaging/internal/envvar"
-	"github.com/pedsportal/messaging/internal/lambdaapp"
 	"github.com/pedsportal/messaging/internal/migrate"
+	"github.com/pedsportal/messaging/internal/operator"
 	"github.com/pedsportal/messaging/internal/schema"
 	"github.com/pedsportal/messaging/internal/store"
 )
@@ -26,7 +26,7 @@ func main() {
 		}
 	}
 	ctx := context.Background()
-	db, err := lambdaapp.OperatorDynamoDB(ctx)
+	db, err := operator.DynamoDB(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "migrate:", err)
 		os.Exit(1)

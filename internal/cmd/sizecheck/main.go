@@ -1,5 +1,17 @@
 // Command sizecheck prints the size of every built bootstrap and fails when
-// one exceeds the 12 MB budget: Lambda cold starts grow with package size.
+// one exceeds the 9 MB budget: Lambda cold starts grow with package size.
+//
+// A bootstrap links only its own handlers (package api has one constructor
+// per function), reads its AWS configuration with package awsenv rather
+// than config.LoadDefaultConfig, and links the notification records
+// without the e-mail templates (package notify/outbox); today they are
+// 8.4-8.7 MB. A function that links the DynamoDB client, the Lambda
+// runtime and nothing else is about 7.25 MB; the rest is the function's
+// own code, the embedded time-zone database (about 0.4 MB, package hours,
+// in every function that reads a practice's calendar) and, in the six
+// functions that page nothing, a Secrets Manager client they never call
+// (about 0.13 MB). The 8 MB target needs those two cut as well;
+// the budget stays just above today's largest bootstrap until they are.
 package main
 
 import (
@@ -9,15 +21,16 @@ import (
 	"sort"
 )
 
-const budget = 12 << 20
+const budget = 9 << 20
 
 // over are the functions allowed more, each with its reason.
 var over = map[string]int64{
 	// The one function that links the SES v2 and End User Messaging SMS
 	// clients (about 9 MB of generated code between them); it runs once a
 	// minute, so its cold start is paid rarely. Every other function
-	// stays under the budget because only this one imports them.
-	"notify-flush": 24 << 20,
+	// stays under the budget because only this one imports them. It is
+	// about 18 MB.
+	"notify-flush": 20 << 20,
 }
 
 func main() {

@@ -14,9 +14,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/pedsportal/messaging/internal/awsenv"
 	"github.com/pedsportal/messaging/internal/compose"
 	"github.com/pedsportal/messaging/internal/escalate"
-	"github.com/pedsportal/messaging/internal/lambdaapp"
 	"github.com/pedsportal/messaging/internal/notify"
 	"github.com/pedsportal/messaging/internal/routes"
 	"github.com/pedsportal/messaging/internal/store"
@@ -78,13 +78,8 @@ func StartSESEvents() {
 func start(function string, build func(context.Context, compose.Source) (any, error)) {
 	log := lambdacontext.NewLogger().With("function", function)
 	ctx := context.Background()
-	h, err := func() (any, error) {
-		cfg, err := lambdaapp.Config(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return build(ctx, compose.Source{Env: os.Getenv, DynamoDB: dynamodb.NewFromConfig(cfg), Log: log})
-	}()
+	cfg := awsenv.For(awsenv.Config(), awsenv.DynamoDB)
+	h, err := build(ctx, compose.Source{Env: os.Getenv, DynamoDB: dynamodb.NewFromConfig(cfg), Log: log})
 	if err != nil {
 		log.Error("init failed", "error", err)
 		os.Exit(1)

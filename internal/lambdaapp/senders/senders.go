@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/pedsportal/messaging/internal/app"
+	"github.com/pedsportal/messaging/internal/awsenv"
 	"github.com/pedsportal/messaging/internal/compose"
 	"github.com/pedsportal/messaging/internal/envvar"
 	"github.com/pedsportal/messaging/internal/lambdaapp"
@@ -89,15 +90,11 @@ func Build(ctx context.Context, src Source) (*notify.Flusher, error) {
 func Start() {
 	log := lambdacontext.NewLogger().With("function", routes.FnNotifyFlush)
 	ctx := context.Background()
-	cfg, err := lambdaapp.Config(ctx)
-	if err != nil {
-		log.Error("init failed", "error", err)
-		os.Exit(1)
-	}
+	cfg := awsenv.Config()
 	fl, err := Build(ctx, Source{
-		Source: compose.Source{Env: os.Getenv, DynamoDB: dynamodb.NewFromConfig(cfg), CursorKey: lambdaapp.SecretReader(cfg), Log: log},
-		SES:    sesv2.NewFromConfig(cfg),
-		SMS:    pinpointsmsvoicev2.NewFromConfig(cfg),
+		Source: compose.Source{Env: os.Getenv, DynamoDB: dynamodb.NewFromConfig(awsenv.For(cfg, awsenv.DynamoDB)), CursorKey: lambdaapp.SecretReader(cfg), Log: log},
+		SES:    sesv2.NewFromConfig(awsenv.For(cfg, awsenv.SESv2)),
+		SMS:    pinpointsmsvoicev2.NewFromConfig(awsenv.For(cfg, awsenv.SMS)),
 	})
 	if err != nil {
 		log.Error("init failed", "error", err)

@@ -2,7 +2,7 @@
 // (sesv2.SendEmail) and text messages through AWS End User Messaging SMS
 // (pinpointsmsvoicev2.SendTextMessage). SES implements notify.Mailer and
 // SMS implements notify.Texter. Both take an SDK client built once (in AWS
-// from config.LoadDefaultConfig, whose AWS_ENDPOINT_URL_SESV2 and
+// from package awsenv, whose AWS_ENDPOINT_URL_SESV2 and
 // AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2 point it at the local stand-ins
 // in development).
 //
