@@ -21,6 +21,10 @@ type linkedPatient struct {
 	DisplayName  string              `json:"displayName"`
 	DateOfBirth  string              `json:"dateOfBirth"`
 	Relationship domain.Relationship `json:"relationship"`
+	// ConfidentialPools, for the patient's own account from the
+	// practice's age, are the pools Write Message may send to "only my
+	// care team".
+	ConfidentialPools []string `json:"confidentialPools,omitempty"`
 }
 
 type patientLink struct {
@@ -44,7 +48,7 @@ func (h *handler) listPatients(r *req) (response, error) {
 	}
 	items := make([]linkedPatient, len(links))
 	for i, l := range links {
-		items[i] = linkedPatient{l.PatientID, l.PatientName, l.PatientDOB, l.Relationship}
+		items[i] = linkedPatient{l.PatientID, l.PatientName, l.PatientDOB, l.Relationship, h.app.ConfidentialPools(r.ctx, r.call, l)}
 	}
 	return httpapi.JSON(http.StatusOK, listResponse[linkedPatient]{Items: items}), nil
 }
@@ -277,8 +281,10 @@ func (h *handler) inboxSummary(r *req) (response, error) {
 type newConversationRequest struct {
 	PortalUserID string `json:"portalUserId"` // staff only
 	PoolID       string `json:"poolId"`
-	Subject      string `json:"subject"`
-	Body         string `json:"body"`
+	// Audience is "family" (the default) or "confidential".
+	Audience domain.Audience `json:"audience"`
+	Subject  string          `json:"subject"`
+	Body     string          `json:"body"`
 }
 
 type replyRequest struct {
@@ -307,7 +313,7 @@ func (h *handler) startConversation(r *req) (response, error) {
 		return response{}, &domain.Error{Code: domain.EMalformed, Field: "portalUserId", Message: `unknown field "portalUserId"`}
 	}
 	res, err := h.app.StartConversation(r.ctx, r.call, app.StartRequest{
-		PatientID: r.path("patientId"), PortalUserID: in.PortalUserID, PoolID: in.PoolID,
+		PatientID: r.path("patientId"), PortalUserID: in.PortalUserID, PoolID: in.PoolID, Audience: in.Audience,
 		Subject: in.Subject, Body: in.Body, Idem: idempotency(r, key, in),
 	})
 	if err != nil {

@@ -29,10 +29,12 @@ import (
 	"github.com/pedsportal/messaging/internal/linktoken"
 )
 
-// ChartReader reads conversations and messages.
+// ChartReader reads conversations and messages. A patient's reads name the
+// audiences whose partitions they may touch: a guardian's never name the
+// confidential one.
 type ChartReader interface {
-	Conversations(ctx context.Context, patientID string, f ConversationFilter, limit int, start map[string]string) (Page[domain.Conversation], error)
-	Chain(ctx context.Context, patientID, convID string, limit int, start map[string]string) (*domain.Conversation, Page[domain.Message], error)
+	Conversations(ctx context.Context, patientID string, auds []domain.Audience, f ConversationFilter, limit int, start map[string]string) (Page[domain.Conversation], error)
+	Chain(ctx context.Context, patientID string, auds []domain.Audience, convID string, limit int, start map[string]string) (*domain.Conversation, Page[domain.Message], error)
 	Inbox(ctx context.Context, practiceID string, f ConversationFilter, limit int, start map[string]string) (Page[domain.Conversation], error)
 	OpenSummary(ctx context.Context, practiceID, staffID string) (Summary, error)
 }

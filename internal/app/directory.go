@@ -48,6 +48,29 @@ func (a *App) ListPatients(ctx context.Context, c *Call) ([]domain.Link, error) 
 	return mine, nil
 }
 
+// ConfidentialPools are the pools in which the portal caller, linked to a
+// patient by l, may start a conversation only the care team sees today:
+// none unless l is the patient's own account and the practice's age and
+// pools allow it. It is a hint for Write Message; StartConversation
+// decides again. Without the practice's settings it offers none.
+func (a *App) ConfidentialPools(ctx context.Context, c *Call, l domain.Link) []string {
+	if l.Relationship != domain.RelSelf {
+		return nil
+	}
+	s, err := a.settings(ctx, l.PracticeID)
+	if err != nil {
+		a.log.WarnContext(ctx, "confidential choice: practice settings unavailable", "practiceId", l.PracticeID, "error", err)
+		return nil
+	}
+	var pools []string
+	for _, id := range s.Practice.ConfidentialPools {
+		if domain.ConfidentialRule(s.Practice, s.Calendar.Zone(), l.PatientDOB, id, c.At) == nil {
+			pools = append(pools, id)
+		}
+	}
+	return pools
+}
+
 // PortalPools lists the pools a portal user may write to. Errors:
 // EForbidden.
 func (a *App) PortalPools(ctx context.Context, c *Call) ([]domain.Pool, error) {
@@ -130,7 +153,7 @@ type PatientView struct {
 // portal users. Errors: ENotFound, EForbidden.
 func (a *App) ViewPatient(ctx context.Context, c *Call, patientID string) (*PatientView, error) {
 	c.begin(audit.ViewPatient, patientID, "")
-	links, g, err := readPatient(ctx, a, c, patientID, authz.Extra{}, false, func(ctx context.Context) ([]domain.Link, error) {
+	links, g, err := readPatient(ctx, a, c, patientID, authz.Extra{}, false, func(ctx context.Context, _ []domain.Audience) ([]domain.Link, error) {
 		return a.repo.PatientLinks(ctx, patientID)
 	})
 	if err != nil {

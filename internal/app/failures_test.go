@@ -101,14 +101,16 @@ func newWorld() *world {
 		}
 		return f, nil
 	}
-	w.ConversationsFn = func(context.Context, string, app.ConversationFilter, int, map[string]string) (app.Page[domain.Conversation], error) {
+	w.ConversationsFn = func(context.Context, string, []domain.Audience, app.ConversationFilter, int, map[string]string) (app.Page[domain.Conversation], error) {
 		return app.Page[domain.Conversation]{Items: []domain.Conversation{w.header}}, nil
 	}
-	w.ChainFn = func(context.Context, string, string, int, map[string]string) (*domain.Conversation, app.Page[domain.Message], error) {
+	w.ChainFn = func(context.Context, string, []domain.Audience, string, int, map[string]string) (*domain.Conversation, app.Page[domain.Message], error) {
 		h := w.header
 		return &h, app.Page[domain.Message]{Items: []domain.Message{msg}}, nil
 	}
-	w.InboxFn = w.ConversationsFn
+	w.InboxFn = func(context.Context, string, app.ConversationFilter, int, map[string]string) (app.Page[domain.Conversation], error) {
+		return app.Page[domain.Conversation]{Items: []domain.Conversation{w.header}}, nil
+	}
 	w.OpenSummaryFn = func(context.Context, string, string) (app.Summary, error) { return app.Summary{Open: 1}, nil }
 	w.CreateConversationFn = func(_ context.Context, _ domain.Conversation, _ domain.Message, wr app.Write) (app.Written, error) {
 		w.commit("create", wr.Audit)
@@ -517,7 +519,7 @@ func TestDependencyFailures(t *testing.T) {
 			}
 		}, nil, http.StatusServiceUnavailable, true},
 		{"cancelled context", list, func(w *world) {
-			w.ConversationsFn = func(ctx context.Context, _ string, _ app.ConversationFilter, _ int, _ map[string]string) (app.Page[domain.Conversation], error) {
+			w.ConversationsFn = func(ctx context.Context, _ string, _ []domain.Audience, _ app.ConversationFilter, _ int, _ map[string]string) (app.Page[domain.Conversation], error) {
 				return app.Page[domain.Conversation]{}, ctx.Err()
 			}
 		}, func(ctx context.Context) context.Context {
@@ -534,7 +536,7 @@ func TestDependencyFailures(t *testing.T) {
 			w.AppendMessageFn = func(context.Context, domain.Message, app.Write) (app.Written, error) { panic("boom") }
 		}, nil, http.StatusInternalServerError, false},
 		{"panic in a read running beside the access read", list, func(w *world) {
-			w.ConversationsFn = func(context.Context, string, app.ConversationFilter, int, map[string]string) (app.Page[domain.Conversation], error) {
+			w.ConversationsFn = func(context.Context, string, []domain.Audience, app.ConversationFilter, int, map[string]string) (app.Page[domain.Conversation], error) {
 				panic("boom")
 			}
 		}, nil, http.StatusInternalServerError, false},

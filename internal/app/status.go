@@ -174,7 +174,7 @@ var AutoReplier = domain.Party{ID: "system", Name: "Automatic reply", Role: "aut
 // when the office reopens, the nurse line, and 911. It returns the start of
 // the window, and nil when the office is open or the window already has
 // its acknowledgement (acked).
-func acknowledgement(s Settings, id, convID, patientID string, at time.Time, acked *time.Time) (*domain.Message, time.Time) {
+func acknowledgement(s Settings, id string, conv domain.Conversation, at time.Time, acked *time.Time) (*domain.Message, time.Time) {
 	start, reopen, closed := s.Calendar.ClosedWindow(at)
 	if !closed || acked != nil && acked.Equal(start) {
 		return nil, time.Time{}
@@ -191,7 +191,7 @@ func acknowledgement(s Settings, id, convID, patientID string, at time.Time, ack
 		body += "If your child needs advice that can't wait, call the office. "
 	}
 	body += "In an emergency, call 911."
-	m := NewMessage(id, convID, patientID, body, AutoReplier, at.Add(time.Millisecond))
+	m := NewMessage(id, conv, body, AutoReplier, at.Add(time.Millisecond))
 	m.Automatic = true
 	return &m, start.UTC()
 }

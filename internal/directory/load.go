@@ -211,6 +211,14 @@ func (f *File) validate() error {
 		}
 		pools[p.ID] = true
 	}
+	if a := f.Practice.ConfidentialFromAge; a != 0 && (a < 10 || a > 18) {
+		return fmt.Errorf("practice %s: confidentialFromAge %d must be between 10 and 18 (default %d)", f.Practice.ID, a, domain.DefaultConfidentialAge)
+	}
+	for _, id := range f.Practice.ConfidentialPools {
+		if !pools[id] {
+			return fmt.Errorf("practice %s: confidentialPools names %q, which is not a pool of this file", f.Practice.ID, id)
+		}
+	}
 	for _, s := range f.Staff {
 		if err := check("staff member", s.ID, s.DisplayName); err != nil {
 			return err

@@ -127,6 +127,8 @@ func TestParseRefusesBadFiles(t *testing.T) {
 		"personal template id":  {`"id": "tpl-forms"`, `"id": "mine-forms"`, `template "mine-forms": id must`},
 		"template id twice":     {`"id": "tpl-forms"`, `"id": "tpl-hours"`, `template tpl-hours: the id is used twice`},
 		"empty template":        {`"title": "Forms"`, `"title": ""`, `template tpl-forms: title must not be empty`},
+		"confidential age":      {`"confidentialFromAge": 12`, `"confidentialFromAge": 7`, `confidentialFromAge 7 must be between 10 and 18`},
+		"confidential pool":     {`"confidentialPools": ["pool-desk"]`, `"confidentialPools": ["pool-gone"]`, `confidentialPools names "pool-gone", which is not a pool`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			bad := strings.Replace(sample, edit[0], edit[1], 1)

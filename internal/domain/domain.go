@@ -41,6 +41,33 @@ func (r Relationship) Valid() bool {
 	return r == RelParent || r == RelGuardian || r == RelSelf
 }
 
+// Audience is who on the family side may see a conversation. It is fixed
+// when the conversation starts; only staff move one, and never silently.
+type Audience string
+
+// Audiences.
+const (
+	// AudienceFamily is every portal user linked to the patient: guardians
+	// and the patient's own account.
+	AudienceFamily Audience = "family"
+	// AudienceConfidential is the patient's own account and the care team
+	// only. Such conversations live in a partition of their own, which no
+	// guardian's read ever names.
+	AudienceConfidential Audience = "confidential"
+)
+
+// Valid reports whether a is a known audience.
+func (a Audience) Valid() bool { return a == AudienceFamily || a == AudienceConfidential }
+
+// OrFamily is a, or AudienceFamily for the zero value: every conversation
+// stored before audiences existed is the family's.
+func (a Audience) OrFamily() Audience {
+	if a == "" {
+		return AudienceFamily
+	}
+	return a
+}
+
 // Side is one side of a conversation.
 type Side string
 
@@ -97,6 +124,14 @@ type Practice struct {
 	NurseLine string `json:"nurseLine,omitempty"`
 	// ShowStaffNames says whether families may see staff names.
 	ShowStaffNames bool `json:"showStaffNamesToFamilies,omitempty"`
+	// ConfidentialFromAge is the age from which a patient's own account
+	// may keep conversations from their guardians (0 means
+	// DefaultConfidentialAge).
+	ConfidentialFromAge int `json:"confidentialFromAge,omitempty"`
+	// ConfidentialPools are the pools (IDs) a patient may write to
+	// confidentially: the care team, not billing. None means no
+	// confidential conversations at all.
+	ConfidentialPools []string `json:"confidentialPools,omitempty"`
 }
 
 // Channels are the ways a person chose to be told that a message waits.
@@ -181,7 +216,14 @@ type Party struct {
 	// Role is a StaffRole for staff, or "portal" for a portal user.
 	Role string `json:"role"`
 	Side Side   `json:"side"`
+	// Relationship, for a portal author, is how they relate to the patient
+	// as their link said when they wrote: "self" is the patient, anything
+	// else a guardian (RelatedPerson in FHIR).
+	Relationship Relationship `json:"relationship,omitempty"`
 }
+
+// IsPatient reports whether the party is the patient themselves.
+func (p Party) IsPatient() bool { return p.Side == SidePortal && p.Relationship == RelSelf }
 
 // PoolRef names a pool on a conversation.
 type PoolRef struct {
@@ -203,7 +245,9 @@ type Conversation struct {
 	Subject    string     `json:"subject"`
 	Pool       PoolRef    `json:"pool"`
 	Status     Status     `json:"status"`
-	StartedBy  Party      `json:"startedBy"`
+	// Audience is fixed at creation: see Audience.
+	Audience  Audience `json:"audience"`
+	StartedBy Party    `json:"startedBy"`
 	// PortalUserID is the portal user a staff member wrote to, or who wrote.
 	PortalUserID string `json:"portalUserId"`
 	Assignee     *Party `json:"assignee"`
@@ -249,6 +293,8 @@ type Message struct {
 	Body           string    `json:"body"`
 	Author         Party     `json:"author"`
 	CreatedAt      time.Time `json:"createdAt"`
+	// Audience is the conversation's: it decides where the message is kept.
+	Audience Audience `json:"-"`
 	// Automatic marks a message the system wrote, such as the
 	// acknowledgement of a message sent while the office is closed.
 	Automatic bool `json:"automatic,omitempty"`

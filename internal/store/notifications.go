@@ -268,7 +268,9 @@ func (s *Store) Finish(ctx context.Context, p outbox.Pending, recs []audit.Recor
 
 // Conversation reads a conversation header; nil when absent.
 func (s *Store) Conversation(ctx context.Context, patientID, convID string) (*domain.Conversation, error) {
-	f, err := s.LoadAccess(ctx, authz.Query{PatientID: patientID, ConversationID: convID})
+	// Of either audience: the notifier serves no caller, and decides who
+	// hears of a confidential conversation from the header it reads here.
+	f, err := s.LoadAccess(ctx, authz.Query{PatientID: patientID, ConversationID: convID, Confidential: true})
 	if err != nil {
 		return nil, err
 	}
@@ -307,6 +309,7 @@ func (s *Store) FamilyRecipients(ctx context.Context, patientID string) ([]outbo
 			return nil, err
 		}
 		if r != nil {
+			r.Relationship = l.Relationship
 			out = append(out, *r)
 		}
 	}
