@@ -39,9 +39,10 @@ type message struct {
 	ID     string `json:"id"`
 	Body   string `json:"body"`
 	Author struct {
-		ID   string `json:"id"`
-		Role string `json:"role"`
-		Side string `json:"side"`
+		ID           string `json:"id"`
+		Role         string `json:"role"`
+		Side         string `json:"side"`
+		Relationship string `json:"relationship"`
 	} `json:"author"`
 }
 
