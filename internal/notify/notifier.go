@@ -158,7 +158,9 @@ func Audience(a domain.Audience, rs []Recipient) []Recipient {
 		if r.Phone != "" && slices.Contains(guardianPhones, r.Phone) {
 			r.Phone = ""
 		}
-		out = append(out, r)
+		if r.Email != "" || r.Phone != "" {
+			out = append(out, r)
+		}
 	}
 	return out
 }
