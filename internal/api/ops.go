@@ -385,6 +385,25 @@ func (h *handler) manageConversation(r *req) (response, error) {
 	return httpapi.JSON(http.StatusOK, conversationResponse{viewOf(conv, r.call.Principal.Side)}), nil
 }
 
+func (h *handler) changeAudience(r *req) (response, error) {
+	var in struct {
+		Audience domain.Audience `json:"audience"`
+		Reason   string          `json:"reason"`
+		Version  int             `json:"version"`
+	}
+	if err := httpapi.Decode(r.ev, &in, false); err != nil {
+		return response{}, err
+	}
+	conv, err := h.app.ChangeAudience(r.ctx, r.call, app.AudienceRequest{
+		PatientID: r.path("patientId"), ConversationID: r.path("conversationId"),
+		Audience: in.Audience, Reason: in.Reason, Version: in.Version,
+	})
+	if err != nil {
+		return response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, conversationResponse{viewOf(conv, r.call.Principal.Side)}), nil
+}
+
 func (h *handler) addNote(r *req) (response, error) {
 	var in struct {
 		Text string `json:"text"`

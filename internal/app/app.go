@@ -82,6 +82,7 @@ type Repository interface {
 	authz.Loader
 	ChartReader
 	ChartWriter
+	ChartMover
 	WorklogReader
 	DirectoryReader
 	LinkWriter
@@ -109,9 +110,36 @@ type App struct {
 	// only chooses which partition to read alongside the access read; the
 	// decision always comes from the fresh directory record.
 	practices sync.Map
+	// ownAccounts remembers the portal callers last decided to be the
+	// patient they act on (principal and patient ID), so that their next
+	// read names the confidential partition alongside the access read
+	// instead of after it. It grants nothing: every request decides from
+	// the fresh link, and data of an audience the decision does not grant
+	// is read again without it. A guardian's account is never in it.
+	ownAccounts sync.Map
 	// practiceSettings caches office hours and response targets (they
 	// grant nothing) for the family's status lines.
 	practiceSettings settingsCache
+}
+
+// preAudiences are the audiences a read of patientID may name before the
+// access decision (authz.PreAudiences).
+func (a *App) preAudiences(p authz.Principal, patientID string) []domain.Audience {
+	_, was := a.ownAccounts.Load(p.ID + "\x00" + patientID)
+	return authz.PreAudiences(p, was && p.Side == domain.SidePortal)
+}
+
+// rememberAccount notes whether the decision g found the portal caller to
+// be the patient.
+func (a *App) rememberAccount(p authz.Principal, g *authz.Grant) {
+	if p.Side != domain.SidePortal {
+		return
+	}
+	if k := p.ID + "\x00" + g.Patient.ID; g.Sees(domain.AudienceConfidential) {
+		a.ownAccounts.Store(k, true)
+	} else {
+		a.ownAccounts.Delete(k)
+	}
 }
 
 // DefaultDailyWriteLimit is generous for a worried parent and small next to

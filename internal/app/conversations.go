@@ -98,7 +98,8 @@ func (a *App) StartConversation(ctx context.Context, c *Call, in StartRequest) (
 // mayBeConfidential decides whether g's conversation in pool may be one
 // only the patient and the care team see: the family side of it must be
 // the patient's own account (the caller, or the one staff write to), and
-// the practice's age and pools must allow it today.
+// the practice's age (and, for the patient writing, its pools) must allow
+// it today.
 func (a *App) mayBeConfidential(ctx context.Context, c *Call, g *authz.Grant, poolID string) error {
 	if g.Link == nil || g.Link.Relationship != domain.RelSelf {
 		if c.Principal.Side == domain.SidePortal {
@@ -110,11 +111,11 @@ func (a *App) mayBeConfidential(ctx context.Context, c *Call, g *authz.Grant, po
 	if err != nil {
 		return err
 	}
-	dob := g.Link.PatientDOB
 	if g.Record != nil {
-		dob = g.Record.DateOfBirth
+		// Staff: the care team decides the pool.
+		return domain.ConfidentialAgeRule(s.Practice, s.Calendar.Zone(), g.Record.DateOfBirth, c.At)
 	}
-	return domain.ConfidentialRule(s.Practice, s.Calendar.Zone(), dob, poolID, c.At)
+	return domain.ConfidentialRule(s.Practice, s.Calendar.Zone(), g.Link.PatientDOB, poolID, c.At)
 }
 
 // ReplyRequest is a reply to a conversation.
@@ -453,14 +454,32 @@ func (a *App) changeHeader(ctx context.Context, c *Call, patientID string, extra
 // grant reads and decides access to a patient (one round trip) and notes
 // the role used.
 func (a *App) grant(ctx context.Context, c *Call, patientID string, extra authz.Extra) (*authz.Grant, error) {
+	g, _, err, _ := grantAlongside(ctx, a, c, patientID, extra, func(context.Context, []domain.Audience) (struct{}, error) { return struct{}{}, nil })
+	return g, err
+}
+
+// grantAlongside is grant with data read concurrently with the access
+// read, naming the audiences authz.PreAudiences allows before the
+// decision. The data is the caller's to use only when the grant reaches
+// what it read. err is the access error, dataErr the data's.
+func grantAlongside[T any](ctx context.Context, a *App, c *Call, patientID string, extra authz.Extra, data func(context.Context, []domain.Audience) (T, error)) (g *authz.Grant, val T, err, dataErr error) {
 	q, err := authz.PatientQuery(c.Principal, patientID, extra)
 	if err != nil {
-		return nil, err
+		return nil, val, err, nil
 	}
-	f, err := a.repo.LoadAccess(ctx, q)
+	pre := a.preAudiences(c.Principal, patientID)
+	q.Reach(pre)
+	f, val, err, dataErr := both(ctx, func(ctx context.Context) (*authz.Facts, error) { return a.repo.LoadAccess(ctx, q) },
+		func(ctx context.Context) (T, error) { return data(ctx, pre) })
 	if err != nil {
-		return nil, err
+		return nil, val, err, dataErr
 	}
+	g, err = a.decide(ctx, c, patientID, extra, f)
+	return g, val, err, dataErr
+}
+
+// decide decides access from the facts f of the access read.
+func (a *App) decide(ctx context.Context, c *Call, patientID string, extra authz.Extra, f *authz.Facts) (*authz.Grant, error) {
 	c.read(f)
 	g, err := authz.DecidePatient(c.Principal, patientID, extra, f)
 	if err != nil {
@@ -475,9 +494,11 @@ func (a *App) grant(ctx context.Context, c *Call, patientID string, extra authz.
 		}
 		return nil, err
 	}
+	a.rememberAccount(c.Principal, g)
 	if g.ConversationPending {
 		// The patient's own account: the header may be confidential, which
-		// the first read could not name. One more round trip, for them only.
+		// the first read could not name. One more round trip, for their
+		// first request to this container only.
 		if err := a.admitConfidential(ctx, g, extra.ConversationID); err != nil {
 			c.granted(g)
 			return nil, err

@@ -80,7 +80,7 @@ func newWorld() *world {
 			f.Staff = &domain.StaffMember{ID: q.StaffID, PracticeID: practice, DisplayName: "Staff", Role: role, Active: true}
 		}
 		if q.PatientID == patient && q.StaffID != "" {
-			f.Patient = &domain.Patient{ID: patient, PracticeID: practice, DisplayName: childName, DateOfBirth: "2017-03-14"}
+			f.Patient = &domain.Patient{ID: patient, PracticeID: practice, DisplayName: childName, DateOfBirth: "2010-03-14"}
 		}
 		if q.PortalUserID == parent {
 			f.PortalUser = &domain.PortalUser{ID: parent, PracticeID: practice, DisplayName: "Parent", Active: true,
@@ -132,6 +132,10 @@ func newWorld() *world {
 		w.commit("note", rec)
 		return nil
 	}
+	w.MoveConversationFn = func(_ context.Context, _ domain.Conversation, _ []domain.Message, _ domain.Conversation, _ domain.Entry, rec audit.Record) error {
+		w.commit("move", rec)
+		return nil
+	}
 	w.PracticeSettingsFn = func(context.Context, string) (domain.Practice, []domain.Pool, error) {
 		return domain.Practice{ID: practice, NurseLine: "(555) 010-0100"}, []domain.Pool{{ID: "pool-nurse", Name: "Nurse line", ResponseTarget: "4h"}}, nil
 	}
@@ -140,7 +144,7 @@ func newWorld() *world {
 	}
 	w.PortalUserLinksFn = func(context.Context, string) ([]domain.Link, error) {
 		return []domain.Link{
-			{PatientID: patient, PortalUserID: parent, PatientName: childName, PatientDOB: "2017-03-14", PracticeID: practice},
+			{PatientID: patient, PortalUserID: parent, PatientName: childName, PatientDOB: "2010-03-14", PracticeID: practice},
 			// A link another practice left: never listed.
 			{PatientID: "pt-elsewhere", PortalUserID: parent, PatientName: "Other Child", PracticeID: "prac-other"},
 		}, nil
@@ -153,7 +157,7 @@ func newWorld() *world {
 	}
 	w.StaffMembersFn = func(context.Context, string) ([]domain.StaffMember, error) { return nil, nil }
 	w.SearchPatientsFn = func(context.Context, string, domain.SearchQuery, int) ([]domain.Patient, error) {
-		return []domain.Patient{{ID: patient, DisplayName: childName, DateOfBirth: "2017-03-14"}}, nil
+		return []domain.Patient{{ID: patient, DisplayName: childName, DateOfBirth: "2010-03-14"}}, nil
 	}
 	// The index finds the parent, an account of another practice (which
 	// must never be shown) and one renamed since it was indexed (which no
@@ -259,6 +263,7 @@ var calls = []call{
 	{"POST /staff/patients/{patientId}/conversations/{conversationId}/read", nurse, patConv, "", nil},
 	{"PATCH /staff/patients/{patientId}/conversations/{conversationId}", nurse, patConv, `{"status":"closed"}`, nil},
 	{"POST /staff/patients/{patientId}/conversations/{conversationId}/notes", nurse, patConv, `{"text":"Mum prefers calls after 3"}`, nil},
+	{"POST /staff/patients/{patientId}/conversations/{conversationId}/audience", nurse, patConv, `{"audience":"confidential","reason":"The patient asked for privacy"}`, nil},
 	{"GET /staff/patients/{patientId}/conversations/{conversationId}/log", nurse, patConv, "", nil},
 	{"PUT /staff/patients/{patientId}/links/{portalUserId}", admin, patUser, `{"relationship":"guardian"}`, nil},
 	{"DELETE /staff/patients/{patientId}/links/{portalUserId}", admin, patUser, "", nil},
@@ -346,7 +351,7 @@ func serve(t *testing.T, ctx context.Context, w *world, c call) events.APIGatewa
 }
 
 // phi is what no failed response may carry.
-var phi = []string{childName, subject, body, "2017-03-14", "Robin"}
+var phi = []string{childName, subject, body, "2010-03-14", "Robin"}
 
 func noPHI(t *testing.T, resp events.APIGatewayV2HTTPResponse) {
 	t.Helper()
@@ -394,6 +399,9 @@ func TestAuditDownCommitsNothingAndServesNoPHI(t *testing.T) {
 				return down
 			}
 			w.AddNoteFn = func(context.Context, domain.Entry, audit.Record) error { return down }
+			w.MoveConversationFn = func(context.Context, domain.Conversation, []domain.Message, domain.Conversation, domain.Entry, audit.Record) error {
+				return down
+			}
 			w.PutLinkFn = func(context.Context, string, domain.Link, audit.Record) error { return down }
 			w.DeleteLinkFn = func(context.Context, string, string, audit.Record) error { return down }
 			w.SetNotifyAuditedFn = func(context.Context, string, domain.Channels, audit.Record) error { return down }

@@ -63,17 +63,19 @@ func (a *App) ReadConversation(ctx context.Context, c *Call, patientID, convID s
 // data reads the partitions of the audiences it is given. Before the
 // decision those are authz.PreAudiences: a portal caller's read names the
 // family's partition only, since whether the caller is the patient is
-// known only from the link. When the decision grants the patient's own
-// account more, the data is read again naming them (with a confidential
-// header the first read could not name): one more round trip, for the
-// patient's own account only.
+// known only from the link, unless this container decided so before.
+// When the decision grants other audiences than were read, the data is
+// read again naming exactly those (with a confidential header the first
+// read could not name): one more round trip, for the patient's own
+// account's first request to a container only.
 func readPatient[T any](ctx context.Context, a *App, c *Call, patientID string, extra authz.Extra, conversation bool, data func(context.Context, []domain.Audience) (T, error)) (T, *authz.Grant, error) {
 	var zero T
 	q, err := authz.PatientQuery(c.Principal, patientID, extra)
 	if err != nil {
 		return zero, nil, err
 	}
-	pre := authz.PreAudiences(c.Principal)
+	pre := a.preAudiences(c.Principal, patientID)
+	q.Reach(pre)
 	facts, val, accErr, dataErr := both(ctx, func(ctx context.Context) (*authz.Facts, error) { return a.repo.LoadAccess(ctx, q) },
 		func(ctx context.Context) (T, error) { return data(ctx, pre) })
 	if accErr != nil {
@@ -84,6 +86,7 @@ func readPatient[T any](ctx context.Context, a *App, c *Call, patientID string, 
 	if err != nil {
 		return zero, nil, err
 	}
+	a.rememberAccount(c.Principal, g)
 	if !slices.Equal(g.Audiences, pre) {
 		if val, dataErr, err = rereadReaching(ctx, a, g, extra, data); err != nil {
 			return zero, nil, err

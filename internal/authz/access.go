@@ -77,12 +77,20 @@ func (g *Grant) Sees(a domain.Audience) bool { return slices.Contains(g.Audience
 // access decision, concurrently with it: staff see every audience of
 // their practice, while a portal caller's relationship to the patient is
 // not known until the link is read, so only the family's partition is
-// read before it.
-func PreAudiences(p Principal) []domain.Audience {
-	if p.Side == domain.SideStaff {
+// read before it, unless this caller was decided to be the patient
+// (wasPatient: remembered from an earlier decision in this container,
+// which the fresh decision confirms or undoes).
+func PreAudiences(p Principal, wasPatient bool) []domain.Audience {
+	if p.Side == domain.SideStaff || wasPatient {
 		return allAudiences
 	}
 	return familyOnly
+}
+
+// Reach makes the query load the named conversation's confidential
+// header too when auds (PreAudiences) include that audience.
+func (q *Query) Reach(auds []domain.Audience) {
+	q.Confidential = q.ConversationID != "" && slices.Contains(auds, domain.AudienceConfidential)
 }
 
 var (
@@ -123,8 +131,8 @@ func PatientQuery(p Principal, patientID string, extra Extra) (Query, error) {
 		q.PortalUserID = p.ID
 	} else {
 		q.StaffID, q.PortalUserID, q.AssigneeID = p.ID, extra.PortalUserID, extra.AssigneeID
-		q.Confidential = extra.ConversationID != ""
 	}
+	q.Reach(PreAudiences(p, false))
 	return q, nil
 }
 

@@ -257,3 +257,64 @@ func TestConfidentialFromTheTwelfthBirthday(t *testing.T) {
 	}
 	mom.must(404, "GET", portalNoah+"/conversations/"+w.Conversation.ID, nil)
 }
+
+// Staff move a family conversation to the care team only, with a reason:
+// from then on the guardian gets what a nonexistent conversation gets, the
+// teen and staff keep the whole chain, unchanged, and the history says who
+// moved it and why. Only a clinician shares it with the family again.
+func TestMoveToTheCareTeamOnly(t *testing.T) {
+	e := start(t)
+	mom, noah := e.as("portal", "parent.okafor"), e.as("portal", "teen.noah")
+	dr, desk := e.as("staff", "dr.patel"), e.as("staff", "desk.lee")
+	sports := "/conversations/" + seed.ConvSportsForm
+	var before chain
+	dr.must(200, "GET", staffNoah+sports, nil).json(t, &before)
+
+	// Refusals first: no reason, a child under the age, a staff token's
+	// version that is out of date.
+	dr.must(422, "POST", staffNoah+sports+"/audience", map[string]string{"audience": "confidential"})
+	dr.must(422, "POST", staffMateo+"/conversations/"+seed.ConvRash+"/audience", map[string]string{"audience": "confidential", "reason": "Privacy"})
+	dr.must(409, "POST", staffNoah+sports+"/audience", map[string]any{"audience": "confidential", "reason": "Privacy", "version": 99})
+	mom.must(200, "GET", portalNoah+sports, nil)
+
+	var moved struct {
+		Conversation audienceConv `json:"conversation"`
+	}
+	reason := "Noah asked that this stay between him and the office."
+	desk.must(200, "POST", staffNoah+sports+"/audience", map[string]string{"audience": "confidential", "reason": reason}).json(t, &moved)
+	if moved.Conversation.Audience != "confidential" {
+		t.Fatalf("moved = %+v", moved)
+	}
+	a := mom.do("GET", portalNoah+sports, nil)
+	b := mom.do("GET", portalNoah+"/conversations/"+noSuchConv, nil)
+	if a.status != 404 || !bytes.Equal(withoutInstance(a.body), withoutInstance(b.body)) {
+		t.Fatalf("guardian after the move: %d %s, want the nonexistent conversation's 404 %s", a.status, a.body, b.body)
+	}
+	if slices.Contains(mom.listIDs(t, portalNoah+"/conversations"), seed.ConvSportsForm) {
+		t.Fatal("the guardian still lists the moved conversation")
+	}
+	var after chain
+	noah.must(200, "GET", portalNoah+sports, nil).json(t, &after)
+	dr.must(200, "GET", staffNoah+sports, nil).json(t, &after)
+	if len(after.Messages) != len(before.Messages) || len(before.Messages) == 0 {
+		t.Fatalf("chain after the move has %d messages, before %d", len(after.Messages), len(before.Messages))
+	}
+	for i := range before.Messages {
+		if after.Messages[i] != before.Messages[i] {
+			t.Errorf("message %d changed in the move:\n %+v\n %+v", i, before.Messages[i], after.Messages[i])
+		}
+	}
+	// The history has the move and its reason.
+	var log struct {
+		Items []struct{ Kind, Text string } `json:"items"`
+	}
+	dr.must(200, "GET", staffNoah+sports+"/log", nil).json(t, &log)
+	if n := len(log.Items); n == 0 || log.Items[n-1].Kind != "made_confidential" || log.Items[n-1].Text != reason {
+		t.Fatalf("log = %+v", log.Items)
+	}
+
+	// Back to the family: a clinician's decision, with a reason.
+	desk.must(403, "POST", staffNoah+sports+"/audience", map[string]string{"audience": "family", "reason": "Mom should see this"})
+	dr.must(200, "POST", staffNoah+sports+"/audience", map[string]string{"audience": "family", "reason": "Noah agreed to share the appointment times."})
+	mom.must(200, "GET", portalNoah+sports, nil)
+}

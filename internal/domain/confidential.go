@@ -42,13 +42,24 @@ func AgeOn(dob string, at time.Time, loc *time.Location) (age int, ok bool) {
 	return age, age >= 0
 }
 
-// ConfidentialRule decides whether a conversation about a patient born on
-// dob, in pool, may start (or become) confidential at at. The errors are
-// EInvalid naming the field, in words a teen or a nurse can act on.
-func ConfidentialRule(p Practice, loc *time.Location, dob, poolID string, at time.Time) error {
+// ConfidentialAgeRule decides whether a conversation about a patient born
+// on dob may be confidential at at: from the practice's age. Staff who
+// start or move one are held to it. Errors: EInvalid naming the field, in
+// words a nurse can act on.
+func ConfidentialAgeRule(p Practice, loc *time.Location, dob string, at time.Time) error {
 	age, ok := AgeOn(dob, at, loc)
 	if !ok || age < p.ConfidentialAge() {
 		return Invalid("audience", "conversations only the care team sees are available from age %d", p.ConfidentialAge())
+	}
+	return nil
+}
+
+// ConfidentialRule is ConfidentialAgeRule for a patient writing in pool,
+// which must also be one the practice lets patients write to
+// confidentially (the doctor, the nurse line; not billing).
+func ConfidentialRule(p Practice, loc *time.Location, dob, poolID string, at time.Time) error {
+	if err := ConfidentialAgeRule(p, loc, dob, at); err != nil {
+		return err
 	}
 	if !p.ConfidentialPool(poolID) {
 		return Invalid("audience", "this recipient does not take conversations only the care team sees; choose the doctor or the nurse line")

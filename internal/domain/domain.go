@@ -317,6 +317,10 @@ const (
 	EventNoReplyNeeded EventKind = "no_reply_needed"
 	EventNeedsReply    EventKind = "needs_reply"
 	EventOverdue       EventKind = "overdue"
+	// The conversation moved to the care team only, or back to the
+	// family; Text holds the reason given.
+	EventMadeConfidential EventKind = "made_confidential"
+	EventSharedWithFamily EventKind = "shared_with_family"
 	// EventNote is an internal note: staff-only text.
 	EventNote EventKind = "note"
 )
@@ -331,7 +335,8 @@ type Entry struct {
 	Kind           EventKind `json:"kind"`
 	By             Party     `json:"by"`
 	At             time.Time `json:"at"`
-	// Text is a note's body, or the reason given for a reroute.
+	// Text is a note's body, or the reason given for a reroute or a move
+	// between audiences.
 	Text string `json:"text,omitempty"`
 	// FromPool and ToPool name a reroute's pools.
 	FromPool *PoolRef `json:"fromPool,omitempty"`

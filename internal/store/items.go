@@ -93,6 +93,9 @@ type msgItem struct {
 	// Audience is set on confidential messages only, so that the notifier
 	// can tell them from the stream's new image alone.
 	Audience domain.Audience `dynamodbav:"audience,omitempty"`
+	// MovedAt marks a copy made when its conversation moved between
+	// audiences: the stream shows it as new, but it is news to nobody.
+	MovedAt *time.Time `dynamodbav:"movedAt,omitempty"`
 }
 
 // entryItem is a note or event of a conversation's staff-only log
@@ -255,7 +258,7 @@ func (h headerAttrs) conversation() domain.Conversation {
 }
 
 func newMsgItem(m domain.Message) msgItem {
-	return msgItem{msgKey(m.PatientID, m.Audience, m.ConversationID, m.ID), m.ID, m.ConversationID, m.PatientID, m.Body, partyOf(m.Author), m.CreatedAt, m.Automatic, confidentialOnly(m.Audience)}
+	return msgItem{msgKey(m.PatientID, m.Audience, m.ConversationID, m.ID), m.ID, m.ConversationID, m.PatientID, m.Body, partyOf(m.Author), m.CreatedAt, m.Automatic, confidentialOnly(m.Audience), nil}
 }
 
 // confidentialOnly keeps the family's items as they were before audiences:

@@ -381,9 +381,10 @@ func MessageFromStream(image map[string]events.DynamoDBAttributeValue) (outbox.M
 	if err := attributevalue.UnmarshalMap(av, &m); err != nil {
 		return outbox.Message{}, false, fmt.Errorf("decode message: %w", err)
 	}
-	if m.Automatic {
-		// The after-hours acknowledgement: the family reads it as they
-		// write, and it is news to nobody.
+	if m.Automatic || m.MovedAt != nil {
+		// The after-hours acknowledgement (the family reads it as they
+		// write) and the copies a move between audiences makes are news
+		// to nobody.
 		return outbox.Message{}, false, nil
 	}
 	return outbox.Message{PatientID: m.PatientID, ConversationID: m.ConversationID, MessageID: m.ID, AuthorSide: m.Author.Side, At: m.CreatedAt}, true, nil
