@@ -107,9 +107,10 @@ func (h *handler) viewPatient(r *req) (response, error) {
 		return response{}, err
 	}
 	out := struct {
-		Patient domain.Patient `json:"patient"`
-		Links   []patientLink  `json:"links"`
-	}{Patient: v.Patient, Links: make([]patientLink, len(v.Links))}
+		Patient  domain.Patient `json:"patient"`
+		Links    []patientLink  `json:"links"`
+		Warnings []string       `json:"warnings"`
+	}{Patient: v.Patient, Links: make([]patientLink, len(v.Links)), Warnings: nonNil(v.Warnings)}
 	for i, l := range v.Links {
 		out.Links[i] = patientLink{l.PortalUserID, l.PortalUserName, l.Relationship, l.EmailUnreachable}
 	}

@@ -147,6 +147,27 @@ func (a *App) SearchPatients(ctx context.Context, c *Call, query string) ([]doma
 type PatientView struct {
 	Patient domain.Patient
 	Links   []domain.Link
+	// Warnings tell staff what the links mean for confidentiality.
+	Warnings []string
+}
+
+// linkWarnings warns when the patient's own account shares its e-mail
+// address with a guardian's: replies only the care team sees are then not
+// e-mailed to it (package notify), which the patient should know.
+func linkWarnings(links []domain.Link) []string {
+	var out []string
+	for _, own := range links {
+		if own.Relationship != domain.RelSelf || own.EmailKey == "" {
+			continue
+		}
+		for _, l := range links {
+			if l.Relationship != domain.RelSelf && l.EmailKey == own.EmailKey {
+				out = append(out, own.PortalUserName+"'s own portal account uses the same e-mail address as "+l.PortalUserName+
+					"'s: replies only the care team sees will not be e-mailed to it. Ask for an address of their own.")
+			}
+		}
+	}
+	return out
 }
 
 // ViewPatient returns a patient of the caller's practice and its linked
@@ -159,7 +180,7 @@ func (a *App) ViewPatient(ctx context.Context, c *Call, patientID string) (*Pati
 	if err != nil {
 		return nil, err
 	}
-	return &PatientView{Patient: *g.Record, Links: links}, nil
+	return &PatientView{Patient: *g.Record, Links: links, Warnings: linkWarnings(links)}, nil
 }
 
 // LinkRequest links a portal user to a patient.
@@ -189,7 +210,7 @@ func (a *App) Link(ctx context.Context, c *Call, in LinkRequest) (*domain.Link, 
 	l := domain.Link{
 		PatientID: in.PatientID, PortalUserID: in.PortalUserID, Relationship: in.Relationship,
 		PatientName: g.Record.DisplayName, PatientDOB: g.Record.DateOfBirth, PortalUserName: g.PortalUser.DisplayName,
-		LinkedAt: c.At, LinkedBy: c.Principal.ID,
+		EmailKey: domain.EmailKey(g.PortalUser.Email), LinkedAt: c.At, LinkedBy: c.Principal.ID,
 	}
 	rec := c.record(audit.Success, 200)
 	rec.TargetID = in.PortalUserID

@@ -348,7 +348,7 @@ func Load(ctx context.Context, w Writer, f *File, by string, progress func(strin
 		err := w.PutLink(ctx, pid, domain.Link{
 			PatientID: p.ID, PortalUserID: u.ID, Relationship: l.Relationship,
 			PatientName: p.DisplayName, PatientDOB: p.DateOfBirth, PortalUserName: u.DisplayName,
-			LinkedAt: now, LinkedBy: by,
+			EmailKey: domain.EmailKey(u.Email), LinkedAt: now, LinkedBy: by,
 		}, audit.Record{
 			PatientID: p.ID, At: now, ActorID: by, ActorSide: "operator", ActorRole: "directory-loader",
 			Action: audit.Link, Outcome: audit.Success, Status: 200, RequestID: "directory-load-" + now.Format(time.RFC3339),

@@ -4,7 +4,12 @@
 // DynamoDB or HTTP.
 package domain
 
-import "time"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+)
 
 // StaffRole comes from the staff member's Cognito group.
 type StaffRole string
@@ -181,6 +186,21 @@ type Link struct {
 	// EmailUnreachable tells staff that the portal user's e-mail bounced
 	// or complained, so the family cannot be reached by e-mail.
 	EmailUnreachable bool `json:"-"`
+	// EmailKey is EmailKey of the portal user's address when linked, so
+	// that a patient's page can tell that two linked accounts share one
+	// without reading every account.
+	EmailKey string `json:"-"`
+}
+
+// EmailKey identifies an e-mail address without spelling it: the SHA-256
+// of its trimmed, lower-cased form, "" for none.
+func EmailKey(email string) string {
+	e := strings.ToLower(strings.TrimSpace(email))
+	if e == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(e))
+	return hex.EncodeToString(sum[:])
 }
 
 // StaffMember is a practice employee, identified by its Cognito sub.

@@ -141,6 +141,8 @@ type linkItem struct {
 	// EmailUnreachable copies the portal user's bounce onto each of their
 	// links, so the patient view shows it without another read.
 	EmailUnreachable bool `dynamodbav:"emailUnreachable,omitempty"`
+	// EmailKey is domain.EmailKey of the portal user's address.
+	EmailKey string `dynamodbav:"emailKey,omitempty"`
 }
 
 type staffItem struct {
@@ -332,6 +334,7 @@ func newLinkItem(practiceID string, l domain.Link) linkItem {
 		key: linkKey(l.PatientID, l.PortalUserID), GSI1PK: pfxPortalUser + l.PortalUserID, GSI1SK: pfxPatient + l.PatientID,
 		PatientID: l.PatientID, PortalUserID: l.PortalUserID, Relationship: l.Relationship, PatientName: l.PatientName,
 		PatientDOB: l.PatientDOB, PortalUserName: l.PortalUserName, LinkedAt: l.LinkedAt, LinkedBy: l.LinkedBy, PracticeID: practiceID,
+		EmailKey: l.EmailKey,
 	}
 }
 
@@ -339,7 +342,7 @@ func (l linkItem) link() domain.Link {
 	return domain.Link{
 		PatientID: l.PatientID, PortalUserID: l.PortalUserID, Relationship: l.Relationship, PatientName: l.PatientName,
 		PatientDOB: l.PatientDOB, PortalUserName: l.PortalUserName, LinkedAt: l.LinkedAt, LinkedBy: l.LinkedBy,
-		PracticeID: l.PracticeID, EmailUnreachable: l.EmailUnreachable,
+		PracticeID: l.PracticeID, EmailUnreachable: l.EmailUnreachable, EmailKey: l.EmailKey,
 	}
 }
 
