@@ -252,7 +252,9 @@ var wantTableAccess = map[string]map[string]tableAccess{
 		// Reads staff and portal-user records; writes link items in patient
 		// partitions only, never a STAFF# record (unlinking deletes the link
 		// inside a transaction with its audit record). No Messages access.
-		schema.Directory: {items: readItems, patientWrites: []string{ddbDelete, ddbPut, ddbUpdate}, indexes: true},
+		// It reads a portal user's links (ByPortalUser) to keep a patient's
+		// own account to one patient.
+		schema.Directory: {items: readItems, patientWrites: []string{ddbDelete, ddbPut, ddbUpdate}, indexes: true, portalUserIndex: true},
 		schema.Audit:     appendOnly,
 	},
 	"preferences": {

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -117,6 +118,7 @@ type App struct {
 	// the fresh link, and data of an audience the decision does not grant
 	// is read again without it. A guardian's account is never in it.
 	ownAccounts sync.Map
+	ownStores   atomic.Int64 // stores since ownAccounts was last cleared
 	// practiceSettings caches office hours and response targets (they
 	// grant nothing) for the family's status lines.
 	practiceSettings settingsCache
@@ -130,17 +132,27 @@ func (a *App) preAudiences(p authz.Principal, patientID string) []domain.Audienc
 }
 
 // rememberAccount notes whether the decision g found the portal caller to
-// be the patient.
-func (a *App) rememberAccount(p authz.Principal, g *authz.Grant) {
+// be the patient; a nil g (access refused) forgets it. The memory is
+// cleared now and then so that it stays small: forgetting costs a teen one
+// round trip, nothing more.
+func (a *App) rememberAccount(p authz.Principal, patientID string, g *authz.Grant) {
 	if p.Side != domain.SidePortal {
 		return
 	}
-	if k := p.ID + "\x00" + g.Patient.ID; g.Sees(domain.AudienceConfidential) {
-		a.ownAccounts.Store(k, true)
-	} else {
+	k := p.ID + "\x00" + patientID
+	if g == nil || !g.Sees(domain.AudienceConfidential) {
 		a.ownAccounts.Delete(k)
+		return
 	}
+	if a.ownStores.Add(1) > maxOwnAccounts {
+		a.ownAccounts.Clear()
+		a.ownStores.Store(0)
+	}
+	a.ownAccounts.Store(k, true)
 }
+
+// maxOwnAccounts bounds ownAccounts: a container serves far fewer teens.
+const maxOwnAccounts = 10_000
 
 // DefaultDailyWriteLimit is generous for a worried parent and small next to
 // what would flood a chart.

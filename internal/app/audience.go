@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/authz"
@@ -50,19 +52,31 @@ func (a *App) ChangeAudience(ctx context.Context, c *Call, in AudienceRequest) (
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
-		// Staff read both partitions: the chain is read with the access
-		// read, from whichever partition holds it.
-		g, chain, err, chainErr := grantAlongside(ctx, a, c, in.PatientID, authz.Extra{ConversationID: in.ConversationID},
-			func(ctx context.Context, auds []domain.Audience) (Page[domain.Message], error) {
-				_, page, err := a.repo.Chain(ctx, in.PatientID, auds, in.ConversationID, MaxMoveMessages+1, nil)
-				return page, err
+		// Staff read both partitions: the chain, from whichever partition
+		// holds it, and the patient's links are read with the access read.
+		g, rd, err, rdErr := grantAlongside(ctx, a, c, in.PatientID, authz.Extra{ConversationID: in.ConversationID},
+			func(ctx context.Context, auds []domain.Audience) (moveRead, error) {
+				var r moveRead
+				var chainErr, linksErr error
+				var wg sync.WaitGroup
+				wg.Go(func() {
+					defer recovered(&chainErr)
+					_, r.chain, chainErr = a.repo.Chain(ctx, in.PatientID, auds, in.ConversationID, MaxMoveMessages+1, nil)
+				})
+				wg.Go(func() {
+					defer recovered(&linksErr)
+					r.links, linksErr = a.repo.PatientLinks(ctx, in.PatientID)
+				})
+				wg.Wait()
+				return r, errors.Join(chainErr, linksErr)
 			})
 		if err != nil {
 			return nil, err
 		}
-		if chainErr != nil {
-			return nil, chainErr
+		if rdErr != nil {
+			return nil, rdErr
 		}
+		chain := rd.chain
 		before := *g.Conversation
 		switch {
 		case in.Version != 0 && before.Version != in.Version:
@@ -73,17 +87,25 @@ func (a *App) ChangeAudience(ctx context.Context, c *Call, in AudienceRequest) (
 			return nil, domain.Errorf(domain.EConflict, "this conversation has %d messages, more than the %d that can move at once; close it and start a new one with the right audience", before.MessageCount, MaxMoveMessages)
 		}
 		kind := domain.EventMadeConfidential
+		after := before
 		if in.Audience == domain.AudienceConfidential {
 			if err := a.mayMakeConfidential(ctx, c, g); err != nil {
 				return nil, err
 			}
+			// The family side of a confidential conversation is the
+			// patient's own account: without one, nobody in the family
+			// could read it, and a guardian's own thread would name them.
+			own := slices.IndexFunc(rd.links, func(l domain.Link) bool { return l.Relationship == domain.RelSelf })
+			if own < 0 {
+				return nil, domain.Invalid("audience", "the patient has no portal account of their own, so nobody in the family could read a confidential conversation; ask an admin to link the patient's own account first")
+			}
+			after.PortalUserID = rd.links[own].PortalUserID
 		} else {
 			kind = domain.EventSharedWithFamily
 			if r := g.Staff.Role; r != domain.RoleDoctor && r != domain.RoleNurse {
 				return nil, domain.Errorf(domain.EForbidden, "only a doctor or a nurse can share a confidential conversation with the family")
 			}
 		}
-		after := before
 		after.Audience, after.Version = in.Audience, before.Version+1
 		e := domain.Entry{ID: a.newID(c.At), ConversationID: before.ID, PatientID: before.Patient.ID, Kind: kind, By: g.Actor, At: c.At, Text: strings.TrimSpace(in.Reason)}
 		rec := c.record(audit.Success, 200)
@@ -101,6 +123,12 @@ func (a *App) ChangeAudience(ctx context.Context, c *Call, in AudienceRequest) (
 			return &after, nil
 		}
 	}
+}
+
+// moveRead is what a move reads beside its access read.
+type moveRead struct {
+	chain Page[domain.Message]
+	links []domain.Link
 }
 
 // mayMakeConfidential applies the practice's age to a conversation staff

@@ -482,6 +482,7 @@ func grantAlongside[T any](ctx context.Context, a *App, c *Call, patientID strin
 func (a *App) decide(ctx context.Context, c *Call, patientID string, extra authz.Extra, f *authz.Facts) (*authz.Grant, error) {
 	c.read(f)
 	g, err := authz.DecidePatient(c.Principal, patientID, extra, f)
+	a.rememberAccount(c.Principal, patientID, g)
 	if err != nil {
 		// A missing conversation of the caller's own patient is an attempt
 		// on that patient's chart: file it there.
@@ -494,7 +495,6 @@ func (a *App) decide(ctx context.Context, c *Call, patientID string, extra authz
 		}
 		return nil, err
 	}
-	a.rememberAccount(c.Principal, g)
 	if g.ConversationPending {
 		// The patient's own account: the header may be confidential, which
 		// the first read could not name. One more round trip, for their

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"sync"
 
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/authz"
@@ -200,12 +202,33 @@ func (a *App) Link(ctx context.Context, c *Call, in LinkRequest) (*domain.Link, 
 	if !domain.ValidID(in.PortalUserID) {
 		return nil, domain.ErrNotFound
 	}
-	g, err := a.grant(ctx, c, in.PatientID, authz.Extra{PortalUserID: in.PortalUserID, AnyPortalUser: true})
+	// A link as the patient's own account opens the confidential
+	// conversations, so the links it would join are read beside the access
+	// read and checked first.
+	g, links, err, linksErr := grantAlongside(ctx, a, c, in.PatientID, authz.Extra{PortalUserID: in.PortalUserID, AnyPortalUser: true},
+		func(ctx context.Context, _ []domain.Audience) (linkSets, error) {
+			if in.Relationship != domain.RelSelf {
+				return linkSets{}, nil
+			}
+			var s linkSets
+			var pe, ue error
+			var wg sync.WaitGroup
+			wg.Go(func() { defer recovered(&pe); s.patient, pe = a.repo.PatientLinks(ctx, in.PatientID) })
+			wg.Go(func() { defer recovered(&ue); s.user, ue = a.repo.PortalUserLinks(ctx, in.PortalUserID) })
+			wg.Wait()
+			return s, errors.Join(pe, ue)
+		})
 	if err != nil {
 		return nil, err
 	}
 	if !authz.IsAdmin(g.Staff) {
 		return nil, errNotAdmin
+	}
+	if linksErr != nil {
+		return nil, linksErr
+	}
+	if err := ownAccountRule(in, g.Record.DisplayName, links); err != nil {
+		return nil, err
 	}
 	l := domain.Link{
 		PatientID: in.PatientID, PortalUserID: in.PortalUserID, Relationship: in.Relationship,
@@ -220,6 +243,35 @@ func (a *App) Link(ctx context.Context, c *Call, in LinkRequest) (*domain.Link, 
 		return nil, err
 	}
 	return &l, nil
+}
+
+// linkSets are the links a "self" link joins: the patient's and the
+// portal user's.
+type linkSets struct{ patient, user []domain.Link }
+
+// ownAccountRule keeps "self" to one account per patient and one patient
+// per account, and never turns a guardian's link into the patient's own:
+// that would open the patient's confidential conversations to the
+// guardian. Such a change takes two deliberate steps (unlink, then link).
+// Errors: EConflict naming what to do.
+func ownAccountRule(in LinkRequest, patientName string, s linkSets) error {
+	if in.Relationship != domain.RelSelf {
+		return nil
+	}
+	for _, l := range s.patient {
+		switch {
+		case l.PortalUserID != in.PortalUserID && l.Relationship == domain.RelSelf:
+			return domain.Errorf(domain.EConflict, "%s is already linked as %s's own account; unlink it first", l.PortalUserName, patientName)
+		case l.PortalUserID == in.PortalUserID && l.Relationship != domain.RelSelf:
+			return domain.Errorf(domain.EConflict, "this account is linked as %s's %s; a patient's own account must be a login of their own. If it really is, unlink it first, then link it again", patientName, l.Relationship)
+		}
+	}
+	for _, l := range s.user {
+		if l.PatientID != in.PatientID && l.Relationship == domain.RelSelf {
+			return domain.Errorf(domain.EConflict, "this account is already another patient's own account")
+		}
+	}
+	return nil
 }
 
 // Unlink lets a practice admin remove a portal user's link; it takes

@@ -150,7 +150,11 @@ func newWorld() *world {
 		}, nil
 	}
 	w.PatientLinksFn = func(context.Context, string) ([]domain.Link, error) {
-		return []domain.Link{{PatientID: patient, PortalUserID: parent, PortalUserName: "Parent"}}, nil
+		return []domain.Link{
+			{PatientID: patient, PortalUserID: parent, PortalUserName: "Parent", Relationship: domain.RelParent},
+			// The patient's own account, which a confidential move needs.
+			{PatientID: patient, PortalUserID: "pu-own", PortalUserName: "Robin", Relationship: domain.RelSelf},
+		}, nil
 	}
 	w.PoolsFn = func(context.Context, string) ([]domain.Pool, error) {
 		return []domain.Pool{{ID: "pool-nurse", Name: "Nurse line"}}, nil
@@ -723,5 +727,23 @@ func TestUnverifiedAttemptsAreFiledUnderTheActor(t *testing.T) {
 				t.Errorf("actor role %q, want the directory's nurse even when denied", r.ActorRole)
 			}
 		})
+	}
+}
+
+// GIVEN a patient old enough but with no portal account of their own WHEN
+// staff make a conversation confidential THEN it is refused naming the
+// audience, and nothing is committed: nobody in the family could read it.
+func TestMoveNeedsThePatientsOwnAccount(t *testing.T) {
+	w := newWorld()
+	w.PatientLinksFn = func(context.Context, string) ([]domain.Link, error) {
+		return []domain.Link{{PatientID: patient, PortalUserID: parent, PortalUserName: "Parent", Relationship: domain.RelParent}}, nil
+	}
+	c := call{"POST /staff/patients/{patientId}/conversations/{conversationId}/audience", nurse, patConv, `{"audience":"confidential","reason":"Privacy"}`, nil}
+	resp := serve(t, t.Context(), w, c)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(resp.Body, "no portal account of their own") {
+		t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+	}
+	if len(w.committed) != 0 {
+		t.Fatalf("committed %v", w.committed)
 	}
 }

@@ -83,10 +83,10 @@ func readPatient[T any](ctx context.Context, a *App, c *Call, patientID string, 
 	}
 	c.read(facts)
 	g, err := authz.DecidePatient(c.Principal, patientID, extra, facts)
+	a.rememberAccount(c.Principal, patientID, g)
 	if err != nil {
 		return zero, nil, err
 	}
-	a.rememberAccount(c.Principal, g)
 	if !slices.Equal(g.Audiences, pre) {
 		if val, dataErr, err = rereadReaching(ctx, a, g, extra, data); err != nil {
 			return zero, nil, err

@@ -57,8 +57,11 @@ func (s Settings) Due(poolID string, since time.Time) time.Time {
 }
 
 // settingsTTL is how long a container keeps a practice's settings. They
-// grant nothing (access is always decided from fresh records), so a
-// change of office hours may take this long to show.
+// grant no access to a chart (that is always decided from fresh records);
+// they do say from what age, and to which pools, a patient may start a
+// conversation only the care team sees, so a change of those, like one of
+// office hours, may take this long to apply. The birthday itself applies
+// at once: ages are computed at each request.
 const settingsTTL = 5 * time.Minute
 
 type cachedSettings struct {

@@ -318,3 +318,37 @@ func TestMoveToTheCareTeamOnly(t *testing.T) {
 	dr.must(200, "POST", staffNoah+sports+"/audience", map[string]string{"audience": "family", "reason": "Noah agreed to share the appointment times."})
 	mom.must(200, "GET", portalNoah+sports, nil)
 }
+
+// A patient's own account opens their confidential conversations, so an
+// admin cannot make a guardian's link the patient's own, give a patient a
+// second own account, or make one account two patients' own; and a
+// conversation of a patient with no own account cannot become
+// confidential (nobody in the family could read it).
+func TestOwnAccountRules(t *testing.T) {
+	e := start(t)
+	admin, dr := e.as("staff", "admin.garcia"), e.as("staff", "dr.patel")
+	self := map[string]string{"relationship": "self"}
+	for _, c := range []struct{ what, path, want string }{
+		{"a guardian's link made the patient's own", staffNoah + "/links/" + seed.ParentOkafor, "must be a login of their own"},
+		{"a second own account", staffNoah + "/links/" + seed.ParentNoLinks, "already linked as Noah Okafor's own account"},
+		{"one account, two patients' own", staffMateo + "/links/" + seed.TeenNoah, "already another patient's own account"},
+	} {
+		r := admin.do("PUT", c.path, self)
+		if r.status != 409 || !strings.Contains(string(r.body), c.want) {
+			t.Errorf("%s: %d %s, want 409 saying %q", c.what, r.status, r.body, c.want)
+		}
+	}
+	var v struct {
+		Links []struct{ PortalUserID, Relationship string } `json:"links"`
+	}
+	admin.must(200, "GET", staffNoah, nil).json(t, &v)
+	if len(v.Links) != 2 {
+		t.Fatalf("Noah's links changed: %+v", v.Links)
+	}
+	// Lily is 7 and has no account of her own: refused for both reasons,
+	// the age first.
+	r := dr.do("POST", "/staff/patients/"+seed.Lily+"/conversations/"+seed.ConvBilling+"/audience", map[string]string{"audience": "confidential", "reason": "Privacy"})
+	if r.status != 422 {
+		t.Fatalf("move of a 7-year-old's conversation: %d %s", r.status, r.body)
+	}
+}

@@ -297,6 +297,25 @@ func (f *File) validate() error {
 			return fmt.Errorf("link %s–%s: relationship must be parent, guardian or self", l.PatientID, l.PortalUserID)
 		}
 	}
+	// A patient's own account opens their confidential conversations: one
+	// per patient, for one patient only, and never also a guardian's link.
+	ownOf, ownerOf, linked := map[string]string{}, map[string]string{}, map[[2]string]int{}
+	for _, l := range f.Links {
+		linked[[2]string{l.PatientID, l.PortalUserID}]++
+		if linked[[2]string{l.PatientID, l.PortalUserID}] > 1 {
+			return fmt.Errorf("link %s–%s: listed twice; give one relationship", l.PatientID, l.PortalUserID)
+		}
+		if l.Relationship != domain.RelSelf {
+			continue
+		}
+		if other, ok := ownOf[l.PatientID]; ok {
+			return fmt.Errorf("link %s–%s: patient %s already has an own account (%s); a patient has at most one", l.PatientID, l.PortalUserID, l.PatientID, other)
+		}
+		if other, ok := ownerOf[l.PortalUserID]; ok {
+			return fmt.Errorf("link %s–%s: portal user %s is already patient %s's own account; an own account belongs to one patient", l.PatientID, l.PortalUserID, l.PortalUserID, other)
+		}
+		ownOf[l.PatientID], ownerOf[l.PortalUserID] = l.PortalUserID, l.PatientID
+	}
 	return nil
 }
 

@@ -169,7 +169,7 @@ func TestAllows(t *testing.T) {
 		{list, schema.Directory, Query, schema.IndexSearch, false},
 		// One portal user's links across patients: the Current Patient list
 		// and bounce marking only.
-		{links, schema.Directory, Query, schema.IndexByPortalUser, false},
+		{links, schema.Directory, Query, schema.IndexByPortalUser, true}, // a patient's own account, one patient only
 		{list, schema.Directory, Query, schema.IndexByPortalUser, false},
 		{dir, schema.Audit, PutItem, "", true},
 		{dir, schema.Messages, Query, "", false},

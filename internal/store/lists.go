@@ -50,13 +50,18 @@ func filterCondition(f app.ConversationFilter) (expression.ConditionBuilder, boo
 // read; two are read concurrently and merged (see merged).
 func (s *Store) Conversations(ctx context.Context, patientID string, auds []domain.Audience, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
 	if len(auds) == 1 {
-		return s.partitionConversations(ctx, chartPK(patientID, auds[0]), f, limit, start)
+		pk := chartPK(patientID, auds[0])
+		from, ok := onePartStart(start, pk)
+		if !ok {
+			return app.Page[domain.Conversation]{}, nil
+		}
+		return s.partitionConversations(ctx, pk, f, limit, from)
 	}
 	parts := make([]partPage, len(auds))
 	var wg sync.WaitGroup
 	for i, a := range auds {
 		parts[i].pk = chartPK(patientID, a)
-		from, ok := partStart(start, i)
+		from, ok := partStart(start, i, parts[i].pk)
 		if !ok {
 			continue // this partition ended on an earlier page
 		}
@@ -94,10 +99,19 @@ type partPage struct {
 
 // A merged page key holds, per partition i, its own key with each
 // attribute prefixed "i.", or "i.begin" when nothing of it was listed
-// yet; a partition with neither has ended.
-func partStart(start map[string]string, i int) (map[string]string, bool) {
+// yet; a partition with neither has ended. A plain key is one partition's
+// (a list of one audience, or one from before audiences): that partition
+// goes on from it, and a confidential one starts from its beginning,
+// since none existed before audiences did.
+func partStart(start map[string]string, i int, pk string) (map[string]string, bool) {
 	if start == nil {
 		return nil, true
+	}
+	if plain := start[aPK]; plain != "" {
+		if plain == pk {
+			return start, true
+		}
+		return nil, strings.HasSuffix(pk, sfxConfidential)
 	}
 	pfx := strconv.Itoa(i) + "."
 	var out map[string]string
@@ -110,7 +124,25 @@ func partStart(start map[string]string, i int) (map[string]string, bool) {
 		}
 	}
 	_, begin := start[pfx+"begin"]
+	if out != nil && out[aPK] != pk {
+		return nil, false // not this partition's key: never taken as one
+	}
 	return out, out != nil || begin
+}
+
+// onePartStart is the start in partition pk of a list of one audience: a
+// plain key of pk, or pk's share of a merged key (a reader whose audiences
+// changed between pages). ok is false when the key has nothing of pk.
+func onePartStart(start map[string]string, pk string) (map[string]string, bool) {
+	if start == nil || start[aPK] == pk {
+		return start, true
+	}
+	for i := 0; i < 2; i++ {
+		if from, ok := partStart(start, i, pk); ok && (from != nil || start[strconv.Itoa(i)+".begin"] != "") {
+			return from, true
+		}
+	}
+	return nil, false
 }
 
 // merged is the first limit conversations of the partitions' pages, newest
@@ -265,7 +297,7 @@ func (s *Store) Chain(ctx context.Context, patientID string, auds []domain.Audie
 	if start != nil {
 		for _, a := range auds {
 			if start[aPK] == chartPK(patientID, a) {
-				return s.partitionChain(ctx, start[aPK], convID, limit, start)
+				return s.laterChainPage(ctx, patientID, a, convID, limit, start)
 			}
 		}
 		return nil, app.Page[domain.Message]{}, domain.ErrNotFound
@@ -290,6 +322,34 @@ func (s *Store) Chain(ctx context.Context, patientID string, auds []domain.Audie
 		}
 	}
 	return nil, app.Page[domain.Message]{}, domain.ErrNotFound
+}
+
+// laterChainPage is a page after the first: the header is read beside it,
+// so that a conversation moved to another partition since the first page
+// answers ENotFound, as its first page now does, not an empty page.
+func (s *Store) laterChainPage(ctx context.Context, patientID string, a domain.Audience, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error) {
+	var (
+		page    app.Page[domain.Message]
+		err     error
+		res     *dynamodb.GetItemOutput
+		headErr error
+		wg      sync.WaitGroup
+	)
+	wg.Go(func() {
+		res, headErr = s.db.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: aws.String(s.tables.Messages), Key: convKey(patientID, a, convID).av(),
+			ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String(aSK),
+		})
+	})
+	_, page, err = s.partitionChain(ctx, chartPK(patientID, a), convID, limit, start)
+	wg.Wait()
+	switch {
+	case headErr != nil:
+		return nil, page, classify("get conversation", headErr)
+	case len(res.Item) == 0:
+		return nil, app.Page[domain.Message]{}, domain.ErrNotFound
+	}
+	return nil, page, err
 }
 
 func (s *Store) partitionChain(ctx context.Context, pk, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error) {

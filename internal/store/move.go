@@ -17,10 +17,11 @@ import (
 // MoveConversation moves before's header and its whole chain, msgs, into
 // the partition of after's audience, with the history entry and the audit
 // record, in one transaction: each old item is deleted only with its copy
-// in place, so the chart loses nothing and no reader ever sees the
-// conversation in both partitions or in neither. The header's delete is
-// conditional on the version and message count read, so a reply or a
-// change meanwhile gives domain.ErrStale and nothing moves. Copies keep
+// in place, so the chart loses nothing and no strongly consistent read
+// sees the conversation in both partitions or in neither (the staff
+// inbox's indexes catch up within a second). The header's delete is
+// conditional on the header as read, so a reply, a change or a read mark
+// meanwhile gives domain.ErrStale and nothing moves. Copies keep
 // every attribute but their key and audience, and carry movedAt so that
 // the notifier ignores them.
 func (s *Store) MoveConversation(ctx context.Context, before domain.Conversation, msgs []domain.Message, after domain.Conversation, e domain.Entry, rec audit.Record) error {
@@ -31,10 +32,20 @@ func (s *Store) MoveConversation(ctx context.Context, before domain.Conversation
 	if err != nil {
 		return fmt.Errorf("encode conversation: %w", err)
 	}
-	// The builder cannot fail for these fixed names and values.
-	same, _ := expression.NewBuilder().WithCondition(
-		expression.Name(aVersion).Equal(expression.Value(before.Version)).
-			And(expression.Name(aMessageCount).Equal(expression.Value(before.MessageCount)))).Build()
+	// The header as read, down to what changes without moving the version
+	// (a read mark, the overdue mark, the acknowledged window): the copy is
+	// written from that read, so none of them may have moved meanwhile. The
+	// builder cannot fail for these fixed names and values.
+	cond := expression.Name(aVersion).Equal(expression.Value(before.Version)).
+		And(expression.Name(aMessageCount).Equal(expression.Value(before.MessageCount)))
+	for name, t := range map[string]*time.Time{aPortalReadAt: before.PortalReadAt, aStaffReadAt: before.StaffReadAt, aOverdueAt: before.OverdueAt, aAckedWindow: before.AckedWindow} {
+		if t == nil {
+			cond = cond.And(expression.AttributeNotExists(expression.Name(name)))
+		} else {
+			cond = cond.And(expression.Name(name).Equal(expression.Value(*t)))
+		}
+	}
+	same, _ := expression.NewBuilder().WithCondition(cond).Build()
 	exists := aws.String("attribute_exists(" + aPK + ")")
 	tx := []types.TransactWriteItem{
 		{Delete: &types.Delete{
