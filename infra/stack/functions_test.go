@@ -239,11 +239,22 @@ var wantTableAccess = map[string]map[string]tableAccess{
 	// Header changes, with their history entries and the staff's notes
 	// appended to the Worklog, which nobody may update or delete.
 	"manage-conversation": {schema.Directory: readTable, schema.Messages: readUpdate, schema.Worklog: appendOnly, schema.Audit: appendOnly},
+	// Moving a conversation between the family's and the confidential
+	// partition: the one function that may delete a chart item, each
+	// delete in the transaction that puts its copy. No update at all.
+	"move-conversation": {
+		schema.Directory: readTable,
+		schema.Messages:  {items: []string{ddbBatchGet, ddbDelete, ddbGet, ddbPut, ddbQuery}, indexes: true},
+		schema.Worklog:   appendOnly,
+		schema.Audit:     appendOnly,
+	},
 	"manage-links": {
 		// Reads staff and portal-user records; writes link items in patient
 		// partitions only, never a STAFF# record (unlinking deletes the link
 		// inside a transaction with its audit record). No Messages access.
-		schema.Directory: {items: readItems, patientWrites: []string{ddbDelete, ddbPut, ddbUpdate}, indexes: true},
+		// It reads a portal user's links (ByPortalUser) to keep a patient's
+		// own account to one patient.
+		schema.Directory: {items: readItems, patientWrites: []string{ddbDelete, ddbPut, ddbUpdate}, indexes: true, portalUserIndex: true},
 		schema.Audit:     appendOnly,
 	},
 	"preferences": {
@@ -604,12 +615,15 @@ func TestAppendOnlyTablesAreNeverUpdatedOrDeleted(t *testing.T) {
 	}
 }
 
-func TestMessagesAreNeverDeleted(t *testing.T) {
+// Messages are deleted only to move them between a patient's partitions,
+// by the one function that does, which cannot update anything.
+func TestMessagesAreDeletedOnlyByTheMove(t *testing.T) {
 	ids := tableIDs(t, full)
 	for _, f := range routes.Functions() {
 		g, _ := functionGrants(t, full, functionResource(t, full, f.Name))
-		if slices.Contains(g[ids[schema.Messages]], "dynamodb:DeleteItem") {
-			t.Errorf("%s may delete messages", f.Name)
+		deletes := slices.Contains(g[ids[schema.Messages]], "dynamodb:DeleteItem")
+		if deletes != (f.Name == routes.FnMoveConversation) {
+			t.Errorf("%s: may delete messages = %v", f.Name, deletes)
 		}
 	}
 }

@@ -184,7 +184,7 @@ func TestRetryAfterAFailedFirstAttempt(t *testing.T) {
 		t.Fatalf("retries answered messages %v, want the same one twice", ids)
 	}
 	st := store.New(client, tables)
-	_, page, err := st.Chain(t.Context(), seed.Mateo, seed.ConvRash, 100, nil)
+	_, page, err := st.Chain(t.Context(), seed.Mateo, []domain.Audience{domain.AudienceFamily}, seed.ConvRash, 100, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

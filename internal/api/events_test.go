@@ -120,6 +120,7 @@ func TestSampleEvents(t *testing.T) {
 		"mark-read":           {http.StatusOK, []string{`"portalUnread":0`, `"portalReadAt":"`}, nil, ""},
 		"staff-inbox":         {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"Question about last statement"`}, []string{seed.Mateo, seed.Lily}, ""},
 		"manage-conversation": {http.StatusOK, []string{`"assignee":{"id":"` + seed.NurseKim + `"`}, nil, ""},
+		"move-conversation":   {http.StatusOK, []string{`"audience":"confidential"`, `"id":"` + seed.ConvSportsForm + `"`}, nil, ""},
 		"manage-links":        {http.StatusOK, []string{`"relationship":"guardian"`, `"patientId":"pt-9H3X6B2R"`}, nil, ""},
 		"preferences":         {http.StatusOK, []string{`"email":false`, `"sms":true`, `"smsAvailable":true`}, nil, seed.ParentChen},
 		"templates":           {http.StatusOK, []string{`"text":"Thank you for writing about Mateo. Our office hours are Mon–Fri 8 AM–5 PM, Sat 9 AM–noon.`, `nurse line at ` + seed.NurseLine, `"unresolved":[]`}, nil, ""},

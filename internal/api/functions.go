@@ -36,6 +36,11 @@ func ManageConversation(d Deps) Handler {
 	return newHandler(routes.FnManageConversation, manageConversationOps(), d)
 }
 
+// MoveConversation moves a conversation between audiences.
+func MoveConversation(d Deps) Handler {
+	return newHandler(routes.FnMoveConversation, moveConversationOps(), d)
+}
+
 // ManageLinks links and unlinks portal users and patients.
 func ManageLinks(d Deps) Handler { return newHandler(routes.FnManageLinks, manageLinksOps(), d) }
 
@@ -59,6 +64,7 @@ var Constructors = map[string]func(Deps) Handler{
 	routes.FnWriteMessage:       WriteMessage,
 	routes.FnMarkRead:           MarkRead,
 	routes.FnManageConversation: ManageConversation,
+	routes.FnMoveConversation:   MoveConversation,
 	routes.FnManageLinks:        ManageLinks,
 	routes.FnPreferences:        Preferences,
 	routes.FnTemplates:          Templates,
@@ -112,6 +118,10 @@ func manageConversationOps() map[routes.Operation]op {
 		routes.OpManageConversation: (*handler).manageConversation,
 		routes.OpAddNote:            (*handler).addNote,
 	}
+}
+
+func moveConversationOps() map[routes.Operation]op {
+	return map[routes.Operation]op{routes.OpChangeAudience: (*handler).changeAudience}
 }
 
 func manageLinksOps() map[routes.Operation]op {

@@ -16,6 +16,7 @@ var opTables = map[string]func() map[routes.Operation]op{
 	routes.FnWriteMessage:       writeMessageOps,
 	routes.FnMarkRead:           markReadOps,
 	routes.FnManageConversation: manageConversationOps,
+	routes.FnMoveConversation:   moveConversationOps,
 	routes.FnManageLinks:        manageLinksOps,
 	routes.FnPreferences:        preferencesOps,
 	routes.FnTemplates:          templatesOps,

@@ -21,6 +21,10 @@ type linkedPatient struct {
 	DisplayName  string              `json:"displayName"`
 	DateOfBirth  string              `json:"dateOfBirth"`
 	Relationship domain.Relationship `json:"relationship"`
+	// ConfidentialPools, for the patient's own account from the
+	// practice's age, are the pools Write Message may send to "only my
+	// care team".
+	ConfidentialPools []string `json:"confidentialPools,omitempty"`
 }
 
 type patientLink struct {
@@ -44,7 +48,7 @@ func (h *handler) listPatients(r *req) (response, error) {
 	}
 	items := make([]linkedPatient, len(links))
 	for i, l := range links {
-		items[i] = linkedPatient{l.PatientID, l.PatientName, l.PatientDOB, l.Relationship}
+		items[i] = linkedPatient{l.PatientID, l.PatientName, l.PatientDOB, l.Relationship, h.app.ConfidentialPools(r.ctx, r.call, l)}
 	}
 	return httpapi.JSON(http.StatusOK, listResponse[linkedPatient]{Items: items}), nil
 }
@@ -103,9 +107,10 @@ func (h *handler) viewPatient(r *req) (response, error) {
 		return response{}, err
 	}
 	out := struct {
-		Patient domain.Patient `json:"patient"`
-		Links   []patientLink  `json:"links"`
-	}{Patient: v.Patient, Links: make([]patientLink, len(v.Links))}
+		Patient  domain.Patient `json:"patient"`
+		Links    []patientLink  `json:"links"`
+		Warnings []string       `json:"warnings"`
+	}{Patient: v.Patient, Links: make([]patientLink, len(v.Links)), Warnings: nonNil(v.Warnings)}
 	for i, l := range v.Links {
 		out.Links[i] = patientLink{l.PortalUserID, l.PortalUserName, l.Relationship, l.EmailUnreachable}
 	}
@@ -277,8 +282,10 @@ func (h *handler) inboxSummary(r *req) (response, error) {
 type newConversationRequest struct {
 	PortalUserID string `json:"portalUserId"` // staff only
 	PoolID       string `json:"poolId"`
-	Subject      string `json:"subject"`
-	Body         string `json:"body"`
+	// Audience is "family" (the default) or "confidential".
+	Audience domain.Audience `json:"audience"`
+	Subject  string          `json:"subject"`
+	Body     string          `json:"body"`
 }
 
 type replyRequest struct {
@@ -307,7 +314,7 @@ func (h *handler) startConversation(r *req) (response, error) {
 		return response{}, &domain.Error{Code: domain.EMalformed, Field: "portalUserId", Message: `unknown field "portalUserId"`}
 	}
 	res, err := h.app.StartConversation(r.ctx, r.call, app.StartRequest{
-		PatientID: r.path("patientId"), PortalUserID: in.PortalUserID, PoolID: in.PoolID,
+		PatientID: r.path("patientId"), PortalUserID: in.PortalUserID, PoolID: in.PoolID, Audience: in.Audience,
 		Subject: in.Subject, Body: in.Body, Idem: idempotency(r, key, in),
 	})
 	if err != nil {
@@ -372,6 +379,25 @@ func (h *handler) manageConversation(r *req) (response, error) {
 		PatientID: r.path("patientId"), ConversationID: r.path("conversationId"),
 		Status: in.Status, AssigneeID: in.AssigneeID, TakeOver: in.TakeOver, PoolID: in.PoolID, Reason: in.Reason,
 		Awaiting: in.Awaiting, Version: in.Version,
+	})
+	if err != nil {
+		return response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, conversationResponse{viewOf(conv, r.call.Principal.Side)}), nil
+}
+
+func (h *handler) changeAudience(r *req) (response, error) {
+	var in struct {
+		Audience domain.Audience `json:"audience"`
+		Reason   string          `json:"reason"`
+		Version  int             `json:"version"`
+	}
+	if err := httpapi.Decode(r.ev, &in, false); err != nil {
+		return response{}, err
+	}
+	conv, err := h.app.ChangeAudience(r.ctx, r.call, app.AudienceRequest{
+		PatientID: r.path("patientId"), ConversationID: r.path("conversationId"),
+		Audience: in.Audience, Reason: in.Reason, Version: in.Version,
 	})
 	if err != nil {
 		return response{}, err

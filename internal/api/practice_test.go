@@ -94,7 +94,7 @@ func TestLongestMessageFits(t *testing.T) {
 	if err != nil || resp.StatusCode != 201 {
 		t.Fatalf("status %d: %v %.300s", resp.StatusCode, err, resp.Body)
 	}
-	_, page, err := s.Chain(t.Context(), seed.Mateo, seed.ConvRash, 10, nil)
+	_, page, err := s.Chain(t.Context(), seed.Mateo, []domain.Audience{domain.AudienceFamily}, seed.ConvRash, 10, nil)
 	if err != nil || page.Items[len(page.Items)-1].Body != body {
 		t.Fatalf("the stored message is not the one sent: %v", err)
 	}

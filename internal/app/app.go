@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -29,10 +30,12 @@ import (
 	"github.com/pedsportal/messaging/internal/linktoken"
 )
 
-// ChartReader reads conversations and messages.
+// ChartReader reads conversations and messages. A patient's reads name the
+// audiences whose partitions they may touch: a guardian's never name the
+// confidential one.
 type ChartReader interface {
-	Conversations(ctx context.Context, patientID string, f ConversationFilter, limit int, start map[string]string) (Page[domain.Conversation], error)
-	Chain(ctx context.Context, patientID, convID string, limit int, start map[string]string) (*domain.Conversation, Page[domain.Message], error)
+	Conversations(ctx context.Context, patientID string, auds []domain.Audience, f ConversationFilter, limit int, start map[string]string) (Page[domain.Conversation], error)
+	Chain(ctx context.Context, patientID string, auds []domain.Audience, convID string, limit int, start map[string]string) (*domain.Conversation, Page[domain.Message], error)
 	Inbox(ctx context.Context, practiceID string, f ConversationFilter, limit int, start map[string]string) (Page[domain.Conversation], error)
 	OpenSummary(ctx context.Context, practiceID, staffID string) (Summary, error)
 }
@@ -80,6 +83,7 @@ type Repository interface {
 	authz.Loader
 	ChartReader
 	ChartWriter
+	ChartMover
 	WorklogReader
 	DirectoryReader
 	LinkWriter
@@ -107,10 +111,48 @@ type App struct {
 	// only chooses which partition to read alongside the access read; the
 	// decision always comes from the fresh directory record.
 	practices sync.Map
+	// ownAccounts remembers the portal callers last decided to be the
+	// patient they act on (principal and patient ID), so that their next
+	// read names the confidential partition alongside the access read
+	// instead of after it. It grants nothing: every request decides from
+	// the fresh link, and data of an audience the decision does not grant
+	// is read again without it. A guardian's account is never in it.
+	ownAccounts sync.Map
+	ownStores   atomic.Int64 // stores since ownAccounts was last cleared
 	// practiceSettings caches office hours and response targets (they
 	// grant nothing) for the family's status lines.
 	practiceSettings settingsCache
 }
+
+// preAudiences are the audiences a read of patientID may name before the
+// access decision (authz.PreAudiences).
+func (a *App) preAudiences(p authz.Principal, patientID string) []domain.Audience {
+	_, was := a.ownAccounts.Load(p.ID + "\x00" + patientID)
+	return authz.PreAudiences(p, was && p.Side == domain.SidePortal)
+}
+
+// rememberAccount notes whether the decision g found the portal caller to
+// be the patient; a nil g (access refused) forgets it. The memory is
+// cleared now and then so that it stays small: forgetting costs a teen one
+// round trip, nothing more.
+func (a *App) rememberAccount(p authz.Principal, patientID string, g *authz.Grant) {
+	if p.Side != domain.SidePortal {
+		return
+	}
+	k := p.ID + "\x00" + patientID
+	if g == nil || !g.Sees(domain.AudienceConfidential) {
+		a.ownAccounts.Delete(k)
+		return
+	}
+	if a.ownStores.Add(1) > maxOwnAccounts {
+		a.ownAccounts.Clear()
+		a.ownStores.Store(0)
+	}
+	a.ownAccounts.Store(k, true)
+}
+
+// maxOwnAccounts bounds ownAccounts: a container serves far fewer teens.
+const maxOwnAccounts = 10_000
 
 // DefaultDailyWriteLimit is generous for a worried parent and small next to
 // what would flood a chart.

@@ -16,9 +16,9 @@ import (
 // message: the other side starts with it unread, the author's side has read
 // it, and a staff member who starts a conversation owns it until
 // reassigned. The API and the demo seed both build conversations here.
-func NewConversation(id, msgID string, patient domain.PatientRef, practiceID string, pool domain.PoolRef, subject, body string, author domain.Party, portalUserID string, at time.Time) (domain.Conversation, domain.Message) {
+func NewConversation(id, msgID string, patient domain.PatientRef, practiceID string, pool domain.PoolRef, aud domain.Audience, subject, body string, author domain.Party, portalUserID string, at time.Time) (domain.Conversation, domain.Message) {
 	conv := domain.Conversation{
-		ID: id, Patient: patient, PracticeID: practiceID, Subject: subject, Pool: pool,
+		ID: id, Patient: patient, PracticeID: practiceID, Subject: subject, Pool: pool, Audience: aud.OrFamily(),
 		Status: domain.StatusOpen, StartedBy: author, PortalUserID: portalUserID,
 		CreatedAt: at, LastActivityAt: at, MessageCount: 1, Preview: domain.Preview(body), Version: 1,
 		Awaiting: domain.TurnAfter(author.Side), AwaitingSince: at,
@@ -30,12 +30,12 @@ func NewConversation(id, msgID string, patient domain.PatientRef, practiceID str
 		me := author
 		conv.Assignee, conv.AssignedAt = &me, &at
 	}
-	return conv, domain.Message{ID: msgID, ConversationID: id, PatientID: patient.ID, Body: body, Author: author, CreatedAt: at}
+	return conv, NewMessage(msgID, conv, body, author, at)
 }
 
-// NewMessage is a reply by author.
-func NewMessage(id, convID, patientID, body string, author domain.Party, at time.Time) domain.Message {
-	return domain.Message{ID: id, ConversationID: convID, PatientID: patientID, Body: body, Author: author, CreatedAt: at}
+// NewMessage is a message by author in conv, kept with it.
+func NewMessage(id string, conv domain.Conversation, body string, author domain.Party, at time.Time) domain.Message {
+	return domain.Message{ID: id, ConversationID: conv.ID, PatientID: conv.Patient.ID, Audience: conv.Audience.OrFamily(), Body: body, Author: author, CreatedAt: at}
 }
 
 // StartRequest is Write Message.
@@ -43,9 +43,12 @@ type StartRequest struct {
 	PatientID    string
 	PortalUserID string // staff only: the portal user written to
 	PoolID       string
-	Subject      string
-	Body         string
-	Idem         Idempotency
+	// Audience is AudienceFamily when empty. A confidential conversation
+	// is started by the patient's own account, or by staff writing to it.
+	Audience domain.Audience
+	Subject  string
+	Body     string
+	Idem     Idempotency
 }
 
 // WriteResult is what a message write returns.
@@ -74,13 +77,45 @@ func (a *App) StartConversation(ctx context.Context, c *Call, in StartRequest) (
 	if err := domain.ValidateBody(in.Body); err != nil {
 		return nil, err
 	}
+	aud := in.Audience.OrFamily()
+	if !aud.Valid() {
+		return nil, domain.Invalid("audience", "audience must be family or confidential")
+	}
 	g, err := a.grant(ctx, c, in.PatientID, authz.Extra{PoolID: in.PoolID, PortalUserID: in.PortalUserID})
 	if err != nil {
 		return nil, err
 	}
+	if aud == domain.AudienceConfidential {
+		if err := a.mayBeConfidential(ctx, c, g, g.Pool.ID); err != nil {
+			return nil, err
+		}
+	}
 	conv, msg := NewConversation(a.newID(c.At), a.newID(c.At), g.Patient, g.PracticeID,
-		domain.PoolRef{ID: g.Pool.ID, Name: g.Pool.Name}, in.Subject, in.Body, g.Actor, g.Link.PortalUserID, c.At)
+		domain.PoolRef{ID: g.Pool.ID, Name: g.Pool.Name}, aud, in.Subject, in.Body, g.Actor, g.Link.PortalUserID, c.At)
 	return a.write(ctx, c, msg, &conv, nil, in.Idem)
+}
+
+// mayBeConfidential decides whether g's conversation in pool may be one
+// only the patient and the care team see: the family side of it must be
+// the patient's own account (the caller, or the one staff write to), and
+// the practice's age (and, for the patient writing, its pools) must allow
+// it today.
+func (a *App) mayBeConfidential(ctx context.Context, c *Call, g *authz.Grant, poolID string) error {
+	if g.Link == nil || g.Link.Relationship != domain.RelSelf {
+		if c.Principal.Side == domain.SidePortal {
+			return domain.Invalid("audience", "only the patient can start a conversation only the care team sees")
+		}
+		return domain.Invalid("portalUserId", "a conversation only the care team sees goes to the patient's own portal account")
+	}
+	s, err := a.settings(ctx, g.PracticeID)
+	if err != nil {
+		return err
+	}
+	if g.Record != nil {
+		// Staff: the care team decides the pool.
+		return domain.ConfidentialAgeRule(s.Practice, s.Calendar.Zone(), g.Record.DateOfBirth, c.At)
+	}
+	return domain.ConfidentialRule(s.Practice, s.Calendar.Zone(), g.Link.PatientDOB, poolID, c.At)
 }
 
 // ReplyRequest is a reply to a conversation.
@@ -106,7 +141,7 @@ func (a *App) Reply(ctx context.Context, c *Call, in ReplyRequest) (*WriteResult
 		if err != nil {
 			return nil, err
 		}
-		msg := NewMessage(msgID, in.ConversationID, in.PatientID, in.Body, g.Actor, c.At)
+		msg := NewMessage(msgID, *g.Conversation, in.Body, g.Actor, c.At)
 		res, err := a.write(ctx, c, msg, nil, g.Conversation, in.Idem)
 		if !errors.Is(err, domain.ErrStale) || attempt == staleRetries {
 			return res, err
@@ -187,7 +222,7 @@ func (a *App) acknowledge(ctx context.Context, w *Write, msg domain.Message, con
 		a.log.WarnContext(ctx, "after-hours acknowledgement skipped: practice settings unavailable", "practiceId", h.PracticeID, "error", err)
 		return
 	}
-	ack, window := acknowledgement(s, a.newID(msg.CreatedAt.Add(time.Millisecond)), msg.ConversationID, msg.PatientID, msg.CreatedAt, h.AckedWindow)
+	ack, window := acknowledgement(s, a.newID(msg.CreatedAt.Add(time.Millisecond)), *h, msg.CreatedAt, h.AckedWindow)
 	if ack == nil {
 		return
 	}
@@ -373,7 +408,7 @@ func (a *App) ReadWorklog(ctx context.Context, c *Call, patientID, convID string
 	if !domain.ValidConversationID(convID) {
 		return Page[domain.Entry]{}, domain.ErrNotFound
 	}
-	page, g, err := readPatient(ctx, a, c, patientID, authz.Extra{ConversationID: convID}, false, func(ctx context.Context) (Page[domain.Entry], error) {
+	page, g, err := readPatient(ctx, a, c, patientID, authz.Extra{ConversationID: convID}, false, func(ctx context.Context, _ []domain.Audience) (Page[domain.Entry], error) {
 		return a.repo.Worklog(ctx, patientID, convID, limit, start)
 	})
 	if err != nil {
@@ -419,16 +454,35 @@ func (a *App) changeHeader(ctx context.Context, c *Call, patientID string, extra
 // grant reads and decides access to a patient (one round trip) and notes
 // the role used.
 func (a *App) grant(ctx context.Context, c *Call, patientID string, extra authz.Extra) (*authz.Grant, error) {
+	g, _, err, _ := grantAlongside(ctx, a, c, patientID, extra, func(context.Context, []domain.Audience) (struct{}, error) { return struct{}{}, nil })
+	return g, err
+}
+
+// grantAlongside is grant with data read concurrently with the access
+// read, naming the audiences authz.PreAudiences allows before the
+// decision. The data is the caller's to use only when the grant reaches
+// what it read. err is the access error, dataErr the data's.
+func grantAlongside[T any](ctx context.Context, a *App, c *Call, patientID string, extra authz.Extra, data func(context.Context, []domain.Audience) (T, error)) (g *authz.Grant, val T, err, dataErr error) {
 	q, err := authz.PatientQuery(c.Principal, patientID, extra)
 	if err != nil {
-		return nil, err
+		return nil, val, err, nil
 	}
-	f, err := a.repo.LoadAccess(ctx, q)
+	pre := a.preAudiences(c.Principal, patientID)
+	q.Reach(pre)
+	f, val, err, dataErr := both(ctx, func(ctx context.Context) (*authz.Facts, error) { return a.repo.LoadAccess(ctx, q) },
+		func(ctx context.Context) (T, error) { return data(ctx, pre) })
 	if err != nil {
-		return nil, err
+		return nil, val, err, dataErr
 	}
+	g, err = a.decide(ctx, c, patientID, extra, f)
+	return g, val, err, dataErr
+}
+
+// decide decides access from the facts f of the access read.
+func (a *App) decide(ctx context.Context, c *Call, patientID string, extra authz.Extra, f *authz.Facts) (*authz.Grant, error) {
 	c.read(f)
 	g, err := authz.DecidePatient(c.Principal, patientID, extra, f)
+	a.rememberAccount(c.Principal, patientID, g)
 	if err != nil {
 		// A missing conversation of the caller's own patient is an attempt
 		// on that patient's chart: file it there.
@@ -441,6 +495,27 @@ func (a *App) grant(ctx context.Context, c *Call, patientID string, extra authz.
 		}
 		return nil, err
 	}
+	if g.ConversationPending {
+		// The patient's own account: the header may be confidential, which
+		// the first read could not name. One more round trip, for their
+		// first request to this container only.
+		if err := a.admitConfidential(ctx, g, extra.ConversationID); err != nil {
+			c.granted(g)
+			return nil, err
+		}
+	}
 	c.granted(g)
 	return g, nil
+}
+
+func (a *App) admitConfidential(ctx context.Context, g *authz.Grant, convID string) error {
+	q, err := authz.ConfidentialQuery(g, convID)
+	if err != nil {
+		return err
+	}
+	f, err := a.repo.LoadAccess(ctx, q)
+	if err != nil {
+		return err
+	}
+	return g.Admit(f.Conversation)
 }

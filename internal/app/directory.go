@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"sync"
 
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/authz"
@@ -46,6 +48,29 @@ func (a *App) ListPatients(ctx context.Context, c *Call) ([]domain.Link, error) 
 		return nil, err
 	}
 	return mine, nil
+}
+
+// ConfidentialPools are the pools in which the portal caller, linked to a
+// patient by l, may start a conversation only the care team sees today:
+// none unless l is the patient's own account and the practice's age and
+// pools allow it. It is a hint for Write Message; StartConversation
+// decides again. Without the practice's settings it offers none.
+func (a *App) ConfidentialPools(ctx context.Context, c *Call, l domain.Link) []string {
+	if l.Relationship != domain.RelSelf {
+		return nil
+	}
+	s, err := a.settings(ctx, l.PracticeID)
+	if err != nil {
+		a.log.WarnContext(ctx, "confidential choice: practice settings unavailable", "practiceId", l.PracticeID, "error", err)
+		return nil
+	}
+	var pools []string
+	for _, id := range s.Practice.ConfidentialPools {
+		if domain.ConfidentialRule(s.Practice, s.Calendar.Zone(), l.PatientDOB, id, c.At) == nil {
+			pools = append(pools, id)
+		}
+	}
+	return pools
 }
 
 // PortalPools lists the pools a portal user may write to. Errors:
@@ -124,19 +149,40 @@ func (a *App) SearchPatients(ctx context.Context, c *Call, query string) ([]doma
 type PatientView struct {
 	Patient domain.Patient
 	Links   []domain.Link
+	// Warnings tell staff what the links mean for confidentiality.
+	Warnings []string
+}
+
+// linkWarnings warns when the patient's own account shares its e-mail
+// address with a guardian's: replies only the care team sees are then not
+// e-mailed to it (package notify), which the patient should know.
+func linkWarnings(links []domain.Link) []string {
+	var out []string
+	for _, own := range links {
+		if own.Relationship != domain.RelSelf || own.EmailKey == "" {
+			continue
+		}
+		for _, l := range links {
+			if l.Relationship != domain.RelSelf && l.EmailKey == own.EmailKey {
+				out = append(out, own.PortalUserName+"'s own portal account uses the same e-mail address as "+l.PortalUserName+
+					"'s: replies only the care team sees will not be e-mailed to it. Ask for an address of their own.")
+			}
+		}
+	}
+	return out
 }
 
 // ViewPatient returns a patient of the caller's practice and its linked
 // portal users. Errors: ENotFound, EForbidden.
 func (a *App) ViewPatient(ctx context.Context, c *Call, patientID string) (*PatientView, error) {
 	c.begin(audit.ViewPatient, patientID, "")
-	links, g, err := readPatient(ctx, a, c, patientID, authz.Extra{}, false, func(ctx context.Context) ([]domain.Link, error) {
+	links, g, err := readPatient(ctx, a, c, patientID, authz.Extra{}, false, func(ctx context.Context, _ []domain.Audience) ([]domain.Link, error) {
 		return a.repo.PatientLinks(ctx, patientID)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &PatientView{Patient: *g.Record, Links: links}, nil
+	return &PatientView{Patient: *g.Record, Links: links, Warnings: linkWarnings(links)}, nil
 }
 
 // LinkRequest links a portal user to a patient.
@@ -156,17 +202,38 @@ func (a *App) Link(ctx context.Context, c *Call, in LinkRequest) (*domain.Link, 
 	if !domain.ValidID(in.PortalUserID) {
 		return nil, domain.ErrNotFound
 	}
-	g, err := a.grant(ctx, c, in.PatientID, authz.Extra{PortalUserID: in.PortalUserID, AnyPortalUser: true})
+	// A link as the patient's own account opens the confidential
+	// conversations, so the links it would join are read beside the access
+	// read and checked first.
+	g, links, err, linksErr := grantAlongside(ctx, a, c, in.PatientID, authz.Extra{PortalUserID: in.PortalUserID, AnyPortalUser: true},
+		func(ctx context.Context, _ []domain.Audience) (linkSets, error) {
+			if in.Relationship != domain.RelSelf {
+				return linkSets{}, nil
+			}
+			var s linkSets
+			var pe, ue error
+			var wg sync.WaitGroup
+			wg.Go(func() { defer recovered(&pe); s.patient, pe = a.repo.PatientLinks(ctx, in.PatientID) })
+			wg.Go(func() { defer recovered(&ue); s.user, ue = a.repo.PortalUserLinks(ctx, in.PortalUserID) })
+			wg.Wait()
+			return s, errors.Join(pe, ue)
+		})
 	if err != nil {
 		return nil, err
 	}
 	if !authz.IsAdmin(g.Staff) {
 		return nil, errNotAdmin
 	}
+	if linksErr != nil {
+		return nil, linksErr
+	}
+	if err := ownAccountRule(in, g.Record.DisplayName, links); err != nil {
+		return nil, err
+	}
 	l := domain.Link{
 		PatientID: in.PatientID, PortalUserID: in.PortalUserID, Relationship: in.Relationship,
 		PatientName: g.Record.DisplayName, PatientDOB: g.Record.DateOfBirth, PortalUserName: g.PortalUser.DisplayName,
-		LinkedAt: c.At, LinkedBy: c.Principal.ID,
+		EmailKey: domain.EmailKey(g.PortalUser.Email), LinkedAt: c.At, LinkedBy: c.Principal.ID,
 	}
 	rec := c.record(audit.Success, 200)
 	rec.TargetID = in.PortalUserID
@@ -176,6 +243,35 @@ func (a *App) Link(ctx context.Context, c *Call, in LinkRequest) (*domain.Link, 
 		return nil, err
 	}
 	return &l, nil
+}
+
+// linkSets are the links a "self" link joins: the patient's and the
+// portal user's.
+type linkSets struct{ patient, user []domain.Link }
+
+// ownAccountRule keeps "self" to one account per patient and one patient
+// per account, and never turns a guardian's link into the patient's own:
+// that would open the patient's confidential conversations to the
+// guardian. Such a change takes two deliberate steps (unlink, then link).
+// Errors: EConflict naming what to do.
+func ownAccountRule(in LinkRequest, patientName string, s linkSets) error {
+	if in.Relationship != domain.RelSelf {
+		return nil
+	}
+	for _, l := range s.patient {
+		switch {
+		case l.PortalUserID != in.PortalUserID && l.Relationship == domain.RelSelf:
+			return domain.Errorf(domain.EConflict, "%s is already linked as %s's own account; unlink it first", l.PortalUserName, patientName)
+		case l.PortalUserID == in.PortalUserID && l.Relationship != domain.RelSelf:
+			return domain.Errorf(domain.EConflict, "this account is linked as %s's %s; a patient's own account must be a login of their own. If it really is, unlink it first, then link it again", patientName, l.Relationship)
+		}
+	}
+	for _, l := range s.user {
+		if l.PatientID != in.PatientID && l.Relationship == domain.RelSelf {
+			return domain.Errorf(domain.EConflict, "this account is already another patient's own account")
+		}
+	}
+	return nil
 }
 
 // Unlink lets a practice admin remove a portal user's link; it takes

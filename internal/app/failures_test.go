@@ -80,7 +80,7 @@ func newWorld() *world {
 			f.Staff = &domain.StaffMember{ID: q.StaffID, PracticeID: practice, DisplayName: "Staff", Role: role, Active: true}
 		}
 		if q.PatientID == patient && q.StaffID != "" {
-			f.Patient = &domain.Patient{ID: patient, PracticeID: practice, DisplayName: childName, DateOfBirth: "2017-03-14"}
+			f.Patient = &domain.Patient{ID: patient, PracticeID: practice, DisplayName: childName, DateOfBirth: "2010-03-14"}
 		}
 		if q.PortalUserID == parent {
 			f.PortalUser = &domain.PortalUser{ID: parent, PracticeID: practice, DisplayName: "Parent", Active: true,
@@ -101,14 +101,16 @@ func newWorld() *world {
 		}
 		return f, nil
 	}
-	w.ConversationsFn = func(context.Context, string, app.ConversationFilter, int, map[string]string) (app.Page[domain.Conversation], error) {
+	w.ConversationsFn = func(context.Context, string, []domain.Audience, app.ConversationFilter, int, map[string]string) (app.Page[domain.Conversation], error) {
 		return app.Page[domain.Conversation]{Items: []domain.Conversation{w.header}}, nil
 	}
-	w.ChainFn = func(context.Context, string, string, int, map[string]string) (*domain.Conversation, app.Page[domain.Message], error) {
+	w.ChainFn = func(context.Context, string, []domain.Audience, string, int, map[string]string) (*domain.Conversation, app.Page[domain.Message], error) {
 		h := w.header
 		return &h, app.Page[domain.Message]{Items: []domain.Message{msg}}, nil
 	}
-	w.InboxFn = w.ConversationsFn
+	w.InboxFn = func(context.Context, string, app.ConversationFilter, int, map[string]string) (app.Page[domain.Conversation], error) {
+		return app.Page[domain.Conversation]{Items: []domain.Conversation{w.header}}, nil
+	}
 	w.OpenSummaryFn = func(context.Context, string, string) (app.Summary, error) { return app.Summary{Open: 1}, nil }
 	w.CreateConversationFn = func(_ context.Context, _ domain.Conversation, _ domain.Message, wr app.Write) (app.Written, error) {
 		w.commit("create", wr.Audit)
@@ -130,6 +132,10 @@ func newWorld() *world {
 		w.commit("note", rec)
 		return nil
 	}
+	w.MoveConversationFn = func(_ context.Context, _ domain.Conversation, _ []domain.Message, _ domain.Conversation, _ domain.Entry, rec audit.Record) error {
+		w.commit("move", rec)
+		return nil
+	}
 	w.PracticeSettingsFn = func(context.Context, string) (domain.Practice, []domain.Pool, error) {
 		return domain.Practice{ID: practice, NurseLine: "(555) 010-0100"}, []domain.Pool{{ID: "pool-nurse", Name: "Nurse line", ResponseTarget: "4h"}}, nil
 	}
@@ -138,20 +144,24 @@ func newWorld() *world {
 	}
 	w.PortalUserLinksFn = func(context.Context, string) ([]domain.Link, error) {
 		return []domain.Link{
-			{PatientID: patient, PortalUserID: parent, PatientName: childName, PatientDOB: "2017-03-14", PracticeID: practice},
+			{PatientID: patient, PortalUserID: parent, PatientName: childName, PatientDOB: "2010-03-14", PracticeID: practice},
 			// A link another practice left: never listed.
 			{PatientID: "pt-elsewhere", PortalUserID: parent, PatientName: "Other Child", PracticeID: "prac-other"},
 		}, nil
 	}
 	w.PatientLinksFn = func(context.Context, string) ([]domain.Link, error) {
-		return []domain.Link{{PatientID: patient, PortalUserID: parent, PortalUserName: "Parent"}}, nil
+		return []domain.Link{
+			{PatientID: patient, PortalUserID: parent, PortalUserName: "Parent", Relationship: domain.RelParent},
+			// The patient's own account, which a confidential move needs.
+			{PatientID: patient, PortalUserID: "pu-own", PortalUserName: "Robin", Relationship: domain.RelSelf},
+		}, nil
 	}
 	w.PoolsFn = func(context.Context, string) ([]domain.Pool, error) {
 		return []domain.Pool{{ID: "pool-nurse", Name: "Nurse line"}}, nil
 	}
 	w.StaffMembersFn = func(context.Context, string) ([]domain.StaffMember, error) { return nil, nil }
 	w.SearchPatientsFn = func(context.Context, string, domain.SearchQuery, int) ([]domain.Patient, error) {
-		return []domain.Patient{{ID: patient, DisplayName: childName, DateOfBirth: "2017-03-14"}}, nil
+		return []domain.Patient{{ID: patient, DisplayName: childName, DateOfBirth: "2010-03-14"}}, nil
 	}
 	// The index finds the parent, an account of another practice (which
 	// must never be shown) and one renamed since it was indexed (which no
@@ -257,6 +267,7 @@ var calls = []call{
 	{"POST /staff/patients/{patientId}/conversations/{conversationId}/read", nurse, patConv, "", nil},
 	{"PATCH /staff/patients/{patientId}/conversations/{conversationId}", nurse, patConv, `{"status":"closed"}`, nil},
 	{"POST /staff/patients/{patientId}/conversations/{conversationId}/notes", nurse, patConv, `{"text":"Mum prefers calls after 3"}`, nil},
+	{"POST /staff/patients/{patientId}/conversations/{conversationId}/audience", nurse, patConv, `{"audience":"confidential","reason":"The patient asked for privacy"}`, nil},
 	{"GET /staff/patients/{patientId}/conversations/{conversationId}/log", nurse, patConv, "", nil},
 	{"PUT /staff/patients/{patientId}/links/{portalUserId}", admin, patUser, `{"relationship":"guardian"}`, nil},
 	{"DELETE /staff/patients/{patientId}/links/{portalUserId}", admin, patUser, "", nil},
@@ -344,7 +355,7 @@ func serve(t *testing.T, ctx context.Context, w *world, c call) events.APIGatewa
 }
 
 // phi is what no failed response may carry.
-var phi = []string{childName, subject, body, "2017-03-14", "Robin"}
+var phi = []string{childName, subject, body, "2010-03-14", "Robin"}
 
 func noPHI(t *testing.T, resp events.APIGatewayV2HTTPResponse) {
 	t.Helper()
@@ -392,6 +403,9 @@ func TestAuditDownCommitsNothingAndServesNoPHI(t *testing.T) {
 				return down
 			}
 			w.AddNoteFn = func(context.Context, domain.Entry, audit.Record) error { return down }
+			w.MoveConversationFn = func(context.Context, domain.Conversation, []domain.Message, domain.Conversation, domain.Entry, audit.Record) error {
+				return down
+			}
 			w.PutLinkFn = func(context.Context, string, domain.Link, audit.Record) error { return down }
 			w.DeleteLinkFn = func(context.Context, string, string, audit.Record) error { return down }
 			w.SetNotifyAuditedFn = func(context.Context, string, domain.Channels, audit.Record) error { return down }
@@ -517,7 +531,7 @@ func TestDependencyFailures(t *testing.T) {
 			}
 		}, nil, http.StatusServiceUnavailable, true},
 		{"cancelled context", list, func(w *world) {
-			w.ConversationsFn = func(ctx context.Context, _ string, _ app.ConversationFilter, _ int, _ map[string]string) (app.Page[domain.Conversation], error) {
+			w.ConversationsFn = func(ctx context.Context, _ string, _ []domain.Audience, _ app.ConversationFilter, _ int, _ map[string]string) (app.Page[domain.Conversation], error) {
 				return app.Page[domain.Conversation]{}, ctx.Err()
 			}
 		}, func(ctx context.Context) context.Context {
@@ -534,7 +548,7 @@ func TestDependencyFailures(t *testing.T) {
 			w.AppendMessageFn = func(context.Context, domain.Message, app.Write) (app.Written, error) { panic("boom") }
 		}, nil, http.StatusInternalServerError, false},
 		{"panic in a read running beside the access read", list, func(w *world) {
-			w.ConversationsFn = func(context.Context, string, app.ConversationFilter, int, map[string]string) (app.Page[domain.Conversation], error) {
+			w.ConversationsFn = func(context.Context, string, []domain.Audience, app.ConversationFilter, int, map[string]string) (app.Page[domain.Conversation], error) {
 				panic("boom")
 			}
 		}, nil, http.StatusInternalServerError, false},
@@ -713,5 +727,23 @@ func TestUnverifiedAttemptsAreFiledUnderTheActor(t *testing.T) {
 				t.Errorf("actor role %q, want the directory's nurse even when denied", r.ActorRole)
 			}
 		})
+	}
+}
+
+// GIVEN a patient old enough but with no portal account of their own WHEN
+// staff make a conversation confidential THEN it is refused naming the
+// audience, and nothing is committed: nobody in the family could read it.
+func TestMoveNeedsThePatientsOwnAccount(t *testing.T) {
+	w := newWorld()
+	w.PatientLinksFn = func(context.Context, string) ([]domain.Link, error) {
+		return []domain.Link{{PatientID: patient, PortalUserID: parent, PortalUserName: "Parent", Relationship: domain.RelParent}}, nil
+	}
+	c := call{"POST /staff/patients/{patientId}/conversations/{conversationId}/audience", nurse, patConv, `{"audience":"confidential","reason":"Privacy"}`, nil}
+	resp := serve(t, t.Context(), w, c)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(resp.Body, "no portal account of their own") {
+		t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+	}
+	if len(w.committed) != 0 {
+		t.Fatalf("committed %v", w.committed)
 	}
 }

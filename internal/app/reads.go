@@ -14,8 +14,8 @@ import (
 // ENotFound, EForbidden.
 func (a *App) ListConversations(ctx context.Context, c *Call, patientID string, f ConversationFilter, limit int, start map[string]string) (Page[domain.Conversation], error) {
 	c.begin(audit.ListConversations, patientID, "")
-	page, _, err := readPatient(ctx, a, c, patientID, authz.Extra{}, false, func(ctx context.Context) (Page[domain.Conversation], error) {
-		return a.repo.Conversations(ctx, patientID, f, limit, start)
+	page, _, err := readPatient(ctx, a, c, patientID, authz.Extra{}, false, func(ctx context.Context, auds []domain.Audience) (Page[domain.Conversation], error) {
+		return a.repo.Conversations(ctx, patientID, auds, f, limit, start)
 	})
 	return page, err
 }
@@ -37,8 +37,8 @@ func (a *App) ReadConversation(ctx context.Context, c *Call, patientID, convID s
 	if !domain.ValidConversationID(convID) {
 		return Chain{}, domain.ErrNotFound
 	}
-	chain, g, err := readPatient(ctx, a, c, patientID, authz.Extra{}, true, func(ctx context.Context) (Chain, error) {
-		conv, page, err := a.repo.Chain(ctx, patientID, convID, limit, start)
+	chain, g, err := readPatient(ctx, a, c, patientID, authz.Extra{}, true, func(ctx context.Context, auds []domain.Audience) (Chain, error) {
+		conv, page, err := a.repo.Chain(ctx, patientID, auds, convID, limit, start)
 		return Chain{Conversation: conv, Messages: page}, err
 	})
 	if err != nil || c.Principal.Side != domain.SidePortal || chain.Conversation == nil {
@@ -59,20 +59,38 @@ func (a *App) ReadConversation(ctx context.Context, c *Call, patientID, convID s
 // sequential round trips. extra names further items the access read
 // checks (a conversation whose staff log is read, say). conversation says the data read found the
 // conversation the call names when it succeeded.
-func readPatient[T any](ctx context.Context, a *App, c *Call, patientID string, extra authz.Extra, conversation bool, data func(context.Context) (T, error)) (T, *authz.Grant, error) {
+//
+// data reads the partitions of the audiences it is given. Before the
+// decision those are authz.PreAudiences: a portal caller's read names the
+// family's partition only, since whether the caller is the patient is
+// known only from the link, unless this container decided so before.
+// When the decision grants other audiences than were read, the data is
+// read again naming exactly those (with a confidential header the first
+// read could not name): one more round trip, for the patient's own
+// account's first request to a container only.
+func readPatient[T any](ctx context.Context, a *App, c *Call, patientID string, extra authz.Extra, conversation bool, data func(context.Context, []domain.Audience) (T, error)) (T, *authz.Grant, error) {
 	var zero T
 	q, err := authz.PatientQuery(c.Principal, patientID, extra)
 	if err != nil {
 		return zero, nil, err
 	}
-	facts, val, accErr, dataErr := both(ctx, func(ctx context.Context) (*authz.Facts, error) { return a.repo.LoadAccess(ctx, q) }, data)
+	pre := a.preAudiences(c.Principal, patientID)
+	q.Reach(pre)
+	facts, val, accErr, dataErr := both(ctx, func(ctx context.Context) (*authz.Facts, error) { return a.repo.LoadAccess(ctx, q) },
+		func(ctx context.Context) (T, error) { return data(ctx, pre) })
 	if accErr != nil {
 		return zero, nil, accErr
 	}
 	c.read(facts)
 	g, err := authz.DecidePatient(c.Principal, patientID, extra, facts)
+	a.rememberAccount(c.Principal, patientID, g)
 	if err != nil {
 		return zero, nil, err
+	}
+	if !slices.Equal(g.Audiences, pre) {
+		if val, dataErr, err = rereadReaching(ctx, a, g, extra, data); err != nil {
+			return zero, nil, err
+		}
 	}
 	c.granted(g)
 	if dataErr != nil {
@@ -85,6 +103,27 @@ func readPatient[T any](ctx context.Context, a *App, c *Call, patientID string, 
 		return zero, nil, err
 	}
 	return val, g, nil
+}
+
+// rereadReaching reads data again for g's audiences and, when the
+// conversation extra names is still pending (authz.Grant.ConversationPending),
+// its header from the confidential partition at the same time, then
+// admits it. err is the access error; dataErr the data's.
+func rereadReaching[T any](ctx context.Context, a *App, g *authz.Grant, extra authz.Extra, data func(context.Context, []domain.Audience) (T, error)) (val T, dataErr, err error) {
+	if !g.ConversationPending {
+		val, dataErr = data(ctx, g.Audiences)
+		return val, dataErr, nil
+	}
+	q, err := authz.ConfidentialQuery(g, extra.ConversationID)
+	if err != nil {
+		return val, nil, err
+	}
+	facts, val, accErr, dataErr := both(ctx, func(ctx context.Context) (*authz.Facts, error) { return a.repo.LoadAccess(ctx, q) },
+		func(ctx context.Context) (T, error) { return data(ctx, g.Audiences) })
+	if accErr != nil {
+		return val, nil, accErr
+	}
+	return val, dataErr, g.Admit(facts.Conversation)
 }
 
 // Inbox lists the practice's conversations across patients, newest

@@ -57,8 +57,11 @@ func (s Settings) Due(poolID string, since time.Time) time.Time {
 }
 
 // settingsTTL is how long a container keeps a practice's settings. They
-// grant nothing (access is always decided from fresh records), so a
-// change of office hours may take this long to show.
+// grant no access to a chart (that is always decided from fresh records);
+// they do say from what age, and to which pools, a patient may start a
+// conversation only the care team sees, so a change of those, like one of
+// office hours, may take this long to apply. The birthday itself applies
+// at once: ages are computed at each request.
 const settingsTTL = 5 * time.Minute
 
 type cachedSettings struct {
@@ -174,7 +177,7 @@ var AutoReplier = domain.Party{ID: "system", Name: "Automatic reply", Role: "aut
 // when the office reopens, the nurse line, and 911. It returns the start of
 // the window, and nil when the office is open or the window already has
 // its acknowledgement (acked).
-func acknowledgement(s Settings, id, convID, patientID string, at time.Time, acked *time.Time) (*domain.Message, time.Time) {
+func acknowledgement(s Settings, id string, conv domain.Conversation, at time.Time, acked *time.Time) (*domain.Message, time.Time) {
 	start, reopen, closed := s.Calendar.ClosedWindow(at)
 	if !closed || acked != nil && acked.Equal(start) {
 		return nil, time.Time{}
@@ -191,7 +194,7 @@ func acknowledgement(s Settings, id, convID, patientID string, at time.Time, ack
 		body += "If your child needs advice that can't wait, call the office. "
 	}
 	body += "In an emergency, call 911."
-	m := NewMessage(id, convID, patientID, body, AutoReplier, at.Add(time.Millisecond))
+	m := NewMessage(id, conv, body, AutoReplier, at.Add(time.Millisecond))
 	m.Automatic = true
 	return &m, start.UTC()
 }

@@ -46,6 +46,7 @@ type PoolSummary struct {
 type Written struct {
 	ConversationID string
 	MessageID      string
+	Audience       domain.Audience // where they are kept
 	// Replayed is true when an earlier request with the same key did the
 	// write and nothing new was stored.
 	Replayed bool

@@ -42,6 +42,9 @@ const (
 	ReadWorklog Action = "worklog.read"
 	// Escalate is the escalator marking a conversation overdue.
 	Escalate Action = "conversation.escalate"
+	// ChangeAudience is staff moving a conversation between the family
+	// and the care team only.
+	ChangeAudience Action = "conversation.audience"
 )
 
 // Outcome is how the request ended.

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"slices"
 
 	"github.com/pedsportal/messaging/internal/domain"
 )
@@ -17,8 +18,12 @@ type Query struct {
 	PortalUserID string
 	PoolID       string
 	AssigneeID   string // a second staff member, e.g. a new assignee
-	// ConversationID loads the conversation header under PatientID.
+	// ConversationID loads the conversation header under PatientID: from
+	// the family's partition, and from the confidential one only when
+	// Confidential is set, which PatientQuery does for staff alone. A
+	// guardian's access read therefore never yields a confidential header.
 	ConversationID string
+	Confidential   bool
 }
 
 // Facts are what a Query found. Missing items are nil; what that means is
@@ -54,7 +59,44 @@ type Grant struct {
 	Pool         *domain.Pool
 	Assignee     *domain.StaffMember
 	Conversation *domain.Conversation // when Extra.ConversationID was given
+	// Audiences are the conversations the caller may see: every one for
+	// staff and for the patient's own account, the family's for a
+	// guardian. Reads name partitions from it, so a guardian's read never
+	// names the confidential one.
+	Audiences []domain.Audience
+	// ConversationPending says that the conversation named in Extra must
+	// still be read from the confidential partition (ConfidentialQuery)
+	// and admitted before the grant covers it.
+	ConversationPending bool
 }
+
+// Sees reports whether the grant reaches conversations of audience a.
+func (g *Grant) Sees(a domain.Audience) bool { return slices.Contains(g.Audiences, a.OrFamily()) }
+
+// PreAudiences are the audiences a principal's reads may name before the
+// access decision, concurrently with it: staff see every audience of
+// their practice, while a portal caller's relationship to the patient is
+// not known until the link is read, so only the family's partition is
+// read before it, unless this caller was decided to be the patient
+// (wasPatient: remembered from an earlier decision in this container,
+// which the fresh decision confirms or undoes).
+func PreAudiences(p Principal, wasPatient bool) []domain.Audience {
+	if p.Side == domain.SideStaff || wasPatient {
+		return allAudiences
+	}
+	return familyOnly
+}
+
+// Reach makes the query load the named conversation's confidential
+// header too when auds (PreAudiences) include that audience.
+func (q *Query) Reach(auds []domain.Audience) {
+	q.Confidential = q.ConversationID != "" && slices.Contains(auds, domain.AudienceConfidential)
+}
+
+var (
+	allAudiences = []domain.Audience{domain.AudienceFamily, domain.AudienceConfidential}
+	familyOnly   = []domain.Audience{domain.AudienceFamily}
+)
 
 // Extra names further items to check with the patient in the same round trip.
 type Extra struct {
@@ -90,6 +132,19 @@ func PatientQuery(p Principal, patientID string, extra Extra) (Query, error) {
 	} else {
 		q.StaffID, q.PortalUserID, q.AssigneeID = p.ID, extra.PortalUserID, extra.AssigneeID
 	}
+	q.Reach(PreAudiences(p, false))
+	return q, nil
+}
+
+// ConfidentialQuery is the second access read of the patient's own
+// account naming a conversation the first did not find in the family's
+// partition: it loads the header from the confidential partition, and is
+// issued only after DecidePatient granted g that audience.
+func ConfidentialQuery(g *Grant, conversationID string) (Query, error) {
+	if !g.Sees(domain.AudienceConfidential) || !domain.ValidConversationID(conversationID) {
+		return Query{}, domain.ErrNotFound
+	}
+	q := Query{PatientID: g.Patient.ID, ConversationID: conversationID, Confidential: true}
 	return q, nil
 }
 
@@ -111,6 +166,11 @@ func DecidePatient(p Principal, patientID string, extra Extra, f *Facts) (*Grant
 		g.Link, g.PortalUser, g.PracticeID = f.Link, u, f.LinkPracticeID
 		g.Patient = domain.PatientRef{ID: patientID, DisplayName: f.Link.PatientName}
 		g.Actor.Name, g.Actor.Role = u.DisplayName, string(domain.SidePortal)
+		g.Actor.Relationship = f.Link.Relationship
+		g.Audiences = familyOnly
+		if f.Link.Relationship == domain.RelSelf {
+			g.Audiences = allAudiences
+		}
 	} else {
 		s, err := activeStaff(f)
 		if err != nil {
@@ -122,6 +182,7 @@ func DecidePatient(p Principal, patientID string, extra Extra, f *Facts) (*Grant
 		g.Staff, g.Record, g.PracticeID = s, f.Patient, s.PracticeID
 		g.Patient = domain.PatientRef{ID: patientID, DisplayName: f.Patient.DisplayName}
 		g.Actor.Name, g.Actor.Role = s.DisplayName, string(s.Role)
+		g.Audiences = allAudiences
 		if extra.PortalUserID != "" {
 			u := f.PortalUser
 			switch {
@@ -154,13 +215,29 @@ func DecidePatient(p Principal, patientID string, extra Extra, f *Facts) (*Grant
 		g.Pool = f.Pool
 	}
 	if extra.ConversationID != "" {
-		c := f.Conversation
-		if c == nil || c.Patient.ID != patientID || c.PracticeID != g.PracticeID {
-			return nil, domain.ErrNotFound
+		if f.Conversation == nil && p.Side == domain.SidePortal && g.Sees(domain.AudienceConfidential) {
+			// The patient's own account: the header may be in the
+			// confidential partition, which the first read never names.
+			g.ConversationPending = true
+			return g, nil
 		}
-		g.Conversation = c
+		if err := g.Admit(f.Conversation); err != nil {
+			return nil, err
+		}
 	}
 	return g, nil
+}
+
+// Admit checks that c, read for the grant's patient, is a conversation
+// the grant reaches, and records it. Errors: ENotFound, the same for a
+// missing conversation, another patient's and one of an audience the
+// caller does not reach.
+func (g *Grant) Admit(c *domain.Conversation) error {
+	if c == nil || c.Patient.ID != g.Patient.ID || c.PracticeID != g.PracticeID || !g.Sees(c.Audience) {
+		return domain.ErrNotFound
+	}
+	g.Conversation, g.ConversationPending = c, false
+	return nil
 }
 
 // StaffQuery is the query for a staff-only decision.

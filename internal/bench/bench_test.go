@@ -204,12 +204,12 @@ func writeConversation(b *testing.B, st *store.Store, patient string, n int) {
 			Audit: audit.Record{PatientID: patient, At: m.CreatedAt, ActorID: "bench", Action: audit.Reply, Outcome: audit.Success, RequestID: m.ID}}
 	}
 	c, m := app.NewConversation(ulid.Make().String(), ulid.Make().String(), domain.PatientRef{ID: patient}, seed.PracticeID,
-		domain.PoolRef{ID: seed.PoolNurse}, "bench", body, author, seed.ParentRivera, now)
+		domain.PoolRef{ID: seed.PoolNurse}, domain.AudienceFamily, "bench", body, author, seed.ParentRivera, now)
 	if _, err := st.CreateConversation(ctx, c, m, w(m)); err != nil {
 		b.Fatal(err)
 	}
 	for range n - 1 {
-		m := app.NewMessage(ulid.Make().String(), c.ID, patient, body, author, time.Now().UTC())
+		m := app.NewMessage(ulid.Make().String(), c, body, author, time.Now().UTC())
 		if _, err := st.AppendMessage(ctx, m, w(m)); err != nil {
 			b.Fatal(err)
 		}
@@ -324,7 +324,7 @@ func fillQueue(b *testing.B, st *store.Store, n int) {
 			for range work {
 				at := time.Now().UTC()
 				c, m := app.NewConversation(ulid.Make().String(), ulid.Make().String(), domain.PatientRef{ID: seed.Mateo, DisplayName: "Mateo Rivera"}, seed.PracticeID,
-					domain.PoolRef{ID: seed.PoolNurse, Name: "Nurse line"}, "Queued", "A question for the nurse line.", author, seed.ParentRivera, at)
+					domain.PoolRef{ID: seed.PoolNurse, Name: "Nurse line"}, domain.AudienceFamily, "Queued", "A question for the nurse line.", author, seed.ParentRivera, at)
 				w := app.Write{Idem: app.Idempotency{CallerID: "bench", Key: m.ID, Hash: "h"},
 					Audit: audit.Record{PatientID: seed.Mateo, At: at, ActorID: "bench", Action: audit.CreateConversation, Outcome: audit.Success, RequestID: m.ID}}
 				if _, err := st.CreateConversation(ctx, c, m, w); err != nil {

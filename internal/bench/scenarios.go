@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/oklog/ulid/v2"
 
 	"github.com/pedsportal/messaging/internal/app"
 	"github.com/pedsportal/messaging/internal/audit"
@@ -47,6 +48,9 @@ func Scenarios() []Scenario {
 	mateo := map[string]string{"patientId": seed.Mateo}
 	rash := map[string]string{"patientId": seed.Mateo, "conversationId": seed.ConvRash}
 	link := map[string]string{"patientId": seed.Lily, "portalUserId": seed.ParentNoLinks}
+	noah := map[string]string{"patientId": seed.Noah}
+	private := map[string]string{"patientId": seed.Noah, "conversationId": seed.ConvNoahPrivate}
+	sportsForm := map[string]string{"patientId": seed.Noah, "conversationId": seed.ConvSportsForm}
 	relink := func(ctx context.Context, st *store.Store) error {
 		return st.PutLink(ctx, seed.PracticeID, domain.Link{PatientID: seed.Lily, PortalUserID: seed.ParentNoLinks, Relationship: domain.RelGuardian},
 			audit.Record{PatientID: seed.Lily, ActorID: "bench", Action: audit.Link, Outcome: audit.Success, RequestID: "bench-prepare"})
@@ -94,6 +98,16 @@ func Scenarios() []Scenario {
 		{"delete template", "DELETE /staff/templates/{templateId}", "nurse.kim", benchTemplate, "", 204, ensureTemplate, 1 + 2*3},
 		{"preview template", "POST /staff/patients/{patientId}/templates/{templateId}/preview", "nurse.kim",
 			map[string]string{"patientId": seed.Mateo, "templateId": seed.TemplateAfterHours}, "", 200, nil, 2 + 2 + 1},
+		// Adolescent confidentiality. A teen's reads name the confidential
+		// partition only once the decision says the caller is the patient:
+		// one more round trip, for the teen only.
+		{"teen list conversations", "GET /portal/patients/{patientId}/conversations", "teen.noah", noah, "", 200, nil, 3 + 2 + 1},
+		{"teen read confidential conversation", "GET /portal/patients/{patientId}/conversations/{conversationId}", "teen.noah", private, "", 200, nil, 3 + 1 + 1},
+		// Staff move a family conversation to the care team only: the
+		// access read, the chain, and one transaction holding each item's
+		// delete and copy, the history entry and the audit record.
+		{"move to the care team only", "POST /staff/patients/{patientId}/conversations/{conversationId}/audience", "dr.patel", sportsForm,
+			`{"audience":"confidential","reason":"Noah asked that this stay between him and the office."}`, 200, shareSportsForm, 4 + 1 + 2*8},
 		// On a public route As is whose signed link the request carries.
 		{"one-click unsubscribe", "POST /public/unsubscribe", "parent.chen", nil, "List-Unsubscribe=One-Click", 200, nil, 1 + 2*2},
 	}
@@ -222,4 +236,31 @@ func (s Scenario) Check(status int, body string) error {
 		return fmt.Errorf("%s: status %d, want %d: %s", s.Name, status, s.Status, body)
 	}
 	return nil
+}
+
+// shareSportsForm moves the demo's sports-form conversation back to the
+// family, so that each run of the move scenario has one to move.
+func shareSportsForm(ctx context.Context, st *store.Store) error {
+	f, err := st.LoadAccess(ctx, authz.Query{PatientID: seed.Noah, ConversationID: seed.ConvSportsForm, Confidential: true})
+	if err != nil {
+		return err
+	}
+	c := f.Conversation
+	if c == nil {
+		return fmt.Errorf("bench: conversation %s missing", seed.ConvSportsForm)
+	}
+	if c.Audience == domain.AudienceFamily {
+		return nil
+	}
+	_, page, err := st.Chain(ctx, seed.Noah, []domain.Audience{c.Audience}, c.ID, app.MaxMoveMessages, nil)
+	if err != nil {
+		return err
+	}
+	after := *c
+	after.Audience, after.Version = domain.AudienceFamily, c.Version+1
+	at := time.Now().UTC()
+	id := ulid.Make().String()
+	return st.MoveConversation(ctx, *c, page.Items, after,
+		domain.Entry{ID: id, ConversationID: c.ID, PatientID: seed.Noah, Kind: domain.EventSharedWithFamily, By: domain.Party{ID: "bench", Side: domain.SideStaff}, At: at, Text: "bench"},
+		audit.Record{PatientID: seed.Noah, ConversationID: c.ID, At: at, ActorID: "bench", Action: audit.ChangeAudience, Outcome: audit.Success, RequestID: "bench-prepare-" + id})
 }

@@ -39,9 +39,10 @@ type message struct {
 	ID     string `json:"id"`
 	Body   string `json:"body"`
 	Author struct {
-		ID   string `json:"id"`
-		Role string `json:"role"`
-		Side string `json:"side"`
+		ID           string `json:"id"`
+		Role         string `json:"role"`
+		Side         string `json:"side"`
+		Relationship string `json:"relationship"`
 	} `json:"author"`
 }
 
@@ -146,8 +147,9 @@ func TestConversationFlow(t *testing.T) {
 		LatestActivityAt string
 	}
 	nurse.must(200, "GET", "/staff/inbox/summary", nil).json(t, &sum)
-	// Seeded: 4 open (one closed), plus the new one; unread: rash, billing.
-	if sum.Open != 5 || sum.Unread != 2 || sum.AssignedToMe != 1 || sum.LatestActivityAt == "" {
+	// Seeded: 6 open (one closed), plus the new one; unread: rash,
+	// billing and Noah's question for Dr. Patel.
+	if sum.Open != 7 || sum.Unread != 3 || sum.AssignedToMe != 1 || sum.LatestActivityAt == "" {
 		t.Fatalf("summary = %+v", sum)
 	}
 
@@ -155,8 +157,8 @@ func TestConversationFlow(t *testing.T) {
 	nurse.must(200, "PATCH", staffMateo+"/conversations/"+cid, map[string]any{"status": "closed", "assigneeId": seed.NurseKim})
 	parent.must(409, "POST", portalMateo+"/conversations/"+cid+"/messages", map[string]string{"body": "one more"}, key()...)
 	nurse.must(200, "GET", "/staff/inbox/summary", nil).json(t, &sum)
-	if sum.Open != 4 || sum.AssignedToMe != 1 {
-		t.Fatalf("summary after closing = %+v, want 4 open", sum)
+	if sum.Open != 6 || sum.AssignedToMe != 1 {
+		t.Fatalf("summary after closing = %+v, want 6 open", sum)
 	}
 	var chart list
 	nurse.must(200, "GET", staffMateo+"/conversations?status=closed", nil).json(t, &chart)

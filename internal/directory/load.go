@@ -211,6 +211,14 @@ func (f *File) validate() error {
 		}
 		pools[p.ID] = true
 	}
+	if a := f.Practice.ConfidentialFromAge; a != 0 && (a < 10 || a > 18) {
+		return fmt.Errorf("practice %s: confidentialFromAge %d must be between 10 and 18 (default %d)", f.Practice.ID, a, domain.DefaultConfidentialAge)
+	}
+	for _, id := range f.Practice.ConfidentialPools {
+		if !pools[id] {
+			return fmt.Errorf("practice %s: confidentialPools names %q, which is not a pool of this file", f.Practice.ID, id)
+		}
+	}
 	for _, s := range f.Staff {
 		if err := check("staff member", s.ID, s.DisplayName); err != nil {
 			return err
@@ -289,6 +297,25 @@ func (f *File) validate() error {
 			return fmt.Errorf("link %s–%s: relationship must be parent, guardian or self", l.PatientID, l.PortalUserID)
 		}
 	}
+	// A patient's own account opens their confidential conversations: one
+	// per patient, for one patient only, and never also a guardian's link.
+	ownOf, ownerOf, linked := map[string]string{}, map[string]string{}, map[[2]string]int{}
+	for _, l := range f.Links {
+		linked[[2]string{l.PatientID, l.PortalUserID}]++
+		if linked[[2]string{l.PatientID, l.PortalUserID}] > 1 {
+			return fmt.Errorf("link %s–%s: listed twice; give one relationship", l.PatientID, l.PortalUserID)
+		}
+		if l.Relationship != domain.RelSelf {
+			continue
+		}
+		if other, ok := ownOf[l.PatientID]; ok {
+			return fmt.Errorf("link %s–%s: patient %s already has an own account (%s); a patient has at most one", l.PatientID, l.PortalUserID, l.PatientID, other)
+		}
+		if other, ok := ownerOf[l.PortalUserID]; ok {
+			return fmt.Errorf("link %s–%s: portal user %s is already patient %s's own account; an own account belongs to one patient", l.PatientID, l.PortalUserID, l.PortalUserID, other)
+		}
+		ownOf[l.PatientID], ownerOf[l.PortalUserID] = l.PortalUserID, l.PatientID
+	}
 	return nil
 }
 
@@ -340,7 +367,7 @@ func Load(ctx context.Context, w Writer, f *File, by string, progress func(strin
 		err := w.PutLink(ctx, pid, domain.Link{
 			PatientID: p.ID, PortalUserID: u.ID, Relationship: l.Relationship,
 			PatientName: p.DisplayName, PatientDOB: p.DateOfBirth, PortalUserName: u.DisplayName,
-			LinkedAt: now, LinkedBy: by,
+			EmailKey: domain.EmailKey(u.Email), LinkedAt: now, LinkedBy: by,
 		}, audit.Record{
 			PatientID: p.ID, At: now, ActorID: by, ActorSide: "operator", ActorRole: "directory-loader",
 			Action: audit.Link, Outcome: audit.Success, Status: 200, RequestID: "directory-load-" + now.Format(time.RFC3339),

@@ -127,6 +127,9 @@ func TestParseRefusesBadFiles(t *testing.T) {
 		"personal template id":  {`"id": "tpl-forms"`, `"id": "mine-forms"`, `template "mine-forms": id must`},
 		"template id twice":     {`"id": "tpl-forms"`, `"id": "tpl-hours"`, `template tpl-hours: the id is used twice`},
 		"empty template":        {`"title": "Forms"`, `"title": ""`, `template tpl-forms: title must not be empty`},
+		"own account twice":     {`"relationship": "parent"`, `"relationship": "self"}, {"patientId": "pat-1", "portalUserId": "sub-parent", "relationship": "self"`, `listed twice`},
+		"confidential age":      {`"confidentialFromAge": 12`, `"confidentialFromAge": 7`, `confidentialFromAge 7 must be between 10 and 18`},
+		"confidential pool":     {`"confidentialPools": ["pool-desk"]`, `"confidentialPools": ["pool-gone"]`, `confidentialPools names "pool-gone", which is not a pool`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			bad := strings.Replace(sample, edit[0], edit[1], 1)

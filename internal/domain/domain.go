@@ -4,7 +4,12 @@
 // DynamoDB or HTTP.
 package domain
 
-import "time"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+)
 
 // StaffRole comes from the staff member's Cognito group.
 type StaffRole string
@@ -39,6 +44,33 @@ const (
 // Valid reports whether r is a known relationship.
 func (r Relationship) Valid() bool {
 	return r == RelParent || r == RelGuardian || r == RelSelf
+}
+
+// Audience is who on the family side may see a conversation. It is fixed
+// when the conversation starts; only staff move one, and never silently.
+type Audience string
+
+// Audiences.
+const (
+	// AudienceFamily is every portal user linked to the patient: guardians
+	// and the patient's own account.
+	AudienceFamily Audience = "family"
+	// AudienceConfidential is the patient's own account and the care team
+	// only. Such conversations live in a partition of their own, which no
+	// guardian's read ever names.
+	AudienceConfidential Audience = "confidential"
+)
+
+// Valid reports whether a is a known audience.
+func (a Audience) Valid() bool { return a == AudienceFamily || a == AudienceConfidential }
+
+// OrFamily is a, or AudienceFamily for the zero value: every conversation
+// stored before audiences existed is the family's.
+func (a Audience) OrFamily() Audience {
+	if a == "" {
+		return AudienceFamily
+	}
+	return a
 }
 
 // Side is one side of a conversation.
@@ -97,6 +129,14 @@ type Practice struct {
 	NurseLine string `json:"nurseLine,omitempty"`
 	// ShowStaffNames says whether families may see staff names.
 	ShowStaffNames bool `json:"showStaffNamesToFamilies,omitempty"`
+	// ConfidentialFromAge is the age from which a patient's own account
+	// may keep conversations from their guardians (0 means
+	// DefaultConfidentialAge).
+	ConfidentialFromAge int `json:"confidentialFromAge,omitempty"`
+	// ConfidentialPools are the pools (IDs) a patient may write to
+	// confidentially: the care team, not billing. None means no
+	// confidential conversations at all.
+	ConfidentialPools []string `json:"confidentialPools,omitempty"`
 }
 
 // Channels are the ways a person chose to be told that a message waits.
@@ -146,6 +186,21 @@ type Link struct {
 	// EmailUnreachable tells staff that the portal user's e-mail bounced
 	// or complained, so the family cannot be reached by e-mail.
 	EmailUnreachable bool `json:"-"`
+	// EmailKey is EmailKey of the portal user's address when linked, so
+	// that a patient's page can tell that two linked accounts share one
+	// without reading every account.
+	EmailKey string `json:"-"`
+}
+
+// EmailKey identifies an e-mail address without spelling it: the SHA-256
+// of its trimmed, lower-cased form, "" for none.
+func EmailKey(email string) string {
+	e := strings.ToLower(strings.TrimSpace(email))
+	if e == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(e))
+	return hex.EncodeToString(sum[:])
 }
 
 // StaffMember is a practice employee, identified by its Cognito sub.
@@ -181,7 +236,14 @@ type Party struct {
 	// Role is a StaffRole for staff, or "portal" for a portal user.
 	Role string `json:"role"`
 	Side Side   `json:"side"`
+	// Relationship, for a portal author, is how they relate to the patient
+	// as their link said when they wrote: "self" is the patient, anything
+	// else a guardian (RelatedPerson in FHIR).
+	Relationship Relationship `json:"relationship,omitempty"`
 }
+
+// IsPatient reports whether the party is the patient themselves.
+func (p Party) IsPatient() bool { return p.Side == SidePortal && p.Relationship == RelSelf }
 
 // PoolRef names a pool on a conversation.
 type PoolRef struct {
@@ -203,7 +265,9 @@ type Conversation struct {
 	Subject    string     `json:"subject"`
 	Pool       PoolRef    `json:"pool"`
 	Status     Status     `json:"status"`
-	StartedBy  Party      `json:"startedBy"`
+	// Audience is fixed at creation: see Audience.
+	Audience  Audience `json:"audience"`
+	StartedBy Party    `json:"startedBy"`
 	// PortalUserID is the portal user a staff member wrote to, or who wrote.
 	PortalUserID string `json:"portalUserId"`
 	Assignee     *Party `json:"assignee"`
@@ -249,6 +313,8 @@ type Message struct {
 	Body           string    `json:"body"`
 	Author         Party     `json:"author"`
 	CreatedAt      time.Time `json:"createdAt"`
+	// Audience is the conversation's: it decides where the message is kept.
+	Audience Audience `json:"-"`
 	// Automatic marks a message the system wrote, such as the
 	// acknowledgement of a message sent while the office is closed.
 	Automatic bool `json:"automatic,omitempty"`
@@ -271,6 +337,10 @@ const (
 	EventNoReplyNeeded EventKind = "no_reply_needed"
 	EventNeedsReply    EventKind = "needs_reply"
 	EventOverdue       EventKind = "overdue"
+	// The conversation moved to the care team only, or back to the
+	// family; Text holds the reason given.
+	EventMadeConfidential EventKind = "made_confidential"
+	EventSharedWithFamily EventKind = "shared_with_family"
 	// EventNote is an internal note: staff-only text.
 	EventNote EventKind = "note"
 )
@@ -285,7 +355,8 @@ type Entry struct {
 	Kind           EventKind `json:"kind"`
 	By             Party     `json:"by"`
 	At             time.Time `json:"at"`
-	// Text is a note's body, or the reason given for a reroute.
+	// Text is a note's body, or the reason given for a reroute or a move
+	// between audiences.
 	Text string `json:"text,omitempty"`
 	// FromPool and ToPool name a reroute's pools.
 	FromPool *PoolRef `json:"fromPool,omitempty"`

@@ -52,7 +52,9 @@ var (
 // portal user deletes the link item, inside a TransactWriteItems with its
 // audit record), and a pending notification is removed when it is sent,
 // with the audit records of the send. Messages belong to the chart and are
-// never deleted, retractions included; idempotency records and counters
+// never deleted, retractions included (moving a conversation between
+// audiences re-keys it under routes.Rekey, each delete in the transaction
+// that puts its copy); idempotency records and counters
 // expire by TTL, which needs no permission. Append-only tables never get it.
 func MayDelete(table string) bool { return table == schema.Directory || table == schema.Notifications }
 
@@ -161,6 +163,11 @@ func TableActions(table string, a routes.Access) (reads, writes, onIndexes []str
 			writes = append(writes, deleteActions...)
 		}
 		return slices.Clone(readItemActions), writes, slices.Clone(readIndexActions)
+	case routes.Rekey:
+		if table != schema.Messages {
+			return nil, nil, nil
+		}
+		return slices.Clone(readItemActions), []string{PutItem, DeleteItem}, slices.Clone(readIndexActions)
 	}
 	return nil, nil, nil
 }
@@ -196,12 +203,13 @@ func IndexNames(table string) []string {
 //
 // ByPortalUser lists one portal user's links across patients (and
 // practices): the Current Patient list and the admin's portal-user search
-// (directory), and marking a bounced address on each link (ses-events).
+// (directory), marking a bounced address on each link (ses-events), and
+// checking that a patient's own account is no other patient's (manage-links).
 // No function that reads one patient's chart needs it.
 var indexReaders = map[string]map[string][]string{
 	schema.Directory: {
 		schema.IndexSearch:       {routes.FnDirectory},
-		schema.IndexByPortalUser: {routes.FnDirectory, routes.FnSESEvents},
+		schema.IndexByPortalUser: {routes.FnDirectory, routes.FnSESEvents, routes.FnManageLinks},
 	},
 }
 

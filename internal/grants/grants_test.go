@@ -32,8 +32,11 @@ func TestTableActionsLevels(t *testing.T) {
 		{schema.Directory, routes.ReadWrite, read, []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, query},
 		{schema.Directory, routes.ReadWriteDelete, read, []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, query},
 		{schema.Notifications, routes.ReadWriteDelete, read, []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, query},
-		// Chart content is never deletable, whatever a function is given.
+		// Chart content is never deletable, whatever a function is given,
+		// except to re-key it: put and delete, no update.
 		{schema.Messages, routes.ReadWriteDelete, read, []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, query},
+		{schema.Messages, routes.Rekey, read, []string{"dynamodb:PutItem", "dynamodb:DeleteItem"}, query},
+		{schema.Directory, routes.Rekey, nil, nil, nil},
 	}
 	for _, tt := range tests {
 		reads, writes, onIdxs := TableActions(tt.table, tt.access)
@@ -48,6 +51,14 @@ func TestNoAccessLevelDeletesMessagesOrTouchesTheAuditTrail(t *testing.T) {
 		_, writes, _ := TableActions(schema.Messages, a)
 		if slices.Contains(writes, DeleteItem) {
 			t.Errorf("access %d deletes messages", a)
+		}
+	}
+	// Re-keying is the one exception, held by one function.
+	for _, f := range routes.Functions() {
+		for table, a := range f.Tables {
+			if a == routes.Rekey && (f.Name != routes.FnMoveConversation || table != schema.Messages) {
+				t.Errorf("%s has Rekey on %s; only %s may re-key, and only messages", f.Name, table, routes.FnMoveConversation)
+			}
 		}
 	}
 	for _, f := range routes.Functions() {
@@ -158,7 +169,7 @@ func TestAllows(t *testing.T) {
 		{list, schema.Directory, Query, schema.IndexSearch, false},
 		// One portal user's links across patients: the Current Patient list
 		// and bounce marking only.
-		{links, schema.Directory, Query, schema.IndexByPortalUser, false},
+		{links, schema.Directory, Query, schema.IndexByPortalUser, true}, // a patient's own account, one patient only
 		{list, schema.Directory, Query, schema.IndexByPortalUser, false},
 		{dir, schema.Audit, PutItem, "", true},
 		{dir, schema.Messages, Query, "", false},

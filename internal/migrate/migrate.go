@@ -29,6 +29,7 @@ func Steps() []Step {
 		{Name: "conversation-turns", Run: store.MigrateTurns},
 		{Name: "practice-registry", Run: store.MigratePracticeRegistry},
 		{Name: "search-tokens", Run: store.MigrateSearchTokens},
+		{Name: "conversation-audiences", Run: store.MigrateAudiences},
 	}
 }
 

@@ -314,3 +314,79 @@ func TestPracticeRegistryBackfill(t *testing.T) {
 		t.Fatalf("after: %v %v", ids, err)
 	}
 }
+
+// GIVEN the demo chart with its family headers stripped of their audience,
+// as written before audiences existed WHEN the migration runs THEN each
+// says "family" again, the confidential one is untouched, the guardian's
+// list is what it was, and a second run changes nothing.
+func TestAudiencesBackfill(t *testing.T) {
+	client, prefix := dynamotest.New(t)
+	tables := store.TablesWithPrefix(prefix)
+	st := store.New(client, tables)
+	if err := seed.Directory(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.Conversations(t.Context(), st, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	family := []domain.Audience{domain.AudienceFamily}
+	list := func() []string {
+		page, err := st.Conversations(t.Context(), seed.Noah, family, app.ConversationFilter{}, 100, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, c := range page.Items {
+			ids = append(ids, c.ID+"@"+string(c.Audience))
+		}
+		return ids
+	}
+	want := list()
+	out, err := client.Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String(tables.Messages)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stripped := 0
+	for _, it := range out.Items {
+		pk := it["PK"].(*types.AttributeValueMemberS).Value
+		if _, ok := it["messageCount"]; !ok || strings.HasSuffix(pk, "#CONFIDENTIAL") {
+			continue
+		}
+		if _, err := client.UpdateItem(t.Context(), &dynamodb.UpdateItemInput{
+			TableName: aws.String(tables.Messages), Key: map[string]types.AttributeValue{"PK": it["PK"], "SK": it["SK"]},
+			UpdateExpression: aws.String("REMOVE audience"),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		stripped++
+	}
+	if stripped != 6 {
+		t.Fatalf("stripped %d family headers, want the demo's 6", stripped)
+	}
+	for run, want := range []int{stripped, 0} {
+		if got := runSteps(t, client, tables)["conversation-audiences"]; got != want {
+			t.Fatalf("run %d changed %d headers, want %d", run, got, want)
+		}
+	}
+	out, err = client.Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String(tables.Messages)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range out.Items {
+		if _, ok := it["messageCount"]; !ok {
+			continue
+		}
+		pk := it["PK"].(*types.AttributeValueMemberS).Value
+		a, _ := it["audience"].(*types.AttributeValueMemberS)
+		wantAud := "family"
+		if strings.HasSuffix(pk, "#CONFIDENTIAL") {
+			wantAud = "confidential"
+		}
+		if a == nil || a.Value != wantAud {
+			t.Errorf("%s %v: audience %v, want %s", pk, it["SK"], a, wantAud)
+		}
+	}
+	if got := list(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("guardian's list after the migration = %v, want %v", got, want)
+	}
+}

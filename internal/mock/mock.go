@@ -19,8 +19,9 @@ import (
 type Store struct {
 	TemplateFakes        // quick-reply templates (templates.go)
 	LoadAccessFn         func(ctx context.Context, q authz.Query) (*authz.Facts, error)
-	ConversationsFn      func(ctx context.Context, patientID string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error)
-	ChainFn              func(ctx context.Context, patientID, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error)
+	ConversationsFn      func(ctx context.Context, patientID string, auds []domain.Audience, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error)
+	MoveConversationFn   func(ctx context.Context, before domain.Conversation, msgs []domain.Message, after domain.Conversation, e domain.Entry, rec audit.Record) error
+	ChainFn              func(ctx context.Context, patientID string, auds []domain.Audience, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error)
 	InboxFn              func(ctx context.Context, practiceID string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error)
 	OpenSummaryFn        func(ctx context.Context, practiceID, staffID string) (app.Summary, error)
 	CreateConversationFn func(ctx context.Context, c domain.Conversation, m domain.Message, w app.Write) (app.Written, error)
@@ -55,13 +56,13 @@ func (s *Store) LoadAccess(ctx context.Context, q authz.Query) (*authz.Facts, er
 }
 
 // Conversations calls ConversationsFn.
-func (s *Store) Conversations(ctx context.Context, patientID string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
-	return s.ConversationsFn(ctx, patientID, f, limit, start)
+func (s *Store) Conversations(ctx context.Context, patientID string, auds []domain.Audience, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+	return s.ConversationsFn(ctx, patientID, auds, f, limit, start)
 }
 
 // Chain calls ChainFn.
-func (s *Store) Chain(ctx context.Context, patientID, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error) {
-	return s.ChainFn(ctx, patientID, convID, limit, start)
+func (s *Store) Chain(ctx context.Context, patientID string, auds []domain.Audience, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error) {
+	return s.ChainFn(ctx, patientID, auds, convID, limit, start)
 }
 
 // Inbox calls InboxFn.
@@ -102,6 +103,11 @@ func (s *Store) ChangeConversation(ctx context.Context, c domain.Conversation, c
 // PracticeSettings calls PracticeSettingsFn.
 func (s *Store) PracticeSettings(ctx context.Context, practiceID string) (domain.Practice, []domain.Pool, error) {
 	return s.PracticeSettingsFn(ctx, practiceID)
+}
+
+// MoveConversation calls MoveConversationFn.
+func (s *Store) MoveConversation(ctx context.Context, before domain.Conversation, msgs []domain.Message, after domain.Conversation, e domain.Entry, rec audit.Record) error {
+	return s.MoveConversationFn(ctx, before, msgs, after, e, rec)
 }
 
 // AddNote calls AddNoteFn.

@@ -178,8 +178,9 @@ func (f *Flusher) family(ctx context.Context, r *flush, log *slog.Logger, p Pend
 		return f.skip(ctx, r, log, p, "read in the app")
 	}
 	// The recipient as it is now, not as it was when the message came:
-	// an unlink, an unsubscribe or a bounce since then takes effect.
-	rcpt, err := f.familyRecipient(ctx, p)
+	// an unlink, an unsubscribe, a bounce or a move of the conversation to
+	// the care team only since then takes effect.
+	rcpt, err := f.familyRecipient(ctx, p, h.Audience)
 	if err != nil {
 		return err
 	}
@@ -263,12 +264,12 @@ func (f *Flusher) sendText(ctx context.Context, pr domain.Practice, rcpt Recipie
 
 // familyRecipient finds p's portal user among the patient's current
 // family; nil when the link is gone.
-func (f *Flusher) familyRecipient(ctx context.Context, p Pending) (*Recipient, error) {
+func (f *Flusher) familyRecipient(ctx context.Context, p Pending, a domain.Audience) (*Recipient, error) {
 	rs, err := f.repo.FamilyRecipients(ctx, p.PatientID)
 	if err != nil {
 		return nil, fmt.Errorf("family: %w", err)
 	}
-	for _, x := range rs {
+	for _, x := range Audience(a, rs) {
 		if x.ID == p.Recipient.ID {
 			x.Kind = Family
 			return &x, nil

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -104,7 +106,7 @@ func (n *Notifier) toFamily(ctx context.Context, log *slog.Logger, m Message, h 
 		return fmt.Errorf("family of patient %s: %w", m.PatientID, err)
 	}
 	added := 0
-	for _, r := range rs {
+	for _, r := range Audience(h.Audience, rs) {
 		r.Kind = Family
 		if !r.CanEmail() && !r.CanText() {
 			continue
@@ -126,6 +128,41 @@ func (n *Notifier) toFamily(ctx context.Context, log *slog.Logger, m Message, h 
 	}
 	log.InfoContext(ctx, "notify: family notifications pending", "recipients", added)
 	return nil
+}
+
+// Audience is who of the patient's family may hear of a conversation of
+// audience a: everyone linked for the family's, and for a confidential one
+// the patient's own account only, unless a guardian shares its e-mail
+// address or phone number, in which case that channel is not used: a
+// parent reading a shared inbox must not learn that a confidential reply
+// exists.
+func Audience(a domain.Audience, rs []Recipient) []Recipient {
+	if a.OrFamily() == domain.AudienceFamily {
+		return rs
+	}
+	var guardianEmails, guardianPhones []string
+	for _, r := range rs {
+		if r.Relationship != domain.RelSelf {
+			guardianEmails = append(guardianEmails, strings.ToLower(strings.TrimSpace(r.Email)))
+			guardianPhones = append(guardianPhones, r.Phone)
+		}
+	}
+	var out []Recipient
+	for _, r := range rs {
+		if r.Relationship != domain.RelSelf {
+			continue
+		}
+		if r.Email != "" && slices.Contains(guardianEmails, strings.ToLower(strings.TrimSpace(r.Email))) {
+			r.Email = ""
+		}
+		if r.Phone != "" && slices.Contains(guardianPhones, r.Phone) {
+			r.Phone = ""
+		}
+		if r.Email != "" || r.Phone != "" {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // toStaff adds the message's conversation to the digest of the assignee,

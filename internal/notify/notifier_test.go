@@ -238,3 +238,45 @@ func TestPortalMessagePendsDigestForPoolOrAssignee(t *testing.T) {
 		t.Fatalf("fallback digest = %+v", got)
 	}
 }
+
+// A reply in a confidential conversation pends for the patient's own
+// account only: never for a guardian, and not on a channel a guardian
+// shares (a family inbox would tell the parent that such a reply exists).
+func TestConfidentialReplyNeverReachesAGuardian(t *testing.T) {
+	e := newEnv(t, afternoon)
+	c := e.conv(seed.ConvNoahPrivate, seed.Noah, seed.PoolDrPatel)
+	c.Audience = domain.AudienceConfidential
+	e.repo.putConv(c)
+	mom := notify.Recipient{Kind: notify.Family, ID: seed.ParentOkafor, Email: "okafor.family@example.com", Phone: "+15555550177", Channels: domain.Channels{Email: true, SMS: true}, Relationship: domain.RelParent}
+	teen := notify.Recipient{Kind: notify.Family, ID: seed.TeenNoah, Email: "noah@example.com", Phone: "+15555550178", Channels: domain.Channels{Email: true, SMS: true}, Relationship: domain.RelSelf}
+	for _, tc := range []struct {
+		name string
+		teen notify.Recipient
+		want []notify.Recipient
+	}{
+		{"own address", teen, []notify.Recipient{teen}},
+		{"shared e-mail: text only", func() notify.Recipient { r := teen; r.Email = " Okafor.Family@example.com"; return r }(),
+			[]notify.Recipient{func() notify.Recipient { r := teen; r.Email = ""; return r }()}},
+		{"shared e-mail and phone: nothing", func() notify.Recipient { r := teen; r.Email, r.Phone = mom.Email, mom.Phone; return r }(), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := notify.Audience(domain.AudienceConfidential, []notify.Recipient{mom, tc.teen})
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("recipients = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+	if got := notify.Audience(domain.AudienceFamily, []notify.Recipient{mom, teen}); len(got) != 2 {
+		t.Fatalf("family conversation recipients = %+v, want both", got)
+	}
+
+	e.repo.family[seed.Noah] = []notify.Recipient{mom, teen}
+	at := afternoon.Add(-time.Minute).UTC()
+	if resp := e.stream(msgRecord(seed.Noah, seed.ConvNoahPrivate, "m1", domain.SideStaff, at)); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures: %+v", resp.BatchItemFailures)
+	}
+	got := e.repo.addedCalls()
+	if len(got) != 1 || got[0].Recipient.ID != seed.TeenNoah {
+		t.Fatalf("AddPending calls = %+v, want the teen's only", got)
+	}
+}

@@ -44,6 +44,10 @@ const (
 	FnManageLinks        = "manage-links"
 	FnPreferences        = "preferences"
 	FnTemplates          = "templates"
+	// FnMoveConversation moves a conversation between audiences: the only
+	// function that may delete chart items, each in the transaction that
+	// writes its copy.
+	FnMoveConversation = "move-conversation"
 	// Functions no route serves: they react to events (Trigger).
 	FnNotifier    = "notifier"
 	FnNotifyFlush = "notify-flush"
@@ -81,6 +85,9 @@ type Access int
 // one, so it cannot overwrite a message. ReadWrite may read, put and update.
 // ReadWriteDelete may also delete, on the tables whose items are ever
 // removed (package grants): a function gets it only when it removes items.
+// Rekey may read the chart and put and delete its items, to move a
+// conversation from one of a patient's partitions to the other: each
+// delete is in the transaction that puts its copy.
 const (
 	None Access = iota
 	Read
@@ -88,6 +95,7 @@ const (
 	ReadUpdate
 	ReadWrite
 	ReadWriteDelete
+	Rekey
 )
 
 // Function is one Lambda function.
@@ -142,6 +150,9 @@ const (
 	OpUpdateTemplate  Operation = "template.update"
 	OpDeleteTemplate  Operation = "template.delete"
 	OpPreviewTemplate Operation = "template.preview"
+	// OpChangeAudience moves a conversation to the care team only, or
+	// (a clinician, with a reason) back to the family.
+	OpChangeAudience Operation = "conversation.audience"
 )
 
 // Route is one HTTP API route.
@@ -208,6 +219,7 @@ func All() []Route {
 		staff("POST", staffPatient+conv+"/read", FnMarkRead, OpMarkRead),
 		staff("PATCH", staffPatient+conv, FnManageConversation, OpManageConversation),
 		staff("POST", staffPatient+conv+"/notes", FnManageConversation, OpAddNote),
+		staff("POST", staffPatient+conv+"/audience", FnMoveConversation, OpChangeAudience),
 		staff("GET", staffPatient+conv+"/log", FnInbox, OpReadWorklog),
 		staff("PUT", staffPatient+"/links/{portalUserId}", FnManageLinks, OpLink),
 		staff("DELETE", staffPatient+"/links/{portalUserId}", FnManageLinks, OpUnlink),
@@ -241,6 +253,7 @@ func Functions() []Function {
 		{Name: FnWriteMessage, Tables: map[string]Access{dir: Read, msg: ReadWrite, idem: ReadWrite, audit: Append}},
 		{Name: FnMarkRead, Tables: map[string]Access{dir: Read, msg: ReadUpdate, audit: Append}},
 		{Name: FnManageConversation, Tables: map[string]Access{dir: Read, msg: ReadUpdate, worklog: Append, audit: Append}},
+		{Name: FnMoveConversation, Tables: map[string]Access{dir: Read, msg: Rekey, worklog: Append, audit: Append}},
 		{Name: FnManageLinks, Tables: map[string]Access{dir: ReadWriteDelete, audit: Append}},
 		// Updates only a portal user's notification channels (package
 		// grants limits it to those items and that attribute). It holds the

@@ -43,6 +43,10 @@ const (
 	ParentNoLinks = "22222222-0000-4000-8000-000000000003"
 	// ParentLuis is Mateo's second guardian, who chose no notifications.
 	ParentLuis = "22222222-0000-4000-8000-000000000004"
+	// ParentOkafor is Noah's mother; TeenNoah is Noah's own account
+	// (relationship self), who can write to his care team confidentially.
+	ParentOkafor = "22222222-0000-4000-8000-000000000005"
+	TeenNoah     = "22222222-0000-4000-8000-000000000006"
 )
 
 // Demo patient IDs: opaque, as a practice-management system would assign,
@@ -51,6 +55,7 @@ const (
 	Mateo = "pt-7K2M9Q4D"
 	Sofia = "pt-4T8W1C6N"
 	Lily  = "pt-9H3X6B2R"
+	Noah  = "pt-6P5V8J3K" // 14: has his own account
 )
 
 // Demo pool IDs.
@@ -74,6 +79,9 @@ const (
 	ConvSchoolForm = "01KSEED0000000000000000003"
 	ConvBilling    = "01KSEED0000000000000000004"
 	ConvFluClinic  = "01KSEED0000000000000000005"
+	ConvSportsForm = "01KSEED0000000000000000006"
+	// ConvNoahPrivate is confidential: Noah and his care team only.
+	ConvNoahPrivate = "01KSEED0000000000000000007"
 )
 
 // Users returns every demo login.
@@ -87,6 +95,8 @@ func Users() []User {
 		{ParentChen, "parent.chen", "Wei Chen", domain.SidePortal, nil},
 		{ParentNoLinks, "parent.new", "Jamie Doe", domain.SidePortal, nil},
 		{ParentLuis, "parent.luis", "Luis Rivera", domain.SidePortal, nil},
+		{ParentOkafor, "parent.okafor", "Grace Okafor", domain.SidePortal, nil},
+		{TeenNoah, "teen.noah", "Noah Okafor", domain.SidePortal, nil},
 	}
 }
 
@@ -121,6 +131,10 @@ func DirectoryFile() *directory.File {
 			},
 			Holidays:  []string{"2026-12-24", "2026-12-25", "2027-01-01"},
 			NurseLine: NurseLine,
+			// From 12, a patient's own account may write to the doctor
+			// or the nurse line so that only the care team reads it.
+			ConfidentialFromAge: 12,
+			ConfidentialPools:   []string{PoolDrPatel, PoolNurse},
 		},
 		Pools: []directory.Pool{
 			{ID: PoolFrontDesk, Name: "Front desk", ResponseTarget: "1d"},
@@ -132,12 +146,15 @@ func DirectoryFile() *directory.File {
 			{ID: Mateo, DisplayName: "Mateo Rivera", DateOfBirth: "2017-03-14"},
 			{ID: Sofia, DisplayName: "Sofia Rivera", DateOfBirth: "2020-08-02"},
 			{ID: Lily, DisplayName: "Lily Chen", DateOfBirth: "2019-11-30"},
+			{ID: Noah, DisplayName: "Noah Okafor", DateOfBirth: "2012-04-18"},
 		},
 		Links: []directory.Link{
 			{PatientID: Mateo, PortalUserID: ParentRivera, Relationship: domain.RelParent},
 			{PatientID: Sofia, PortalUserID: ParentRivera, Relationship: domain.RelParent},
 			{PatientID: Lily, PortalUserID: ParentChen, Relationship: domain.RelParent},
 			{PatientID: Mateo, PortalUserID: ParentLuis, Relationship: domain.RelGuardian},
+			{PatientID: Noah, PortalUserID: ParentOkafor, Relationship: domain.RelParent},
+			{PatientID: Noah, PortalUserID: TeenNoah, Relationship: domain.RelSelf},
 		},
 		Templates: []directory.Template{
 			{ID: TemplateAfterHours, Title: "Office hours and nurse line",
@@ -155,6 +172,8 @@ func DirectoryFile() *directory.File {
 		ParentRivera: {Email: "ana.rivera@example.com", Notify: "email"},
 		ParentChen:   {Email: "wei.chen@example.com", Phone: "+15555550102", Notify: "both"},
 		ParentLuis:   {Email: "luis.rivera@example.com", Notify: "none"},
+		ParentOkafor: {Email: "grace.okafor@example.com", Notify: "email"},
+		TeenNoah:     {Email: "noah.okafor@example.com", Notify: "email"},
 	}
 	pools := map[string][]string{NurseKim: {PoolNurse}, DeskLee: {PoolFrontDesk, PoolBilling}, DrPatel: {PoolDrPatel}}
 	for _, u := range Users() {
@@ -186,10 +205,11 @@ func Conversations(ctx context.Context, w Writer, now time.Time) error {
 		u := mustUser(sub)
 		return domain.Party{ID: u.Sub, Name: u.Name, Role: u.Groups[0], Side: domain.SideStaff}
 	}
-	parent := func(sub string) domain.Party {
+	portal := func(sub string, rel domain.Relationship) domain.Party {
 		u := mustUser(sub)
-		return domain.Party{ID: u.Sub, Name: u.Name, Role: "portal", Side: domain.SidePortal}
+		return domain.Party{ID: u.Sub, Name: u.Name, Role: "portal", Side: domain.SidePortal, Relationship: rel}
 	}
+	parent := func(sub string) domain.Party { return portal(sub, domain.RelParent) }
 	type msg struct {
 		from domain.Party
 		ago  time.Duration
@@ -203,6 +223,7 @@ func Conversations(ctx context.Context, w Writer, now time.Time) error {
 		msgs    []msg
 		closed  bool
 		read    domain.Side // side that has read everything, "" for none
+		aud     domain.Audience
 	}
 	mateo := domain.PatientRef{ID: Mateo, DisplayName: "Mateo Rivera"}
 	sofia := domain.PatientRef{ID: Sofia, DisplayName: "Sofia Rivera"}
@@ -211,46 +232,57 @@ func Conversations(ctx context.Context, w Writer, now time.Time) error {
 	desk := domain.PoolRef{ID: PoolFrontDesk, Name: "Front desk"}
 	billing := domain.PoolRef{ID: PoolBilling, Name: "Billing"}
 	drPatel := domain.PoolRef{ID: PoolDrPatel, Name: "Dr. Patel"}
+	noah := domain.PatientRef{ID: Noah, DisplayName: "Noah Okafor"}
 	convs := []conv{
 		{ConvRash, mateo, nurse, "Rash after starting amoxicillin", []msg{
 			{parent(ParentRivera), 50 * time.Minute, "Mateo started amoxicillin on Monday and now has a red, blotchy rash on his chest. No fever, no trouble breathing. Should we stop the medicine?"},
-		}, false, ""},
+		}, false, "", ""},
 		{ConvEar, sofia, drPatel, "Follow-up on ear infection", []msg{
 			{parent(ParentRivera), 26 * time.Hour, "Sofia finished her antibiotics yesterday. She still tugs at her left ear at night. Does she need a recheck?"},
 			{staff(DrPatel), 20 * time.Hour, "Thanks for the update. Some ear tugging can last a few days. If it continues past Friday or she gets a fever, please book a recheck."},
-		}, false, domain.SideStaff},
+		}, false, domain.SideStaff, ""},
 		{ConvSchoolForm, mateo, desk, "School physical form", []msg{
 			{parent(ParentRivera), 9 * 24 * time.Hour, "Can you fill out Mateo's school physical form? I uploaded it at the front desk."},
 			{staff(DeskLee), 8 * 24 * time.Hour, "Done: the signed form is ready for pickup at the front desk."},
 			{parent(ParentRivera), 8*24*time.Hour - time.Hour, "Picked it up, thank you!"},
-		}, true, domain.SidePortal},
+		}, true, domain.SidePortal, ""},
 		{ConvBilling, lily, billing, "Question about last statement", []msg{
 			{parent(ParentChen), 3 * 24 * time.Hour, "The statement from the last visit shows a balance, but I thought the visit was covered. Can you check?"},
-		}, false, ""},
+		}, false, "", ""},
 		{ConvFluClinic, lily, nurse, "Flu vaccine clinic reminder", []msg{
 			{staff(NurseKim), 5 * time.Hour, "Hi! Lily is due for her flu vaccine. We have walk-in clinic hours Saturday 9–12. Reply here if you have any questions."},
-		}, false, ""},
+		}, false, "", ""},
+		{ConvSportsForm, noah, desk, "Sports physical for soccer", []msg{
+			{parent(ParentOkafor), 2 * 24 * time.Hour, "Noah needs a sports physical before soccer tryouts next month. Which days do you have openings?"},
+			{staff(DeskLee), 47 * time.Hour, "We have openings Tuesday at 3:30 and Thursday at 4:00. Reply with the one that works and we'll book it."},
+		}, false, domain.SideStaff, ""},
+		{ConvNoahPrivate, noah, drPatel, "Question for Dr. Patel", []msg{
+			{portal(TeenNoah, domain.RelSelf), 3 * time.Hour, "I've been feeling really anxious before school most mornings. Can I talk to Dr. Patel about it at my next visit without my parents in the room?"},
+		}, false, "", domain.AudienceConfidential},
 	}
 	for i, c := range convs {
 		first := c.msgs[0]
 		at := now.Add(-first.ago).UTC()
-		portalUser := map[string]string{Lily: ParentChen}[c.patient.ID]
+		portalUser := map[string]string{Lily: ParentChen, Noah: ParentOkafor}[c.patient.ID]
 		if portalUser == "" {
 			portalUser = ParentRivera
 		}
+		if c.aud == domain.AudienceConfidential {
+			portalUser = TeenNoah
+		}
 		// The same rule the API uses decides who starts unread and who is
 		// the assignee.
-		h, m := app.NewConversation(c.id, msgID(at), c.patient, PracticeID, c.pool, c.subject, first.body, first.from, portalUser, at)
+		h, m := app.NewConversation(c.id, msgID(at), c.patient, PracticeID, c.pool, c.aud, c.subject, first.body, first.from, portalUser, at)
 		if _, err := w.CreateConversation(ctx, h, m, write(first.from, i, 0, m, at)); err != nil {
 			return fmt.Errorf("seed conversation %d: %w", i, err)
 		}
 		for j, r := range c.msgs[1:] {
 			at := now.Add(-r.ago).UTC()
-			m := app.NewMessage(msgID(at), c.id, c.patient.ID, r.body, r.from, at)
 			h, err := header(ctx, w, c.patient.ID, c.id)
 			if err != nil {
 				return err
 			}
+			m := app.NewMessage(msgID(at), h, r.body, r.from, at)
 			wr := write(r.from, i, j+1, m, at)
 			wr.Before = &h
 			if _, err := w.AppendMessage(ctx, m, wr); err != nil {
@@ -308,7 +340,7 @@ func seedRecord(action audit.Action, patientID, convID, msgID string, by domain.
 
 // header reads a conversation's current header, as a change needs it.
 func header(ctx context.Context, l authz.Loader, patientID, convID string) (domain.Conversation, error) {
-	f, err := l.LoadAccess(ctx, authz.Query{PatientID: patientID, ConversationID: convID})
+	f, err := l.LoadAccess(ctx, authz.Query{PatientID: patientID, ConversationID: convID, Confidential: true})
 	if err != nil {
 		return domain.Conversation{}, err
 	}

@@ -20,7 +20,7 @@ func TestDirectoryFileIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Staff) != 4 || len(f.PortalUsers) != 4 || len(f.Links) != 4 {
+	if len(f.Staff) != 4 || len(f.PortalUsers) != 6 || len(f.Links) != 6 {
 		t.Fatalf("demo directory = %d staff, %d portal users, %d links", len(f.Staff), len(f.PortalUsers), len(f.Links))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/pedsportal/messaging/internal/authz"
+	"github.com/pedsportal/messaging/internal/domain"
 )
 
 var _ authz.Loader = (*Store)(nil)
@@ -44,7 +45,10 @@ func (s *Store) LoadAccess(ctx context.Context, q authz.Query) (*authz.Facts, er
 		req[s.tables.Directory] = dir
 	}
 	if q.ConversationID != "" && q.PatientID != "" {
-		req[s.tables.Messages] = []map[string]types.AttributeValue{convKey(q.PatientID, q.ConversationID).av()}
+		req[s.tables.Messages] = []map[string]types.AttributeValue{convKey(q.PatientID, domain.AudienceFamily, q.ConversationID).av()}
+		if q.Confidential {
+			req[s.tables.Messages] = append(req[s.tables.Messages], convKey(q.PatientID, domain.AudienceConfidential, q.ConversationID).av())
+		}
 	}
 	f := &authz.Facts{}
 	if len(req) == 0 {

@@ -31,6 +31,8 @@ var (
 	aPartyName     = attr(partyAttrs{}, "Name")
 	aPartyRole     = attr(partyAttrs{}, "Role")
 	aPartySide     = attr(partyAttrs{}, "Side")
+	aPartyRel      = attr(partyAttrs{}, "Relationship")
+	aAudience      = attr(headerAttrs{}, "Audience")
 )
 
 // decoder reads attributes of one item, keeping the first error.
@@ -113,7 +115,7 @@ func (d *decoder) party(name string) (domain.Party, bool) {
 	if s == nil {
 		return domain.Party{}, false
 	}
-	p := domain.Party{ID: s.str(aPartyID), Name: s.str(aPartyName), Role: s.str(aPartyRole), Side: domain.Side(s.str(aPartySide))}
+	p := domain.Party{ID: s.str(aPartyID), Name: s.str(aPartyName), Role: s.str(aPartyRole), Side: domain.Side(s.str(aPartySide)), Relationship: domain.Relationship(s.str(aPartyRel))}
 	if s.err != nil && d.err == nil {
 		d.err = fmt.Errorf("%s: %w", name, s.err)
 	}
@@ -138,7 +140,7 @@ func decodeHeader(m map[string]types.AttributeValue) (domain.Conversation, error
 	d := &decoder{m: m}
 	c := domain.Conversation{
 		ID: d.str(aConvID), PracticeID: d.str(aHeaderPractID), Subject: d.str(aSubject),
-		Status: domain.Status(d.str(aStatus)), PortalUserID: d.str(aPortalUserID),
+		Status: domain.Status(d.str(aStatus)), Audience: domain.Audience(d.str(aAudience)).OrFamily(), PortalUserID: d.str(aPortalUserID),
 		AssignedAt: d.timePtr(aAssignedAt), Awaiting: domain.Awaiting(d.str(aAwaiting)), AwaitingSince: d.time(aAwaitingSince),
 		OverdueAt: d.timePtr(aOverdueAt), AckedWindow: d.timePtr(aAckedWindow),
 		CreatedAt: d.time(aCreatedAt), LastActivityAt: d.time(aLastActivityAt), MessageCount: d.int(aMessageCount),

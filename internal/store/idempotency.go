@@ -24,7 +24,9 @@ type idemItem struct {
 	RequestHash    string `dynamodbav:"requestHash"`
 	ConversationID string `dynamodbav:"conversationId"`
 	MessageID      string `dynamodbav:"messageId"`
-	ExpiresAt      int64  `dynamodbav:"ExpiresAt"`
+	// Audience is set for a confidential conversation only.
+	Audience  domain.Audience `dynamodbav:"audience,omitempty"`
+	ExpiresAt int64           `dynamodbav:"ExpiresAt"`
 }
 
 // counterItem counts one caller's writes about one patient on one day.
@@ -43,6 +45,7 @@ func (s *Store) idemPut(m domain.Message, idem app.Idempotency) (types.TransactW
 		RequestHash:    idem.Hash,
 		ConversationID: m.ConversationID,
 		MessageID:      m.ID,
+		Audience:       confidentialOnly(m.Audience),
 		ExpiresAt:      m.CreatedAt.Add(IdempotencyTTL).Unix(),
 	})
 	if err != nil {
@@ -64,7 +67,7 @@ func replayed(reason types.CancellationReason, idem app.Idempotency) (app.Writte
 	if prev.RequestHash != idem.Hash {
 		return app.Written{}, domain.Errorf(domain.EIdemMismatch, "this Idempotency-Key was already used with a different request")
 	}
-	return app.Written{ConversationID: prev.ConversationID, MessageID: prev.MessageID, Replayed: true}, nil
+	return app.Written{ConversationID: prev.ConversationID, MessageID: prev.MessageID, Audience: prev.Audience.OrFamily(), Replayed: true}, nil
 }
 
 func (s *Store) capUpdate(patientID string, c app.DailyCap) (types.TransactWriteItem, error) {
@@ -95,8 +98,8 @@ func capReached(c app.DailyCap, now time.Time) error {
 // Replay loads the conversation and message an earlier request wrote.
 func (s *Store) Replay(ctx context.Context, patientID string, w app.Written) (*domain.Conversation, *domain.Message, error) {
 	got, err := s.batchGet(ctx, map[string][]map[string]types.AttributeValue{s.tables.Messages: {
-		convKey(patientID, w.ConversationID).av(),
-		msgKey(patientID, w.ConversationID, w.MessageID).av(),
+		convKey(patientID, w.Audience, w.ConversationID).av(),
+		msgKey(patientID, w.Audience, w.ConversationID, w.MessageID).av(),
 	}})
 	if err != nil {
 		return nil, nil, err

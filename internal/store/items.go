@@ -17,10 +17,11 @@ import (
 // storage tags at all.
 
 type partyAttrs struct {
-	ID   string      `dynamodbav:"id"`
-	Name string      `dynamodbav:"name"`
-	Role string      `dynamodbav:"role"`
-	Side domain.Side `dynamodbav:"side"`
+	ID           string              `dynamodbav:"id"`
+	Name         string              `dynamodbav:"name"`
+	Role         string              `dynamodbav:"role"`
+	Side         domain.Side         `dynamodbav:"side"`
+	Relationship domain.Relationship `dynamodbav:"relationship,omitempty"`
 }
 
 type poolRefAttrs struct {
@@ -35,12 +36,14 @@ type patientRefAttrs struct {
 
 // headerAttrs are a conversation header's attributes beside its keys.
 type headerAttrs struct {
-	ID             string          `dynamodbav:"conversationId"`
-	Patient        patientRefAttrs `dynamodbav:"patient"`
-	PracticeID     string          `dynamodbav:"practiceId"`
-	Subject        string          `dynamodbav:"subject"`
-	Pool           poolRefAttrs    `dynamodbav:"pool"`
-	Status         domain.Status   `dynamodbav:"status"`
+	ID         string          `dynamodbav:"conversationId"`
+	Patient    patientRefAttrs `dynamodbav:"patient"`
+	PracticeID string          `dynamodbav:"practiceId"`
+	Subject    string          `dynamodbav:"subject"`
+	Pool       poolRefAttrs    `dynamodbav:"pool"`
+	Status     domain.Status   `dynamodbav:"status"`
+	// Audience is absent on headers from before audiences (family).
+	Audience       domain.Audience `dynamodbav:"audience,omitempty"`
 	StartedBy      partyAttrs      `dynamodbav:"startedBy"`
 	PortalUserID   string          `dynamodbav:"portalUserId"`
 	Assignee       *partyAttrs     `dynamodbav:"assignee,omitempty"`
@@ -87,6 +90,12 @@ type msgItem struct {
 	Author         partyAttrs `dynamodbav:"author"`
 	CreatedAt      time.Time  `dynamodbav:"createdAt"`
 	Automatic      bool       `dynamodbav:"automatic,omitempty"`
+	// Audience is set on confidential messages only, so that the notifier
+	// can tell them from the stream's new image alone.
+	Audience domain.Audience `dynamodbav:"audience,omitempty"`
+	// MovedAt marks a copy made when its conversation moved between
+	// audiences: the stream shows it as new, but it is news to nobody.
+	MovedAt *time.Time `dynamodbav:"movedAt,omitempty"`
 }
 
 // entryItem is a note or event of a conversation's staff-only log
@@ -132,6 +141,8 @@ type linkItem struct {
 	// EmailUnreachable copies the portal user's bounce onto each of their
 	// links, so the patient view shows it without another read.
 	EmailUnreachable bool `dynamodbav:"emailUnreachable,omitempty"`
+	// EmailKey is domain.EmailKey of the portal user's address.
+	EmailKey string `dynamodbav:"emailKey,omitempty"`
 }
 
 type staffItem struct {
@@ -183,6 +194,8 @@ type practiceItem struct {
 	Holidays       []string            `dynamodbav:"holidays,omitempty"`
 	NurseLine      string              `dynamodbav:"nurseLine,omitempty"`
 	ShowStaffNames bool                `dynamodbav:"showStaffNamesToFamilies,omitempty"`
+	ConfidentialAt int                 `dynamodbav:"confidentialFromAge,omitempty"`
+	ConfidentialTo []string            `dynamodbav:"confidentialPools,omitempty"`
 }
 
 type auditItem struct {
@@ -217,7 +230,7 @@ func (p partyAttrs) party() domain.Party { return domain.Party(p) }
 func headerOf(c domain.Conversation) headerAttrs {
 	h := headerAttrs{
 		ID: c.ID, Patient: patientRefAttrs(c.Patient), PracticeID: c.PracticeID, Subject: c.Subject,
-		Pool: poolRefAttrs(c.Pool), Status: c.Status, StartedBy: partyOf(c.StartedBy), PortalUserID: c.PortalUserID,
+		Pool: poolRefAttrs(c.Pool), Status: c.Status, Audience: c.Audience.OrFamily(), StartedBy: partyOf(c.StartedBy), PortalUserID: c.PortalUserID,
 		CreatedAt: c.CreatedAt, LastActivityAt: c.LastActivityAt, MessageCount: c.MessageCount, Preview: c.Preview,
 		PortalUnread: c.PortalUnread, StaffUnread: c.StaffUnread, PortalReadAt: c.PortalReadAt, StaffReadAt: c.StaffReadAt,
 		Version: c.Version, AssignedAt: c.AssignedAt, Awaiting: c.Awaiting, AwaitingSince: c.AwaitingSince,
@@ -233,7 +246,7 @@ func headerOf(c domain.Conversation) headerAttrs {
 func (h headerAttrs) conversation() domain.Conversation {
 	c := domain.Conversation{
 		ID: h.ID, Patient: domain.PatientRef(h.Patient), PracticeID: h.PracticeID, Subject: h.Subject,
-		Pool: domain.PoolRef(h.Pool), Status: h.Status, StartedBy: h.StartedBy.party(), PortalUserID: h.PortalUserID,
+		Pool: domain.PoolRef(h.Pool), Status: h.Status, Audience: h.Audience.OrFamily(), StartedBy: h.StartedBy.party(), PortalUserID: h.PortalUserID,
 		CreatedAt: h.CreatedAt, LastActivityAt: h.LastActivityAt, MessageCount: h.MessageCount, Preview: h.Preview,
 		PortalUnread: h.PortalUnread, StaffUnread: h.StaffUnread, PortalReadAt: h.PortalReadAt, StaffReadAt: h.StaffReadAt,
 		Version: h.Version, AssignedAt: h.AssignedAt, Awaiting: h.Awaiting, AwaitingSince: h.AwaitingSince,
@@ -247,11 +260,20 @@ func (h headerAttrs) conversation() domain.Conversation {
 }
 
 func newMsgItem(m domain.Message) msgItem {
-	return msgItem{msgKey(m.PatientID, m.ConversationID, m.ID), m.ID, m.ConversationID, m.PatientID, m.Body, partyOf(m.Author), m.CreatedAt, m.Automatic}
+	return msgItem{msgKey(m.PatientID, m.Audience, m.ConversationID, m.ID), m.ID, m.ConversationID, m.PatientID, m.Body, partyOf(m.Author), m.CreatedAt, m.Automatic, confidentialOnly(m.Audience), nil}
+}
+
+// confidentialOnly keeps the family's items as they were before audiences:
+// only a confidential item carries its audience.
+func confidentialOnly(a domain.Audience) domain.Audience {
+	if a == domain.AudienceConfidential {
+		return a
+	}
+	return ""
 }
 
 func (m msgItem) message() domain.Message {
-	return domain.Message{ID: m.ID, ConversationID: m.ConversationID, PatientID: m.PatientID, Body: m.Body, Author: m.Author.party(), CreatedAt: m.CreatedAt, Automatic: m.Automatic}
+	return domain.Message{ID: m.ID, ConversationID: m.ConversationID, PatientID: m.PatientID, Body: m.Body, Author: m.Author.party(), CreatedAt: m.CreatedAt, Automatic: m.Automatic, Audience: m.Audience.OrFamily()}
 }
 
 func newEntryItem(e domain.Entry) entryItem {
@@ -312,6 +334,7 @@ func newLinkItem(practiceID string, l domain.Link) linkItem {
 		key: linkKey(l.PatientID, l.PortalUserID), GSI1PK: pfxPortalUser + l.PortalUserID, GSI1SK: pfxPatient + l.PatientID,
 		PatientID: l.PatientID, PortalUserID: l.PortalUserID, Relationship: l.Relationship, PatientName: l.PatientName,
 		PatientDOB: l.PatientDOB, PortalUserName: l.PortalUserName, LinkedAt: l.LinkedAt, LinkedBy: l.LinkedBy, PracticeID: practiceID,
+		EmailKey: l.EmailKey,
 	}
 }
 
@@ -319,7 +342,7 @@ func (l linkItem) link() domain.Link {
 	return domain.Link{
 		PatientID: l.PatientID, PortalUserID: l.PortalUserID, Relationship: l.Relationship, PatientName: l.PatientName,
 		PatientDOB: l.PatientDOB, PortalUserName: l.PortalUserName, LinkedAt: l.LinkedAt, LinkedBy: l.LinkedBy,
-		PracticeID: l.PracticeID, EmailUnreachable: l.EmailUnreachable,
+		PracticeID: l.PracticeID, EmailUnreachable: l.EmailUnreachable, EmailKey: l.EmailKey,
 	}
 }
 
@@ -356,13 +379,14 @@ func (u portalUserItem) portalUser() domain.PortalUser {
 }
 
 func newPracticeItem(p domain.Practice) practiceItem {
-	return practiceItem{practiceKey(p.ID), p.ID, p.Name, p.TimeZone, p.PortalURL, p.OfficeHours, p.Holidays, p.NurseLine, p.ShowStaffNames}
+	return practiceItem{practiceKey(p.ID), p.ID, p.Name, p.TimeZone, p.PortalURL, p.OfficeHours, p.Holidays, p.NurseLine, p.ShowStaffNames, p.ConfidentialFromAge, p.ConfidentialPools}
 }
 
 func (p practiceItem) practice() domain.Practice {
 	return domain.Practice{
 		ID: p.ID, Name: p.Name, TimeZone: p.TimeZone, PortalURL: p.PortalURL,
 		OfficeHours: p.OfficeHours, Holidays: p.Holidays, NurseLine: p.NurseLine, ShowStaffNames: p.ShowStaffNames,
+		ConfidentialFromAge: p.ConfidentialAt, ConfidentialPools: p.ConfidentialTo,
 	}
 }
 

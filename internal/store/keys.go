@@ -5,6 +5,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pedsportal/messaging/internal/domain"
 )
 
 // Key prefixes. Every item of a patient shares the patient's partition, so
@@ -74,10 +76,25 @@ func rosterStaffKey(practiceID, staffID string) key {
 	return key{pfxPractice + practiceID, pfxStaff + staffID}
 }
 
-// Messages table: the partition key is the bare patient ID.
-func convKey(patientID, convID string) key { return key{patientID, pfxConv + convID} }
-func msgKey(patientID, convID, msgID string) key {
-	return key{patientID, pfxConv + convID + pfxMsg + msgID}
+// Messages table: the partition key is the bare patient ID for the
+// family's conversations and the patient ID with sfxConfidential for
+// conversations only the patient and the care team see. A read names its
+// partition from the audiences its grant reaches (chartPK), so no list,
+// chain or header read of a guardian can return a confidential item.
+const sfxConfidential = "#CONFIDENTIAL"
+
+func chartPK(patientID string, a domain.Audience) string {
+	if a == domain.AudienceConfidential {
+		return patientID + sfxConfidential
+	}
+	return patientID
+}
+
+func convKey(patientID string, a domain.Audience, convID string) key {
+	return key{chartPK(patientID, a), pfxConv + convID}
+}
+func msgKey(patientID string, a domain.Audience, convID, msgID string) key {
+	return key{chartPK(patientID, a), pfxConv + convID + pfxMsg + msgID}
 }
 
 // Worklog table: a conversation's notes and events, in time order.

@@ -2,7 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -39,15 +44,166 @@ func filterCondition(f app.ConversationFilter) (expression.ConditionBuilder, boo
 	}
 }
 
-// Conversations lists a patient's conversations, newest activity first, from
-// the ByActivity LSI with strong consistency: one Query per page.
-func (s *Store) Conversations(ctx context.Context, patientID string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
-	kc := expression.Key(aPK).Equal(expression.Value(patientID))
+// Conversations lists a patient's conversations of the audiences auds,
+// newest activity first, from the ByActivity LSI with strong consistency:
+// one Query per page and partition. Only the partitions auds name are
+// read; two are read concurrently and merged (see merged).
+func (s *Store) Conversations(ctx context.Context, patientID string, auds []domain.Audience, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+	if len(auds) == 1 {
+		pk := chartPK(patientID, auds[0])
+		from, ok := onePartStart(start, pk)
+		if !ok {
+			return app.Page[domain.Conversation]{}, nil
+		}
+		return s.partitionConversations(ctx, pk, f, limit, from)
+	}
+	parts := make([]partPage, len(auds))
+	var wg sync.WaitGroup
+	for i, a := range auds {
+		parts[i].pk = chartPK(patientID, a)
+		from, ok := partStart(start, i, parts[i].pk)
+		if !ok {
+			continue // this partition ended on an earlier page
+		}
+		parts[i].open, parts[i].from = true, from
+		wg.Go(func() {
+			parts[i].page, parts[i].err = s.partitionConversations(ctx, parts[i].pk, f, limit, from)
+		})
+	}
+	wg.Wait()
+	for _, p := range parts {
+		if p.err != nil {
+			return app.Page[domain.Conversation]{}, p.err
+		}
+	}
+	return merged(parts, limit), nil
+}
+
+func (s *Store) partitionConversations(ctx context.Context, pk string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+	kc := expression.Key(aPK).Equal(expression.Value(pk))
 	return s.queryConversations(ctx, &dynamodb.QueryInput{
 		TableName:      aws.String(s.tables.Messages),
 		IndexName:      aws.String(schema.IndexByActivity),
 		ConsistentRead: aws.Bool(true),
 	}, kc, f, limit, start)
+}
+
+// partPage is one partition's share of a merged list page.
+type partPage struct {
+	pk   string
+	open bool              // not ended on an earlier page
+	from map[string]string // where this page started; nil: the beginning
+	page app.Page[domain.Conversation]
+	err  error
+}
+
+// A merged page key holds, per partition i, its own key with each
+// attribute prefixed "i.", or "i.begin" when nothing of it was listed
+// yet; a partition with neither has ended. A plain key is one partition's
+// (a list of one audience, or one from before audiences): that partition
+// goes on from it, and a confidential one starts from its beginning,
+// since none existed before audiences did.
+func partStart(start map[string]string, i int, pk string) (map[string]string, bool) {
+	if start == nil {
+		return nil, true
+	}
+	if plain := start[aPK]; plain != "" {
+		if plain == pk {
+			return start, true
+		}
+		return nil, strings.HasSuffix(pk, sfxConfidential)
+	}
+	pfx := strconv.Itoa(i) + "."
+	var out map[string]string
+	for k, v := range start {
+		if name, ok := strings.CutPrefix(k, pfx); ok && name != "begin" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[name] = v
+		}
+	}
+	_, begin := start[pfx+"begin"]
+	if out != nil && out[aPK] != pk {
+		return nil, false // not this partition's key: never taken as one
+	}
+	return out, out != nil || begin
+}
+
+// onePartStart is the start in partition pk of a list of one audience: a
+// plain key of pk, or pk's share of a merged key (a reader whose audiences
+// changed between pages). ok is false when the key has nothing of pk.
+func onePartStart(start map[string]string, pk string) (map[string]string, bool) {
+	if start == nil || start[aPK] == pk {
+		return start, true
+	}
+	for i := 0; i < 2; i++ {
+		if from, ok := partStart(start, i, pk); ok && (from != nil || start[strconv.Itoa(i)+".begin"] != "") {
+			return from, true
+		}
+	}
+	return nil, false
+}
+
+// merged is the first limit conversations of the partitions' pages, newest
+// activity first. A partition with more to read may still hold items that
+// sort before another's, so nothing after the lowest point every such
+// partition has reached is listed yet: no page repeats or skips one.
+func merged(parts []partPage, limit int) app.Page[domain.Conversation] {
+	type item struct {
+		part int
+		sk   string
+		c    domain.Conversation
+	}
+	var all []item
+	frontier := ""
+	for i, p := range parts {
+		for _, c := range p.page.Items {
+			all = append(all, item{i, activitySK(c.LastActivityAt, c.ID), c})
+		}
+		if p.page.LastKey != nil {
+			frontier = max(frontier, p.page.LastKey[aActivitySK])
+		}
+	}
+	slices.SortFunc(all, func(a, b item) int { return strings.Compare(b.sk, a.sk) })
+	taken := make([]int, len(parts))
+	var page app.Page[domain.Conversation]
+	for _, it := range all {
+		if len(page.Items) == limit || it.sk < frontier {
+			break
+		}
+		page.Items = append(page.Items, it.c)
+		taken[it.part]++
+	}
+	next := map[string]string{}
+	for i, p := range parts {
+		pfx := strconv.Itoa(i) + "."
+		var key map[string]string
+		switch {
+		case !p.open:
+			continue
+		case taken[i] == len(p.page.Items):
+			key = p.page.LastKey
+			if key == nil {
+				continue // ended
+			}
+		case taken[i] == 0:
+			key = p.from
+		default:
+			c := p.page.Items[taken[i]-1]
+			key = map[string]string{aPK: p.pk, aSK: pfxConv + c.ID, aActivitySK: activitySK(c.LastActivityAt, c.ID)}
+		}
+		if key == nil {
+			next[pfx+"begin"] = "1"
+		}
+		for k, v := range key {
+			next[pfx+k] = v
+		}
+	}
+	if len(next) > 0 {
+		page.LastKey = next
+	}
+	return page
 }
 
 // Inbox lists a practice's conversations across patients. A turn's queue
@@ -130,13 +286,75 @@ func (s *Store) queryConversations(ctx context.Context, in *dynamodb.QueryInput,
 	}
 }
 
-// Chain reads one page of a conversation, oldest first. The first page
-// (start nil) also returns the header, which sorts before its messages, so a
-// whole short conversation is one Query. Errors: ENotFound when the
-// conversation is not the patient's.
-func (s *Store) Chain(ctx context.Context, patientID, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error) {
+// Chain reads one page of a conversation of the audiences auds, oldest
+// first. The first page (start nil) also returns the header, which sorts
+// before its messages, so a whole short conversation is one Query; with
+// two audiences both partitions are queried at once and at most one holds
+// the conversation. A later page's key names its partition, which must be
+// one of auds. Errors: ENotFound when the conversation is not the
+// patient's or not of auds.
+func (s *Store) Chain(ctx context.Context, patientID string, auds []domain.Audience, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error) {
+	if start != nil {
+		for _, a := range auds {
+			if start[aPK] == chartPK(patientID, a) {
+				return s.laterChainPage(ctx, patientID, a, convID, limit, start)
+			}
+		}
+		return nil, app.Page[domain.Message]{}, domain.ErrNotFound
+	}
+	type result struct {
+		conv *domain.Conversation
+		page app.Page[domain.Message]
+		err  error
+	}
+	res := make([]result, len(auds))
+	var wg sync.WaitGroup
+	for i, a := range auds {
+		wg.Go(func() {
+			r := &res[i]
+			r.conv, r.page, r.err = s.partitionChain(ctx, chartPK(patientID, a), convID, limit, nil)
+		})
+	}
+	wg.Wait()
+	for _, r := range res {
+		if r.err == nil || !errors.Is(r.err, domain.ErrNotFound) {
+			return r.conv, r.page, r.err
+		}
+	}
+	return nil, app.Page[domain.Message]{}, domain.ErrNotFound
+}
+
+// laterChainPage is a page after the first: the header is read beside it,
+// so that a conversation moved to another partition since the first page
+// answers ENotFound, as its first page now does, not an empty page.
+func (s *Store) laterChainPage(ctx context.Context, patientID string, a domain.Audience, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error) {
+	var (
+		page    app.Page[domain.Message]
+		err     error
+		res     *dynamodb.GetItemOutput
+		headErr error
+		wg      sync.WaitGroup
+	)
+	wg.Go(func() {
+		res, headErr = s.db.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: aws.String(s.tables.Messages), Key: convKey(patientID, a, convID).av(),
+			ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String(aSK),
+		})
+	})
+	_, page, err = s.partitionChain(ctx, chartPK(patientID, a), convID, limit, start)
+	wg.Wait()
+	switch {
+	case headErr != nil:
+		return nil, page, classify("get conversation", headErr)
+	case len(res.Item) == 0:
+		return nil, app.Page[domain.Message]{}, domain.ErrNotFound
+	}
+	return nil, page, err
+}
+
+func (s *Store) partitionChain(ctx context.Context, pk, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error) {
 	var page app.Page[domain.Message]
-	kc := expression.Key(aPK).Equal(expression.Value(patientID)).
+	kc := expression.Key(aPK).Equal(expression.Value(pk)).
 		And(expression.Key(aSK).BeginsWith(pfxConv + convID))
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
 	if err != nil {

@@ -90,6 +90,44 @@ func MigrateOpenIndex(ctx context.Context, db MigrationAPI, t Tables) (int, erro
 	return changed, err
 }
 
+// MigrateAudiences gives conversation headers written before audiences
+// existed the family's audience, which is what they always were: such
+// headers live in the family's partition, and reads already take a
+// missing audience as the family's, so the step only makes the stored
+// record say so (staff views and exports show it). A header that somehow
+// lives in a confidential partition is never touched.
+func MigrateAudiences(ctx context.Context, db MigrationAPI, t Tables) (int, error) {
+	filter := expression.AttributeExists(expression.Name(aMessageCount)).
+		And(expression.AttributeNotExists(expression.Name(aAudience)))
+	set, err := expression.NewBuilder().
+		WithUpdate(expression.Set(expression.Name(aAudience), expression.Value(domain.AudienceFamily))).
+		WithCondition(expression.AttributeExists(expression.Name(aMessageCount)).And(expression.AttributeNotExists(expression.Name(aAudience)))).
+		Build()
+	if err != nil {
+		return 0, err
+	}
+	changed := 0
+	err = scanEach(ctx, db, t.Messages, filter, func(it map[string]types.AttributeValue) error {
+		if pk, ok := it[aPK].(*types.AttributeValueMemberS); !ok || strings.HasSuffix(pk.Value, sfxConfidential) {
+			return nil
+		}
+		_, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(t.Messages), Key: keyOf(it),
+			UpdateExpression: set.Update(), ConditionExpression: set.Condition(),
+			ExpressionAttributeNames: set.Names(), ExpressionAttributeValues: set.Values(),
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return nil // written meanwhile, with its audience
+		}
+		if err == nil {
+			changed++
+		}
+		return err
+	})
+	return changed, err
+}
+
 // MigrateIdempotency moves idempotency records that older versions kept in
 // the Messages table (SK "IDEM#…", with a TTL the Messages table no longer
 // has) to the Idempotency table, and removes them from Messages. Records

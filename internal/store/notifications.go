@@ -268,7 +268,9 @@ func (s *Store) Finish(ctx context.Context, p outbox.Pending, recs []audit.Recor
 
 // Conversation reads a conversation header; nil when absent.
 func (s *Store) Conversation(ctx context.Context, patientID, convID string) (*domain.Conversation, error) {
-	f, err := s.LoadAccess(ctx, authz.Query{PatientID: patientID, ConversationID: convID})
+	// Of either audience: the notifier serves no caller, and decides who
+	// hears of a confidential conversation from the header it reads here.
+	f, err := s.LoadAccess(ctx, authz.Query{PatientID: patientID, ConversationID: convID, Confidential: true})
 	if err != nil {
 		return nil, err
 	}
@@ -307,6 +309,7 @@ func (s *Store) FamilyRecipients(ctx context.Context, patientID string) ([]outbo
 			return nil, err
 		}
 		if r != nil {
+			r.Relationship = l.Relationship
 			out = append(out, *r)
 		}
 	}
@@ -378,9 +381,10 @@ func MessageFromStream(image map[string]events.DynamoDBAttributeValue) (outbox.M
 	if err := attributevalue.UnmarshalMap(av, &m); err != nil {
 		return outbox.Message{}, false, fmt.Errorf("decode message: %w", err)
 	}
-	if m.Automatic {
-		// The after-hours acknowledgement: the family reads it as they
-		// write, and it is news to nobody.
+	if m.Automatic || m.MovedAt != nil {
+		// The after-hours acknowledgement (the family reads it as they
+		// write) and the copies a move between audiences makes are news
+		// to nobody.
 		return outbox.Message{}, false, nil
 	}
 	return outbox.Message{PatientID: m.PatientID, ConversationID: m.ConversationID, MessageID: m.ID, AuthorSide: m.Author.Side, At: m.CreatedAt}, true, nil

@@ -242,8 +242,8 @@ func TestMessageFromStream(t *testing.T) {
 			t.Fatalf("decoded %+v from %v", m, plain)
 		}
 	}
-	if msgs < 5 || headers != 5 {
-		t.Fatalf("decoded %d messages and skipped %d headers; want the demo's messages and its 5 headers", msgs, headers)
+	if msgs < 7 || headers != 7 {
+		t.Fatalf("decoded %d messages and skipped %d headers; want the demo's messages and its 7 headers", msgs, headers)
 	}
 }
 

@@ -92,7 +92,7 @@ func TestConcurrentRepliesAllCount(t *testing.T) {
 	for err := range errs {
 		t.Errorf("reply failed: %v", err)
 	}
-	conv, page, err := s.Chain(ctx, seed.Mateo, c.ID, 100, nil)
+	conv, page, err := s.Chain(ctx, seed.Mateo, []domain.Audience{domain.AudienceFamily}, c.ID, 100, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestIdempotency(t *testing.T) {
 	if _, err := s.AppendMessage(ctx, reply(domain.SidePortal, c, "other", time.Now().UTC()), idem); domain.ErrorCode(err) != domain.EIdemMismatch {
 		t.Fatalf("reused key with another body: err = %v, want %s", err, domain.EIdemMismatch)
 	}
-	conv, page, err := s.Chain(ctx, seed.Mateo, c.ID, 10, nil)
+	conv, page, err := s.Chain(ctx, seed.Mateo, []domain.Audience{domain.AudienceFamily}, c.ID, 10, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestListNewestFirstAndPaged(t *testing.T) {
 	var got []string
 	var start map[string]string
 	for pages := 0; ; pages++ {
-		page, err := s.Conversations(ctx, seed.Lily, app.ConversationFilter{}, 2, start)
+		page, err := s.Conversations(ctx, seed.Lily, []domain.Audience{domain.AudienceFamily}, app.ConversationFilter{}, 2, start)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +188,7 @@ func TestListNewestFirstAndPaged(t *testing.T) {
 	if _, err := s.AppendMessage(ctx, reply(domain.SideStaff, domain.Conversation{ID: ids[0], Patient: domain.PatientRef{ID: seed.Lily}}, "r", base.Add(10*time.Hour)), wr(app.Idempotency{CallerID: "n", Key: "r", Hash: "h"})); err != nil {
 		t.Fatal(err)
 	}
-	page, err := s.Conversations(ctx, seed.Lily, app.ConversationFilter{}, 10, nil)
+	page, err := s.Conversations(ctx, seed.Lily, []domain.Audience{domain.AudienceFamily}, app.ConversationFilter{}, 10, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestLateReplyKeepsNewerActivity(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	conv, page, err := s.Chain(ctx, seed.Mateo, c.ID, 10, nil)
+	conv, page, err := s.Chain(ctx, seed.Mateo, []domain.Audience{domain.AudienceFamily}, c.ID, 10, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestUpdatesOnlyTouchHeaders(t *testing.T) {
 	s := newStore(t)
 	ctx := t.Context()
 	c := newConversation(t, s, seed.Mateo, time.Now().UTC())
-	_, page, err := s.Chain(ctx, seed.Mateo, c.ID, 10, nil)
+	_, page, err := s.Chain(ctx, seed.Mateo, []domain.Audience{domain.AudienceFamily}, c.ID, 10, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

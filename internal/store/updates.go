@@ -73,7 +73,7 @@ func (s *Store) updateHeader(ctx context.Context, c domain.Conversation, update 
 	}
 	tx := []types.TransactWriteItem{{Update: &types.Update{
 		TableName:                 aws.String(s.tables.Messages),
-		Key:                       convKey(c.Patient.ID, c.ID).av(),
+		Key:                       convKey(c.Patient.ID, c.Audience, c.ID).av(),
 		UpdateExpression:          expr.Update(),
 		ConditionExpression:       expr.Condition(),
 		ExpressionAttributeNames:  expr.Names(),

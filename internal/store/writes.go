@@ -80,7 +80,7 @@ func waitIs(c domain.Conversation) expression.ConditionBuilder {
 func newConvItem(c domain.Conversation) convItem {
 	q := queueOf(c)
 	it := convItem{
-		key:         convKey(c.Patient.ID, c.ID),
+		key:         convKey(c.Patient.ID, c.Audience, c.ID),
 		ActivitySK:  activitySK(c.LastActivityAt, c.ID),
 		InboxPK:     pfxPractice + c.PracticeID,
 		InboxSK:     inboxSK(c.LastActivityAt, c.Patient.ID, c.ID),
@@ -196,7 +196,7 @@ func appendUpdate(table string, m domain.Message, w app.Write, activity bool) ty
 	expr, _ := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
 	return types.TransactWriteItem{Update: &types.Update{
 		TableName:                           aws.String(table),
-		Key:                                 convKey(m.PatientID, m.ConversationID).av(),
+		Key:                                 convKey(m.PatientID, m.Audience, m.ConversationID).av(),
 		UpdateExpression:                    expr.Update(),
 		ConditionExpression:                 expr.Condition(),
 		ExpressionAttributeNames:            expr.Names(),
@@ -243,7 +243,7 @@ func (s *Store) writeMessage(ctx context.Context, header types.TransactWriteItem
 	reasons, err := s.transact(ctx, "write message", tx)
 	switch {
 	case err == nil:
-		return app.Written{ConversationID: m.ConversationID, MessageID: m.ID}, nil
+		return app.Written{ConversationID: m.ConversationID, MessageID: m.ID, Audience: m.Audience.OrFamily()}, nil
 	// A known key decides the outcome before anything else: same request,
 	// same answer; other request, refused.
 	case failed(reasons, txIdem):

@@ -31,6 +31,8 @@ type Recipient struct {
 	Channels domain.Channels
 	// EmailUnreachable stops e-mail after a bounce or complaint.
 	EmailUnreachable bool
+	// Relationship is a family recipient's relationship to the patient.
+	Relationship domain.Relationship
 }
 
 // CanEmail reports whether r can be e-mailed: an address that has not

@@ -43,7 +43,7 @@ func (s devStack) Overdue(ctx context.Context) (string, error) {
 	at := time.Now().UTC().AddDate(0, -1, 0)
 	wei := domain.Party{ID: seed.ParentChen, Name: "Wei Chen", Role: "portal", Side: domain.SidePortal}
 	c, m := app.NewConversation(ulid.Make().String(), ulid.Make().String(), domain.PatientRef{ID: seed.Lily, DisplayName: "Lily Chen"}, seed.PracticeID,
-		domain.PoolRef{ID: seed.PoolBilling, Name: "Billing"}, "A statement from last month", "Could you explain this charge?", wei, seed.ParentChen, at)
+		domain.PoolRef{ID: seed.PoolBilling, Name: "Billing"}, domain.AudienceFamily, "A statement from last month", "Could you explain this charge?", wei, seed.ParentChen, at)
 	rec := audit.Record{PatientID: seed.Lily, At: at, ActorID: seed.ParentChen, Action: audit.CreateConversation, Outcome: audit.Success, RequestID: ulid.Make().String()}
 	if _, err := s.Store.CreateConversation(ctx, c, m, app.Write{Idem: app.Idempotency{CallerID: seed.ParentChen, Key: c.ID, Hash: "h"}, Audit: rec}); err != nil {
 		return "", err

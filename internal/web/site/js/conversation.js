@@ -3,6 +3,7 @@
 // new conversation.
 
 import { seg } from './api.js';
+import { authorRole } from './audience.js';
 import { roleName, timeEl } from './format.js';
 import {
   announce, createOnSubmit, errorBox, go, h, pager, replace, selectField, textField, validate,
@@ -25,7 +26,7 @@ export function messageItem(m, { selfId = '', extra = null } = {}) {
   return h('li', { class: `msg ${side}${mine ? ' mine' : ''}${m.automatic ? ' automatic' : ''}`, id: m.id ? messageDomId(m.id) : null },
     h('header', {},
       h('span', { class: 'author' }, m.author?.name || 'Unknown', mine ? ' (you)' : ''),
-      m.automatic ? h('span', { class: 'chip auto' }, 'Automatic reply') : h('span', { class: 'role' }, roleName(m.author?.role)),
+      m.automatic ? h('span', { class: 'chip auto' }, 'Automatic reply') : h('span', { class: 'role' }, authorRole(m.author, roleName)),
       timeEl(m.createdAt)),
     h('p', { class: 'body' }, m.body),
     side === 'portal' ? statusLine(m.status) : null,

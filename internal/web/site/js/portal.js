@@ -3,6 +3,7 @@
 // is waiting).
 
 import { seg } from './api.js';
+import { audienceChip, careTeamChoice, isPrivate } from './audience.js';
 import { composeForm, firstPage, messageChain, messageItem, printButton, replyForm } from './conversation.js';
 import { birthDate, short } from './format.js';
 import { notificationsView } from './notifications.js';
@@ -159,6 +160,7 @@ async function messagesView({ live }) {
         h('div', { class: 'meta' },
           unread ? h('span', { class: 'badge new' }, `${c.unread} new`) : null,
           h('span', {}, `To: ${c.pool?.name || ''}`),
+          audienceChip(c, 'portal'),
           c.status === 'closed' ? h('span', { class: 'chip closed' }, 'Closed') : null),
         c.preview ? h('p', { class: 'preview' }, c.preview) : null,
         h('a', { class: 'more', href: `#/c/${seg(p.id)}/${seg(c.id)}`, 'aria-describedby': subjectId }, 'Details / Read More')));
@@ -221,7 +223,7 @@ async function conversationView({ args: [pid, cid], live }) {
     back,
     h('div', { class: 'page-head' }, h('h1', {}, conv.subject), printButton()),
     h('p', { class: 'muted' }, `About ${conv.patient?.displayName || state.current.displayName} · To: ${conv.pool?.name || ''}`,
-      conv.status === 'closed' ? ' · Closed' : ''),
+      conv.status === 'closed' ? ' · Closed' : '', isPrivate(conv) ? ' · Only you and your care team see this' : ''),
     box,
     chain.el, chain.more, reply);
   chain.draw();
@@ -245,6 +247,10 @@ async function writeView({ live }) {
   });
   if (!pools) return;
 
+  // The patient's own account, from the practice's age: "only my care
+  // team sees this", for the pools the practice allows.
+  const privatePools = p.confidentialPools || [];
+  let choice = null;
   const form = composeForm({
     api,
     pid: p.id,
@@ -257,6 +263,15 @@ async function writeView({ live }) {
     intro: h('p', {}, 'About ', h('strong', {}, p.displayName), `, born ${birthDate(p.dateOfBirth)}. `,
       h('span', { class: 'muted' }, 'To write about someone else, change Current patient above.')),
     actions: h('a', { class: 'btn secondary', href: '#/messages' }, 'Cancel'),
+    tools: privatePools.length ? (_body, pool) => {
+      choice = careTeamChoice({
+        poolIds: privatePools,
+        poolNames: pools.filter((x) => privatePools.includes(x.id)).map((x) => x.name),
+        poolSelect: pool.select,
+      });
+      return choice.el;
+    } : null,
+    to: () => (choice ? choice.payload() : {}),
   });
 
   replace(main,

@@ -1,6 +1,7 @@
 // The staff admin page: inbox, conversation, new conversation, patients.
 
 import { seg } from './api.js';
+import { audienceChip, audienceControl, isPrivate } from './audience.js';
 import { composeForm, firstPage, messageChain, messageItem, printButton, replyForm } from './conversation.js';
 import { familyCard } from './family.js';
 import { at, birthDate, duration, roleName, short, timeEl, turnName, when } from './format.js';
@@ -182,6 +183,7 @@ function convItem(c, { showPatient = true } = {}) {
         unread ? h('span', { class: 'badge' }, `${c.unread} unread`) : null,
         h('span', { class: 'chip' }, c.pool?.name || ''),
         h('span', { class: `chip ${c.status}` }, c.status === 'closed' ? 'Closed' : 'Open'),
+        audienceChip(c, 'staff'),
         h('span', {}, c.assignee ? `Assigned to ${c.assignee.name}` : 'Unassigned'),
         h('span', {}, `${c.messageCount} ${c.messageCount === 1 ? 'message' : 'messages'}`))));
 }
@@ -455,6 +457,25 @@ async function conversationView({ args: [pid, cid], live }) {
     });
   }
 
+  /** moveAudience moves the conversation between the family and the care
+   * team only; a change made meanwhile reloads it and says so. */
+  async function moveAudience(body, done) {
+    clearNotice();
+    actionBox.textContent = '';
+    try {
+      const res = await api.post(`${path}/audience`, { ...body, version: conv.version });
+      if (!live()) return;
+      conv = res.conversation;
+      drawAll();
+      work.reload();
+      announce(done);
+    } catch (e) {
+      if (!live()) return;
+      if (e.status === 409 && !e.problem?.detail?.includes('messages')) await changedMeanwhile();
+      else throw e;
+    }
+  }
+
   /** claimConflict says who took the conversation first and offers to
    * take it over. */
   async function claimConflict(problem) {
@@ -490,6 +511,7 @@ async function conversationView({ args: [pid, cid], live }) {
       h('h1', { class: 'conv-title' }, conv.subject),
       h('span', { class: `chip ${conv.status}` }, conv.status === 'closed' ? 'Closed' : 'Open'),
       conv.status === 'open' && conv.awaiting ? h('span', { class: 'chip turn' }, turnName(conv.awaiting)) : null,
+      audienceChip(conv, 'staff'),
       overdueFlag(conv),
       printButton());
   }
@@ -499,6 +521,8 @@ async function conversationView({ args: [pid, cid], live }) {
     replace(details, h('dl', { class: 'conv-meta' },
       h('dt', {}, 'Patient'), h('dd', {}, h('a', { href: `#/patient/${seg(conv.patient.id)}` }, conv.patient.displayName)),
       h('dt', {}, 'Family'), h('dd', {}, family ? [`${family.portalUserName} (${family.relationship})`, unreachableFlag(family)] : '—'),
+      h('dt', {}, 'Who may read'), h('dd', { id: 'conv-audience' }, isPrivate(conv)
+        ? 'The patient and the care team only (confidential)' : 'The family: every linked portal user'),
       h('dt', {}, 'Pool'), h('dd', { id: 'conv-pool' }, conv.pool?.name || ''),
       h('dt', {}, 'Turn'), h('dd', { id: 'conv-turn' }, closed ? 'Closed' : (turnLine(conv) || '—')),
       h('dt', {}, 'Assigned'), h('dd', { id: 'conv-assignee' }, conv.assignee
@@ -542,7 +566,8 @@ async function conversationView({ args: [pid, cid], live }) {
     replace(controls,
       h('div', { class: 'field' }, assign.el, h('div', { class: 'actions' }, assignBtn, meBtn)),
       turnBtn ? h('div', { class: 'field' }, h('div', { class: 'actions' }, turnBtn), turnHint) : null,
-      h('div', { class: 'actions' }, statusBtn));
+      h('div', { class: 'actions' }, statusBtn),
+      audienceControl({ conv, role: state.me.role, box: actionBox, move: moveAudience }));
   }
 
   function drawReply() {
@@ -632,6 +657,8 @@ function entryWords(e) {
     case 'no_reply_needed': return `${by} marked it as no reply needed`;
     case 'needs_reply': return `${by} marked it as needing a reply`;
     case 'overdue': return 'Overdue: no reply within the pool’s response target';
+    case 'made_confidential': return `${by} made it confidential (patient and care team only)${e.text ? `: ${e.text}` : ''}`;
+    case 'shared_with_family': return `${by} shared it with the family${e.text ? `: ${e.text}` : ''}`;
     default: return `${by}: ${String(e.kind || '').replaceAll('_', ' ')}`;
   }
 }
@@ -858,6 +885,10 @@ async function chartView({ args: [pid], live }) {
     // Admins (by their directory role, which the server checks again) also
     // get the controls that link and unlink family members.
     familyCard({ api, patient: p, links, isAdmin: state.me.role === 'admin', flag: unreachableFlag }),
+    // What the links mean for confidentiality: a teen's account sharing a
+    // guardian's e-mail address, say.
+    (patient.warnings || []).length
+      ? h('div', { class: 'notice warn', role: 'note' }, patient.warnings.map((w) => h('p', {}, w))) : null,
     h('section', { class: 'card', 'aria-labelledby': 'chart-h' },
       h('div', { class: 'page-head chart-head' }, h('h2', { id: 'chart-h' }, 'Chart history'), status.el),
       box, listArea));
@@ -893,8 +924,12 @@ async function newConversationView({ args: [pid], live }) {
     const rid = `to-${i}`;
     return h('label', { for: rid },
       h('input', { type: 'radio', name: 'to', id: rid, value: l.portalUserId, checked: links.length === 1 }),
-      `${l.portalUserName} (${l.relationship})`);
+      `${l.portalUserName} (${l.relationship === 'self' ? 'the patient’s own account' : l.relationship})`);
   });
+  // Writing to the patient's own account, staff may keep the conversation
+  // from the guardians; the server holds it to the practice's age.
+  const own = links.find((l) => l.relationship === 'self');
+  const privateChoice = own ? checkField({ label: 'Confidential: only the patient and the care team see it' }) : null;
   const form = composeForm({
     api,
     pid,
@@ -904,9 +939,16 @@ async function newConversationView({ args: [pid], live }) {
     poolLabel: 'Pool',
     poolPrompt: 'Choose the team for replies',
     poolMissing: 'Choose a pool.',
-    intro: h('fieldset', {}, h('legend', {}, 'To'), h('div', { class: 'radio-list' }, radios)),
+    intro: h('div', {}, h('fieldset', {}, h('legend', {}, 'To'), h('div', { class: 'radio-list' }, radios)), privateChoice?.el),
     to: (f) => {
       const portalUserId = f.querySelector('input[name="to"]:checked')?.value;
+      if (portalUserId && privateChoice?.input.checked) {
+        if (portalUserId !== own.portalUserId) {
+          box.textContent = `A confidential conversation goes to ${own.portalUserName}'s own account: choose it under To.`;
+          return null;
+        }
+        return { portalUserId, audience: 'confidential' };
+      }
       if (portalUserId) return { portalUserId };
       box.textContent = 'Choose who to write to.';
       radios[0].querySelector('input').focus();
