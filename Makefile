@@ -62,8 +62,12 @@ $(BUILD_DIR)/%/bootstrap: FORCE
 	@mkdir -p $(dir $@)
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -tags lambda.norpc -o $@ ./functions/$*
 
-bench: tools-npm ## Benchmarks: per operation latency, round trips, calls and capacity; list and queue scaling; cold starts; patient search on 10,000 patients; notification delay.
-	$(GO) test -run '^$$' -bench 'Operations$$|ListScaling|QueueScaling' -benchtime 200x -count 1 ./internal/bench/
+bench: tools-npm ## Benchmarks: per operation latency of handler, HTTP and the direct call sequence, round trips, calls and capacity; throughput; list and queue scaling; cold starts; patient search on 10,000 patients; notification delay.
+	@echo "==> per operation: handler, local gateway over HTTP and the same DynamoDB calls issued directly, interleaved"
+	$(GO) test -run '^$$' -bench 'Operations$$' -benchtime 100x -count 1 ./internal/bench/
+	@echo "==> throughput at concurrency 1 and 8: handler, HTTP, direct"
+	$(GO) test -run '^$$' -bench 'Throughput$$' -benchtime 8x -count 1 ./internal/bench/
+	$(GO) test -run '^$$' -bench 'ListScaling|QueueScaling' -benchtime 200x -count 1 ./internal/bench/
 	@echo "==> our code's time and allocations per operation, DynamoDB's answers replayed at no latency"
 	$(GO) test -run '^$$' -bench 'OperationsCPU' -benchmem -benchtime 300x -count 1 ./internal/bench/
 	$(GO) test -run '^$$' -bench ColdStart -benchtime 1x -count 1 ./internal/bench/
