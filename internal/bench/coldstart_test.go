@@ -39,7 +39,7 @@ func BenchmarkColdStart(b *testing.B) {
 	defer sm.Close()
 	for _, f := range routes.Functions() {
 		bin := filepath.Join(dir, f.Name)
-		build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-tags", "lambda.norpc", "-o", bin, "../../functions/"+f.Name)
+		build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-tags", "lambda.norpc,nethttpomithttp2", "-o", bin, "../../functions/"+f.Name)
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := build.CombinedOutput(); err != nil {
 			b.Fatalf("build %s: %v\n%s", f.Name, err, out)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"time"
-	_ "time/tzdata" // quiet hours need the practice's zone; the provided.al2023 image has no /usr/share/zoneinfo
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
