@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,7 +68,10 @@ type itemKey struct {
 	key   map[string]types.AttributeValue
 }
 
-func newFloor(b *testing.B, h *harness) *floor {
+// newFloor serves h's handlers behind the local gateway: the recorded
+// ones when recorded, so that a request's calls can be undone, else the
+// plain ones, which may run concurrently.
+func newFloor(b *testing.B, h *harness, recorded bool) *floor {
 	b.Helper()
 	var users []issuer.User
 	for _, u := range seed.Users() {
@@ -95,7 +100,11 @@ func newFloor(b *testing.B, h *harness) *floor {
 			JWKSURL: "http://issuer.example/" + string(aud) + "/.well-known/jwks.json", Client: toKeys}
 	}
 	handlers := map[string]gateway.Handler{}
-	for name, hd := range h.plain {
+	serve := h.plain
+	if recorded {
+		serve = h.handlers
+	}
+	for name, hd := range serve {
 		handlers[name] = gateway.Handler(hd)
 	}
 	gw, err := gateway.New(gateway.Config{Routes: routes.All(), Handlers: handlers, Authorizers: authorizers, Logger: slog.New(slog.DiscardHandler)})
@@ -129,8 +138,8 @@ func (f *floor) learn(b *testing.B, s Scenario) *plan {
 			return t
 		})
 	}
-	for _, k := range writes(two) {
-		if p.isStable(k) {
+	for _, k := range writes(inputs(two)) {
+		if p.isStable(k) && !slices.ContainsFunc(p.changes, func(c itemKey) bool { return c.table == k.table && maps.EqualFunc(c.key, k.key, sameAV) }) {
 			p.changes = append(p.changes, k)
 		}
 	}
@@ -199,12 +208,16 @@ func (f *floor) handler(b *testing.B, s Scenario, p *plan) (time.Duration, []cal
 	return d, f.h.rec.Calls(), before
 }
 
-// undo deletes what calls created and puts back what they changed.
-func (f *floor) undo(b *testing.B, p *plan, calls []calltrace.Call, before []map[string]types.AttributeValue) {
+// undo deletes what the requests ins created and puts back what they
+// changed, so that every run of a scenario starts from the same state.
+func (f *floor) undo(b *testing.B, s Scenario, p *plan, ins []any, before []map[string]types.AttributeValue) {
 	b.Helper()
 	ctx := context.Background()
-	for _, k := range writes(calls) {
+	for _, k := range writes(ins) {
 		if p.isStable(k) {
+			if !slices.ContainsFunc(p.changes, func(c itemKey) bool { return c.table == k.table && maps.EqualFunc(c.key, k.key, sameAV) }) {
+				b.Fatalf("%s changed an item its learning runs did not: %s %v", s.Name, k.table, k.key)
+			}
 			continue
 		}
 		if _, err := f.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(k.table), Key: k.key}); err != nil {
@@ -226,8 +239,8 @@ func (f *floor) undo(b *testing.B, p *plan, calls []calltrace.Call, before []map
 
 // direct issues calls straight through the SDK, each round trip's calls
 // together, with fresh values for those the recorded run made up, and
-// returns the time they took.
-func (f *floor) direct(b testing.TB, s Scenario, p *plan, calls []calltrace.Call) time.Duration {
+// returns the time they took and the requests it sent.
+func (f *floor) direct(b testing.TB, s Scenario, p *plan, calls []calltrace.Call) (time.Duration, []any) {
 	fresh := map[string]string{}
 	freshen := func(t string) string {
 		if p.stable[t] {
@@ -282,18 +295,12 @@ func (f *floor) direct(b testing.TB, s Scenario, p *plan, calls []calltrace.Call
 	if i != len(ins) {
 		b.Fatalf("%s: %d calls, but the plan has round trips of %v", s.Name, len(ins), p.phases)
 	}
-	return d
+	return d, ins
 }
 
 // http sends s through the local gateway with a real access token and
 // returns its latency.
 func (f *floor) http(b testing.TB, s Scenario) time.Duration {
-	ctx := context.Background()
-	if s.Prepare != nil {
-		if err := s.Prepare(ctx, f.h.st); err != nil {
-			b.Fatal(err)
-		}
-	}
 	req := f.request(b, s)
 	t0 := time.Now()
 	resp, err := f.web.Do(req)
@@ -365,7 +372,7 @@ func (f *floor) token(b testing.TB, username string, aud routes.Audience) string
 // in tables of its own (BenchmarkListScaling shows a page does not grow
 // with a patient's history).
 func BenchmarkOperations(b *testing.B) {
-	f := newFloor(b, newHarness(b, 0))
+	f := newFloor(b, newHarness(b, 0), true)
 	ss := Scenarios()
 	type samples struct{ handler, http, direct []time.Duration }
 	lat := make([]samples, len(ss))
@@ -373,15 +380,21 @@ func BenchmarkOperations(b *testing.B) {
 	for _, s := range ss {
 		f.learn(b, s)
 	}
+	// Each way starts from the state the one before found: its writes
+	// are undone.
 	for b.Loop() {
 		for i, s := range ss {
 			p := f.plans[s.Name]
 			d, calls, before := f.handler(b, s, p)
 			lat[i].handler = append(lat[i].handler, d)
 			last[i] = calls
-			f.undo(b, p, calls, before)
-			lat[i].direct = append(lat[i].direct, f.direct(b, s, p, calls))
+			f.undo(b, s, p, inputs(calls), before)
+			d, sent := f.direct(b, s, p, calls)
+			lat[i].direct = append(lat[i].direct, d)
+			f.undo(b, s, p, sent, before)
+			f.h.rec.Reset()
 			lat[i].http = append(lat[i].http, f.http(b, s))
+			f.undo(b, s, p, inputs(f.h.rec.Calls()), before)
 		}
 	}
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
@@ -403,7 +416,7 @@ func BenchmarkOperations(b *testing.B) {
 // and directly, interleaved in short slices, and prints operations per
 // second and their ratios to direct.
 func BenchmarkThroughput(b *testing.B) {
-	f := newFloor(b, newHarness(b, 0))
+	f := newFloor(b, newHarness(b, 0), false)
 	var ss []Scenario
 	recorded := map[string][]calltrace.Call{}
 	for _, s := range Scenarios() {
@@ -584,8 +597,24 @@ func rewriteAV(v types.AttributeValue, fn func(string) string) types.AttributeVa
 	return v
 }
 
-// writes lists the items calls put, update or delete.
-func writes(calls []calltrace.Call) []itemKey {
+// inputs are the requests of calls.
+func inputs(calls []calltrace.Call) []any {
+	ins := make([]any, len(calls))
+	for i, c := range calls {
+		ins[i] = c.In
+	}
+	return ins
+}
+
+// sameAV reports whether two key attributes are equal (keys are strings).
+func sameAV(a, b types.AttributeValue) bool {
+	x, ok1 := a.(*types.AttributeValueMemberS)
+	y, ok2 := b.(*types.AttributeValueMemberS)
+	return ok1 && ok2 && x.Value == y.Value
+}
+
+// writes lists the items the requests ins put, update or delete.
+func writes(ins []any) []itemKey {
 	keyOf := func(item map[string]types.AttributeValue) map[string]types.AttributeValue {
 		k := map[string]types.AttributeValue{}
 		for _, a := range []string{"PK", "SK"} {
@@ -596,8 +625,8 @@ func writes(calls []calltrace.Call) []itemKey {
 		return k
 	}
 	var out []itemKey
-	for _, c := range calls {
-		switch in := c.In.(type) {
+	for _, in := range ins {
+		switch in := in.(type) {
 		case *dynamodb.PutItemInput:
 			out = append(out, itemKey{aws.ToString(in.TableName), keyOf(in.Item)})
 		case *dynamodb.UpdateItemInput:
