@@ -71,7 +71,7 @@ bench: tools-npm ## Benchmarks: per operation latency of handler, HTTP and the d
 	@echo "==> per operation: handler, local gateway over HTTP and the same DynamoDB calls issued directly, interleaved"
 	$(GO) test -run '^$$' -bench 'Operations$$' -benchtime 100x -count 1 ./internal/bench/
 	@echo "==> throughput at concurrency 1 and 8: handler, HTTP, direct"
-	$(GO) test -run '^$$' -bench 'Throughput$$' -benchtime 8x -count 1 ./internal/bench/
+	$(GO) test -run '^$$' -bench 'Throughput$$' -benchtime 16x -count 1 ./internal/bench/
 	$(GO) test -run '^$$' -bench 'ListScaling|QueueScaling' -benchtime 200x -count 1 ./internal/bench/
 	@echo "==> our code's time and allocations per operation, DynamoDB's answers replayed at no latency"
 	$(GO) test -run '^$$' -bench 'OperationsCPU' -benchmem -benchtime 300x -count 1 ./internal/bench/
