@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -62,16 +64,51 @@ func BenchmarkColdStart(b *testing.B) {
 		if read := sm.Calls() - reads; f.Cursors && read != 15 || !f.Cursors && read != 0 {
 			b.Fatalf("%s read the cursor key %d times in 15 starts; is given it: %v", f.Name, read, f.Cursors)
 		}
+		closed := ""
+		if f.Cursors {
+			closed = "; stops at init without its secret"
+			// Fail closed: without its secret the bootstrap stops at
+			// init and never asks for work.
+			gone := maps.Clone(env)
+			gone[envvar.CursorSecret] = secretARN + "-gone"
+			if err := initFails(b, bin, gone); err != nil {
+				b.Fatalf("%s without its secret: %v", f.Name, err)
+			}
+		}
 		size, _ := os.Stat(bin)
-		fmt.Printf("cold start %-20s init p50 %s  p90 %s  (%d runs; %s build here %.2f MB)\n", f.Name,
+		fmt.Printf("cold start %-20s init p50 %s  p90 %s  (%d runs; %s build here %.2f MB%s)\n", f.Name,
 			percentile(inits, .5).Round(100*time.Microsecond), percentile(inits, .9).Round(100*time.Microsecond), len(inits),
-			runtime.GOARCH, float64(size.Size())/(1<<20))
+			runtime.GOARCH, float64(size.Size())/(1<<20), closed)
 	}
 }
 
 // initTime spawns bin and waits for its first GET of the next invocation.
 func initTime(b *testing.B, bin string, env map[string]string) time.Duration {
 	b.Helper()
+	t, err := spawn(b, bin, env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return t
+}
+
+// initFails reports an error unless bin, spawned with env, stops at init
+// without asking for work.
+func initFails(b *testing.B, bin string, env map[string]string) error {
+	b.Helper()
+	if _, err := spawn(b, bin, env); err == nil {
+		return errors.New("it asked for work")
+	} else if !errors.Is(err, errStopped) {
+		return err
+	}
+	return nil
+}
+
+var errStopped = errors.New("stopped at init")
+
+// spawn starts bin on a minimal Runtime API and returns how long it took
+// to ask for work, or why it did not.
+func spawn(b *testing.B, bin string, env map[string]string) (time.Duration, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -89,13 +126,7 @@ func initTime(b *testing.B, bin string, env map[string]string) time.Duration {
 	cmd := exec.Command(bin)
 	cmd.Env = []string{"AWS_LAMBDA_RUNTIME_API=" + ln.Addr().String(), "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=x", "AWS_LAMBDA_FUNCTION_NAME=bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256"}
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range env {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(env)) {
 		cmd.Env = append(cmd.Env, k+"="+env[k])
 	}
 	var stderr strings.Builder
@@ -109,12 +140,11 @@ func initTime(b *testing.B, bin string, env map[string]string) time.Duration {
 	defer func() { _ = cmd.Process.Kill(); <-exited }()
 	select {
 	case t := <-asked:
-		return t.Sub(start)
+		return t.Sub(start), nil
 	case err := <-exited:
 		exited <- err
-		b.Fatalf("%s stopped at init (%v): %s", filepath.Base(bin), err, stderr.String())
+		return 0, fmt.Errorf("%s %w (%v): %s", filepath.Base(bin), errStopped, err, stderr.String())
 	case <-time.After(10 * time.Second):
-		b.Fatalf("%s never asked for work", filepath.Base(bin))
+		return 0, fmt.Errorf("%s never asked for work", filepath.Base(bin))
 	}
-	return 0
 }
