@@ -7,4 +7,4 @@ import (
 	"github.com/pedsportal/messaging/internal/routes"
 )
 
-func main() { lambdaapp.Start(routes.FnDirectory, api.Directory) }
+func main() { lambdaapp.Start(routes.FnDirectory, api.Directory, nil) }

@@ -4,7 +4,8 @@ package main
 import (
 	"github.com/pedsportal/messaging/internal/api"
 	"github.com/pedsportal/messaging/internal/lambdaapp"
+	"github.com/pedsportal/messaging/internal/lambdaapp/secretkey"
 	"github.com/pedsportal/messaging/internal/routes"
 )
 
-func main() { lambdaapp.Start(routes.FnListConversations, api.ListConversations) }
+func main() { lambdaapp.Start(routes.FnListConversations, api.ListConversations, secretkey.Read) }

@@ -7,4 +7,4 @@ import (
 	"github.com/pedsportal/messaging/internal/routes"
 )
 
-func main() { lambdaapp.Start(routes.FnManageConversation, api.ManageConversation) }
+func main() { lambdaapp.Start(routes.FnManageConversation, api.ManageConversation, nil) }

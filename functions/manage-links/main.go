@@ -7,4 +7,4 @@ import (
 	"github.com/pedsportal/messaging/internal/routes"
 )
 
-func main() { lambdaapp.Start(routes.FnManageLinks, api.ManageLinks) }
+func main() { lambdaapp.Start(routes.FnManageLinks, api.ManageLinks, nil) }

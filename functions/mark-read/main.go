@@ -7,4 +7,4 @@ import (
 	"github.com/pedsportal/messaging/internal/routes"
 )
 
-func main() { lambdaapp.Start(routes.FnMarkRead, api.MarkRead) }
+func main() { lambdaapp.Start(routes.FnMarkRead, api.MarkRead, nil) }

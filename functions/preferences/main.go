@@ -6,7 +6,8 @@ package main
 import (
 	"github.com/pedsportal/messaging/internal/api"
 	"github.com/pedsportal/messaging/internal/lambdaapp"
+	"github.com/pedsportal/messaging/internal/lambdaapp/secretkey"
 	"github.com/pedsportal/messaging/internal/routes"
 )
 
-func main() { lambdaapp.Start(routes.FnPreferences, api.Preferences) }
+func main() { lambdaapp.Start(routes.FnPreferences, api.Preferences, secretkey.Read) }

@@ -9,4 +9,4 @@ import (
 	"github.com/pedsportal/messaging/internal/routes"
 )
 
-func main() { lambdaapp.Start(routes.FnTemplates, api.Templates) }
+func main() { lambdaapp.Start(routes.FnTemplates, api.Templates, nil) }

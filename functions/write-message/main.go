@@ -7,4 +7,4 @@ import (
 	"github.com/pedsportal/messaging/internal/routes"
 )
 
-func main() { lambdaapp.Start(routes.FnWriteMessage, api.WriteMessage) }
+func main() { lambdaapp.Start(routes.FnWriteMessage, api.WriteMessage, nil) }

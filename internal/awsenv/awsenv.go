@@ -38,20 +38,28 @@ const (
 // environment's life), and AWS_ENDPOINT_URL as the base endpoint. Without
 // credentials every request fails, as with the default chain; building
 // the configuration never does.
-func Config() aws.Config {
-	region := os.Getenv("AWS_REGION")
+func Config() aws.Config { return Env(os.Getenv).Config() }
+
+// Env is where the variables are read: os.Getenv on Lambda; locally, a
+// function's own environment (package devstack), so that a function
+// started in process reaches its stand-ins as a bootstrap does.
+type Env func(string) string
+
+// Config is the package-level Config, read from env.
+func (env Env) Config() aws.Config {
+	region := env("AWS_REGION")
 	if region == "" {
-		region = os.Getenv("AWS_DEFAULT_REGION")
+		region = env("AWS_DEFAULT_REGION")
 	}
-	cfg := aws.Config{Region: region, BaseEndpoint: endpoint("")}
-	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	cfg := aws.Config{Region: region, BaseEndpoint: env.endpoint("")}
+	id, secret := env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")
 	if id == "" || secret == "" {
 		cfg.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{}, errNoCredentials
 		})
 		return cfg
 	}
-	cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN")))
+	cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, env("AWS_SESSION_TOKEN")))
 	return cfg
 }
 
@@ -60,8 +68,11 @@ var errNoCredentials = errors.New("awsenv: no AWS_ACCESS_KEY_ID and AWS_SECRET_A
 // For is cfg for one service (DynamoDB, SESv2, ...): its base endpoint is
 // AWS_ENDPOINT_URL_<service> when that is set, as the SDK's own loader
 // resolves it.
-func For(cfg aws.Config, service string) aws.Config {
-	if ep := endpoint(service); ep != nil {
+func For(cfg aws.Config, service string) aws.Config { return Env(os.Getenv).For(cfg, service) }
+
+// For is the package-level For, read from env.
+func (env Env) For(cfg aws.Config, service string) aws.Config {
+	if ep := env.endpoint(service); ep != nil {
 		cfg.BaseEndpoint = ep
 	}
 	return cfg
@@ -69,15 +80,15 @@ func For(cfg aws.Config, service string) aws.Config {
 
 // endpoint is AWS_ENDPOINT_URL_<service> (AWS_ENDPOINT_URL for ""), nil
 // when unset or when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true.
-func endpoint(service string) *string {
-	if strings.EqualFold(os.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
+func (env Env) endpoint(service string) *string {
+	if strings.EqualFold(env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
 		return nil
 	}
 	name := "AWS_ENDPOINT_URL"
 	if service != "" {
 		name += "_" + service
 	}
-	if v := os.Getenv(name); v != "" {
+	if v := env(name); v != "" {
 		return aws.String(v)
 	}
 	return nil

@@ -43,6 +43,9 @@ type harness struct {
 	tables   store.Tables
 	handlers map[string]api.Handler
 	claims   Claims
+	// plain are the same handlers over the client itself, unrecorded:
+	// what the gateway calls and what runs concurrently.
+	plain map[string]api.Handler
 }
 
 func newHarness(tb testing.TB, delay time.Duration) *harness {
@@ -61,20 +64,27 @@ func newHarness(tb testing.TB, delay time.Duration) *harness {
 	if err := seed.Conversations(ctx, h.st, time.Now()); err != nil {
 		tb.Fatal(err)
 	}
+	h.handlers = benchHandlers(h.rec, tables)
+	h.plain = benchHandlers(client, tables)
+	return h
+}
+
+// benchHandlers builds every function's handler over client.
+func benchHandlers(client store.API, tables store.Tables) map[string]api.Handler {
 	codec, _ := cursor.New([]byte("bench-bench-bench-bench-bench-32"))
 	deps := api.Deps{
-		Store: store.New(h.rec, tables), Cursors: codec, LinkKey: LinkKey, Audiences: auds, Log: slog.New(slog.DiscardHandler),
+		Store: store.New(client, tables), Cursors: codec, LinkKey: LinkKey, Audiences: auds, Log: slog.New(slog.DiscardHandler),
 		// Benchmarks write far more than a family would.
 		DailyWriteLimit: 1 << 30,
 		// Inside office hours, so no write adds an after-hours
 		// acknowledgement and the figures do not depend on the hour.
 		Now: officeclock.Open(),
 	}
-	h.handlers = map[string]api.Handler{}
+	handlers := map[string]api.Handler{}
 	for name, newHandler := range api.Constructors {
-		h.handlers[name] = newHandler(deps)
+		handlers[name] = newHandler(deps)
 	}
-	return h
+	return handlers
 }
 
 // run calls s once, with query's parameters when given, and returns the
@@ -220,34 +230,6 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[int(float64(len(s)-1)*p)]
-}
-
-// BenchmarkOperations runs every scenario, interleaved so that machine
-// noise hits all alike, and prints per operation: p50 and p90 latency of
-// the handler on DynamoDB Local, sequential round trips, DynamoDB calls,
-// and consumed capacity units next to their minimum.
-func BenchmarkOperations(b *testing.B) {
-	h := benchHarness(b)
-	ss := Scenarios()
-	lat := make([][]time.Duration, len(ss))
-	last := make([][]calltrace.Call, len(ss))
-	for i, s := range ss {
-		h.run(b, s) // warm
-		_ = i
-	}
-	for b.Loop() {
-		for i, s := range ss {
-			t0 := time.Now()
-			last[i] = h.run(b, s)
-			lat[i] = append(lat[i], time.Since(t0))
-		}
-	}
-	fmt.Printf("\n%-26s %9s %9s %6s %6s %9s %9s\n", "operation", "p50", "p90", "trips", "calls", "capacity", "minimum")
-	for i, s := range ss {
-		fmt.Printf("%-26s %9s %9s %6d %6d %9.1f %9.1f\n", s.Name,
-			percentile(lat[i], .5).Round(10*time.Microsecond), percentile(lat[i], .9).Round(10*time.Microsecond),
-			calltrace.RoundTrips(last[i]), len(last[i]), calltrace.Capacity(last[i]), s.MinCapacity)
-	}
 }
 
 // BenchmarkListScaling times the first page of the Messages list for a

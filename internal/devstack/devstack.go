@@ -22,13 +22,16 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/pedsportal/messaging/internal/api"
+	"github.com/pedsportal/messaging/internal/awsenv"
 	"github.com/pedsportal/messaging/internal/compose"
 	"github.com/pedsportal/messaging/internal/envvar"
+	"github.com/pedsportal/messaging/internal/lambdaapp/secretkey"
 	"github.com/pedsportal/messaging/internal/linktoken"
 	"github.com/pedsportal/messaging/internal/localdev/dynamolocal"
 	"github.com/pedsportal/messaging/internal/localdev/gateway"
 	"github.com/pedsportal/messaging/internal/localdev/iamguard"
 	"github.com/pedsportal/messaging/internal/localdev/issuer"
+	"github.com/pedsportal/messaging/internal/localdev/secretslocal"
 	"github.com/pedsportal/messaging/internal/migrate"
 	"github.com/pedsportal/messaging/internal/routes"
 	"github.com/pedsportal/messaging/internal/schema"
@@ -83,10 +86,10 @@ type Stack struct {
 	escalation *escalation
 	now        func() time.Time
 	links      *linktoken.Signer // signs e-mail links from the run's cursor key, as the functions verify them
-	// settings, guard and readKey make each function's Source (source).
+	// settings, guard and secrets make each function's Source (source).
 	settings envvar.Settings
 	guard    iamguard.Config
-	readKey  func(context.Context, string) ([]byte, error)
+	secrets  *secretslocal.Server
 	dynamo   *dynamolocal.Server
 	gateway  *gateway.Gateway
 	servers  []*http.Server
@@ -237,20 +240,36 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 }
 
 // localCursorSecret stands for the cursor key's secret: paging functions
-// are told this ARN, as infra tells them the real one.
-const localCursorSecret = "arn:aws:secretsmanager:local:000000000000:secret:dev-cursor-key"
+// are told this ARN, as infra tells them the real one, and read it from
+// the local Secrets Manager.
+const localCursorSecret = "arn:aws:secretsmanager:us-east-1:000000000000:secret:dev-cursor-key-L0CAL1"
+
+// localAccessKey and localSecretKey are what each function is given as its execution
+// role's credentials; only the Secrets Manager stand-in checks them.
+const localAccessKey, localSecretKey = "local", "local-secret-key"
 
 // handlers builds every function of the route table as Lambda builds it
 // (package compose), each from its own environment made exactly as infra
 // makes it (envvar.Function: its own tables only, the cursor secret only
 // if it pages), and each over a DynamoDB client wrapped in its IAM guard,
-// so a call its role would be refused in AWS is refused here too.
+// so a call its role would be refused in AWS is refused here too. The
+// cursor key is a fresh random secret of the run, held by the local
+// Secrets Manager (package localdev/secretslocal), which the functions
+// given it read at start through the SDK, as on Lambda.
 func (s *Stack) handlers(ctx context.Context, prefix string, log *slog.Logger) (map[string]gateway.Handler, error) {
-	cursorKey := make([]byte, 32)
-	rand.Read(cursorKey)
+	// As CDK generates the real one: printable, well over 32 bytes.
+	cursorKey := rand.Text() + rand.Text()
+	var err error
+	s.secrets, err = secretslocal.Start(secretslocal.Config{
+		Secrets:     []secretslocal.Secret{{ARN: localCursorSecret, Name: "dev-cursor-key", Value: cursorKey}},
+		AccessKeyID: localAccessKey, SecretAccessKey: localSecretKey,
+	})
+	if err != nil {
+		return nil, err
+	}
 	// The functions derive their e-mail link signer from the cursor key
 	// (package compose); the stack signs the links it hands out alike.
-	links, err := linktoken.New(cursorKey)
+	links, err := linktoken.New([]byte(cursorKey))
 	if err != nil {
 		return nil, err
 	}
@@ -270,12 +289,6 @@ func (s *Stack) handlers(ctx context.Context, prefix string, log *slog.Logger) (
 	// Each function's update limits are the store's lists for it, as
 	// infra grants them.
 	s.guard = iamguard.Config{Tables: iamguard.Tables(physical)}
-	s.readKey = func(_ context.Context, arn string) ([]byte, error) {
-		if arn != localCursorSecret {
-			return nil, fmt.Errorf("no local secret %q", arn)
-		}
-		return cursorKey, nil
-	}
 	handlers := map[string]gateway.Handler{}
 	for _, f := range routes.Functions() {
 		if f.Trigger != routes.HTTP {
@@ -297,13 +310,21 @@ func (s *Stack) handlers(ctx context.Context, prefix string, log *slog.Logger) (
 // call its role would be refused in AWS is refused here too.
 func (s *Stack) source(f routes.Function, log *slog.Logger) compose.Source {
 	env := envvar.Function(slices.Sorted(maps.Keys(f.Tables)), f.Cursors, f.Sends, s.settings)
-	return compose.Source{
-		Env:       func(name string) string { return env[name] },
-		DynamoDB:  iamguard.New(s.DB, f, s.guard),
-		CursorKey: s.readKey,
-		Log:       log.With("function", f.Name),
-		Now:       s.now,
+	// What Lambda sets beside infra's settings, and where the local stack
+	// sends the SDK.
+	env["AWS_REGION"], env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = "us-east-1", localAccessKey, localSecretKey
+	env["AWS_ENDPOINT_URL_"+awsenv.SecretsManager] = s.secrets.Endpoint()
+	sdk := awsenv.Env(func(name string) string { return env[name] })
+	src := compose.Source{
+		Env:      func(name string) string { return env[name] },
+		DynamoDB: iamguard.New(s.DB, f, s.guard),
+		Log:      log.With("function", f.Name),
+		Now:      s.now,
 	}
+	if f.Cursors {
+		src.CursorKey = secretkey.Read(sdk.For(sdk.Config(), awsenv.SecretsManager))
+	}
+	return src
 }
 
 // Token mints an access token for a demo user, as the sign-in page would.
@@ -323,6 +344,9 @@ func (s *Stack) Stop() {
 	}
 	s.escalation.close()
 	s.Notifications.Stop()
+	if s.secrets != nil {
+		_ = s.secrets.Close()
+	}
 	if s.dynamo != nil {
 		_ = s.dynamo.Stop()
 	}

@@ -183,11 +183,6 @@ func (f *File) validate() error {
 	if err := check("practice", f.Practice.ID, f.Practice.Name); err != nil {
 		return err
 	}
-	if tz := f.Practice.TimeZone; tz != "" {
-		if _, err := time.LoadLocation(tz); err != nil {
-			return fmt.Errorf("practice %s: timeZone %q is not an IANA time zone such as America/Chicago", f.Practice.ID, tz)
-		}
-	}
 	if u := f.Practice.PortalURL; u != "" {
 		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Hostname() != "127.0.0.1" && pu.Hostname() != "localhost") || pu.Host == "" {
 			return fmt.Errorf("practice %s: portalUrl must be the portal's https:// address", f.Practice.ID)

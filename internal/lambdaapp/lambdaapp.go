@@ -1,8 +1,9 @@
 // Package lambdaapp wires a handler for AWS Lambda: it builds the
 // function's dependencies once per container (outside the handler) with
 // package compose, from the environment the CDK stack sets, the real
-// DynamoDB client and Secrets Manager (configured by package awsenv), and
-// starts the runtime.
+// DynamoDB client (configured by package awsenv) and, for the functions
+// given the cursor key, the key reader their main passes (package
+// secretkey), and starts the runtime.
 // functions/*/main.go call Start.
 package lambdaapp
 
@@ -16,7 +17,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/pedsportal/messaging/internal/api"
 	"github.com/pedsportal/messaging/internal/awsenv"
@@ -24,14 +24,20 @@ import (
 	"github.com/pedsportal/messaging/internal/routes"
 )
 
+// Keys makes the cursor key reader from the SDK configuration for Secrets
+// Manager: secretkey.Read, or nil for a function that is given no key, so
+// that its bootstrap links no Secrets Manager client.
+type Keys func(aws.Config) func(ctx context.Context, secretARN string) ([]byte, error)
+
 // Start serves the named function (package routes) on Lambda with the
 // handler newHandler builds (package api has one constructor per
 // function; main passes its own, so the bootstrap links no other
-// function's operations). A configuration error stops the container at
-// init, where Lambda reports it, never inside a request.
-func Start(function string, newHandler func(api.Deps) api.Handler) {
+// function's operations) and the cursor key read by keys. A configuration
+// error, a function that pages started without keys among them, stops the
+// container at init, where Lambda reports it, never inside a request.
+func Start(function string, newHandler func(api.Deps) api.Handler, keys Keys) {
 	log := lambdacontext.NewLogger()
-	handler, err := load(context.Background(), log, function, newHandler)
+	handler, err := load(context.Background(), log, function, newHandler, keys)
 	if err != nil {
 		log.Error("init failed", "function", function, "error", err)
 		os.Exit(1)
@@ -42,12 +48,12 @@ func Start(function string, newHandler func(api.Deps) api.Handler) {
 // load builds the handler of an HTTP function. The functions that react
 // to events start from packages reactors and senders, so that no HTTP
 // bootstrap links the notification code or the SES and SMS clients.
-func load(ctx context.Context, log *slog.Logger, function string, newHandler func(api.Deps) api.Handler) (any, error) {
+func load(ctx context.Context, log *slog.Logger, function string, newHandler func(api.Deps) api.Handler, keys Keys) (any, error) {
 	f, ok := routes.FunctionNamed(function)
 	if !ok || f.Trigger != routes.HTTP {
 		return nil, fmt.Errorf("function %q is no HTTP function: start it from package reactors or senders", function)
 	}
-	deps, err := Load(ctx, log, function)
+	deps, err := Load(ctx, log, function, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -56,31 +62,18 @@ func load(ctx context.Context, log *slog.Logger, function string, newHandler fun
 
 // Load builds the named function's dependencies from the environment. It
 // fails closed (package compose): missing issuers or app clients, a
-// missing table the function is granted, or a missing cursor key for a
-// function that pages stop the function rather than weaken it.
-func Load(ctx context.Context, log *slog.Logger, function string) (api.Deps, error) {
+// missing table the function is granted, or a missing cursor key (setting,
+// reader or secret) for a function that pages stop the function rather
+// than weaken it.
+func Load(ctx context.Context, log *slog.Logger, function string, keys Keys) (api.Deps, error) {
 	cfg := awsenv.Config()
-	return compose.Build(ctx, function, compose.Source{
-		Env:       os.Getenv,
-		DynamoDB:  dynamodb.NewFromConfig(awsenv.For(cfg, awsenv.DynamoDB)),
-		CursorKey: secretReader(cfg),
-		Log:       log,
-	})
-}
-
-// SecretReader reads a secret's string from Secrets Manager.
-func SecretReader(cfg aws.Config) func(ctx context.Context, arn string) ([]byte, error) {
-	return secretReader(cfg)
-}
-
-// secretReader reads a secret's string from Secrets Manager. The client is
-// made only when a function that pages asks for its key.
-func secretReader(cfg aws.Config) func(ctx context.Context, arn string) ([]byte, error) {
-	return func(ctx context.Context, arn string) ([]byte, error) {
-		out, err := secretsmanager.NewFromConfig(awsenv.For(cfg, awsenv.SecretsManager)).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
-		if err != nil {
-			return nil, err
-		}
-		return []byte(aws.ToString(out.SecretString)), nil
+	src := compose.Source{
+		Env:      os.Getenv,
+		DynamoDB: dynamodb.NewFromConfig(awsenv.For(cfg, awsenv.DynamoDB)),
+		Log:      log,
 	}
+	if keys != nil {
+		src.CursorKey = keys(awsenv.For(cfg, awsenv.SecretsManager))
+	}
+	return compose.Build(ctx, function, src)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/hours"
 )
 
 // Defaults.
@@ -91,7 +92,7 @@ func Zone(p domain.Practice) (*time.Location, error) {
 	if name == "" {
 		name = DefaultTimeZone
 	}
-	loc, err := time.LoadLocation(name)
+	loc, err := hours.Zone(name)
 	if err != nil {
 		return nil, fmt.Errorf("practice %s: time zone: %w", p.ID, err)
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"time"
-	_ "time/tzdata" // quiet hours need the practice's zone; the provided.al2023 image has no /usr/share/zoneinfo
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -20,7 +19,7 @@ import (
 	"github.com/pedsportal/messaging/internal/awsenv"
 	"github.com/pedsportal/messaging/internal/compose"
 	"github.com/pedsportal/messaging/internal/envvar"
-	"github.com/pedsportal/messaging/internal/lambdaapp"
+	"github.com/pedsportal/messaging/internal/lambdaapp/secretkey"
 	"github.com/pedsportal/messaging/internal/linktoken"
 	"github.com/pedsportal/messaging/internal/notify"
 	"github.com/pedsportal/messaging/internal/notify/channels"
@@ -92,7 +91,7 @@ func Start() {
 	ctx := context.Background()
 	cfg := awsenv.Config()
 	fl, err := Build(ctx, Source{
-		Source: compose.Source{Env: os.Getenv, DynamoDB: dynamodb.NewFromConfig(awsenv.For(cfg, awsenv.DynamoDB)), CursorKey: lambdaapp.SecretReader(cfg), Log: log},
+		Source: compose.Source{Env: os.Getenv, DynamoDB: dynamodb.NewFromConfig(awsenv.For(cfg, awsenv.DynamoDB)), CursorKey: secretkey.Read(awsenv.For(cfg, awsenv.SecretsManager)), Log: log},
 		SES:    sesv2.NewFromConfig(awsenv.For(cfg, awsenv.SESv2)),
 		SMS:    pinpointsmsvoicev2.NewFromConfig(awsenv.For(cfg, awsenv.SMS)),
 	})

@@ -24,6 +24,9 @@ type Call struct {
 	Start, End time.Time
 	// Capacity is the read plus write capacity units DynamoDB reported.
 	Capacity float64
+	// In is the request as sent (*dynamodb.GetItemInput, ...), so that a
+	// benchmark can replay the same sequence straight through the SDK.
+	In any
 }
 
 // Recorder wraps a DynamoDB client. Delay, when set, is added to every
@@ -80,7 +83,7 @@ func Capacity(calls []Call) float64 {
 	return total
 }
 
-func record[O any](ctx context.Context, r *Recorder, op string, send func() (O, error), capacity func(O) []types.ConsumedCapacity) (O, error) {
+func record[O any](ctx context.Context, r *Recorder, op string, in any, send func() (O, error), capacity func(O) []types.ConsumedCapacity) (O, error) {
 	start := time.Now()
 	if r.Delay > 0 {
 		select {
@@ -89,7 +92,7 @@ func record[O any](ctx context.Context, r *Recorder, op string, send func() (O, 
 		}
 	}
 	out, err := send()
-	c := Call{Op: op, Start: start, End: time.Now()}
+	c := Call{Op: op, Start: start, End: time.Now(), In: in}
 	if err == nil {
 		for _, cc := range capacity(out) {
 			c.Capacity += aws.ToFloat64(cc.CapacityUnits)
@@ -111,48 +114,48 @@ func one(cc *types.ConsumedCapacity) []types.ConsumedCapacity {
 // GetItem records a GetItem.
 func (r *Recorder) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
-	return record(ctx, r, "GetItem", func() (*dynamodb.GetItemOutput, error) { return r.API.GetItem(ctx, in, o...) },
+	return record(ctx, r, "GetItem", in, func() (*dynamodb.GetItemOutput, error) { return r.API.GetItem(ctx, in, o...) },
 		func(out *dynamodb.GetItemOutput) []types.ConsumedCapacity { return one(out.ConsumedCapacity) })
 }
 
 // BatchGetItem records a BatchGetItem.
 func (r *Recorder) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
 	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
-	return record(ctx, r, "BatchGetItem", func() (*dynamodb.BatchGetItemOutput, error) { return r.API.BatchGetItem(ctx, in, o...) },
+	return record(ctx, r, "BatchGetItem", in, func() (*dynamodb.BatchGetItemOutput, error) { return r.API.BatchGetItem(ctx, in, o...) },
 		func(out *dynamodb.BatchGetItemOutput) []types.ConsumedCapacity { return out.ConsumedCapacity })
 }
 
 // PutItem records a PutItem.
 func (r *Recorder) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
-	return record(ctx, r, "PutItem", func() (*dynamodb.PutItemOutput, error) { return r.API.PutItem(ctx, in, o...) },
+	return record(ctx, r, "PutItem", in, func() (*dynamodb.PutItemOutput, error) { return r.API.PutItem(ctx, in, o...) },
 		func(out *dynamodb.PutItemOutput) []types.ConsumedCapacity { return one(out.ConsumedCapacity) })
 }
 
 // UpdateItem records an UpdateItem.
 func (r *Recorder) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
-	return record(ctx, r, "UpdateItem", func() (*dynamodb.UpdateItemOutput, error) { return r.API.UpdateItem(ctx, in, o...) },
+	return record(ctx, r, "UpdateItem", in, func() (*dynamodb.UpdateItemOutput, error) { return r.API.UpdateItem(ctx, in, o...) },
 		func(out *dynamodb.UpdateItemOutput) []types.ConsumedCapacity { return one(out.ConsumedCapacity) })
 }
 
 // DeleteItem records a DeleteItem.
 func (r *Recorder) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
 	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
-	return record(ctx, r, "DeleteItem", func() (*dynamodb.DeleteItemOutput, error) { return r.API.DeleteItem(ctx, in, o...) },
+	return record(ctx, r, "DeleteItem", in, func() (*dynamodb.DeleteItemOutput, error) { return r.API.DeleteItem(ctx, in, o...) },
 		func(out *dynamodb.DeleteItemOutput) []types.ConsumedCapacity { return one(out.ConsumedCapacity) })
 }
 
 // Query records a Query.
 func (r *Recorder) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
-	return record(ctx, r, "Query", func() (*dynamodb.QueryOutput, error) { return r.API.Query(ctx, in, o...) },
+	return record(ctx, r, "Query", in, func() (*dynamodb.QueryOutput, error) { return r.API.Query(ctx, in, o...) },
 		func(out *dynamodb.QueryOutput) []types.ConsumedCapacity { return one(out.ConsumedCapacity) })
 }
 
 // TransactWriteItems records a TransactWriteItems.
 func (r *Recorder) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
-	return record(ctx, r, "TransactWriteItems", func() (*dynamodb.TransactWriteItemsOutput, error) { return r.API.TransactWriteItems(ctx, in, o...) },
+	return record(ctx, r, "TransactWriteItems", in, func() (*dynamodb.TransactWriteItemsOutput, error) { return r.API.TransactWriteItems(ctx, in, o...) },
 		func(out *dynamodb.TransactWriteItemsOutput) []types.ConsumedCapacity { return out.ConsumedCapacity })
 }
