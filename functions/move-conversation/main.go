@@ -7,4 +7,4 @@ import (
 	"github.com/pedsportal/messaging/internal/routes"
 )
 
-func main() { lambdaapp.Start(routes.FnMoveConversation, api.MoveConversation) }
+func main() { lambdaapp.Start(routes.FnMoveConversation, api.MoveConversation, nil) }
