@@ -69,12 +69,10 @@ func readPatient[T any](ctx context.Context, a *App, c *Call, patientID string, 
 	if accErr != nil {
 		return zero, nil, accErr
 	}
-	c.read(facts)
-	g, err := authz.DecidePatient(c.Principal, patientID, extra, facts)
+	g, err := a.decide(c, patientID, extra, facts)
 	if err != nil {
 		return zero, nil, err
 	}
-	c.granted(g)
 	if dataErr != nil {
 		return zero, nil, dataErr
 	}
@@ -85,6 +83,18 @@ func readPatient[T any](ctx context.Context, a *App, c *Call, patientID string, 
 		return zero, nil, err
 	}
 	return val, g, nil
+}
+
+// decide decides the call's access to patientID from the access read's
+// facts, and notes what the audit record needs.
+func (a *App) decide(c *Call, patientID string, extra authz.Extra, facts *authz.Facts) (*authz.Grant, error) {
+	c.read(facts)
+	g, err := authz.DecidePatient(c.Principal, patientID, extra, facts)
+	if err != nil {
+		return nil, err
+	}
+	c.granted(g)
+	return g, nil
 }
 
 // Inbox lists the practice's conversations across patients, newest

@@ -42,6 +42,9 @@ const (
 	ReadWorklog Action = "worklog.read"
 	// Escalate is the escalator marking a conversation overdue.
 	Escalate Action = "conversation.escalate"
+	// ExportChart is a disclosure: the caller downloaded (a part of) the
+	// patient's conversations as a file (HTML or FHIR).
+	ExportChart Action = "chart.export"
 )
 
 // Outcome is how the request ended.

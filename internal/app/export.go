@@ -1,0 +1,263 @@
+package app
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/pedsportal/messaging/internal/audit"
+	"github.com/pedsportal/messaging/internal/authz"
+	"github.com/pedsportal/messaging/internal/domain"
+)
+
+// Export is one part of a patient's conversations as the caller may see
+// them, oldest conversation first, each with its messages oldest first: the
+// family's copy of its record (45 CFR 164.524) and the staff's chart export.
+type Export struct {
+	Patient domain.PatientRef
+	// Practice is the practice's name; "" when its settings could not be
+	// read (the copy does not depend on them).
+	Practice string
+	// By is who downloaded it, At when.
+	By domain.Party
+	At time.Time
+	// Part counts the parts from 1; Next is where the next part starts,
+	// nil on the last part.
+	Part          int
+	Conversations []ExportedConversation
+	Next          *ExportPosition
+}
+
+// ExportedConversation is a conversation with the messages of it in this
+// part: all of them, unless it began in the previous part or goes on in
+// the next.
+type ExportedConversation struct {
+	Conversation domain.Conversation
+	Messages     []domain.Message
+	// FirstID is the chain's first message, which every message of it is
+	// part of; PreviousID is the message before Messages[0], "" when that
+	// is the first (so it is set on a conversation continued from the
+	// previous part).
+	FirstID, PreviousID string
+}
+
+// ExportPosition is where a part starts: at conversation ID (created at
+// CreatedAt), from its first message or, when Chain is set, from that page
+// key of its chain, after message PreviousID of a chain that began with
+// FirstID. The listing is re-read for each part, and a position names a
+// conversation by its place in creation order, which never changes: a part
+// never skips or repeats a conversation, whatever changed since the
+// previous part.
+type ExportPosition struct {
+	Part                int
+	ID                  string
+	CreatedAt           time.Time
+	Chain               map[string]string
+	FirstID, PreviousID string
+}
+
+// ExportBudget bounds one part by ExportCost: each format encodes a
+// message in at most its cost, and a Lambda response carries at most 6 MB,
+// of which this leaves room for headers and the file's frame. A chart past
+// it is downloaded in parts, each pointing to the next.
+const ExportBudget = 4 << 20
+
+// ExportMessageOverhead is counted per message for what a format adds
+// around the text (names, times, references, identifiers).
+const ExportMessageOverhead = 2 << 10
+
+// maxExportConversations bounds the header listing one part reads (100 a
+// Query). A pediatric chart is far below it; past it the export refuses
+// with 503 rather than time out half-way.
+const maxExportConversations = 10000
+
+// exportPage is the number of messages one chain Query reads.
+const exportPage = 100
+
+// ExportCost is an upper bound of the bytes s takes once escaped for HTML
+// and then for JSON inside the Lambda response ("<" is "&lt;", then
+// "\u0026lt;"); FHIR JSON escapes less. A part is budgeted in it, so that no
+// message text, however hostile, makes a response too large to send.
+func ExportCost(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '&' || c == '"' || c == '\'':
+			n += 10 // &amp; &#34; &#39; → \u0026amp;
+		case c == '<' || c == '>':
+			n += 9 // &lt; → \u0026lt;
+		case c < 0x20 || c == '\\':
+			n += 6 // \u001f
+		case c >= 0x80:
+			n += 2 // U+2028 and U+2029 become \u2028: 6 bytes for 3
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+func messageCost(subject string, m domain.Message) int {
+	// FHIR repeats the subject on every message (Communication.topic).
+	return ExportMessageOverhead + ExportCost(m.Body) + ExportCost(subject) + ExportCost(m.Author.Name)
+}
+
+// ExportChart returns one part of patientID's conversations that the
+// caller may see, starting at from (nil: the first part), up to
+// ExportBudget. Access is decided before the chart is read, and the part is
+// released only after its audit record (a disclosure) is stored. It reads
+// through the same store paths as the conversation list and the chain, so
+// the rules of what a caller may see there hold here too. Errors:
+// ENotFound (also for a patient that is not the caller's), EForbidden,
+// EUnavailable.
+func (a *App) ExportChart(ctx context.Context, c *Call, patientID string, from *ExportPosition) (Export, error) {
+	c.begin(audit.ExportChart, patientID, "")
+	q, err := authz.PatientQuery(c.Principal, patientID, authz.Extra{})
+	if err != nil {
+		return Export{}, err
+	}
+	facts, err := a.repo.LoadAccess(ctx, q)
+	if err != nil {
+		return Export{}, err
+	}
+	g, err := a.decide(c, patientID, authz.Extra{}, facts)
+	if err != nil {
+		return Export{}, err
+	}
+	convs, err := a.exportHeaders(ctx, patientID)
+	if err != nil {
+		return Export{}, err
+	}
+	e := Export{Patient: g.Patient, By: g.Actor, At: c.At, Part: 1}
+	if from != nil {
+		e.Part = from.Part
+		convs = convs[startOf(convs, from):]
+	}
+	if err := a.exportChains(ctx, patientID, convs, from, &e); err != nil {
+		return Export{}, err
+	}
+	if s, serr := a.settings(ctx, g.PracticeID); serr == nil {
+		e.Practice = s.Practice.Name
+	}
+	if err := a.release(ctx, c, c.record(audit.Success, 200)); err != nil {
+		return Export{}, err
+	}
+	return e, nil
+}
+
+// exportHeaders lists every conversation of the patient the caller may
+// see, in creation order.
+func (a *App) exportHeaders(ctx context.Context, patientID string) ([]domain.Conversation, error) {
+	var all []domain.Conversation
+	var start map[string]string
+	for {
+		page, err := a.repo.Conversations(ctx, patientID, ConversationFilter{}, exportPage, start)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.Items...)
+		if page.LastKey == nil {
+			break
+		}
+		if len(all) >= maxExportConversations {
+			return nil, domain.Unavailable(nil)
+		}
+		start = page.LastKey
+	}
+	slices.SortFunc(all, func(x, y domain.Conversation) int {
+		if c := x.CreatedAt.Compare(y.CreatedAt); c != 0 {
+			return c
+		}
+		return compareStrings(x.ID, y.ID)
+	})
+	return all, nil
+}
+
+func compareStrings(x, y string) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
+
+// startOf is the index of the first conversation at or after p.
+func startOf(convs []domain.Conversation, p *ExportPosition) int {
+	i, _ := slices.BinarySearchFunc(convs, p, func(c domain.Conversation, p *ExportPosition) int {
+		if d := c.CreatedAt.Compare(p.CreatedAt); d != 0 {
+			return d
+		}
+		return compareStrings(c.ID, p.ID)
+	})
+	return i
+}
+
+// exportChains reads the chains of convs into e until the budget is
+// spent, and sets e.Next where the next part starts.
+func (a *App) exportChains(ctx context.Context, patientID string, convs []domain.Conversation, from *ExportPosition, e *Export) error {
+	spent := 0
+	for _, conv := range convs {
+		out := ExportedConversation{Conversation: conv}
+		var start map[string]string
+		if from != nil && from.Chain != nil && conv.ID == from.ID {
+			start, out.FirstID, out.PreviousID = from.Chain, from.FirstID, from.PreviousID
+		}
+		for {
+			_, page, err := a.repo.Chain(ctx, patientID, conv.ID, exportPage, start)
+			if err != nil {
+				return err
+			}
+			cut := -1
+			for j, m := range page.Items {
+				cost := messageCost(conv.Subject, m)
+				if spent+cost > ExportBudget && spent > 0 {
+					cut = j
+					break
+				}
+				spent += cost
+			}
+			if cut < 0 {
+				out.add(page.Items)
+				if page.LastKey == nil {
+					break
+				}
+				start = page.LastKey
+				continue
+			}
+			// The budget ends inside this page. Re-read it up to the cut
+			// for the key the next part continues from: only the store
+			// knows keys.
+			next := start
+			if cut > 0 {
+				if _, page, err = a.repo.Chain(ctx, patientID, conv.ID, cut, start); err != nil {
+					return err
+				}
+				out.add(page.Items)
+				next = page.LastKey
+			}
+			if len(out.Messages) > 0 {
+				e.Conversations = append(e.Conversations, out)
+			}
+			e.Next = &ExportPosition{Part: e.Part + 1, ID: conv.ID, CreatedAt: conv.CreatedAt, Chain: next, FirstID: out.FirstID, PreviousID: out.PreviousID}
+			if n := len(out.Messages); n > 0 {
+				e.Next.PreviousID = out.Messages[n-1].ID
+			}
+			if next == nil {
+				e.Next.FirstID, e.Next.PreviousID = "", ""
+			}
+			return nil
+		}
+		e.Conversations = append(e.Conversations, out)
+	}
+	return nil
+}
+
+// add appends msgs, noting the chain's first message.
+func (x *ExportedConversation) add(msgs []domain.Message) {
+	if x.FirstID == "" && len(msgs) > 0 {
+		x.FirstID = msgs[0].ID
+	}
+	x.Messages = append(x.Messages, msgs...)
+}
