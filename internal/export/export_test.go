@@ -23,7 +23,9 @@ var (
 	hostile = `</p><script>alert(1)</script><img src=x onerror=alert(2)> & "quotes" 'single'` + "\n\u2028second line"
 )
 
-func id(n int) string { return ulid.MustNew(ulid.Timestamp(t0.Add(time.Duration(n)*time.Minute)), zero{}).String() }
+func id(n int) string {
+	return ulid.MustNew(ulid.Timestamp(t0.Add(time.Duration(n)*time.Minute)), zero{}).String()
+}
 
 type zero struct{}
 

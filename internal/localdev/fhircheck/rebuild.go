@@ -29,7 +29,7 @@ func Rebuild(tb testing.TB, doc []byte) [][]Message {
 		tb.Fatalf("decode bundle: %v", err)
 	}
 	byURL := map[string]Message{}
-	root := map[string]string{}  // fullUrl → the chain's first message
+	root := map[string]string{}   // fullUrl → the chain's first message
 	answer := map[string]string{} // fullUrl → the message answering it
 	var roots []string
 	for _, e := range b.Entry {
