@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/pedsportal/messaging/internal/audit"
@@ -104,8 +105,10 @@ func messageCost(subject string, m domain.Message) int {
 
 // ExportChart returns one part of patientID's conversations that the
 // caller may see, starting at from (nil: the first part), up to
-// ExportBudget. Access is decided before the chart is read, and the part is
-// released only after its audit record (a disclosure) is stored. It reads
+// ExportBudget. Access is decided before any chain is read, and the part
+// is released only after its audit record (a disclosure) is stored: 2 +
+// ⌈conversations/8⌉ sequential round trips for a chart whose chains have
+// at most 100 messages each. It reads
 // through the same store paths as the conversation list and the chain, so
 // the rules of what a caller may see there hold here too. Errors:
 // ENotFound (also for a patient that is not the caller's), EForbidden,
@@ -116,28 +119,41 @@ func (a *App) ExportChart(ctx context.Context, c *Call, patientID string, from *
 	if err != nil {
 		return Export{}, err
 	}
-	facts, err := a.repo.LoadAccess(ctx, q)
-	if err != nil {
-		return Export{}, err
+	// The access read and the listing run together, as a list read's do;
+	// no chain is read before access is decided.
+	facts, convs, accErr, listErr := both(ctx, func(ctx context.Context) (*authz.Facts, error) { return a.repo.LoadAccess(ctx, q) },
+		func(ctx context.Context) ([]domain.Conversation, error) { return a.exportHeaders(ctx, patientID) })
+	if accErr != nil {
+		return Export{}, accErr
 	}
 	g, err := a.decide(c, patientID, authz.Extra{}, facts)
 	if err != nil {
 		return Export{}, err
 	}
-	convs, err := a.exportHeaders(ctx, patientID)
-	if err != nil {
-		return Export{}, err
+	if listErr != nil {
+		return Export{}, listErr
 	}
 	e := Export{Patient: g.Patient, By: g.Actor, At: c.At, Part: 1}
 	if from != nil {
 		e.Part = from.Part
 		convs = convs[startOf(convs, from):]
 	}
-	if err := a.exportChains(ctx, patientID, convs, from, &e); err != nil {
+	// The practice's name is read with the chains; the copy does not
+	// depend on it.
+	var settings Settings
+	var settingsErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer recovered(&settingsErr)
+		settings, settingsErr = a.settings(ctx, g.PracticeID)
+	})
+	err = a.exportChains(ctx, patientID, convs, from, &e)
+	wg.Wait()
+	if err != nil {
 		return Export{}, err
 	}
-	if s, serr := a.settings(ctx, g.PracticeID); serr == nil {
-		e.Practice = s.Practice.Name
+	if settingsErr == nil {
+		e.Practice = settings.Practice.Name
 	}
 	if err := a.release(ctx, c, c.record(audit.Success, 200)); err != nil {
 		return Export{}, err
@@ -194,64 +210,101 @@ func startOf(convs []domain.Conversation, p *ExportPosition) int {
 	return i
 }
 
+// exportWindow is how many chains' first pages are read at once: a
+// chart of up to that many conversations costs one round trip for all.
+const exportWindow = 8
+
 // exportChains reads the chains of convs into e until the budget is
-// spent, and sets e.Next where the next part starts.
+// spent, and sets e.Next where the next part starts. The first pages of
+// each window of conversations are read concurrently; the budget is then
+// spent in order, so a part ends at the same message however the reads
+// interleave.
 func (a *App) exportChains(ctx context.Context, patientID string, convs []domain.Conversation, from *ExportPosition, e *Export) error {
 	spent := 0
-	for _, conv := range convs {
-		out := ExportedConversation{Conversation: conv}
-		var start map[string]string
-		if from != nil && from.Chain != nil && conv.ID == from.ID {
-			start, out.FirstID, out.PreviousID = from.Chain, from.FirstID, from.PreviousID
+	for w := 0; w < len(convs); w += exportWindow {
+		window := convs[w:min(w+exportWindow, len(convs))]
+		starts := make([]map[string]string, len(window))
+		pages := make([]Page[domain.Message], len(window))
+		errs := make([]error, len(window))
+		var wg sync.WaitGroup
+		for i, conv := range window {
+			if from != nil && from.Chain != nil && conv.ID == from.ID {
+				starts[i] = from.Chain
+			}
+			wg.Go(func() {
+				defer recovered(&errs[i])
+				_, pages[i], errs[i] = a.repo.Chain(ctx, patientID, conv.ID, exportPage, starts[i])
+			})
 		}
-		for {
-			_, page, err := a.repo.Chain(ctx, patientID, conv.ID, exportPage, start)
-			if err != nil {
+		wg.Wait()
+		for i, conv := range window {
+			if errs[i] != nil {
+				return errs[i]
+			}
+			out := ExportedConversation{Conversation: conv}
+			if starts[i] != nil {
+				out.FirstID, out.PreviousID = from.FirstID, from.PreviousID
+			}
+			done, err := a.exportChain(ctx, patientID, &out, starts[i], pages[i], &spent, e)
+			if err != nil || done {
 				return err
 			}
-			cut := -1
-			for j, m := range page.Items {
-				cost := messageCost(conv.Subject, m)
-				if spent+cost > ExportBudget && spent > 0 {
-					cut = j
-					break
-				}
-				spent += cost
-			}
-			if cut < 0 {
-				out.add(page.Items)
-				if page.LastKey == nil {
-					break
-				}
-				start = page.LastKey
-				continue
-			}
-			// The budget ends inside this page. Re-read it up to the cut
-			// for the key the next part continues from: only the store
-			// knows keys.
-			next := start
-			if cut > 0 {
-				if _, page, err = a.repo.Chain(ctx, patientID, conv.ID, cut, start); err != nil {
-					return err
-				}
-				out.add(page.Items)
-				next = page.LastKey
-			}
-			if len(out.Messages) > 0 {
-				e.Conversations = append(e.Conversations, out)
-			}
-			e.Next = &ExportPosition{Part: e.Part + 1, ID: conv.ID, CreatedAt: conv.CreatedAt, Chain: next, FirstID: out.FirstID, PreviousID: out.PreviousID}
-			if n := len(out.Messages); n > 0 {
-				e.Next.PreviousID = out.Messages[n-1].ID
-			}
-			if next == nil {
-				e.Next.FirstID, e.Next.PreviousID = "", ""
-			}
-			return nil
 		}
-		e.Conversations = append(e.Conversations, out)
 	}
 	return nil
+}
+
+// exportChain spends the budget on one conversation's chain from its
+// first page read, reading the rest; it returns true when the budget ended
+// inside it, with e.Next set.
+func (a *App) exportChain(ctx context.Context, patientID string, out *ExportedConversation, start map[string]string, page Page[domain.Message], spent *int, e *Export) (bool, error) {
+	conv := out.Conversation
+	for {
+		cut := -1
+		for j, m := range page.Items {
+			cost := messageCost(conv.Subject, m)
+			if *spent+cost > ExportBudget && *spent > 0 {
+				cut = j
+				break
+			}
+			*spent += cost
+		}
+		if cut < 0 {
+			out.add(page.Items)
+			if page.LastKey == nil {
+				e.Conversations = append(e.Conversations, *out)
+				return false, nil
+			}
+			start = page.LastKey
+			var err error
+			if _, page, err = a.repo.Chain(ctx, patientID, conv.ID, exportPage, start); err != nil {
+				return false, err
+			}
+			continue
+		}
+		// The budget ends inside this page. Re-read it up to the cut for
+		// the key the next part continues from: only the store knows keys.
+		next := start
+		if cut > 0 {
+			var err error
+			if _, page, err = a.repo.Chain(ctx, patientID, conv.ID, cut, start); err != nil {
+				return false, err
+			}
+			out.add(page.Items)
+			next = page.LastKey
+		}
+		if len(out.Messages) > 0 {
+			e.Conversations = append(e.Conversations, *out)
+		}
+		e.Next = &ExportPosition{Part: e.Part + 1, ID: conv.ID, CreatedAt: conv.CreatedAt, Chain: next, FirstID: out.FirstID, PreviousID: out.PreviousID}
+		if n := len(out.Messages); n > 0 {
+			e.Next.PreviousID = out.Messages[n-1].ID
+		}
+		if next == nil {
+			e.Next.FirstID, e.Next.PreviousID = "", ""
+		}
+		return true, nil
+	}
 }
 
 // add appends msgs, noting the chain's first message.
