@@ -101,6 +101,8 @@ type App struct {
 	// dailyLimit caps the messages one portal user writes about one
 	// patient in a day.
 	dailyLimit int
+	// exportBudget bounds one part of a download (ExportBudget).
+	exportBudget int
 
 	// practices remembers which practice a staff member belongs to. A staff
 	// record never changes practice (the directory refuses it), so this
@@ -121,6 +123,9 @@ type Options struct {
 	Log             *slog.Logger
 	Now             func() time.Time
 	DailyWriteLimit int
+	// ExportBudget bounds one part of a download (0: ExportBudget); tests
+	// make it small to see a chart in parts.
+	ExportBudget int
 	// Links verifies the signed links of e-mails (Unsubscribe); nil
 	// where no operation needs it.
 	Links *linktoken.Signer
@@ -128,7 +133,7 @@ type Options struct {
 
 // New returns the application over repo and w.
 func New(repo Repository, w audit.Writer, o Options) *App {
-	a := &App{repo: repo, audit: w, log: o.Log, now: o.Now, dailyLimit: o.DailyWriteLimit, links: o.Links}
+	a := &App{repo: repo, audit: w, log: o.Log, now: o.Now, dailyLimit: o.DailyWriteLimit, exportBudget: o.ExportBudget, links: o.Links}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -137,6 +142,9 @@ func New(repo Repository, w audit.Writer, o Options) *App {
 	}
 	if a.dailyLimit == 0 {
 		a.dailyLimit = DefaultDailyWriteLimit
+	}
+	if a.exportBudget == 0 {
+		a.exportBudget = ExportBudget
 	}
 	a.newID = func(t time.Time) string { return ulid.MustNew(ulid.Timestamp(t), ulid.DefaultEntropy()).String() }
 	return a

@@ -263,7 +263,7 @@ func (a *App) exportChain(ctx context.Context, patientID string, out *ExportedCo
 		cut := -1
 		for j, m := range page.Items {
 			cost := messageCost(conv.Subject, m)
-			if *spent+cost > ExportBudget && *spent > 0 {
+			if *spent+cost > a.exportBudget && *spent > 0 {
 				cut = j
 				break
 			}
