@@ -142,7 +142,7 @@ func TestHTMLEscapesAndRunsNothing(t *testing.T) {
 	if !strings.Contains(page, `content="`+strings.ReplaceAll(export.CSP, "'", "&#39;")+`"`) {
 		t.Errorf("the file does not carry its own policy")
 	}
-	if strings.Index(page, id(1)) >= 0 && strings.Index(page, "Rash") > strings.Index(page, "Lab results") {
+	if strings.Index(page, "Rash") > strings.Index(page, "Lab results") {
 		t.Errorf("conversations out of order")
 	}
 }
