@@ -16,9 +16,11 @@ import (
 // family's copy of its record (45 CFR 164.524) and the staff's chart export.
 type Export struct {
 	Patient domain.PatientRef
-	// Practice is the practice's name; "" when its settings could not be
-	// read (the copy does not depend on them).
+	// Practice is the practice's name, and Zone its clock, which the
+	// readable copy tells times in; "" and UTC when its settings could not
+	// be read (the copy does not depend on them).
 	Practice string
+	Zone     *time.Location
 	// By is who downloaded it, At when.
 	By domain.Party
 	At time.Time
@@ -152,8 +154,9 @@ func (a *App) ExportChart(ctx context.Context, c *Call, patientID string, from *
 	if err != nil {
 		return Export{}, err
 	}
+	e.Zone = time.UTC
 	if settingsErr == nil {
-		e.Practice = settings.Practice.Name
+		e.Practice, e.Zone = settings.Practice.Name, settings.Calendar.Zone()
 	}
 	if err := a.release(ctx, c, c.record(audit.Success, 200)); err != nil {
 		return Export{}, err

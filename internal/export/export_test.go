@@ -125,7 +125,17 @@ func TestFHIRRoundTrip(t *testing.T) {
 // GIVEN hostile text WHEN written as HTML THEN it is escaped, the file runs
 // no script and loads nothing, and its style is the one the policy allows.
 func TestHTMLEscapesAndRunsNothing(t *testing.T) {
-	page := string(export.HTML(sample()))
+	e := sample()
+	chicago, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Zone = chicago
+	page := string(export.HTML(e))
+	// Times on the practice's clock, zone named.
+	if !strings.Contains(page, `<time datetime="2026-11-30T14:01:00.000Z">Mon 30 Nov 2026, 8:01 AM CST</time>`) {
+		t.Errorf("the first message's time is not on the practice's clock: %.600s", page[strings.Index(page, "<article"):])
+	}
 	for _, bad := range []string{"<script", "<img", "<b>after", "onerror=alert(2)>"} {
 		if strings.Contains(page, bad) {
 			t.Errorf("page carries %q unescaped", bad)

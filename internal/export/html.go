@@ -35,9 +35,15 @@ func styleHash() string {
 
 var esc = html.EscapeString
 
-// readable is a time as a person reads it in the file, in UTC so that the
-// copy says the same wherever it is opened.
-func readable(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006, 15:04 UTC") }
+// readable is a time as a person reads it in the file: on the practice's
+// clock, with its zone named, so that the copy says the same wherever it
+// is opened.
+func readable(t time.Time, zone *time.Location) string {
+	if zone == nil {
+		zone = time.UTC
+	}
+	return t.In(zone).Format("Mon 2 Jan 2006, 3:04 PM MST")
+}
 
 // HTML writes e as a self-contained page: every message of every
 // conversation in order, escaped, with no script and no outside resources.
@@ -53,7 +59,7 @@ func HTML(e app.Export) []byte {
 	if e.Practice != "" {
 		from = e.Practice
 	}
-	b.WriteString(`<p class="meta">From ` + esc(from) + `. Downloaded by ` + esc(e.By.Name) + ` on ` + esc(readable(e.At)) + `.`)
+	b.WriteString(`<p class="meta">From ` + esc(from) + `. Downloaded by ` + esc(e.By.Name) + ` on ` + esc(readable(e.At, e.Zone)) + `.`)
 	if e.Part > 1 || e.Next != nil {
 		b.WriteString(` Part ` + strconv.Itoa(e.Part) + `.`)
 	}
@@ -63,7 +69,7 @@ func HTML(e app.Export) []byte {
 	}
 	for _, x := range e.Conversations {
 		c := x.Conversation
-		b.WriteString(`<section><h2>` + esc(c.Subject) + `</h2><p class="meta">` + esc(c.Pool.Name) + ` · started ` + esc(readable(c.CreatedAt)) +
+		b.WriteString(`<section><h2>` + esc(c.Subject) + `</h2><p class="meta">` + esc(c.Pool.Name) + ` · started ` + esc(readable(c.CreatedAt, e.Zone)) +
 			` by ` + esc(c.StartedBy.Name) + ` · ` + esc(string(c.Status)) + ` · ` + strconv.Itoa(c.MessageCount) + ` messages</p>`)
 		if x.PreviousID != "" {
 			b.WriteString(`<p class="note">This conversation begins in the previous part.</p>`)
@@ -71,7 +77,7 @@ func HTML(e app.Export) []byte {
 		for _, m := range x.Messages {
 			side := string(m.Author.Side)
 			b.WriteString(`<article class="` + esc(side) + `"><p class="who"><strong>` + esc(m.Author.Name) + `</strong> · <time datetime="` +
-				esc(instant(m.CreatedAt)) + `">` + esc(readable(m.CreatedAt)) + `</time></p><p class="body">` + esc(m.Body) + `</p></article>`)
+				esc(instant(m.CreatedAt)) + `">` + esc(readable(m.CreatedAt, e.Zone)) + `</time></p><p class="body">` + esc(m.Body) + `</p></article>`)
 		}
 		b.WriteString(`</section>`)
 	}

@@ -2,6 +2,8 @@ package browsertest
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -67,6 +69,11 @@ func TestDownload(t *testing.T) {
 					b.fail("the page scrolls sideways by %d px", over)
 				}
 				js[bool](b, catchDownloads)
+				// What the page looks like with its Download buttons, for
+				// people to check.
+				if png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)); err == nil {
+					_ = os.WriteFile(filepath.Join(screenshotDir(t), "30-"+tc.audience+"-download-"+w.name+".png"), png, 0o644)
+				}
 
 				// The family's page is the Current Patient's; the staff's
 				// is Mateo's.
@@ -88,6 +95,17 @@ func TestDownload(t *testing.T) {
 				}
 				b.assertAxe(w.name + " " + tc.audience + " after Download")
 				b.assertClean()
+				// The file itself, as its reader opens it: axe-clean too.
+				file := filepath.Join(screenshotDir(t), "31-"+tc.audience+"-download-"+w.name+".html")
+				if err := os.WriteFile(file, []byte(page.Text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				b.navigate("file://" + file)
+				b.waitFor("the downloaded file", `() => document.querySelector('main h1') && document.querySelectorAll('article').length > 0`)
+				b.assertAxe(w.name + " " + tc.audience + " downloaded HTML file")
+				if over := js[int](b, `() => document.documentElement.scrollWidth - window.innerWidth`); over > 0 {
+					b.fail("the downloaded file scrolls sideways by %d px", over)
+				}
 			})
 		}
 	}
