@@ -37,7 +37,7 @@ func (h *handler) exportChart(r *req) (response, error) {
 			return response{}, domain.Invalid("part", "the part link is invalid; download again from the first part")
 		}
 	}
-	e, err := h.app.ExportChart(r.ctx, r.call, pid, from)
+	e, err := h.app.ExportChart(r.ctx, r.call, pid, format, from)
 	if err != nil {
 		return response{}, err
 	}

@@ -275,7 +275,7 @@ func (a *App) logLost(ctx context.Context, r audit.Record, err error) {
 		"action", string(r.Action), "conversationId", r.ConversationID, "messageId", r.MessageID, "targetId", r.TargetID,
 		"requestedPatientId", r.RequestedPatientID, "requestedConversationId", r.RequestedConversationID,
 		"outcome", string(r.Outcome), "status", r.Status, "requestId", r.RequestID, "sourceIp", r.SourceIP,
-		"recipientId", r.RecipientID, "channel", r.Channel, "events", r.Events))
+		"recipientId", r.RecipientID, "channel", r.Channel, "events", r.Events, "disclosed", r.Disclosed))
 }
 
 // committed notes that rec was stored with the change, or logs it whole

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -115,7 +116,9 @@ func messageCost(subject string, m domain.Message) int {
 // the rules of what a caller may see there hold here too. Errors:
 // ENotFound (also for a patient that is not the caller's), EForbidden,
 // EUnavailable.
-func (a *App) ExportChart(ctx context.Context, c *Call, patientID string, from *ExportPosition) (Export, error) {
+//
+// format names the file's format for the record only.
+func (a *App) ExportChart(ctx context.Context, c *Call, patientID, format string, from *ExportPosition) (Export, error) {
 	c.begin(audit.ExportChart, patientID, "")
 	q, err := authz.PatientQuery(c.Principal, patientID, authz.Extra{})
 	if err != nil {
@@ -158,10 +161,26 @@ func (a *App) ExportChart(ctx context.Context, c *Call, patientID string, from *
 	if settingsErr == nil {
 		e.Practice, e.Zone = settings.Practice.Name, settings.Calendar.Zone()
 	}
-	if err := a.release(ctx, c, c.record(audit.Success, 200)); err != nil {
+	rec := c.record(audit.Success, 200)
+	rec.Disclosed = e.disclosed(format)
+	if err := a.release(ctx, c, rec); err != nil {
 		return Export{}, err
 	}
 	return e, nil
+}
+
+// disclosed says what the part holds, for its audit record: IDs and
+// counts, never text.
+func (e Export) disclosed(format string) []string {
+	msgs := 0
+	for _, x := range e.Conversations {
+		msgs += len(x.Messages)
+	}
+	d := []string{"format:" + format, "part:" + strconv.Itoa(e.Part), "conversations:" + strconv.Itoa(len(e.Conversations)), "messages:" + strconv.Itoa(msgs)}
+	if n := len(e.Conversations); n > 0 {
+		d = append(d, "first:"+e.Conversations[0].Conversation.ID, "last:"+e.Conversations[n-1].Conversation.ID)
+	}
+	return d
 }
 
 // exportHeaders lists every conversation of the patient the caller may

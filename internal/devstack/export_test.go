@@ -2,6 +2,7 @@ package devstack_test
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -160,12 +161,18 @@ func TestExportChart(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, resp := range []response{r, html} {
+			nmsgs := 0
+			for _, m := range msgs {
+				nmsgs += len(m)
+			}
+			for format, resp := range map[string]response{"fhir": r, "html": html} {
 				rid := resp.header.Get("apigw-requestid")
 				if !slices.ContainsFunc(trail, func(a audit.Record) bool {
-					return a.RequestID == rid && a.Action == audit.ExportChart && a.Outcome == audit.Success && a.Status == 200
+					return a.RequestID == rid && a.Action == audit.ExportChart && a.Outcome == audit.Success && a.Status == 200 && slices.Contains(a.Disclosed, "format:"+format) &&
+						slices.Contains(a.Disclosed, "part:1") && slices.Contains(a.Disclosed, fmt.Sprintf("conversations:%d", len(ids))) &&
+						slices.Contains(a.Disclosed, fmt.Sprintf("messages:%d", nmsgs)) && slices.Contains(a.Disclosed, "first:"+ids[0])
 				}) {
-					t.Errorf("no disclosure record for request %s", rid)
+					t.Errorf("no disclosure record of the %s file (request %s): %+v", format, rid, trail[len(trail)-1])
 				}
 			}
 		})
