@@ -108,10 +108,10 @@ func messageCost(subject string, m domain.Message) int {
 
 // ExportChart returns one part of patientID's conversations that the
 // caller may see, starting at from (nil: the first part), up to
-// ExportBudget. Access is decided before any chain is read, and the part
-// is released only after its audit record (a disclosure) is stored: 2 +
-// ⌈conversations/8⌉ sequential round trips for a chart whose chains have
-// at most 100 messages each. It reads
+// ExportBudget. Access is decided before anything of the chart is read,
+// and the part is released only after its audit record (a disclosure) is
+// stored: 3 + ⌈conversations/8⌉ sequential round trips for a chart of up to
+// 100 conversations whose chains have at most 100 messages each. It reads
 // through the same store paths as the conversation list and the chain, so
 // the rules of what a caller may see there hold here too. Errors:
 // ENotFound (also for a patient that is not the caller's), EForbidden,
@@ -124,27 +124,19 @@ func (a *App) ExportChart(ctx context.Context, c *Call, patientID, format string
 	if err != nil {
 		return Export{}, err
 	}
-	// The access read and the listing run together, as a list read's do;
-	// no chain is read before access is decided.
-	facts, convs, accErr, listErr := both(ctx, func(ctx context.Context) (*authz.Facts, error) { return a.repo.LoadAccess(ctx, q) },
-		func(ctx context.Context) ([]domain.Conversation, error) { return a.exportHeaders(ctx, patientID) })
-	if accErr != nil {
-		return Export{}, accErr
+	// Access is decided before anything of the chart is read, and every
+	// read after it is the grant's: the same listing and chain reads as
+	// the list and the conversation routes.
+	facts, err := a.repo.LoadAccess(ctx, q)
+	if err != nil {
+		return Export{}, err
 	}
 	g, err := a.decide(c, patientID, authz.Extra{}, facts)
 	if err != nil {
 		return Export{}, err
 	}
-	if listErr != nil {
-		return Export{}, listErr
-	}
-	e := Export{Patient: g.Patient, By: g.Actor, At: c.At, Part: 1}
-	if from != nil {
-		e.Part = from.Part
-		convs = convs[startOf(convs, from):]
-	}
-	// The practice's name is read with the chains; the copy does not
-	// depend on it.
+	// The practice's name and clock are read with the listing; the copy
+	// does not depend on them.
 	var settings Settings
 	var settingsErr error
 	var wg sync.WaitGroup
@@ -152,7 +144,8 @@ func (a *App) ExportChart(ctx context.Context, c *Call, patientID, format string
 		defer recovered(&settingsErr)
 		settings, settingsErr = a.settings(ctx, g.PracticeID)
 	})
-	err = a.exportChains(ctx, patientID, convs, from, &e)
+	e := Export{Patient: g.Patient, By: g.Actor, At: c.At, Part: 1}
+	err = a.exportConversations(ctx, patientID, from, &e)
 	wg.Wait()
 	if err != nil {
 		return Export{}, err
@@ -181,6 +174,19 @@ func (e Export) disclosed(format string) []string {
 		d = append(d, "first:"+e.Conversations[0].Conversation.ID, "last:"+e.Conversations[n-1].Conversation.ID)
 	}
 	return d
+}
+
+// exportConversations reads the part that starts at from into e.
+func (a *App) exportConversations(ctx context.Context, patientID string, from *ExportPosition, e *Export) error {
+	convs, err := a.exportHeaders(ctx, patientID)
+	if err != nil {
+		return err
+	}
+	if from != nil {
+		e.Part = from.Part
+		convs = convs[startOf(convs, from):]
+	}
+	return a.exportChains(ctx, patientID, convs, from, e)
 }
 
 // exportHeaders lists every conversation of the patient the caller may
