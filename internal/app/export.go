@@ -110,7 +110,7 @@ func messageCost(subject string, m domain.Message) int {
 // caller may see, starting at from (nil: the first part), up to
 // ExportBudget. Access is decided before anything of the chart is read,
 // and the part is released only after its audit record (a disclosure) is
-// stored: 3 + ⌈conversations/8⌉ sequential round trips for a chart of up to
+// stored: 3 + ⌈conversations/16⌉ sequential round trips for a chart of up to
 // 100 conversations whose chains have at most 100 messages each. It reads
 // through the same store paths as the conversation list and the chain, so
 // the rules of what a caller may see there hold here too. Errors:
@@ -240,7 +240,7 @@ func startOf(convs []domain.Conversation, p *ExportPosition) int {
 
 // exportWindow is how many chains' first pages are read at once: a
 // chart of up to that many conversations costs one round trip for all.
-const exportWindow = 8
+const exportWindow = 16
 
 // exportChains reads the chains of convs into e until the budget is
 // spent, and sets e.Next where the next part starts. The first pages of
