@@ -101,9 +101,13 @@ func ExportCost(s string) int {
 	return n
 }
 
-func messageCost(subject string, m domain.Message) int {
-	// FHIR repeats the subject on every message (Communication.topic).
-	return ExportMessageOverhead + ExportCost(m.Body) + ExportCost(subject) + ExportCost(m.Author.Name)
+// MessageCost is what m costs of a part's budget: its text, and the names
+// a format may write with it (FHIR repeats the subject, the patient and
+// the pool or family member on every message; HTML names the pool and the
+// starter above a conversation's first).
+func MessageCost(c domain.Conversation, m domain.Message) int {
+	return ExportMessageOverhead + ExportCost(m.Body) + ExportCost(m.Author.Name) +
+		ExportCost(c.Subject) + ExportCost(c.Patient.DisplayName) + ExportCost(c.Pool.Name) + ExportCost(c.StartedBy.Name)
 }
 
 // ExportChart returns one part of patientID's conversations that the
@@ -290,7 +294,7 @@ func (a *App) exportChain(ctx context.Context, patientID string, out *ExportedCo
 	for {
 		cut := -1
 		for j, m := range page.Items {
-			cost := messageCost(conv.Subject, m)
+			cost := MessageCost(conv, m)
 			if *spent+cost > a.exportBudget && *spent > 0 {
 				cut = j
 				break

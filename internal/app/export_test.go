@@ -95,7 +95,7 @@ func TestExportPartsCoverTheChart(t *testing.T) {
 					}
 					for _, m := range x.Messages {
 						got[id] = append(got[id], m.ID)
-						cost += app.ExportMessageOverhead + app.ExportCost(m.Body) + app.ExportCost(x.Conversation.Subject) + app.ExportCost(m.Author.Name)
+						cost += app.MessageCost(x.Conversation, m)
 						n++
 					}
 					if len(x.Messages) > 0 {

@@ -157,25 +157,44 @@ func TestHTMLEscapesAndRunsNothing(t *testing.T) {
 	}
 }
 
-// GIVEN a part filled to the budget with the most expensive text there is
-// WHEN written in either format and wrapped in a Lambda response THEN it
+// GIVEN a part filled to the budget with the most expensive text there is,
+// as long messages or as one-character ones under hostile names WHEN written in either format and wrapped in a Lambda response THEN it
 // fits Lambda's 6 MB response limit.
 func TestWorstPartFitsALambdaResponse(t *testing.T) {
-	body := strings.Repeat(`&"<'`, domain.BodyMax/4)
-	subject := strings.Repeat("&", domain.SubjectMax)
-	c := domain.Conversation{ID: id(1), Patient: patient, Subject: subject, Pool: domain.PoolRef{ID: "pool-nurse", Name: "Nurse line"}, StartedBy: parent, PortalUserID: parent.ID, CreatedAt: t0}
-	x := app.ExportedConversation{Conversation: c, FirstID: id(1)}
-	spent := 0
-	for n := 1; ; n++ {
-		m := domain.Message{ID: id(n), ConversationID: c.ID, PatientID: patient.ID, Body: body, Author: parent, CreatedAt: t0}
-		cost := app.ExportMessageOverhead + app.ExportCost(body) + app.ExportCost(subject) + app.ExportCost(parent.Name)
-		if spent+cost > app.ExportBudget {
-			break
+	// Long hostile text, and (the other extreme) one-character messages,
+	// each its own conversation, under hostile names: all overhead.
+	for _, shape := range []struct {
+		name, body string
+		perConv    int
+	}{{"long text", strings.Repeat(`&"<'`, domain.BodyMax/4), 1 << 30}, {"short messages", "&", 1}} {
+		hostile := strings.Repeat("&", 80)
+		who := domain.Party{ID: "user-" + strings.Repeat("9", 36), Name: hostile, Role: "portal", Side: domain.SidePortal}
+		e := app.Export{Patient: domain.PatientRef{ID: patient.ID, DisplayName: hostile}, By: who, At: t0, Part: 1}
+		spent := 0
+		for n := 1; ; n++ {
+			if len(e.Conversations) == 0 || len(e.Conversations[len(e.Conversations)-1].Messages) >= shape.perConv {
+				c := domain.Conversation{ID: id(n), Patient: e.Patient, Subject: strings.Repeat("&", domain.SubjectMax),
+					Pool: domain.PoolRef{ID: "pool-" + strings.Repeat("9", 40), Name: hostile}, Status: domain.StatusOpen, StartedBy: who, PortalUserID: who.ID, CreatedAt: t0}
+				e.Conversations = append(e.Conversations, app.ExportedConversation{Conversation: c, FirstID: id(n)})
+			}
+			x := &e.Conversations[len(e.Conversations)-1]
+			m := domain.Message{ID: id(n), ConversationID: x.Conversation.ID, PatientID: patient.ID, Body: shape.body, Author: who, CreatedAt: t0}
+			if spent += app.MessageCost(x.Conversation, m); spent > app.ExportBudget {
+				break
+			}
+			x.Messages = append(x.Messages, m)
 		}
-		spent += cost
-		x.Messages = append(x.Messages, m)
+		checkFits(t, shape.name, e)
 	}
-	e := app.Export{Patient: patient, By: parent, At: t0, Part: 1, Conversations: []app.ExportedConversation{x}}
+}
+
+// checkFits fails unless both files of e fit a Lambda response.
+func checkFits(t *testing.T, shape string, e app.Export) {
+	t.Helper()
+	n := 0
+	for _, c := range e.Conversations {
+		n += len(c.Messages)
+	}
 	fb, err := export.FHIR(e, "/portal/patients/pt-1/export?format=fhir&part="+strings.Repeat("A", 600))
 	if err != nil {
 		t.Fatal(err)
@@ -185,8 +204,8 @@ func TestWorstPartFitsALambdaResponse(t *testing.T) {
 		wrapped, _ := json.Marshal(map[string]any{"statusCode": 200, "headers": map[string]string{"Content-Security-Policy": export.CSP}, "body": string(b)})
 		const lambdaLimit = 6 << 20
 		if len(wrapped) > lambdaLimit {
-			t.Errorf("%s: %d messages encode to %d bytes, over Lambda's %d", name, len(x.Messages), len(wrapped), lambdaLimit)
+			t.Errorf("%s, %s: %d messages encode to %d bytes, over Lambda's %d", shape, name, n, len(wrapped), lambdaLimit)
 		}
-		t.Logf("%s: %d messages of hostile text: %d bytes in the Lambda response", name, len(x.Messages), len(wrapped))
+		t.Logf("%s, %s: %d messages: %d bytes in the Lambda response", shape, name, n, len(wrapped))
 	}
 }
