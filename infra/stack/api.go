@@ -51,7 +51,7 @@ var AccessLogFormat = func() string {
 // Headers the pages send and may read cross-origin.
 var (
 	corsAllowHeaders  = []string{"authorization", "content-type", "idempotency-key"}
-	corsExposeHeaders = []string{"location", "retry-after"}
+	corsExposeHeaders = []string{"location", "retry-after", "content-disposition", "link"}
 )
 
 // newAPI builds the HTTP API, before the functions (the flusher is told

@@ -54,6 +54,8 @@ type Deps struct {
 	// DailyWriteLimit caps a portal user's messages per patient per day
 	// (0: app.DefaultDailyWriteLimit).
 	DailyWriteLimit int
+	// ExportBudget bounds one part of a download (0: app.ExportBudget).
+	ExportBudget int
 }
 
 // req is one request in flight.
@@ -88,7 +90,7 @@ func newHandler(function string, ops map[routes.Operation]op, d Deps) Handler {
 	h := &handler{
 		function: function,
 		ops:      ops,
-		app:      app.New(d.Store, d.Store, app.Options{Log: log, Now: d.Now, DailyWriteLimit: d.DailyWriteLimit, Links: links}),
+		app:      app.New(d.Store, d.Store, app.Options{Log: log, Now: d.Now, DailyWriteLimit: d.DailyWriteLimit, ExportBudget: d.ExportBudget, Links: links}),
 		cursors:  d.Cursors,
 		auds:     d.Audiences,
 		log:      log,

@@ -114,16 +114,18 @@ func TestSampleEvents(t *testing.T) {
 		// one record under the admin.
 		"directory.search-portal-users": {http.StatusOK, []string{`"displayName":"Ana Rivera","maskedEmail":"a•••@example.com","active":true`,
 			`"displayName":"Luis Rivera"`, `{"patientId":"` + seed.Mateo + `","relationship":"guardian"}`}, nil, seed.AdminGarcia},
-		"list-conversations":  {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"School physical form"`}, nil, ""},
-		"get-conversation":    {http.StatusOK, []string{`"id":"` + seed.ConvRash + `"`, `"messages":[{`}, nil, ""},
-		"write-message":       {http.StatusCreated, []string{`"subject":"Fever since last night"`, `"messageCount":1`}, nil, ""},
-		"mark-read":           {http.StatusOK, []string{`"portalUnread":0`, `"portalReadAt":"`}, nil, ""},
-		"staff-inbox":         {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"Question about last statement"`}, []string{seed.Mateo, seed.Lily}, ""},
-		"manage-conversation": {http.StatusOK, []string{`"assignee":{"id":"` + seed.NurseKim + `"`}, nil, ""},
-		"move-conversation":   {http.StatusOK, []string{`"audience":"confidential"`, `"id":"` + seed.ConvSportsForm + `"`}, nil, ""},
-		"manage-links":        {http.StatusOK, []string{`"relationship":"guardian"`, `"patientId":"pt-9H3X6B2R"`}, nil, ""},
-		"preferences":         {http.StatusOK, []string{`"email":false`, `"sms":true`, `"smsAvailable":true`}, nil, seed.ParentChen},
-		"templates":           {http.StatusOK, []string{`"text":"Thank you for writing about Mateo. Our office hours are Mon–Fri 8 AM–5 PM, Sat 9 AM–noon.`, `nurse line at ` + seed.NurseLine, `"unresolved":[]`}, nil, ""},
+		"list-conversations": {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"School physical form"`}, nil, ""},
+		"get-conversation":   {http.StatusOK, []string{`"id":"` + seed.ConvRash + `"`, `"messages":[{`}, nil, ""},
+		// The family's download, as a FHIR R4 Bundle.
+		"get-conversation.export": {http.StatusOK, []string{`"resourceType":"Bundle"`, `"contentString":"Mateo started amoxicillin`}, nil, ""},
+		"write-message":           {http.StatusCreated, []string{`"subject":"Fever since last night"`, `"messageCount":1`}, nil, ""},
+		"mark-read":               {http.StatusOK, []string{`"portalUnread":0`, `"portalReadAt":"`}, nil, ""},
+		"staff-inbox":             {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"Question about last statement"`}, []string{seed.Mateo, seed.Lily}, ""},
+		"manage-conversation":     {http.StatusOK, []string{`"assignee":{"id":"` + seed.NurseKim + `"`}, nil, ""},
+		"move-conversation":       {http.StatusOK, []string{`"audience":"confidential"`, `"id":"` + seed.ConvSportsForm + `"`}, nil, ""},
+		"manage-links":            {http.StatusOK, []string{`"relationship":"guardian"`, `"patientId":"pt-9H3X6B2R"`}, nil, ""},
+		"preferences":             {http.StatusOK, []string{`"email":false`, `"sms":true`, `"smsAvailable":true`}, nil, seed.ParentChen},
+		"templates":               {http.StatusOK, []string{`"text":"Thank you for writing about Mateo. Our office hours are Mon–Fri 8 AM–5 PM, Sat 9 AM–noon.`, `nurse line at ` + seed.NurseLine, `"unresolved":[]`}, nil, ""},
 	}
 	// Every sample on disk is replayed: here, or by TestTriggeredSampleEvents.
 	files, _ := filepath.Glob(filepath.Join(repoRoot, "events", "*.json"))

@@ -20,7 +20,8 @@ func ListConversations(d Deps) Handler {
 // Inbox serves the staff inbox, its badge counts and a conversation's log.
 func Inbox(d Deps) Handler { return newHandler(routes.FnInbox, inboxOps(), d) }
 
-// GetConversation serves a conversation's chain.
+// GetConversation serves a conversation's chain and the download of a
+// patient's conversations.
 func GetConversation(d Deps) Handler {
 	return newHandler(routes.FnGetConversation, getConversationOps(), d)
 }
@@ -99,7 +100,10 @@ func inboxOps() map[routes.Operation]op {
 }
 
 func getConversationOps() map[routes.Operation]op {
-	return map[routes.Operation]op{routes.OpReadConversation: (*handler).readConversation}
+	return map[routes.Operation]op{
+		routes.OpReadConversation: (*handler).readConversation,
+		routes.OpExportChart:      (*handler).exportChart,
+	}
 }
 
 func writeMessageOps() map[routes.Operation]op {

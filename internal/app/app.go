@@ -105,6 +105,8 @@ type App struct {
 	// dailyLimit caps the messages one portal user writes about one
 	// patient in a day.
 	dailyLimit int
+	// exportBudget bounds one part of a download (ExportBudget).
+	exportBudget int
 
 	// practices remembers which practice a staff member belongs to. A staff
 	// record never changes practice (the directory refuses it), so this
@@ -163,6 +165,9 @@ type Options struct {
 	Log             *slog.Logger
 	Now             func() time.Time
 	DailyWriteLimit int
+	// ExportBudget bounds one part of a download (0: ExportBudget); tests
+	// make it small to see a chart in parts.
+	ExportBudget int
 	// Links verifies the signed links of e-mails (Unsubscribe); nil
 	// where no operation needs it.
 	Links *linktoken.Signer
@@ -170,7 +175,7 @@ type Options struct {
 
 // New returns the application over repo and w.
 func New(repo Repository, w audit.Writer, o Options) *App {
-	a := &App{repo: repo, audit: w, log: o.Log, now: o.Now, dailyLimit: o.DailyWriteLimit, links: o.Links}
+	a := &App{repo: repo, audit: w, log: o.Log, now: o.Now, dailyLimit: o.DailyWriteLimit, exportBudget: o.ExportBudget, links: o.Links}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -179,6 +184,9 @@ func New(repo Repository, w audit.Writer, o Options) *App {
 	}
 	if a.dailyLimit == 0 {
 		a.dailyLimit = DefaultDailyWriteLimit
+	}
+	if a.exportBudget == 0 {
+		a.exportBudget = ExportBudget
 	}
 	a.newID = func(t time.Time) string { return ulid.MustNew(ulid.Timestamp(t), ulid.DefaultEntropy()).String() }
 	return a
@@ -309,7 +317,7 @@ func (a *App) logLost(ctx context.Context, r audit.Record, err error) {
 		"action", string(r.Action), "conversationId", r.ConversationID, "messageId", r.MessageID, "targetId", r.TargetID,
 		"requestedPatientId", r.RequestedPatientID, "requestedConversationId", r.RequestedConversationID,
 		"outcome", string(r.Outcome), "status", r.Status, "requestId", r.RequestID, "sourceIp", r.SourceIP,
-		"recipientId", r.RecipientID, "channel", r.Channel, "events", r.Events))
+		"recipientId", r.RecipientID, "channel", r.Channel, "events", r.Events, "disclosed", r.Disclosed))
 }
 
 // committed notes that rec was stored with the change, or logs it whole

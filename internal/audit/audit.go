@@ -45,6 +45,9 @@ const (
 	// ChangeAudience is staff moving a conversation between the family
 	// and the care team only.
 	ChangeAudience Action = "conversation.audience"
+	// ExportChart is a disclosure: the caller downloaded (a part of) the
+	// patient's conversations as a file (HTML or FHIR).
+	ExportChart Action = "chart.export"
 )
 
 // Outcome is how the request ended.
@@ -88,6 +91,10 @@ type Record struct {
 	// Events are the history entries a change or a note stored with this
 	// record, as "<kind>:<entry ID>".
 	Events []string `json:"events,omitempty"`
+	// Disclosed is what a download (ExportChart) held: its format, part,
+	// counts and first and last conversation, as "format:fhir", "part:1",
+	// "conversations:3", "messages:9", "first:<id>", "last:<id>".
+	Disclosed []string `json:"disclosed,omitempty"`
 }
 
 // Writer appends records that commit with no change of their own: reads,

@@ -24,6 +24,7 @@ import (
 	"github.com/pedsportal/messaging/internal/localdev/dynamolocal"
 	"github.com/pedsportal/messaging/internal/localdev/dynamotest"
 	"github.com/pedsportal/messaging/internal/localdev/officeclock"
+	"github.com/pedsportal/messaging/internal/routes"
 	"github.com/pedsportal/messaging/internal/seed"
 	"github.com/pedsportal/messaging/internal/store"
 )
@@ -161,9 +162,16 @@ func TestRoundTripsMatchREADME(t *testing.T) {
 		case got != w:
 			t.Errorf("%s: %d round trips, %d calls; README says %d, %d", s.Name, got[0], got[1], w[0], w[1])
 		}
-		// The product's promise: two round trips on the critical path.
-		if got[0] > 2 {
-			t.Errorf("%s takes %d sequential round trips, more than 2", s.Name, got[0])
+		// The product's promise: two round trips on the critical path. A
+		// download decides access before it reads the chart, then lists
+		// it, then reads each window of chains (see app.ExportChart): two
+		// more for the demo chart.
+		limit := 2
+		if r, _ := routes.ByKey(s.Route); r.Op == routes.OpExportChart {
+			limit = 4
+		}
+		if got[0] > limit {
+			t.Errorf("%s takes %d sequential round trips, more than %d", s.Name, got[0], limit)
 		}
 	}
 	if t.Failed() {

@@ -84,6 +84,11 @@ func Scenarios() []Scenario {
 		{"staff chart history", "GET /staff/patients/{patientId}/conversations", "nurse.kim", mateo, "", 200, nil, 2 + 1 + 1},
 		{"staff start conversation", "POST /staff/patients/{patientId}/conversations", "nurse.kim", mateo,
 			`{"portalUserId":"` + seed.ParentRivera + `","poolId":"pool-nurse-line","subject":"Lab results","body":"All normal."}`, 201, nil, 4 + 2*4},
+		// The download reads the access facts, then the list, then each
+		// chain (the demo's Mateo has two), then stores its record; the
+		// minimum is the demo chart's (the benchmark's chart is larger).
+		{"download", "GET /portal/patients/{patientId}/export", "parent.rivera", mateo, "", 200, nil, 2 + 1 + 2 + 1},
+		{"staff download", "GET /staff/patients/{patientId}/export", "nurse.kim", mateo, "", 200, nil, 2 + 1 + 2 + 1},
 		{"staff read conversation", "GET /staff/patients/{patientId}/conversations/{conversationId}", "nurse.kim", rash, "", 200, nil, 2 + 1 + 1},
 		{"staff reply", "POST /staff/patients/{patientId}/conversations/{conversationId}/messages", "nurse.kim", rash, `{"body":"Please stop it and call us."}`, 201, nil, 3 + 2*4},
 		{"staff mark read", "POST /staff/patients/{patientId}/conversations/{conversationId}/read", "nurse.kim", rash, "", 200, nil, 3 + 2*2},

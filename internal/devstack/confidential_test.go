@@ -140,6 +140,20 @@ func TestConfidentialMatrix(t *testing.T) {
 		cell("staff mark read "+cv.name, dr.do("POST", staffRead+"/read", nil).status == 200)
 	}
 
+	// Downloads: the guardian's copy (HTML and FHIR) holds no confidential
+	// conversation; the teen's holds them, with the teen as the Patient
+	// who wrote them.
+	for _, format := range []string{"html", "fhir"} {
+		m := string(mom.must(200, "GET", portalNoah+"/export?format="+format, nil).body)
+		cell("guardian download "+format, strings.Contains(m, "Sports physical") && !strings.Contains(m, "anxious") && !strings.Contains(m, "Private question") && !strings.Contains(m, "dizzy"),
+			"the guardian's download holds a confidential conversation or misses the family's")
+		n := string(noah.must(200, "GET", portalNoah+"/export?format="+format, nil).body)
+		cell("teen download "+format, strings.Contains(n, "anxious") && strings.Contains(n, "dizzy") && strings.Contains(n, "Sports physical"), "the teen's download misses a conversation")
+		if format == "fhir" {
+			cell("teen is the Patient sender", strings.Contains(n, `"sender":{"type":"Patient"`), "no Patient sender in the teen's bundle")
+		}
+	}
+
 	// Who wrote it: the teen's messages say "self", the mother's "parent".
 	var ch chain
 	dr.must(200, "GET", staffNoah+"/conversations/"+seed.ConvSportsForm, nil).json(t, &ch)

@@ -138,6 +138,7 @@ const (
 	OpManageConversation Operation = "conversation.manage"
 	OpAddNote            Operation = "note.add"     // a staff-only note on a conversation
 	OpReadWorklog        Operation = "worklog.read" // a conversation's notes and events, for staff
+	OpExportChart        Operation = "chart.export" // download a patient's conversations (HTML or FHIR)
 	OpLink               Operation = "link.put"
 	OpUnlink             Operation = "link.delete"
 	OpGetNotify          Operation = "notify.get"         // the portal caller's notification channels
@@ -197,6 +198,10 @@ func All() []Route {
 		portal("GET", portalPatient+conv, FnGetConversation, OpReadConversation),
 		portal("POST", portalPatient+conv+"/messages", FnWriteMessage, OpReply),
 		portal("POST", portalPatient+conv+"/read", FnMarkRead, OpMarkRead),
+		// The family's copy of its messages (45 CFR 164.524): the same
+		// reads as the list and the chain, so it holds exactly what they
+		// show.
+		portal("GET", portalPatient+"/export", FnGetConversation, OpExportChart),
 		portal("GET", "/portal/me/notifications", FnPreferences, OpGetNotify),
 		portal("PUT", "/portal/me/notifications", FnPreferences, OpSetNotify),
 
@@ -217,6 +222,9 @@ func All() []Route {
 		staff("GET", staffPatient+conv, FnGetConversation, OpReadConversation),
 		staff("POST", staffPatient+conv+"/messages", FnWriteMessage, OpReply),
 		staff("POST", staffPatient+conv+"/read", FnMarkRead, OpMarkRead),
+		// The chart's conversations for staff; the Worklog stays out (see
+		// README), so the function needs no grant on it.
+		staff("GET", staffPatient+"/export", FnGetConversation, OpExportChart),
 		staff("PATCH", staffPatient+conv, FnManageConversation, OpManageConversation),
 		staff("POST", staffPatient+conv+"/notes", FnManageConversation, OpAddNote),
 		staff("POST", staffPatient+conv+"/audience", FnMoveConversation, OpChangeAudience),

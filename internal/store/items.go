@@ -218,6 +218,7 @@ type auditItem struct {
 	RequestedPatientID      string        `dynamodbav:"requestedPatientId,omitempty"`
 	RequestedConversationID string        `dynamodbav:"requestedConversationId,omitempty"`
 	Events                  []string      `dynamodbav:"events,omitempty"`
+	Disclosed               []string      `dynamodbav:"disclosed,omitempty"`
 }
 
 // Conversions between stored and domain shapes. Struct conversion works
@@ -391,7 +392,7 @@ func (p practiceItem) practice() domain.Practice {
 }
 
 func newAuditItem(k key, r audit.Record) auditItem {
-	return auditItem{k, r.PatientID, r.At, r.ActorID, r.ActorSide, r.ActorRole, r.Action, r.ConversationID, r.MessageID, r.Outcome, r.Status, r.RequestID, r.SourceIP, r.RecipientID, r.Channel, r.TargetID, r.RequestedPatientID, r.RequestedConversationID, r.Events}
+	return auditItem{k, r.PatientID, r.At, r.ActorID, r.ActorSide, r.ActorRole, r.Action, r.ConversationID, r.MessageID, r.Outcome, r.Status, r.RequestID, r.SourceIP, r.RecipientID, r.Channel, r.TargetID, r.RequestedPatientID, r.RequestedConversationID, r.Events, r.Disclosed}
 }
 
 func (a auditItem) record() audit.Record {
@@ -400,6 +401,7 @@ func (a auditItem) record() audit.Record {
 		ConversationID: a.ConversationID, MessageID: a.MessageID, Outcome: a.Outcome, Status: a.Status, RequestID: a.RequestID, SourceIP: a.SourceIP,
 		RecipientID: a.RecipientID, Channel: a.Channel, TargetID: a.TargetID,
 		RequestedPatientID: a.RequestedPatientID, RequestedConversationID: a.RequestedConversationID, Events: a.Events,
+		Disclosed: a.Disclosed,
 	}
 }
 

@@ -200,7 +200,7 @@ func (g *Gateway) Close() error {
 // CORS settings: what the pages send and what they may read.
 const (
 	corsAllowHeaders  = "authorization,content-type,idempotency-key"
-	corsExposeHeaders = "apigw-requestid,location,retry-after"
+	corsExposeHeaders = "apigw-requestid,location,retry-after,content-disposition,link"
 	corsMaxAge        = "600"
 )
 

@@ -590,7 +590,7 @@ func TestCORS(t *testing.T) {
 		}},
 		{"request, allowed origin; the function's own CORS header replaced", actual(appOrigin, valid), 200, map[string]string{
 			"Access-Control-Allow-Origin":   appOrigin,
-			"Access-Control-Expose-Headers": "apigw-requestid,location,retry-after",
+			"Access-Control-Expose-Headers": "apigw-requestid,location,retry-after,content-disposition,link",
 		}},
 		{"request, other origin", actual("https://evil.example.test", valid), 200, map[string]string{
 			"Access-Control-Allow-Origin": "",

@@ -37,7 +37,9 @@ export class Api {
     this.auth = auth;
   }
 
-  async request(method, path, { body, query, idempotencyKey } = {}) {
+  /** request sends one call; raw returns the Response (a file) instead of
+   * its JSON. */
+  async request(method, path, { body, query, idempotencyKey, raw } = {}) {
     const token = this.auth.accessToken();
     if (!token) {
       this.auth.expire();
@@ -75,6 +77,7 @@ export class Api {
       err.retryAfter = Number(res.headers.get('Retry-After')) || 0;
       throw err;
     }
+    if (raw) return res;
     if (res.status === 204) return null;
     return res.json();
   }

@@ -5,6 +5,7 @@
 import { seg } from './api.js';
 import { audienceChip, careTeamChoice, isPrivate } from './audience.js';
 import { composeForm, firstPage, messageChain, messageItem, printButton, replyForm } from './conversation.js';
+import { downloadControls } from './download.js';
 import { birthDate, short } from './format.js';
 import { notificationsView } from './notifications.js';
 import {
@@ -172,7 +173,11 @@ async function messagesView({ live }) {
       h('h1', { id: 'messages-h' }, `Messages about ${p.displayName}`),
       h('a', { class: 'btn', href: '#/write' }, 'Write Message')),
     box,
-    card);
+    card,
+    h('section', { class: 'card', 'aria-labelledby': 'copy-h' },
+      h('h2', { id: 'copy-h' }, 'Your copy'),
+      h('p', {}, `Every message about ${p.displayName} you can read here: a page to read or print, or a FHIR file for other health apps.`),
+      downloadControls(api, `/portal/patients/${seg(p.id)}`)));
   await loadList({ box, hide: [card] }, () => load(true));
 }
 

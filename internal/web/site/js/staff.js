@@ -3,6 +3,7 @@
 import { seg } from './api.js';
 import { audienceChip, audienceControl, isPrivate } from './audience.js';
 import { composeForm, firstPage, messageChain, messageItem, printButton, replyForm } from './conversation.js';
+import { downloadControls } from './download.js';
 import { familyCard } from './family.js';
 import { at, birthDate, duration, roleName, short, timeEl, turnName, when } from './format.js';
 import { myTemplatesView, templatePicker } from './templates.js';
@@ -891,7 +892,10 @@ async function chartView({ args: [pid], live }) {
       ? h('div', { class: 'notice warn', role: 'note' }, patient.warnings.map((w) => h('p', {}, w))) : null,
     h('section', { class: 'card', 'aria-labelledby': 'chart-h' },
       h('div', { class: 'page-head chart-head' }, h('h2', { id: 'chart-h' }, 'Chart history'), status.el),
-      box, listArea));
+      box, listArea,
+      // Every conversation and message of the chart; the Worklog's notes
+      // stay out (README, Download).
+      downloadControls(api, `/staff/patients/${seg(p.id)}`)));
   await reload();
 }
 
