@@ -366,3 +366,33 @@ func TestOwnAccountRules(t *testing.T) {
 		t.Fatalf("move of a 7-year-old's conversation: %d %s", r.status, r.body)
 	}
 }
+
+// Through the Messages stream, the notifier and the flusher with the
+// local SES: Dr. Patel's reply in Noah's confidential conversation e-mails
+// Noah and nobody else; her reply in the family's conversation e-mails
+// both. The matrix's "notified" cells, on the real path.
+func TestConfidentialReplyNotifiesTheTeenOnly(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	clock := &fakeClock{t: time.Date(2026, 12, 2, 10, 0, 0, 0, ny)}
+	e := startWith(t, devstack.Options{Now: clock.Now, Notify: &devstack.NotifyOptions{}})
+	dr := e.as("staff", "dr.patel")
+	const momMail, noahMail = "grace.okafor@example.com", "noah.okafor@example.com"
+	dr.must(201, "POST", staffNoah+"/conversations/"+seed.ConvNoahPrivate+"/messages", map[string]string{"body": "Yes, we can talk about it privately at your visit."}, key()...)
+	settle()
+	clock.set(time.Date(2026, 12, 2, 10, 11, 0, 0, ny))
+	if got := e.flushAndRead(t, momMail); len(got) != 0 {
+		t.Fatalf("the guardian got %d e-mails about a confidential reply", len(got))
+	}
+	if got := e.flushAndRead(t, noahMail); len(got) != 1 {
+		t.Fatalf("the teen got %d e-mails about his care team's reply, want 1", len(got))
+	}
+	dr.must(201, "POST", staffNoah+"/conversations/"+seed.ConvSportsForm+"/messages", map[string]string{"body": "Tuesday at 3:30 is booked."}, key()...)
+	settle()
+	clock.set(time.Date(2026, 12, 2, 10, 22, 0, 0, ny))
+	if got := e.flushAndRead(t, momMail); len(got) != 1 {
+		t.Fatalf("the guardian got %d e-mails about the family's conversation, want 1", len(got))
+	}
+	if got := e.flushAndRead(t, noahMail); len(got) != 2 {
+		t.Fatalf("the teen has %d e-mails in all, want 2", len(got))
+	}
+}
