@@ -45,7 +45,9 @@ type StartRequest struct {
 	PoolID       string
 	Subject      string
 	Body         string
-	Idem         Idempotency
+	// AttachmentIDs are the caller's ready uploads the message carries.
+	AttachmentIDs []string
+	Idem          Idempotency
 }
 
 // WriteResult is what a message write returns.
@@ -80,6 +82,9 @@ func (a *App) StartConversation(ctx context.Context, c *Call, in StartRequest) (
 	}
 	conv, msg := NewConversation(a.newID(c.At), a.newID(c.At), g.Patient, g.PracticeID,
 		domain.PoolRef{ID: g.Pool.ID, Name: g.Pool.Name}, in.Subject, in.Body, g.Actor, g.Link.PortalUserID, c.At)
+	if msg.Attachments, err = a.attachmentsFor(ctx, in.PatientID, in.AttachmentIDs, g.Actor); err != nil {
+		return nil, err
+	}
 	return a.write(ctx, c, msg, &conv, nil, in.Idem)
 }
 
@@ -87,6 +92,7 @@ func (a *App) StartConversation(ctx context.Context, c *Call, in StartRequest) (
 type ReplyRequest struct {
 	PatientID, ConversationID string
 	Body                      string
+	AttachmentIDs             []string
 	Idem                      Idempotency
 }
 
@@ -107,6 +113,9 @@ func (a *App) Reply(ctx context.Context, c *Call, in ReplyRequest) (*WriteResult
 			return nil, err
 		}
 		msg := NewMessage(msgID, in.ConversationID, in.PatientID, in.Body, g.Actor, c.At)
+		if msg.Attachments, err = a.attachmentsFor(ctx, in.PatientID, in.AttachmentIDs, g.Actor); err != nil {
+			return nil, err
+		}
 		res, err := a.write(ctx, c, msg, nil, g.Conversation, in.Idem)
 		if !errors.Is(err, domain.ErrStale) || attempt == staleRetries {
 			return res, err

@@ -42,6 +42,12 @@ const (
 	ReadWorklog Action = "worklog.read"
 	// Escalate is the escalator marking a conversation overdue.
 	Escalate Action = "conversation.escalate"
+	// Attachments: an upload slot issued (TargetID the attachment), the
+	// processor's result (actor side "system"), and a read of a file's
+	// record with its download link.
+	UploadAttachment  Action = "attachment.upload"
+	ProcessAttachment Action = "attachment.process"
+	ReadAttachment    Action = "attachment.read"
 )
 
 // Outcome is how the request ended.

@@ -87,6 +87,9 @@ type msgItem struct {
 	Author         partyAttrs `dynamodbav:"author"`
 	CreatedAt      time.Time  `dynamodbav:"createdAt"`
 	Automatic      bool       `dynamodbav:"automatic,omitempty"`
+	// Attachments are the message's files as they were when it was
+	// written (package store's attachments.go).
+	Attachments []attachmentRefAttrs `dynamodbav:"attachments,omitempty"`
 }
 
 // entryItem is a note or event of a conversation's staff-only log
@@ -247,11 +250,11 @@ func (h headerAttrs) conversation() domain.Conversation {
 }
 
 func newMsgItem(m domain.Message) msgItem {
-	return msgItem{msgKey(m.PatientID, m.ConversationID, m.ID), m.ID, m.ConversationID, m.PatientID, m.Body, partyOf(m.Author), m.CreatedAt, m.Automatic}
+	return msgItem{msgKey(m.PatientID, m.ConversationID, m.ID), m.ID, m.ConversationID, m.PatientID, m.Body, partyOf(m.Author), m.CreatedAt, m.Automatic, refsOf(m.Attachments)}
 }
 
 func (m msgItem) message() domain.Message {
-	return domain.Message{ID: m.ID, ConversationID: m.ConversationID, PatientID: m.PatientID, Body: m.Body, Author: m.Author.party(), CreatedAt: m.CreatedAt, Automatic: m.Automatic}
+	return domain.Message{ID: m.ID, ConversationID: m.ConversationID, PatientID: m.PatientID, Body: m.Body, Author: m.Author.party(), CreatedAt: m.CreatedAt, Automatic: m.Automatic, Attachments: refsFrom(m.Attachments)}
 }
 
 func newEntryItem(e domain.Entry) entryItem {

@@ -8,6 +8,9 @@ import (
 	"mime/multipart"
 	"net/http"
 	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // PostResult is S3's answer to a POST Object upload.
@@ -60,4 +63,14 @@ func Post(ctx context.Context, url string, fields map[string]string, contentType
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	return PostResult{Status: resp.StatusCode, Body: string(b)}, nil
+}
+
+// PresignGet signs a GET of bucket/key with the gateway's root
+// credentials, for tests that look at what is stored.
+func PresignGet(ctx context.Context, endpoint, bucket, key string) (string, error) {
+	p, err := s3.NewPresignClient(NewClient(endpoint)).PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return "", err
+	}
+	return p.URL, nil
 }
