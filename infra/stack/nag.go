@@ -51,6 +51,8 @@ const (
 	reasonDeployOnly = "CDK's BucketDeployment handler runs only during deployments, invoked synchronously by " +
 		"CloudFormation; it copies the public pages (no PHI) and a failure fails the deployment."
 	reasonNoReplication = "Cross-region replication is not needed: "
+	reasonScanRuleDLQ   = "EventBridge invokes attach-process; the rule's target retries for a day and keeps what still fails " +
+		"in its own encrypted dead-letter queue (ScanResultDLQ), which is where a failed event waits."
 )
 
 // noDLQReason is why a function has no dead-letter queue of its own, or
@@ -63,6 +65,8 @@ func noDLQReason(f routes.Function) string {
 		return reasonStreamDLQ
 	case routes.EveryMinute, routes.EveryFiveMinutes:
 		return reasonScheduleNoDLQ
+	case routes.MalwareScanResult:
+		return reasonScanRuleDLQ
 	}
 	return ""
 }

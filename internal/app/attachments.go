@@ -123,44 +123,51 @@ type AttachmentView struct {
 }
 
 // ReadAttachment returns an attachment of the patient and, when ready, a
-// presigned GET of the file (thumbnail: of its thumbnail). A file a
-// message carries is seen by whoever may read that conversation; one not
-// yet sent only by its uploader; anyone else gets the same 404 as for a
-// file that does not exist. Pending and blocked files have no link.
-// Audited before the link goes out. Errors: ENotFound.
-func (a *App) ReadAttachment(ctx context.Context, c *Call, patientID, attachmentID string, thumbnail bool) (*AttachmentView, error) {
-	c.begin(audit.ReadAttachment, patientID, "")
+// presigned GET of the file (thumbnail: of its thumbnail). Named with its
+// conversation, a file is seen by whoever may read that conversation, once
+// a message of it carries the file; named without, only by its uploader
+// (to follow an upload before sending). Anyone else gets the same 404 as
+// for a file that does not exist. Pending and blocked files have no link.
+// The access read and the file's record are read together, and the record
+// released only after its audit record is stored: two round trips.
+// Errors: ENotFound.
+func (a *App) ReadAttachment(ctx context.Context, c *Call, patientID, convID, attachmentID string, thumbnail bool) (*AttachmentView, error) {
+	c.begin(audit.ReadAttachment, patientID, convID)
 	if a.files == nil || a.blobs == nil {
 		return nil, domain.Unavailable(errNoAttachments)
 	}
-	if !domain.ValidAttachmentID(attachmentID) {
+	if !domain.ValidAttachmentID(attachmentID) || convID != "" && !domain.ValidConversationID(convID) {
 		return nil, domain.ErrNotFound
 	}
-	// The record is read before access is decided, and released only
-	// after: it names the conversation whose access decides.
-	att, err := a.files.Attachment(ctx, patientID, attachmentID)
-	if domain.ErrorCode(err) == domain.ENotFound {
-		// Decide the patient anyway, so the attempt is filed where it
-		// belongs and a foreign patient answers as a missing file does.
-		if _, gerr := a.grant(ctx, c, patientID, authz.Extra{}); gerr != nil {
-			return nil, gerr
-		}
-		return nil, domain.ErrNotFound
-	}
+	q, err := authz.PatientQuery(c.Principal, patientID, authz.Extra{ConversationID: convID})
 	if err != nil {
 		return nil, err
 	}
-	c.wantConversation = att.ConversationID
-	g, err := a.grant(ctx, c, patientID, authz.Extra{ConversationID: att.ConversationID})
+	facts, att, accErr, dataErr := both(ctx,
+		func(ctx context.Context) (*authz.Facts, error) { return a.repo.LoadAccess(ctx, q) },
+		func(ctx context.Context) (*domain.Attachment, error) {
+			return a.files.Attachment(ctx, patientID, attachmentID)
+		})
+	if accErr != nil {
+		return nil, accErr
+	}
+	c.read(facts)
+	g, err := authz.DecidePatient(c.Principal, patientID, authz.Extra{ConversationID: convID}, facts)
 	if err != nil {
 		return nil, err
 	}
-	if att.MessageID == "" && att.Uploader.ID != g.Actor.ID {
+	c.granted(g)
+	if dataErr != nil {
+		return nil, dataErr
+	}
+	visible := att.Uploader.ID == g.Actor.ID
+	if convID != "" {
+		visible = att.ConversationID == convID && att.MessageID != ""
+	}
+	if !visible {
 		return nil, domain.ErrNotFound
 	}
 	view := &AttachmentView{Attachment: *att}
-	rec := c.record(audit.Success, 200)
-	rec.TargetID = att.ID
 	if att.State == domain.AttachmentReady && (!thumbnail || att.Thumbnail) {
 		d, err := a.blobs.DownloadURL(ctx, *att, thumbnail)
 		if err != nil {
@@ -168,6 +175,8 @@ func (a *App) ReadAttachment(ctx context.Context, c *Call, patientID, attachment
 		}
 		view.Download = &d
 	}
+	rec := c.record(audit.Success, 200)
+	rec.TargetID = att.ID
 	if err := a.release(ctx, c, rec); err != nil {
 		return nil, err
 	}

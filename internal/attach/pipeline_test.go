@@ -93,7 +93,9 @@ var (
 	nurse = authz.Principal{ID: seed.NurseKim, Side: domain.SideStaff, Groups: []domain.StaffRole{domain.RoleNurse}}
 )
 
-func (s *stack) call(p authz.Principal) *app.Call { return s.app.NewCall(p, ulid.Make().String(), "127.0.0.1") }
+func (s *stack) call(p authz.Principal) *app.Call {
+	return s.app.NewCall(p, ulid.Make().String(), "127.0.0.1")
+}
 
 // upload asks for a slot as p, posts data to S3 as the browser does, and
 // runs the scanner and processor; it returns the attachment and S3's
@@ -117,9 +119,11 @@ func (s *stack) upload(t *testing.T, p authz.Principal, convID, name, typ string
 	return res.Attachment, post
 }
 
-func (s *stack) read(t *testing.T, p authz.Principal, id string, thumb bool) *app.AttachmentView {
+// read reads a file as its uploader does before sending (conv "") or as
+// the conversation's readers do once sent.
+func (s *stack) read(t *testing.T, p authz.Principal, conv, id string, thumb bool) *app.AttachmentView {
 	t.Helper()
-	v, err := s.app.ReadAttachment(t.Context(), s.call(p), seed.Mateo, id, thumb)
+	v, err := s.app.ReadAttachment(t.Context(), s.call(p), seed.Mateo, conv, id, thumb)
 	if err != nil {
 		t.Fatalf("read attachment: %v", err)
 	}
@@ -150,7 +154,7 @@ func TestPhotoWithGPSIsStoredWithoutEXIFAndSent(t *testing.T) {
 	if post.Status >= 300 {
 		t.Fatalf("upload refused: %+v", post)
 	}
-	v := s.read(t, ana, att.ID, false)
+	v := s.read(t, ana, "", att.ID, false)
 	if v.Attachment.State != domain.AttachmentReady || v.Download == nil {
 		t.Fatalf("not ready: %+v", v.Attachment)
 	}
@@ -165,7 +169,7 @@ func TestPhotoWithGPSIsStoredWithoutEXIFAndSent(t *testing.T) {
 	if got := hdr.Get("Content-Type"); got != attach.TypeJPEG {
 		t.Fatalf("content type %q", got)
 	}
-	if tv := s.read(t, ana, att.ID, true); tv.Download == nil {
+	if tv := s.read(t, ana, "", att.ID, true); tv.Download == nil {
 		t.Fatal("no thumbnail link")
 	} else if st, tb, _ := get(t, tv.Download.URL); st != 200 || !bytes.HasPrefix(tb, []byte{0xFF, 0xD8}) {
 		t.Fatalf("thumbnail %d", st)
@@ -195,7 +199,7 @@ func TestPhotoWithGPSIsStoredWithoutEXIFAndSent(t *testing.T) {
 	if !reflect.DeepEqual(stored, want) {
 		t.Fatalf("stored message attachments %+v", stored)
 	}
-	nv := s.read(t, nurse, att.ID, false)
+	nv := s.read(t, nurse, seed.ConvRash, att.ID, false)
 	if _, nb, _ := get(t, nv.Download.URL); !bytes.Equal(nb, body) {
 		t.Fatal("the nurse got other bytes")
 	}
@@ -249,7 +253,7 @@ func TestEICARIsBlockedAndNeverDownloadable(t *testing.T) {
 	if post.Status >= 300 {
 		t.Fatalf("upload refused by S3: %+v", post)
 	}
-	v := s.read(t, nurse, att.ID, false)
+	v := s.read(t, nurse, "", att.ID, false)
 	if v.Attachment.State != domain.AttachmentBlocked || v.Attachment.Blocked != "malware" || v.Download != nil {
 		t.Fatalf("EICAR: %+v, download %v", v.Attachment, v.Download)
 	}
@@ -284,7 +288,7 @@ func TestElevenMegabytesAreRefusedByS3(t *testing.T) {
 	if n, err := s.scanner.Sweep(ctx); err != nil || n != 0 {
 		t.Fatalf("scanned %d, %v: something was stored", n, err)
 	}
-	if v := s.read(t, ana, res.Attachment.ID, false); v.Attachment.State != domain.AttachmentPending || v.Download != nil {
+	if v := s.read(t, ana, "", res.Attachment.ID, false); v.Attachment.State != domain.AttachmentPending || v.Download != nil {
 		t.Fatalf("after a refused upload: %+v", v.Attachment)
 	}
 	// The app refuses to sign for a declared 11 MB in the first place.
@@ -303,7 +307,7 @@ func TestRenamedSVGAndHTMLAreRefused(t *testing.T) {
 	s := newStack(t)
 	for name, data := range map[string][]byte{"rash.png": attachtest.SVG(), "form.png": attachtest.HTML()} {
 		att, _ := s.upload(t, ana, seed.ConvRash, name, attach.TypePNG, data)
-		v := s.read(t, ana, att.ID, false)
+		v := s.read(t, ana, "", att.ID, false)
 		if v.Attachment.State != domain.AttachmentBlocked || v.Attachment.Blocked != "content" || v.Download != nil ||
 			!strings.Contains(v.Attachment.Problem, "only JPEG and PNG") {
 			t.Fatalf("%s: %+v", name, v.Attachment)
@@ -317,10 +321,17 @@ func TestRenamedSVGAndHTMLAreRefused(t *testing.T) {
 func TestForeignAndMissingAttachmentsAnswerAlike(t *testing.T) {
 	s := newStack(t)
 	att, _ := s.upload(t, ana, seed.ConvRash, "rash.jpg", attach.TypeJPEG, attachtest.PhotoWithGPS(20, 20, 1))
-	_, foreign := s.app.ReadAttachment(t.Context(), s.call(wei), seed.Mateo, att.ID, false)
-	_, missing := s.app.ReadAttachment(t.Context(), s.call(ana), seed.Mateo, ulid.Make().String(), false)
-	_, unsent := s.app.ReadAttachment(t.Context(), s.call(nurse), seed.Mateo, att.ID, false)
-	for name, err := range map[string]error{"foreign": foreign, "missing": missing, "not yet sent": unsent} {
+	read := func(p authz.Principal, conv, id string) error {
+		_, err := s.app.ReadAttachment(t.Context(), s.call(p), seed.Mateo, conv, id, false)
+		return err
+	}
+	for name, err := range map[string]error{
+		"foreign":                           read(wei, "", att.ID),
+		"foreign, through its chain":        read(wei, seed.ConvRash, att.ID),
+		"missing":                           read(ana, "", ulid.Make().String()),
+		"not yet sent, to staff":            read(nurse, seed.ConvRash, att.ID),
+		"not yet sent, to the other parent": read(authz.Principal{ID: seed.ParentLuis, Side: domain.SidePortal}, "", att.ID),
+	} {
 		if !errors.Is(err, domain.ErrNotFound) || err != domain.ErrNotFound {
 			t.Fatalf("%s: %v, want domain.ErrNotFound itself", name, err)
 		}
@@ -333,7 +344,7 @@ func TestMarkupInNamesIsKeptAsText(t *testing.T) {
 	s := newStack(t)
 	name := `<img src=x onerror=alert(1)>"'.jpg`
 	att, _ := s.upload(t, ana, seed.ConvRash, "C:\\Users\\ana\\"+name, attach.TypeJPEG, attachtest.PhotoWithGPS(20, 20, 1))
-	if v := s.read(t, ana, att.ID, false); v.Attachment.Name != name {
+	if v := s.read(t, ana, "", att.ID, false); v.Attachment.Name != name {
 		t.Fatalf("name %q, want %q", v.Attachment.Name, name)
 	}
 }

@@ -68,7 +68,8 @@ func newHarness(tb testing.TB, delay time.Duration) *harness {
 		DailyWriteLimit: 1 << 30,
 		// Inside office hours, so no write adds an after-hours
 		// acknowledgement and the figures do not depend on the hour.
-		Now: officeclock.Open(),
+		Now:   officeclock.Open(),
+		Blobs: Blobs(),
 	}
 	h.handlers = map[string]api.Handler{}
 	for name, newHandler := range api.Constructors {

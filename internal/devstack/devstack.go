@@ -79,9 +79,12 @@ type Stack struct {
 	Seeded bool
 	// Notifications is the notification path, when Options.Notify asked.
 	Notifications *Notifications
+	// Files is the attachment path: the local S3 and its scanner.
+	Files *Files
 
 	escalation *escalation
 	now        func() time.Time
+	dataDir    string
 	links      *linktoken.Signer // signs e-mail links from the run's cursor key, as the functions verify them
 	// settings, guard and readKey make each function's Source (source).
 	settings envvar.Settings
@@ -98,7 +101,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Stack{now: opts.Now}
+	s := &Stack{now: opts.Now, dataDir: opts.DataDir}
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -276,6 +279,11 @@ func (s *Stack) handlers(ctx context.Context, prefix string, log *slog.Logger) (
 		}
 		return cursorKey, nil
 	}
+	// The attachment path first: its signer is the attachments
+	// function's, and its processor is built like every function.
+	if s.Files, err = s.startFiles(ctx, s.dataDir, s.SiteURL, log); err != nil {
+		return nil, err
+	}
 	handlers := map[string]gateway.Handler{}
 	for _, f := range routes.Functions() {
 		if f.Trigger != routes.HTTP {
@@ -297,13 +305,18 @@ func (s *Stack) handlers(ctx context.Context, prefix string, log *slog.Logger) (
 // call its role would be refused in AWS is refused here too.
 func (s *Stack) source(f routes.Function, log *slog.Logger) compose.Source {
 	env := envvar.Function(slices.Sorted(maps.Keys(f.Tables)), f.Cursors, f.Sends, s.settings)
-	return compose.Source{
+	blobEnv(f, env)
+	src := compose.Source{
 		Env:       func(name string) string { return env[name] },
 		DynamoDB:  iamguard.New(s.DB, f, s.guard),
 		CursorKey: s.readKey,
 		Log:       log.With("function", f.Name),
 		Now:       s.now,
 	}
+	if f.Blobs == routes.BlobSign && s.Files != nil {
+		src.Blobs = s.Files.signer
+	}
+	return src
 }
 
 // Token mints an access token for a demo user, as the sign-in page would.
@@ -323,6 +336,7 @@ func (s *Stack) Stop() {
 	}
 	s.escalation.close()
 	s.Notifications.Stop()
+	s.Files.Stop()
 	if s.dynamo != nil {
 		_ = s.dynamo.Stop()
 	}

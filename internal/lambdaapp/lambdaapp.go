@@ -30,8 +30,17 @@ import (
 // function's operations). A configuration error stops the container at
 // init, where Lambda reports it, never inside a request.
 func Start(function string, newHandler func(api.Deps) api.Handler) {
+	StartWith(function, newHandler, nil)
+}
+
+// Extend adds what only some functions are given to their Source (the
+// attachment signer, say), from the SDK configuration.
+type Extend func(ctx context.Context, cfg aws.Config, src *compose.Source) error
+
+// StartWith is Start with extend applied to the Source before Build.
+func StartWith(function string, newHandler func(api.Deps) api.Handler, extend Extend) {
 	log := lambdacontext.NewLogger()
-	handler, err := load(context.Background(), log, function, newHandler)
+	handler, err := load(context.Background(), log, function, newHandler, extend)
 	if err != nil {
 		log.Error("init failed", "function", function, "error", err)
 		os.Exit(1)
@@ -42,12 +51,12 @@ func Start(function string, newHandler func(api.Deps) api.Handler) {
 // load builds the handler of an HTTP function. The functions that react
 // to events start from packages reactors and senders, so that no HTTP
 // bootstrap links the notification code or the SES and SMS clients.
-func load(ctx context.Context, log *slog.Logger, function string, newHandler func(api.Deps) api.Handler) (any, error) {
+func load(ctx context.Context, log *slog.Logger, function string, newHandler func(api.Deps) api.Handler, extend Extend) (any, error) {
 	f, ok := routes.FunctionNamed(function)
 	if !ok || f.Trigger != routes.HTTP {
 		return nil, fmt.Errorf("function %q is no HTTP function: start it from package reactors or senders", function)
 	}
-	deps, err := Load(ctx, log, function)
+	deps, err := LoadWith(ctx, log, function, extend)
 	if err != nil {
 		return nil, err
 	}
@@ -59,13 +68,24 @@ func load(ctx context.Context, log *slog.Logger, function string, newHandler fun
 // missing table the function is granted, or a missing cursor key for a
 // function that pages stop the function rather than weaken it.
 func Load(ctx context.Context, log *slog.Logger, function string) (api.Deps, error) {
+	return LoadWith(ctx, log, function, nil)
+}
+
+// LoadWith is Load with extend applied to the Source.
+func LoadWith(ctx context.Context, log *slog.Logger, function string, extend Extend) (api.Deps, error) {
 	cfg := awsenv.Config()
-	return compose.Build(ctx, function, compose.Source{
+	src := compose.Source{
 		Env:       os.Getenv,
 		DynamoDB:  dynamodb.NewFromConfig(awsenv.For(cfg, awsenv.DynamoDB)),
 		CursorKey: secretReader(cfg),
 		Log:       log,
-	})
+	}
+	if extend != nil {
+		if err := extend(ctx, cfg, &src); err != nil {
+			return api.Deps{}, err
+		}
+	}
+	return compose.Build(ctx, function, src)
 }
 
 // SecretReader reads a secret's string from Secrets Manager.
