@@ -66,13 +66,15 @@ $(BUILD_DIR)/%/bootstrap: FORCE
 	@mkdir -p $(dir $@)
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -tags lambda.norpc -o $@ ./functions/$*
 
-bench: tools-npm tools-s3 ## Benchmarks: per operation latency, round trips, calls and capacity; list and queue scaling; cold starts; patient search on 10,000 patients; notification delay.
+bench: tools-npm tools-s3 ## Benchmarks: per operation latency, round trips, calls and capacity; list and queue scaling; cold starts; patient search on 10,000 patients; notification delay; upload-to-visible.
 	$(GO) test -run '^$$' -bench 'Operations$$|ListScaling|QueueScaling' -benchtime 200x -count 1 ./internal/bench/
 	@echo "==> our code's time and allocations per operation, DynamoDB's answers replayed at no latency"
 	$(GO) test -run '^$$' -bench 'OperationsCPU' -benchmem -benchtime 300x -count 1 ./internal/bench/
 	$(GO) test -run '^$$' -bench ColdStart -benchtime 1x -count 1 ./internal/bench/
 	$(GO) test -run '^$$' -bench PatientSearchScaling -benchtime 1x -count 1 ./internal/bench/
 	$(GO) test -run '^$$' -bench NotificationDelay -benchtime 20x -count 1 ./internal/devstack/
+	@echo "==> upload-to-visible for a 5 MB photo on the local stack (slot, POST to S3, scan, re-encode, next poll)"
+	$(GO) test -run '^$$' -bench UploadToVisible -benchtime 20x -count 1 ./internal/devstack/
 
 synth: tools-npm build ## Synthesize the CloudFormation template offline into infra/cdk.out.
 	cd infra && ../$(TOOLS_DIR)/node_modules/.bin/cdk synth --no-notices --quiet -o cdk.out

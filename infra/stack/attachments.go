@@ -63,9 +63,13 @@ func (m *messaging) newAttachmentBuckets() {
 		AllowedHeaders: jsii.Strings("*"),
 		MaxAge:         jsii.Number(3000),
 	}}
+	// Versioned, as every bucket of the stack; the processor's delete of
+	// an original leaves a noncurrent version that expires within a day.
+	up.Versioned = jsii.Bool(true)
 	up.LifecycleRules = &[]*awss3.LifecycleRule{{
 		Id:                                  jsii.String("ExpireLeftUploads"),
 		Expiration:                          awscdk.Duration_Days(jsii.Number(UploadExpiryDays)),
+		NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(UploadExpiryDays)),
 		AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
 	}}
 	m.attach.uploads = awss3.NewBucket(s, jsii.String("UploadBucket"), &up)
