@@ -338,13 +338,22 @@ func TestForeignAndMissingAttachmentsAnswerAlike(t *testing.T) {
 	}
 }
 
-// GIVEN a file name carrying markup WHEN uploaded THEN it is kept as text,
-// as typed, for the pages to show as text.
+// GIVEN file names carrying the XSS corpus's payloads (the browser test's,
+// those without a path separator: a device gives the name after the last
+// one) WHEN uploaded THEN each is kept as typed, as text, for the pages to
+// show as text.
 func TestMarkupInNamesIsKeptAsText(t *testing.T) {
 	s := newStack(t)
-	name := `<img src=x onerror=alert(1)>"'.jpg`
-	att, _ := s.upload(t, ana, seed.ConvRash, "C:\\Users\\ana\\"+name, attach.TypeJPEG, attachtest.PhotoWithGPS(20, 20, 1))
-	if v := s.read(t, ana, "", att.ID, false); v.Attachment.Name != name {
-		t.Fatalf("name %q, want %q", v.Attachment.Name, name)
+	for _, name := range []string{
+		`<img src=x onerror="window.__xss=1;alert(1)">.jpg`,
+		`<svg onload="window.__xss=2;alert(2)">.jpg`,
+		`"><img src=x onerror=window.__xss=5>.jpg`,
+		`" onmouseover="window.__xss=7" x=".jpg`,
+		`<details open ontoggle="window.__xss=9">x.jpg`,
+	} {
+		att, _ := s.upload(t, ana, seed.ConvRash, `C:\Users\ana\`+name, attach.TypeJPEG, attachtest.PhotoWithGPS(20, 20, 1))
+		if v := s.read(t, ana, "", att.ID, false); v.Attachment.Name != name {
+			t.Fatalf("name %q, want %q", v.Attachment.Name, name)
+		}
 	}
 }
