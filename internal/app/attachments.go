@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/pedsportal/messaging/internal/audit"
@@ -183,15 +184,36 @@ func (a *App) ReadAttachment(ctx context.Context, c *Call, patientID, convID, at
 	return view, nil
 }
 
-// attachmentsFor reads the files a message names and returns what the
-// message records of them: each must be the author's own, ready and not
-// yet sent. The transaction that writes the message checks the same again
-// and claims them, so two messages can never carry one file. Errors:
-// EInvalid (attachmentIds).
-func (a *App) attachmentsFor(ctx context.Context, patientID string, ids []string, author domain.Party) ([]domain.AttachmentRef, error) {
+// prefetchAttachments starts reading the files a message names, so that
+// the reads overlap the access read and a message with files still takes
+// two round trips; the returned function waits for them. What it read is
+// used only once access is granted. Errors as attachmentsFor.
+func (a *App) prefetchAttachments(ctx context.Context, patientID string, ids []string, authorID string) func() ([]domain.AttachmentRef, error) {
 	if len(ids) == 0 {
-		return nil, nil
+		return func() ([]domain.AttachmentRef, error) { return nil, nil }
 	}
+	var (
+		refs []domain.AttachmentRef
+		err  error
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		defer recovered(&err)
+		refs, err = a.attachmentsFor(ctx, patientID, ids, authorID)
+	}()
+	return func() ([]domain.AttachmentRef, error) {
+		<-done
+		return refs, err
+	}
+}
+
+// attachmentsFor reads the files a message names, all at once, and
+// returns what the message records of them: each must be the author's own,
+// ready and not yet sent. The transaction that writes the message checks
+// the same again and claims them, so two messages can never carry one
+// file, and it alone refuses a file sent already. Errors: EInvalid (attachmentIds).
+func (a *App) attachmentsFor(ctx context.Context, patientID string, ids []string, authorID string) ([]domain.AttachmentRef, error) {
 	if len(ids) > domain.MaxAttachmentsPerMessage {
 		return nil, domain.Invalid("attachmentIds", "a message can carry at most %d files", domain.MaxAttachmentsPerMessage)
 	}
@@ -199,14 +221,26 @@ func (a *App) attachmentsFor(ctx context.Context, patientID string, ids []string
 		return nil, domain.Unavailable(errNoAttachments)
 	}
 	seen := map[string]bool{}
-	refs := make([]domain.AttachmentRef, 0, len(ids))
 	for _, id := range ids {
 		if seen[id] || !domain.ValidAttachmentID(id) {
 			return nil, domain.Invalid("attachmentIds", "attachment IDs must be distinct attachment IDs")
 		}
 		seen[id] = true
-		att, err := a.files.Attachment(ctx, patientID, id)
-		if domain.ErrorCode(err) == domain.ENotFound || err == nil && att.Uploader.ID != author.ID {
+	}
+	atts := make([]*domain.Attachment, len(ids))
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() {
+			defer recovered(&errs[i])
+			atts[i], errs[i] = a.files.Attachment(ctx, patientID, id)
+		})
+	}
+	wg.Wait()
+	refs := make([]domain.AttachmentRef, 0, len(ids))
+	for i, id := range ids {
+		att, err := atts[i], errs[i]
+		if domain.ErrorCode(err) == domain.ENotFound || err == nil && att.Uploader.ID != authorID {
 			return nil, domain.Invalid("attachmentIds", "attachment %s is not one of your uploads", id)
 		}
 		if err != nil {
@@ -217,9 +251,10 @@ func (a *App) attachmentsFor(ctx context.Context, patientID string, ids []string
 			return nil, domain.Invalid("attachmentIds", "%s is still being checked; send once it shows as ready", id)
 		case att.State == domain.AttachmentBlocked:
 			return nil, domain.Invalid("attachmentIds", "%s was refused and cannot be sent", id)
-		case att.MessageID != "":
-			return nil, domain.Invalid("attachmentIds", "%s was sent already", id)
 		}
+		// One already sent is left to the transaction: a retry of the very
+		// request that sent it replays its first answer (the idempotency
+		// record decides first), and any other message is refused there.
 		refs = append(refs, att.Ref())
 	}
 	return refs, nil

@@ -76,13 +76,15 @@ func (a *App) StartConversation(ctx context.Context, c *Call, in StartRequest) (
 	if err := domain.ValidateBody(in.Body); err != nil {
 		return nil, err
 	}
+	files := a.prefetchAttachments(ctx, in.PatientID, in.AttachmentIDs, p.ID)
 	g, err := a.grant(ctx, c, in.PatientID, authz.Extra{PoolID: in.PoolID, PortalUserID: in.PortalUserID})
 	if err != nil {
+		files()
 		return nil, err
 	}
 	conv, msg := NewConversation(a.newID(c.At), a.newID(c.At), g.Patient, g.PracticeID,
 		domain.PoolRef{ID: g.Pool.ID, Name: g.Pool.Name}, in.Subject, in.Body, g.Actor, g.Link.PortalUserID, c.At)
-	if msg.Attachments, err = a.attachmentsFor(ctx, in.PatientID, in.AttachmentIDs, g.Actor); err != nil {
+	if msg.Attachments, err = files(); err != nil {
 		return nil, err
 	}
 	return a.write(ctx, c, msg, &conv, nil, in.Idem)
@@ -105,15 +107,17 @@ func (a *App) Reply(ctx context.Context, c *Call, in ReplyRequest) (*WriteResult
 		return nil, err
 	}
 	msgID := a.newID(c.At)
+	files := a.prefetchAttachments(ctx, in.PatientID, in.AttachmentIDs, c.Principal.ID)
 	for attempt := 1; ; attempt++ {
 		// The access read also reads the header: whose turn it is next
 		// follows from it, and the write is conditional on it.
 		g, err := a.grant(ctx, c, in.PatientID, authz.Extra{ConversationID: in.ConversationID})
 		if err != nil {
+			files()
 			return nil, err
 		}
 		msg := NewMessage(msgID, in.ConversationID, in.PatientID, in.Body, g.Actor, c.At)
-		if msg.Attachments, err = a.attachmentsFor(ctx, in.PatientID, in.AttachmentIDs, g.Actor); err != nil {
+		if msg.Attachments, err = files(); err != nil {
 			return nil, err
 		}
 		res, err := a.write(ctx, c, msg, nil, g.Conversation, in.Idem)

@@ -357,3 +357,23 @@ func TestMarkupInNamesIsKeptAsText(t *testing.T) {
 		}
 	}
 }
+
+// GIVEN a reply with a file that committed WHEN the client retries it
+// with the same Idempotency-Key THEN it gets the first answer, not a
+// refusal of the file it already sent.
+func TestRetriedReplyWithAFileReplays(t *testing.T) {
+	s := newStack(t)
+	att, _ := s.upload(t, ana, seed.ConvRash, "rash.jpg", attach.TypeJPEG, attachtest.PhotoWithGPS(20, 20, 1))
+	req := app.ReplyRequest{
+		PatientID: seed.Mateo, ConversationID: seed.ConvRash, Body: "photo", AttachmentIDs: []string{att.ID},
+		Idem: app.Idempotency{CallerID: ana.ID, Key: ulid.Make().String(), Hash: "same"},
+	}
+	first, err := s.app.Reply(t.Context(), s.call(ana), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.app.Reply(t.Context(), s.call(ana), req)
+	if err != nil || !again.Replayed || again.Message.ID != first.Message.ID || len(again.Message.Attachments) != 1 {
+		t.Fatalf("retry: %+v, %v", again, err)
+	}
+}
