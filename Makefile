@@ -8,6 +8,10 @@ FUNCTIONS    := $(notdir $(wildcard functions/*))
 BUILD_DIR    := .build/functions
 TOOLS_DIR    := .tools
 STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# The local S3 (package s3local): Versity's gateway, Apache-2.0, built from
+# the Go module proxy at this exact version into .tools/bin.
+VERSITYGW_VERSION := v1.8.0
+VERSITYGW    := github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 REGION       ?= us-east-1
 
 # CDK from Go: quiet, offline, and no telemetry.
@@ -17,14 +21,14 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export AWS_REGION ?= $(REGION)
 export CDK_DEFAULT_REGION ?= $(REGION)
 
-.PHONY: help dev dev-reset test test-go lint build bench synth deploy tools tools-npm tools-browser clean token
+.PHONY: help dev dev-reset test test-go lint build bench synth deploy tools tools-npm tools-s3 tools-browser clean token
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 ## ---- local product ----
 
-dev: tools-npm ## Run the whole product on localhost with demo data (Ctrl-C stops it).
+dev: tools-npm tools-s3 ## Run the whole product on localhost with demo data (Ctrl-C stops it).
 	$(GO) run ./internal/cmd/dev
 
 dev-reset: ## Wipe the local development data.
@@ -67,7 +71,7 @@ $(BUILD_DIR)/%/bootstrap: FORCE
 	@mkdir -p $(dir $@)
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -tags $(BUILD_TAGS) -o $@ ./functions/$*
 
-bench: tools-npm ## Benchmarks: per operation latency of handler, HTTP and the direct call sequence, round trips, calls and capacity; throughput; list and queue scaling; cold starts; patient search on 10,000 patients; notification delay.
+bench: tools-npm tools-s3 ## Benchmarks: per operation latency of handler, HTTP and the direct call sequence, round trips, calls and capacity; throughput; list and queue scaling; cold starts; patient search on 10,000 patients; notification delay; upload-to-visible.
 	@echo "==> per operation: handler, local gateway over HTTP and the same DynamoDB calls issued directly, interleaved"
 	$(GO) test -run '^$$' -bench 'Operations$$' -benchtime 100x -count 1 ./internal/bench/
 	@echo "==> throughput at concurrency 1 and 8: handler, HTTP, direct"
@@ -78,6 +82,8 @@ bench: tools-npm ## Benchmarks: per operation latency of handler, HTTP and the d
 	$(GO) test -run '^$$' -bench ColdStart -benchtime 1x -count 1 ./internal/bench/
 	$(GO) test -run '^$$' -bench PatientSearchScaling -benchtime 1x -count 1 ./internal/bench/
 	$(GO) test -run '^$$' -bench NotificationDelay -benchtime 20x -count 1 ./internal/devstack/
+	@echo "==> upload-to-visible for a 5 MB photo on the local stack (slot, POST to S3, scan, re-encode, next poll)"
+	$(GO) test -run '^$$' -bench UploadToVisible -benchtime 20x -count 1 ./internal/devstack/
 
 synth: tools-npm build ## Synthesize the CloudFormation template offline into infra/cdk.out.
 	cd infra && ../$(TOOLS_DIR)/node_modules/.bin/cdk synth --no-notices --quiet -o cdk.out
@@ -92,13 +98,24 @@ deploy: tools-npm build ## Deploy to the AWS account in your environment (see RE
 
 ## ---- tools ----
 
-tools: tools-npm tools-browser ## Install everything the tests need.
+tools: tools-npm tools-s3 tools-browser ## Install everything the tests need.
 
 tools-npm: $(TOOLS_DIR)/node_modules/.installed
 
 $(TOOLS_DIR)/node_modules/.installed: $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
 	@echo "==> npm ci (DynamoDB Local, aws-cdk) in $(TOOLS_DIR)"
 	cd $(TOOLS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+tools-s3: $(TOOLS_DIR)/bin/.versitygw-$(VERSITYGW_VERSION)
+
+# A stamp named for the version, so changing the pin rebuilds it. A cold
+# build takes about 1.5 minutes on two cores; the module cache keeps it.
+$(TOOLS_DIR)/bin/.versitygw-$(VERSITYGW_VERSION):
+	@echo "==> go install versitygw $(VERSITYGW_VERSION) (the local S3) into $(TOOLS_DIR)/bin"
+	@mkdir -p $(TOOLS_DIR)/bin
+	GOBIN=$(abspath $(TOOLS_DIR)/bin) CGO_ENABLED=0 $(GO) install -trimpath -ldflags "-s -w" $(VERSITYGW)
+	@rm -f $(TOOLS_DIR)/bin/.versitygw-*
 	@touch $@
 
 tools-browser: ## Install Debian's chromium for the browser tests when missing.

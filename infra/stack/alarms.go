@@ -153,7 +153,7 @@ func (m *messaging) newNotificationAlarms(alarm alarmFunc, sum *awscloudwatch.Me
 	for _, q := range []struct {
 		id    string
 		queue awssqs.Queue
-	}{{"NotifierDeadLetters", n.streamDLQ}, {"SesEventsDeadLetters", n.sesEventsDLQ}} {
+	}{{"NotifierDeadLetters", n.streamDLQ}, {"SesEventsDeadLetters", n.sesEventsDLQ}, {"ScanResultDeadLetters", m.attach.scanDLQ}} {
 		alarm(q.id, "A message is waiting in a notification dead-letter queue: read it and replay or discard it (README, Deploying)",
 			q.queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: five}), 1, 1, 1)
 	}

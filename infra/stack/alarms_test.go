@@ -57,10 +57,11 @@ func TestAlarmsNotifyTheEncryptedOperationsTopic(t *testing.T) {
 		}
 	}
 	// AND there is one errors and one throttles alarm per function, two per
-	// table, the write-cap alarm, and the notification path's seven: two
+	// table, the write-cap alarm, the notification path's seven (two
 	// dead-letter queues, failed sends, and SES bounce and complaint rates
-	// for the configuration set and the account
-	if got, want := len(alarms), 1+2*len(routes.Functions())+2*len(schema.Tables())+1+7; got != want {
+	// for the configuration set and the account) and the scan results'
+	// dead-letter queue
+	if got, want := len(alarms), 1+2*len(routes.Functions())+2*len(schema.Tables())+1+7+1; got != want {
 		t.Errorf("%d alarms, want %d", got, want)
 	}
 	// AND the 5xx alarm is a rate

@@ -194,14 +194,21 @@ func TestKeyPolicyKeepsAccountAdminAndScopesLogsToThisStacksLogGroups(t *testing
 						path(st, "Condition", "StringEquals", "aws:SourceAccount") != testAccount {
 						t.Errorf("sns condition %v, want aws:SourceAccount and aws:SourceArn %s", st["Condition"], want)
 					}
+				// AND EventBridge may write the scan results' encrypted
+				// dead-letter queue, for this account only
+				case service == "events.amazonaws.com":
+					principals["events"]++
+					if path(st, "Condition", "StringEquals", "aws:SourceAccount") != testAccount {
+						t.Errorf("events condition %v, want aws:SourceAccount", st["Condition"])
+					}
 				default:
 					t.Errorf("unexpected key policy statement %v", st)
 				}
 			}
 			// AND there is exactly one unconditioned root statement, one for
-			// CloudWatch Logs, one for CloudWatch alarms, one for SES and one
-			// for SNS
-			if want := map[string]int{"root": 1, "logs": 1, "cloudwatch": 1, "ses": 1, "sns": 1}; !maps.Equal(principals, want) {
+			// CloudWatch Logs, one for CloudWatch alarms, one for SES, one
+			// for SNS and one for EventBridge
+			if want := map[string]int{"root": 1, "logs": 1, "cloudwatch": 1, "ses": 1, "sns": 1, "events": 1}; !maps.Equal(principals, want) {
 				t.Errorf("key policy principals %v, want %v", principals, want)
 			}
 		})

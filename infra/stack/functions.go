@@ -37,6 +37,18 @@ const (
 	xrayResourceNote = "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; the statement holds only those two actions."
 )
 
+// ProcessorMemoryMB is attach-process's memory: decoding a 50-megapixel
+// photo takes 200 MB of pixels, and Lambda's CPU grows with memory, which
+// is what re-encoding spends.
+const ProcessorMemoryMB = 1024
+
+func functionMemoryMB(f routes.Function) float64 {
+	if f.Blobs == routes.BlobProcess {
+		return ProcessorMemoryMB
+	}
+	return FunctionMemoryMB
+}
+
 // updateAttributes are, per table whose updates grants may limit, the
 // store's list of attributes such an update may touch and the Sid suffix
 // of the statement that allows it.
@@ -137,6 +149,7 @@ func (m *messaging) newFunction(f routes.Function) (awslambda.Function, error) {
 		return nil, err
 	}
 	statements = append(statements, m.triggerStatements(f)...)
+	statements = append(statements, m.blobStatements(f)...)
 	policy := awsiam.NewManagedPolicy(s, jsii.String(id+"Policy"), &awsiam.ManagedPolicyProps{
 		Description: jsii.String("Least privilege for the " + f.Name + " function"),
 		Statements:  &statements,
@@ -147,6 +160,7 @@ func (m *messaging) newFunction(f routes.Function) (awslambda.Function, error) {
 	for k, v := range envvar.Function(slices.Sorted(maps.Keys(f.Tables)), f.Cursors, f.Sends, m.functionSettings()) {
 		env[k] = jsii.String(v)
 	}
+	m.blobEnv(f, env)
 
 	// ses-events is invoked asynchronously (by SNS): an event it fails on
 	// three times goes to its dead-letter queue rather than being lost. The
@@ -163,7 +177,7 @@ func (m *messaging) newFunction(f routes.Function) (awslambda.Function, error) {
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String(bootstrapBinary),
 		Code:         awslambda.Code_FromAsset(jsii.String(dir), nil),
-		MemorySize:   jsii.Number(FunctionMemoryMB),
+		MemorySize:   jsii.Number(functionMemoryMB(f)),
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(functionTimeoutSeconds(f))),
 		// Caps what one function can take from the account and what it can
 		// push at DynamoDB; API throttling sits in front of it.

@@ -233,9 +233,24 @@ var wantTableAccess = map[string]map[string]tableAccess{
 		// Idempotency records and per-caller daily counters: read, put and
 		// counted up; they expire by TTL, so never deleted. No index.
 		schema.Idempotency: {items: []string{ddbBatchGet, ddbGet, ddbPut, ddbQuery, ddbUpdate}},
+		// A message claims its files: an update of each attachment's
+		// record, in the message's transaction; never a put or delete.
+		schema.Attachments: {items: []string{ddbBatchGet, ddbGet, ddbQuery, ddbUpdate}},
 		schema.Audit:       appendOnly,
 	},
-	"mark-read": {schema.Directory: readTable, schema.Messages: readUpdate, schema.Audit: appendOnly},
+	// Attachments: upload slots and reads of files decide access as a
+	// reply does (directory, the conversation's header), put a pending
+	// record with its audit record, read records; never a delete.
+	"attachments": {
+		schema.Directory:   readTable,
+		schema.Messages:    readTable,
+		schema.Attachments: attachmentRecords,
+		schema.Audit:       appendOnly,
+	},
+	// The processor records each scanned upload's outcome (a conditional
+	// put of the pending record) with its audit record.
+	"attach-process": {schema.Attachments: attachmentRecords, schema.Audit: appendOnly},
+	"mark-read":      {schema.Directory: readTable, schema.Messages: readUpdate, schema.Audit: appendOnly},
 	// Header changes, with their history entries and the staff's notes
 	// appended to the Worklog, which nobody may update or delete.
 	"manage-conversation": {schema.Directory: readTable, schema.Messages: readUpdate, schema.Worklog: appendOnly, schema.Audit: appendOnly},
@@ -321,6 +336,9 @@ var wantTableAccess = map[string]map[string]tableAccess{
 // notifications, and Query of the Due index: they are short-lived (TTL)
 // and hold IDs and due times only.
 var (
+	// attachmentRecords is read, put and update of attachment records,
+	// which are part of the chart: never deleted.
+	attachmentRecords    = tableAccess{items: []string{ddbBatchGet, ddbGet, ddbPut, ddbQuery, ddbUpdate}}
 	pendingNotifications = tableAccess{items: []string{ddbBatchGet, ddbDelete, ddbGet, ddbPut, ddbQuery, ddbUpdate}, indexes: true}
 	addPending           = tableAccess{items: []string{ddbBatchGet, ddbGet, ddbPut, ddbQuery, ddbUpdate}, indexes: true}
 )
@@ -641,7 +659,8 @@ func TestKeyUseOnlyThroughServicesAndCursorKeyOnlyForCursorFunctions(t *testing.
 				// THEN every statement on the key is limited to a service
 				if slices.Contains(res, key) {
 					via, _ := path(st, "Condition", "StringEquals", "kms:ViaService").(string)
-					if !strings.HasPrefix(via, "dynamodb.") && !strings.HasPrefix(via, "secretsmanager.") && !strings.HasPrefix(via, "sqs.") {
+					if !strings.HasPrefix(via, "dynamodb.") && !strings.HasPrefix(via, "secretsmanager.") && !strings.HasPrefix(via, "sqs.") &&
+						(f.Blobs == routes.BlobNone || !strings.HasPrefix(via, "s3.")) {
 						t.Errorf("key statement without kms:ViaService: %v", st)
 					}
 				}
@@ -711,6 +730,10 @@ func TestFunctionsAreToldOnlyTheirOwnSettings(t *testing.T) {
 						t.Errorf("%s = %v, want %s", k, vars[k], v)
 					}
 				}
+			}
+			// AND the attachment buckets only when it uses them
+			if f.Blobs != routes.BlobNone {
+				want = append(want, "UPLOADS_BUCKET", "CHART_BUCKET")
 			}
 			slices.Sort(want)
 			if got := slices.Sorted(maps.Keys(vars)); !slices.Equal(got, want) {

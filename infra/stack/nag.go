@@ -51,6 +51,8 @@ const (
 	reasonDeployOnly = "CDK's BucketDeployment handler runs only during deployments, invoked synchronously by " +
 		"CloudFormation; it copies the public pages (no PHI) and a failure fails the deployment."
 	reasonNoReplication = "Cross-region replication is not needed: "
+	reasonScanRuleDLQ   = "EventBridge invokes attach-process; the rule's target retries for a day and keeps what still fails " +
+		"in its own encrypted dead-letter queue (ScanResultDLQ), which is where a failed event waits."
 )
 
 // noDLQReason is why a function has no dead-letter queue of its own, or
@@ -63,6 +65,8 @@ func noDLQReason(f routes.Function) string {
 		return reasonStreamDLQ
 	case routes.EveryMinute, routes.EveryFiveMinutes:
 		return reasonScheduleNoDLQ
+	case routes.MalwareScanResult:
+		return reasonScanRuleDLQ
 	}
 	return ""
 }
@@ -147,7 +151,8 @@ func (m *messaging) suppressNagFindings() {
 		}
 	}
 
-	for id, q := range map[string]awssqs.Queue{"notifier's event source mapping": m.notify.streamDLQ, "ses-events function and its SNS subscription": m.notify.sesEventsDLQ} {
+	for id, q := range map[string]awssqs.Queue{"notifier's event source mapping": m.notify.streamDLQ, "ses-events function and its SNS subscription": m.notify.sesEventsDLQ,
+		"scan result rule's target (attach-process)": m.attach.scanDLQ} {
 		reason := "This queue is itself the dead-letter queue of the " + id + "; a message that lands here stays " +
 			"14 days and raises an alarm, and is read by an operator, so it needs no dead-letter queue or redrive of its own."
 		suppress(q, false,
@@ -166,7 +171,38 @@ func (m *messaging) suppressNagFindings() {
 		}
 	}
 
+	m.suppressAttachmentFindings()
 	m.suppressBucketDeploymentHandler(s)
+}
+
+// suppressAttachmentFindings explains what cdk-nag flags on the attachment
+// path and why it stands.
+func (m *messaging) suppressAttachmentFindings() {
+	s := m.stack
+	arnOf := func(b awss3.Bucket) string {
+		return "<" + *s.GetLogicalId(b.Node().DefaultChild().(awss3.CfnBucket)) + ".Arn>"
+	}
+	up, chart := arnOf(m.attach.uploads), arnOf(m.attach.chart)
+	suppress(m.attach.uploads, false, suppression{id: "HIPAA.Security-S3BucketReplicationEnabled", reason: reasonNoReplication +
+		"uploads live here for minutes (until processed) and at most a day (the lifecycle rule); nothing in it is the record."})
+	suppress(m.attach.chart, false, suppression{id: "HIPAA.Security-S3BucketReplicationEnabled", reason: reasonNoReplication +
+		"the chart's files are versioned and held by Object Lock in this region; a second region is DevOps' choice " +
+		"(README, Deploying) and needs a key and a bucket there."})
+	objectKeys := "Object keys are the patient's and the file's IDs, made per upload: the grant can name the prefix, not the objects."
+	for _, name := range []string{routes.FnAttachments, routes.FnAttachProcess} {
+		suppress(m.functionPolicies[name], false, suppression{id: "AwsSolutions-IAM5", reason: objectKeys,
+			appliesTo: []interface{}{"Resource::" + up + "/incoming/*", "Resource::" + chart + "/*"}})
+	}
+	for _, c := range *s.Node().Children() {
+		if *c.Node().Id() != "MalwareProtectionPolicy" {
+			continue
+		}
+		suppress(c, false, suppression{id: "AwsSolutions-IAM5", reason: objectKeys + " The rule pattern is the " +
+			"name GuardDuty gives the EventBridge rule it manages for the plan (AWS's documented policy for the plan's role).",
+			appliesTo: []interface{}{"Resource::" + up + "/incoming/*",
+				// The region and account are tokens in an environment-agnostic synth.
+				&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:events:[^:]+:.+:rule\/DO-NOT-DELETE-AmazonGuardDutyMalwareProtectionS3\*$/`)}}})
+	}
 }
 
 // suppressBucketDeploymentHandler covers the singleton Lambda that CDK's

@@ -237,6 +237,8 @@ func functionTimeoutSeconds(f routes.Function) float64 {
 		return 30
 	case routes.EveryMinute, routes.EveryFiveMinutes:
 		return 50
+	case routes.MalwareScanResult:
+		return 60 // read, decode, re-encode and store a 10 MB photo
 	}
 	return FunctionTimeoutSeconds
 }
@@ -332,6 +334,8 @@ func (m *messaging) newTriggers() error {
 			m.notify.sesTopic.AddSubscription(awssnssubscriptions.NewLambdaSubscription(fn, &awssnssubscriptions.LambdaSubscriptionProps{
 				DeadLetterQueue: m.notify.sesEventsDLQ,
 			}))
+		case routes.MalwareScanResult:
+			m.newScanResultRule(fn)
 		default:
 			return fmt.Errorf("function %s: unknown trigger %q", f.Name, f.Trigger)
 		}

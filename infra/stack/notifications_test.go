@@ -77,8 +77,8 @@ func TestDeadLetterQueuesAreEncryptedTLSOnlyAndAlarmed(t *testing.T) {
 	key := full.only(t, "AWS::KMS::Key").ID
 	topic := full.withPrefix(t, "AWS::SNS::Topic", "AlarmTopic").ID
 	queues := full.resources("AWS::SQS::Queue")
-	if len(queues) != 2 {
-		t.Fatalf("%d queues, want the two dead-letter queues", len(queues))
+	if len(queues) != 3 {
+		t.Fatalf("%d queues, want the three dead-letter queues (notifier, ses-events, scan results)", len(queues))
 	}
 	for _, q := range queues {
 		// GIVEN each dead-letter queue

@@ -52,6 +52,8 @@ type messaging struct {
 	publicRoutes map[string]awsapigatewayv2.HttpRoute
 	// notify holds the notification path (notifications.go).
 	notify notifications
+	// attach holds the attachment buckets (attachments.go).
+	attach attachments
 }
 
 // NewMessagingStack builds the whole product in one stack. It returns an
@@ -97,6 +99,9 @@ func (m *messaging) build() error {
 	if err := m.newDistribution(); err != nil {
 		return err
 	}
+	// The buckets' CORS names the pages' origin; the functions are told
+	// the buckets' names.
+	m.newAttachmentBuckets()
 	m.newClients()
 	// The API (without its routes) and the notification resources come
 	// before the functions, which are told the API's URL, the sender

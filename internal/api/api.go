@@ -56,6 +56,9 @@ type Deps struct {
 	DailyWriteLimit int
 	// ExportBudget bounds one part of a download (0: app.ExportBudget).
 	ExportBudget int
+	// Blobs signs attachment uploads and downloads; nil for functions
+	// without routes.BlobSign.
+	Blobs app.Blobs
 }
 
 // req is one request in flight.
@@ -87,13 +90,17 @@ func newHandler(function string, ops map[routes.Operation]op, d Deps) Handler {
 	// A key too short for a signer leaves none: Unsubscribe then fails
 	// closed. compose refuses such a key before any handler is built.
 	links, _ := linktoken.New(d.LinkKey)
+	// Every store keeps attachment records; fakes of the chart may not.
+	files, _ := d.Store.(app.AttachmentRepository)
 	h := &handler{
 		function: function,
 		ops:      ops,
-		app:      app.New(d.Store, d.Store, app.Options{Log: log, Now: d.Now, DailyWriteLimit: d.DailyWriteLimit, ExportBudget: d.ExportBudget, Links: links}),
-		cursors:  d.Cursors,
-		auds:     d.Audiences,
-		log:      log,
+		app: app.New(d.Store, d.Store, app.Options{
+			Log: log, Now: d.Now, DailyWriteLimit: d.DailyWriteLimit, ExportBudget: d.ExportBudget, Links: links, Attachments: files, Blobs: d.Blobs,
+		}),
+		cursors: d.Cursors,
+		auds:    d.Audiences,
+		log:     log,
 	}
 	return h.serve
 }
@@ -158,6 +165,8 @@ func validPathIDs(params map[string]string) error {
 		switch name {
 		case "conversationId":
 			ok = domain.ValidConversationID(v)
+		case "attachmentId":
+			ok = domain.ValidAttachmentID(v)
 		case "patientId", "portalUserId", "templateId":
 			ok = domain.ValidID(v)
 		}

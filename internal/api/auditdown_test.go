@@ -84,7 +84,7 @@ func handlersOver(t *testing.T, st *store.Store) map[string]api.Handler {
 	}
 	hs := map[string]api.Handler{}
 	for name, newHandler := range api.Constructors {
-		hs[name] = newHandler(api.Deps{Store: st, Cursors: codec, LinkKey: bench.LinkKey, Audiences: testAudiences, Now: officeclock.Open()})
+		hs[name] = newHandler(api.Deps{Store: st, Cursors: codec, LinkKey: bench.LinkKey, Audiences: testAudiences, Now: officeclock.Open(), Blobs: bench.Blobs()})
 	}
 	return hs
 }
@@ -108,6 +108,15 @@ func TestAuditTableDownEveryRoute(t *testing.T) {
 	down.Audit = tables.Audit + "-gone"
 	hs := handlersOver(t, store.New(client, down))
 	claims := bench.ClaimsFor(testAudiences)
+	// The state scenarios need (the bench attachments, say), made while
+	// the table is up, before the snapshot.
+	for _, s := range bench.Scenarios() {
+		if s.Prepare != nil {
+			if err := s.Prepare(t.Context(), store.New(client, tables)); err != nil {
+				t.Fatalf("prepare %s: %v", s.Name, err)
+			}
+		}
+	}
 	before := snapshot(t, client, tables)
 	covered := map[string]bool{}
 	for _, s := range bench.Scenarios() {

@@ -20,6 +20,7 @@ import (
 	"github.com/pedsportal/messaging/internal/api"
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/authz"
+	"github.com/pedsportal/messaging/internal/bench"
 	"github.com/pedsportal/messaging/internal/compose"
 	"github.com/pedsportal/messaging/internal/cursor"
 	"github.com/pedsportal/messaging/internal/domain"
@@ -58,7 +59,8 @@ func newDeps(t *testing.T) (api.Deps, *store.Store) {
 		Cursors: codec,
 		// Inside office hours, whenever the test runs: no after-hours
 		// acknowledgement joins the chain.
-		Now: officeclock.Open(),
+		Now:   officeclock.Open(),
+		Blobs: bench.Blobs(),
 		Audiences: authz.Audiences{
 			domain.SidePortal: {Issuer: "http://127.0.0.1:8082/portal", ClientID: "portal-web"},
 			domain.SideStaff:  {Issuer: "http://127.0.0.1:8082/staff", ClientID: "staff-web"},
@@ -125,13 +127,17 @@ func TestSampleEvents(t *testing.T) {
 		"move-conversation":       {http.StatusOK, []string{`"audience":"confidential"`, `"id":"` + seed.ConvSportsForm + `"`}, nil, ""},
 		"manage-links":            {http.StatusOK, []string{`"relationship":"guardian"`, `"patientId":"pt-9H3X6B2R"`}, nil, ""},
 		"preferences":             {http.StatusOK, []string{`"email":false`, `"sms":true`, `"smsAvailable":true`}, nil, seed.ParentChen},
-		"templates":               {http.StatusOK, []string{`"text":"Thank you for writing about Mateo. Our office hours are Mon–Fri 8 AM–5 PM, Sat 9 AM–noon.`, `nurse line at ` + seed.NurseLine, `"unresolved":[]`}, nil, ""},
+		// Ana asks for an upload slot in Mateo's rash conversation: a
+		// pending record and a signed POST policy.
+		"attachments": {http.StatusCreated, []string{`"state":"pending"`, `"name":"rash.jpg"`, `"X-Amz-Signature":"`, `"maxBytes":10485760`}, nil, ""},
+		"templates":   {http.StatusOK, []string{`"text":"Thank you for writing about Mateo. Our office hours are Mon–Fri 8 AM–5 PM, Sat 9 AM–noon.`, `nurse line at ` + seed.NurseLine, `"unresolved":[]`}, nil, ""},
 	}
-	// Every sample on disk is replayed: here, or by TestTriggeredSampleEvents.
+	// Every sample on disk is replayed: here, by TestTriggeredSampleEvents,
+	// or (attach-process, GuardDuty's event) by package lambdaapp/blobs.
 	files, _ := filepath.Glob(filepath.Join(repoRoot, "events", "*.json"))
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".json")
-		if _, ok := samples[name]; !ok && !slices.Contains([]string{routes.FnNotifier, routes.FnNotifyFlush, routes.FnSESEvents, routes.FnEscalate}, name) {
+		if _, ok := samples[name]; !ok && !slices.Contains([]string{routes.FnNotifier, routes.FnNotifyFlush, routes.FnSESEvents, routes.FnEscalate, routes.FnAttachProcess}, name) {
 			t.Errorf("events/%s.json is replayed by no test", name)
 		}
 	}

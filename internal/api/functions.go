@@ -51,6 +51,9 @@ func Preferences(d Deps) Handler { return newHandler(routes.FnPreferences, prefe
 // Templates serves staff quick-reply templates.
 func Templates(d Deps) Handler { return newHandler(routes.FnTemplates, templatesOps(), d) }
 
+// Attachments issues upload slots and download links.
+func Attachments(d Deps) Handler { return newHandler(routes.FnAttachments, attachmentsOps(), d) }
+
 // Constructors maps each HTTP function of routes.Functions to its
 // constructor, for the local stack (package devstack) and tests, which
 // wire the very same code as the bootstraps. It is a map literal at
@@ -69,6 +72,7 @@ var Constructors = map[string]func(Deps) Handler{
 	routes.FnManageLinks:        ManageLinks,
 	routes.FnPreferences:        Preferences,
 	routes.FnTemplates:          Templates,
+	routes.FnAttachments:        Attachments,
 }
 
 // The dispatch tables: route table operation to its HTTP side, one per
@@ -150,5 +154,12 @@ func templatesOps() map[routes.Operation]op {
 		routes.OpUpdateTemplate:  (*handler).updateTemplate,
 		routes.OpDeleteTemplate:  (*handler).deleteTemplate,
 		routes.OpPreviewTemplate: (*handler).previewTemplate,
+	}
+}
+
+func attachmentsOps() map[routes.Operation]op {
+	return map[routes.Operation]op{
+		routes.OpRequestUpload:  (*handler).requestUpload,
+		routes.OpReadAttachment: (*handler).readAttachment,
 	}
 }

@@ -20,6 +20,7 @@ var opTables = map[string]func() map[routes.Operation]op{
 	routes.FnManageLinks:        manageLinksOps,
 	routes.FnPreferences:        preferencesOps,
 	routes.FnTemplates:          templatesOps,
+	routes.FnAttachments:        attachmentsOps,
 }
 
 // Every route's operation is registered by exactly the function the route

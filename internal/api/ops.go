@@ -286,10 +286,13 @@ type newConversationRequest struct {
 	Audience domain.Audience `json:"audience"`
 	Subject  string          `json:"subject"`
 	Body     string          `json:"body"`
+	// AttachmentIDs are the caller's ready uploads (at most 5).
+	AttachmentIDs []string `json:"attachmentIds"`
 }
 
 type replyRequest struct {
-	Body string `json:"body"`
+	Body          string   `json:"body"`
+	AttachmentIDs []string `json:"attachmentIds"`
 }
 
 type writeResponse struct {
@@ -315,7 +318,7 @@ func (h *handler) startConversation(r *req) (response, error) {
 	}
 	res, err := h.app.StartConversation(r.ctx, r.call, app.StartRequest{
 		PatientID: r.path("patientId"), PortalUserID: in.PortalUserID, PoolID: in.PoolID, Audience: in.Audience,
-		Subject: in.Subject, Body: in.Body, Idem: idempotency(r, key, in),
+		Subject: in.Subject, Body: in.Body, AttachmentIDs: in.AttachmentIDs, Idem: idempotency(r, key, in),
 	})
 	if err != nil {
 		return response{}, err
@@ -332,7 +335,10 @@ func (h *handler) reply(r *req) (response, error) {
 	if err := httpapi.Decode(r.ev, &in, false); err != nil {
 		return response{}, err
 	}
-	res, err := h.app.Reply(r.ctx, r.call, app.ReplyRequest{PatientID: r.path("patientId"), ConversationID: r.path("conversationId"), Body: in.Body, Idem: idempotency(r, key, in)})
+	res, err := h.app.Reply(r.ctx, r.call, app.ReplyRequest{
+		PatientID: r.path("patientId"), ConversationID: r.path("conversationId"), Body: in.Body,
+		AttachmentIDs: in.AttachmentIDs, Idem: idempotency(r, key, in),
+	})
 	if err != nil {
 		return response{}, err
 	}

@@ -107,6 +107,9 @@ type App struct {
 	dailyLimit int
 	// exportBudget bounds one part of a download (ExportBudget).
 	exportBudget int
+	// files and blobs serve attachments; nil in functions that serve none.
+	files AttachmentRepository
+	blobs Blobs
 
 	// practices remembers which practice a staff member belongs to. A staff
 	// record never changes practice (the directory refuses it), so this
@@ -171,11 +174,15 @@ type Options struct {
 	// Links verifies the signed links of e-mails (Unsubscribe); nil
 	// where no operation needs it.
 	Links *linktoken.Signer
+	// Attachments and Blobs serve uploaded files; nil where no operation
+	// needs them.
+	Attachments AttachmentRepository
+	Blobs       Blobs
 }
 
 // New returns the application over repo and w.
 func New(repo Repository, w audit.Writer, o Options) *App {
-	a := &App{repo: repo, audit: w, log: o.Log, now: o.Now, dailyLimit: o.DailyWriteLimit, exportBudget: o.ExportBudget, links: o.Links}
+	a := &App{repo: repo, audit: w, log: o.Log, now: o.Now, dailyLimit: o.DailyWriteLimit, exportBudget: o.ExportBudget, links: o.Links, files: o.Attachments, blobs: o.Blobs}
 	if a.log == nil {
 		a.log = slog.Default()
 	}

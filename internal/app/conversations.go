@@ -48,7 +48,9 @@ type StartRequest struct {
 	Audience domain.Audience
 	Subject  string
 	Body     string
-	Idem     Idempotency
+	// AttachmentIDs are the caller's ready uploads the message carries.
+	AttachmentIDs []string
+	Idem          Idempotency
 }
 
 // WriteResult is what a message write returns.
@@ -81,8 +83,10 @@ func (a *App) StartConversation(ctx context.Context, c *Call, in StartRequest) (
 	if !aud.Valid() {
 		return nil, domain.Invalid("audience", "audience must be family or confidential")
 	}
+	files := a.prefetchAttachments(ctx, in.PatientID, in.AttachmentIDs, p.ID)
 	g, err := a.grant(ctx, c, in.PatientID, authz.Extra{PoolID: in.PoolID, PortalUserID: in.PortalUserID})
 	if err != nil {
+		files()
 		return nil, err
 	}
 	if aud == domain.AudienceConfidential {
@@ -92,6 +96,9 @@ func (a *App) StartConversation(ctx context.Context, c *Call, in StartRequest) (
 	}
 	conv, msg := NewConversation(a.newID(c.At), a.newID(c.At), g.Patient, g.PracticeID,
 		domain.PoolRef{ID: g.Pool.ID, Name: g.Pool.Name}, aud, in.Subject, in.Body, g.Actor, g.Link.PortalUserID, c.At)
+	if msg.Attachments, err = files(); err != nil {
+		return nil, err
+	}
 	return a.write(ctx, c, msg, &conv, nil, in.Idem)
 }
 
@@ -122,6 +129,7 @@ func (a *App) mayBeConfidential(ctx context.Context, c *Call, g *authz.Grant, po
 type ReplyRequest struct {
 	PatientID, ConversationID string
 	Body                      string
+	AttachmentIDs             []string
 	Idem                      Idempotency
 }
 
@@ -134,14 +142,19 @@ func (a *App) Reply(ctx context.Context, c *Call, in ReplyRequest) (*WriteResult
 		return nil, err
 	}
 	msgID := a.newID(c.At)
+	files := a.prefetchAttachments(ctx, in.PatientID, in.AttachmentIDs, c.Principal.ID)
 	for attempt := 1; ; attempt++ {
 		// The access read also reads the header: whose turn it is next
 		// follows from it, and the write is conditional on it.
 		g, err := a.grant(ctx, c, in.PatientID, authz.Extra{ConversationID: in.ConversationID})
 		if err != nil {
+			files()
 			return nil, err
 		}
 		msg := NewMessage(msgID, *g.Conversation, in.Body, g.Actor, c.At)
+		if msg.Attachments, err = files(); err != nil {
+			return nil, err
+		}
 		res, err := a.write(ctx, c, msg, nil, g.Conversation, in.Idem)
 		if !errors.Is(err, domain.ErrStale) || attempt == staleRetries {
 			return res, err

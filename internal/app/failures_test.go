@@ -20,6 +20,7 @@ import (
 	"github.com/pedsportal/messaging/internal/app"
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/authz"
+	"github.com/pedsportal/messaging/internal/bench"
 	"github.com/pedsportal/messaging/internal/cursor"
 	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/linktoken"
@@ -59,6 +60,34 @@ type world struct {
 	appended  []audit.Record // records appended without a change
 	header    domain.Conversation
 	adminRole domain.StaffRole
+	// uploadErr, when set, fails the upload slot's transaction.
+	uploadErr error
+}
+
+// PutAttachment records an upload slot's commit.
+func (w *world) PutAttachment(_ context.Context, _ domain.Attachment, rec audit.Record) error {
+	if w.uploadErr != nil {
+		return w.uploadErr
+	}
+	w.commit("upload", rec)
+	return nil
+}
+
+// Attachment holds the parent's sent photo and the nurse's unsent PDF.
+func (w *world) Attachment(_ context.Context, patientID, id string) (*domain.Attachment, error) {
+	at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	files := map[string]domain.Attachment{
+		sentFile: {ID: sentFile, PatientID: patient, ConversationID: convID, MessageID: "01KSEED0000000000000000009",
+			Uploader: domain.Party{ID: parent, Side: domain.SidePortal}, Name: "rash.jpg", ContentType: "image/jpeg",
+			Size: 1000, SHA256: strings.Repeat("0", 64), State: domain.AttachmentReady, CreatedAt: at},
+		nurseUpload: {ID: nurseUpload, PatientID: patient, ConversationID: convID,
+			Uploader: domain.Party{ID: nurse, Side: domain.SideStaff}, Name: "plan.pdf", ContentType: "application/pdf",
+			State: domain.AttachmentPending, CreatedAt: at},
+	}
+	if a, ok := files[id]; ok && patientID == patient {
+		return &a, nil
+	}
+	return nil, domain.ErrNotFound
 }
 
 func newWorld() *world {
@@ -241,6 +270,14 @@ var (
 	// Templates: one of the nurse's own, and the practice's for a patient.
 	myTemplate  = map[string]string{"templateId": domain.PersonalTemplatePrefix + "1"}
 	patTemplate = map[string]string{"patientId": patient, "templateId": "tpl-1"}
+	// Attachments: one the parent sent in the conversation, and one the
+	// nurse uploaded and has not sent.
+	sentFile     = "01KSEEDATTACHMENT000000001"
+	nurseUpload  = "01KSEEDATTACHMENT000000002"
+	patFile      = map[string]string{"patientId": patient, "attachmentId": sentFile}
+	patConvFile  = map[string]string{"patientId": patient, "conversationId": convID, "attachmentId": sentFile}
+	patNurseFile = map[string]string{"patientId": patient, "attachmentId": nurseUpload}
+	uploadBody   = `{"conversationId":"` + convID + `","name":"rash.jpg","contentType":"image/jpeg","size":1000}`
 )
 
 // calls has one request for every route of the API.
@@ -278,6 +315,12 @@ var calls = []call{
 	{"PUT /staff/templates/{templateId}", nurse, myTemplate, `{"title":"Mine","body":"Hello {childFirstName}"}`, nil},
 	{"DELETE /staff/templates/{templateId}", nurse, myTemplate, "", nil},
 	{"POST /staff/patients/{patientId}/templates/{templateId}/preview", nurse, patTemplate, "", nil},
+	{"POST /portal/patients/{patientId}/attachments", parent, pat, uploadBody, nil},
+	{"GET /portal/patients/{patientId}/attachments/{attachmentId}", parent, patFile, "", nil},
+	{"GET /portal/patients/{patientId}/conversations/{conversationId}/attachments/{attachmentId}", parent, patConvFile, "", nil},
+	{"POST /staff/patients/{patientId}/attachments", nurse, pat, uploadBody, nil},
+	{"GET /staff/patients/{patientId}/attachments/{attachmentId}", nurse, patNurseFile, "", nil},
+	{"GET /staff/patients/{patientId}/conversations/{conversationId}/attachments/{attachmentId}", nurse, patConvFile, "", nil},
 	{"GET /portal/me/notifications", parent, nil, "", nil},
 	{"PUT /portal/me/notifications", parent, nil, `{"email":true,"sms":false}`, nil},
 	// Public: no token, so no sub; the signed link names the parent.
@@ -348,7 +391,7 @@ func event(c call, rid string) events.APIGatewayV2HTTPRequest {
 func serve(t *testing.T, ctx context.Context, w *world, c call) events.APIGatewayV2HTTPResponse {
 	t.Helper()
 	r, _ := routes.ByKey(c.key)
-	h := api.Constructors[r.Function](api.Deps{Store: w, Audiences: auds, Cursors: codec(t), LinkKey: linkKey, Log: slog.New(slog.DiscardHandler)})
+	h := api.Constructors[r.Function](api.Deps{Store: w, Audiences: auds, Cursors: codec(t), LinkKey: linkKey, Log: slog.New(slog.DiscardHandler), Blobs: bench.Blobs()})
 	resp, err := h(ctx, event(c, "rid-"+t.Name()))
 	if err != nil {
 		t.Fatalf("handler returned an error to Lambda: %v", err)
@@ -414,6 +457,7 @@ func TestAuditDownCommitsNothingAndServesNoPHI(t *testing.T) {
 			w.CreateTemplateFn = func(context.Context, domain.Template, audit.Record) error { return down }
 			w.UpdateTemplateFn = func(context.Context, domain.Template, audit.Record) error { return down }
 			w.DeleteTemplateFn = func(context.Context, string, string, audit.Record) error { return down }
+			w.uploadErr = down
 			resp := serve(t, t.Context(), w, c)
 			noPHI(t, resp)
 			if len(w.committed) != 0 {

@@ -48,6 +48,12 @@ const (
 	// ExportChart is a disclosure: the caller downloaded (a part of) the
 	// patient's conversations as a file (HTML or FHIR).
 	ExportChart Action = "chart.export"
+	// Attachments: an upload slot issued (TargetID the attachment), the
+	// processor's result (actor side "system"), and a read of a file's
+	// record with its download link.
+	UploadAttachment  Action = "attachment.upload"
+	ProcessAttachment Action = "attachment.process"
+	ReadAttachment    Action = "attachment.read"
 )
 
 // Outcome is how the request ended.

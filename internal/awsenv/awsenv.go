@@ -29,6 +29,7 @@ const (
 	SecretsManager = "SECRETS_MANAGER"
 	SESv2          = "SESV2"
 	SMS            = "PINPOINT_SMS_VOICE_V2"
+	S3             = "S3"
 )
 
 // Config is the SDK configuration of the environment: the region from

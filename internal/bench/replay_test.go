@@ -140,7 +140,7 @@ func BenchmarkOperationsCPU(b *testing.B) {
 			codec, _ := cursor.New([]byte("bench-bench-bench-bench-bench-32"))
 			deps := api.Deps{
 				Store: store.New(r, h.tables), Cursors: codec, LinkKey: LinkKey, Audiences: auds,
-				Log: slog.New(slog.DiscardHandler), DailyWriteLimit: 1 << 30, Now: officeclock.Open(),
+				Log: slog.New(slog.DiscardHandler), DailyWriteLimit: 1 << 30, Now: officeclock.Open(), Blobs: Blobs(),
 			}
 			handler := api.Constructors[s.Function()](deps)
 			call := func() {

@@ -18,10 +18,12 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/pedsportal/messaging/internal/app"
+	"github.com/pedsportal/messaging/internal/attach"
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/authz"
 	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/linktoken"
+	"github.com/pedsportal/messaging/internal/localdev/s3local"
 	"github.com/pedsportal/messaging/internal/routes"
 	"github.com/pedsportal/messaging/internal/seed"
 	"github.com/pedsportal/messaging/internal/store"
@@ -113,9 +115,59 @@ func Scenarios() []Scenario {
 		// delete and copy, the history entry and the audit record.
 		{"move to the care team only", "POST /staff/patients/{patientId}/conversations/{conversationId}/audience", "dr.patel", sportsForm,
 			`{"audience":"confidential","reason":"Noah asked that this stay between him and the office."}`, 200, shareSportsForm, 4 + 1 + 2*8},
+		// Attachments. A slot is the access read, then the pending record
+		// and its audit record in one transaction; a read is the access
+		// read beside the file's record, then the audit record. Signing
+		// makes no call.
+		{"request upload", "POST /portal/patients/{patientId}/attachments", "parent.rivera", mateo,
+			`{"conversationId":"` + seed.ConvRash + `","name":"rash.jpg","contentType":"image/jpeg","size":2481152}`, 201, nil, 2 + 2*2},
+		{"read upload", "GET /portal/patients/{patientId}/attachments/{attachmentId}", "parent.rivera",
+			map[string]string{"patientId": seed.Mateo, "attachmentId": BenchAttachment}, "", 200, ensureAttachments, 2 + 1 + 1},
+		{"read attachment", "GET /portal/patients/{patientId}/conversations/{conversationId}/attachments/{attachmentId}", "parent.rivera",
+			map[string]string{"patientId": seed.Mateo, "conversationId": seed.ConvRash, "attachmentId": BenchAttachment}, "", 200, ensureAttachments, 3 + 1 + 1},
+		{"staff request upload", "POST /staff/patients/{patientId}/attachments", "nurse.kim", mateo,
+			`{"conversationId":"` + seed.ConvRash + `","name":"care-plan.pdf","contentType":"application/pdf","size":120000}`, 201, nil, 2 + 2*2},
+		{"staff read upload", "GET /staff/patients/{patientId}/attachments/{attachmentId}", "nurse.kim",
+			map[string]string{"patientId": seed.Mateo, "attachmentId": BenchStaffUpload}, "", 200, ensureAttachments, 2 + 1 + 1},
+		{"staff read attachment", "GET /staff/patients/{patientId}/conversations/{conversationId}/attachments/{attachmentId}", "nurse.kim",
+			map[string]string{"patientId": seed.Mateo, "conversationId": seed.ConvRash, "attachmentId": BenchAttachment}, "", 200, ensureAttachments, 3 + 1 + 1},
 		// On a public route As is whose signed link the request carries.
 		{"one-click unsubscribe", "POST /public/unsubscribe", "parent.chen", nil, "List-Unsubscribe=One-Click", 200, nil, 1 + 2*2},
 	}
+}
+
+// BenchAttachment is a photo Ana sent in the rash conversation, and
+// BenchStaffUpload a PDF the nurse uploaded and has not sent yet;
+// ensureAttachments (re)creates both.
+const (
+	BenchAttachment  = "01KSEEDATTACHMENT000000001"
+	BenchStaffUpload = "01KSEEDATTACHMENT000000002"
+)
+
+func ensureAttachments(ctx context.Context, st *store.Store) error {
+	at := time.Now().UTC()
+	ana := domain.Party{ID: seed.ParentRivera, Name: "Ana Rivera", Role: "portal", Side: domain.SidePortal}
+	nurse := domain.Party{ID: seed.NurseKim, Name: "Jordan Kim, RN", Role: string(domain.RoleNurse), Side: domain.SideStaff}
+	for _, a := range []domain.Attachment{
+		{ID: BenchAttachment, PatientID: seed.Mateo, ConversationID: seed.ConvRash, MessageID: "01KSEEDBENCHMESSAGE0000001", Uploader: ana,
+			Name: "rash.jpg", ContentType: "image/jpeg", Size: 912345, SHA256: strings.Repeat("ab", 32), Width: 1600, Height: 1200,
+			Thumbnail: true, State: domain.AttachmentReady, CreatedAt: at, ProcessedAt: &at},
+		{ID: BenchStaffUpload, PatientID: seed.Mateo, ConversationID: seed.ConvRash, Uploader: nurse,
+			Name: "care-plan.pdf", ContentType: "application/pdf", State: domain.AttachmentPending, CreatedAt: at},
+	} {
+		err := st.PutAttachment(ctx, a, audit.Record{PatientID: seed.Mateo, ActorID: "bench", At: at, Action: audit.UploadAttachment,
+			Outcome: audit.Success, RequestID: "bench-prepare-" + rand.Text()})
+		if err != nil && domain.ErrorCode(err) != domain.EConflict { // already there
+			return err
+		}
+	}
+	return nil
+}
+
+// Blobs signs attachment requests in tests and benchmarks. Signing makes
+// no call, so the local S3 it names need not run.
+func Blobs() app.Blobs {
+	return attach.NewSigner(s3local.NewClient("http://127.0.0.1:9"), attach.Buckets{Uploads: "uploads", Chart: "chart"})
 }
 
 // benchTemplate is the personal template the update and delete scenarios

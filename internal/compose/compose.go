@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/pedsportal/messaging/internal/api"
+	"github.com/pedsportal/messaging/internal/app"
 	"github.com/pedsportal/messaging/internal/authz"
 	"github.com/pedsportal/messaging/internal/cursor"
 	"github.com/pedsportal/messaging/internal/domain"
@@ -43,6 +44,10 @@ type Source struct {
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Blobs signs attachment requests, for the functions with
+	// routes.BlobSign (package lambdaapp/blobs builds it on Lambda, so
+	// that no other bootstrap links the S3 client).
+	Blobs app.Blobs
 }
 
 // Build makes the named function's dependencies from routes.Functions():
@@ -84,6 +89,9 @@ func Build(ctx context.Context, function string, src Source) (api.Deps, error) {
 			missing = append(missing, envvar.Table(table))
 		}
 	}
+	if f.Blobs == routes.BlobSign && src.Blobs == nil {
+		return api.Deps{}, fmt.Errorf("function %s signs attachment requests but compose.Source has no Blobs", function)
+	}
 	if f.Cursors && src.Env(envvar.CursorSecret) == "" {
 		missing = append(missing, envvar.CursorSecret)
 	}
@@ -100,6 +108,9 @@ func Build(ctx context.Context, function string, src Source) (api.Deps, error) {
 		Audiences: auds,
 		Log:       log,
 		Now:       src.Now,
+	}
+	if f.Blobs == routes.BlobSign {
+		deps.Blobs = src.Blobs
 	}
 	if v := src.Env(envvar.DailyWriteLimit); v != "" {
 		n, err := strconv.Atoi(v)

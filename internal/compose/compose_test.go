@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/pedsportal/messaging/internal/app"
 	"github.com/pedsportal/messaging/internal/domain"
 	"github.com/pedsportal/messaging/internal/envvar"
 	"github.com/pedsportal/messaging/internal/routes"
@@ -42,7 +43,17 @@ func (k *keyReader) read(_ context.Context, secretARN string) ([]byte, error) {
 }
 
 func source(env map[string]string, keys *keyReader) Source {
-	return Source{Env: func(k string) string { return env[k] }, DynamoDB: client, CursorKey: keys.read}
+	return Source{Env: func(k string) string { return env[k] }, DynamoDB: client, CursorKey: keys.read, Blobs: noBlobs{}}
+}
+
+// noBlobs stands in for the attachment signer, which Build only passes on.
+type noBlobs struct{}
+
+func (noBlobs) UploadSlot(context.Context, domain.Attachment) (app.UploadSlot, error) {
+	return app.UploadSlot{}, nil
+}
+func (noBlobs) DownloadURL(context.Context, domain.Attachment, bool) (app.Download, error) {
+	return app.Download{}, nil
 }
 
 func TestEveryFunctionBuildsFromItsOwnEnvironment(t *testing.T) {
@@ -57,6 +68,9 @@ func TestEveryFunctionBuildsFromItsOwnEnvironment(t *testing.T) {
 		}
 		if deps.Store == nil || deps.Log == nil {
 			t.Errorf("%s: deps = %+v", f.Name, deps)
+		}
+		if (deps.Blobs != nil) != (f.Blobs == routes.BlobSign) {
+			t.Errorf("%s: attachment signer %v, signs %v", f.Name, deps.Blobs != nil, f.Blobs == routes.BlobSign)
 		}
 		if a := deps.Audiences[domain.SidePortal]; a.Issuer != "https://p" || a.ClientID != "pc" {
 			t.Errorf("%s: portal audience %+v", f.Name, a)

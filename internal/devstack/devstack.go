@@ -82,9 +82,12 @@ type Stack struct {
 	Seeded bool
 	// Notifications is the notification path, when Options.Notify asked.
 	Notifications *Notifications
+	// Files is the attachment path: the local S3 and its scanner.
+	Files *Files
 
 	escalation *escalation
 	now        func() time.Time
+	dataDir    string
 	links      *linktoken.Signer // signs e-mail links from the run's cursor key, as the functions verify them
 	// settings, guard and secrets make each function's Source (source).
 	settings envvar.Settings
@@ -101,7 +104,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Stack{now: opts.Now}
+	s := &Stack{now: opts.Now, dataDir: opts.DataDir}
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -289,6 +292,11 @@ func (s *Stack) handlers(ctx context.Context, prefix string, log *slog.Logger) (
 	// Each function's update limits are the store's lists for it, as
 	// infra grants them.
 	s.guard = iamguard.Config{Tables: iamguard.Tables(physical)}
+	// The attachment path first: its signer is the attachments
+	// function's, and its processor is built like every function.
+	if s.Files, err = s.startFiles(ctx, s.dataDir, s.SiteURL, log); err != nil {
+		return nil, err
+	}
 	handlers := map[string]gateway.Handler{}
 	for _, f := range routes.Functions() {
 		if f.Trigger != routes.HTTP {
@@ -314,12 +322,16 @@ func (s *Stack) source(f routes.Function, log *slog.Logger) compose.Source {
 	// sends the SDK.
 	env["AWS_REGION"], env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = "us-east-1", localAccessKey, localSecretKey
 	env["AWS_ENDPOINT_URL_"+awsenv.SecretsManager] = s.secrets.Endpoint()
+	blobEnv(f, env)
 	sdk := awsenv.Env(func(name string) string { return env[name] })
 	src := compose.Source{
 		Env:      func(name string) string { return env[name] },
 		DynamoDB: iamguard.New(s.DB, f, s.guard),
 		Log:      log.With("function", f.Name),
 		Now:      s.now,
+	}
+	if f.Blobs == routes.BlobSign && s.Files != nil {
+		src.Blobs = s.Files.signer
 	}
 	if f.Cursors {
 		src.CursorKey = secretkey.Read(sdk.For(sdk.Config(), awsenv.SecretsManager))
@@ -347,6 +359,7 @@ func (s *Stack) Stop() {
 	if s.secrets != nil {
 		_ = s.secrets.Close()
 	}
+	s.Files.Stop()
 	if s.dynamo != nil {
 		_ = s.dynamo.Stop()
 	}

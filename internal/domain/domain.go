@@ -318,6 +318,9 @@ type Message struct {
 	// Automatic marks a message the system wrote, such as the
 	// acknowledgement of a message sent while the office is closed.
 	Automatic bool `json:"automatic,omitempty"`
+	// Attachments are the message's files (at most
+	// MaxAttachmentsPerMessage), recorded with it.
+	Attachments []AttachmentRef `json:"attachments,omitempty"`
 }
 
 // EventKind names what happened to a conversation, for its staff history.

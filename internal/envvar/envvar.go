@@ -23,6 +23,9 @@ const (
 	SESConfigurationSet = "SES_CONFIGURATION_SET"
 	SMSOrigin           = "SMS_ORIGINATION_IDENTITY"
 	APIURL              = "API_URL"
+	// The attachment buckets, for the functions with routes.Function.Blobs.
+	UploadsBucket = "UPLOADS_BUCKET"
+	ChartBucket   = "CHART_BUCKET"
 )
 
 // Table names the variable that carries a table's physical name, e.g.

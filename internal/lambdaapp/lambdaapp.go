@@ -36,8 +36,17 @@ type Keys func(aws.Config) func(ctx context.Context, secretARN string) ([]byte, 
 // error, a function that pages started without keys among them, stops the
 // container at init, where Lambda reports it, never inside a request.
 func Start(function string, newHandler func(api.Deps) api.Handler, keys Keys) {
+	StartWith(function, newHandler, keys, nil)
+}
+
+// Extend adds what only some functions are given to their Source (the
+// attachment signer, say), from the SDK configuration.
+type Extend func(ctx context.Context, cfg aws.Config, src *compose.Source) error
+
+// StartWith is Start with extend applied to the Source before Build.
+func StartWith(function string, newHandler func(api.Deps) api.Handler, keys Keys, extend Extend) {
 	log := lambdacontext.NewLogger()
-	handler, err := load(context.Background(), log, function, newHandler, keys)
+	handler, err := load(context.Background(), log, function, newHandler, keys, extend)
 	if err != nil {
 		log.Error("init failed", "function", function, "error", err)
 		os.Exit(1)
@@ -48,12 +57,12 @@ func Start(function string, newHandler func(api.Deps) api.Handler, keys Keys) {
 // load builds the handler of an HTTP function. The functions that react
 // to events start from packages reactors and senders, so that no HTTP
 // bootstrap links the notification code or the SES and SMS clients.
-func load(ctx context.Context, log *slog.Logger, function string, newHandler func(api.Deps) api.Handler, keys Keys) (any, error) {
+func load(ctx context.Context, log *slog.Logger, function string, newHandler func(api.Deps) api.Handler, keys Keys, extend Extend) (any, error) {
 	f, ok := routes.FunctionNamed(function)
 	if !ok || f.Trigger != routes.HTTP {
 		return nil, fmt.Errorf("function %q is no HTTP function: start it from package reactors or senders", function)
 	}
-	deps, err := Load(ctx, log, function, keys)
+	deps, err := LoadWith(ctx, log, function, keys, extend)
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +75,11 @@ func load(ctx context.Context, log *slog.Logger, function string, newHandler fun
 // reader or secret) for a function that pages stop the function rather
 // than weaken it.
 func Load(ctx context.Context, log *slog.Logger, function string, keys Keys) (api.Deps, error) {
+	return LoadWith(ctx, log, function, keys, nil)
+}
+
+// LoadWith is Load with extend applied to the Source.
+func LoadWith(ctx context.Context, log *slog.Logger, function string, keys Keys, extend Extend) (api.Deps, error) {
 	cfg := awsenv.Config()
 	src := compose.Source{
 		Env:      os.Getenv,
@@ -74,6 +88,11 @@ func Load(ctx context.Context, log *slog.Logger, function string, keys Keys) (ap
 	}
 	if keys != nil {
 		src.CursorKey = keys(awsenv.For(cfg, awsenv.SecretsManager))
+	}
+	if extend != nil {
+		if err := extend(ctx, cfg, &src); err != nil {
+			return api.Deps{}, err
+		}
 	}
 	return compose.Build(ctx, function, src)
 }

@@ -48,12 +48,16 @@ const (
 	// function that may delete chart items, each in the transaction that
 	// writes its copy.
 	FnMoveConversation = "move-conversation"
+	// FnAttachments issues upload slots and download links.
+	FnAttachments = "attachments"
 	// Functions no route serves: they react to events (Trigger).
 	FnNotifier    = "notifier"
 	FnNotifyFlush = "notify-flush"
 	FnSESEvents   = "ses-events"
 	// FnEscalate marks conversations past their response target overdue.
 	FnEscalate = "escalate"
+	// FnAttachProcess makes a scanned upload a ready or blocked attachment.
+	FnAttachProcess = "attach-process"
 )
 
 // Trigger is what invokes a function that serves no route.
@@ -74,6 +78,24 @@ const (
 	// SESEvents: the SNS topic of the e-mail configuration set's bounce
 	// and complaint events.
 	SESEvents Trigger = "ses-events"
+	// MalwareScanResult: GuardDuty Malware Protection for S3's scan result
+	// events on the upload bucket, through an EventBridge rule.
+	MalwareScanResult Trigger = "malware-scan-result"
+)
+
+// Blobs says what a function does with the attachment buckets, so infra
+// can grant exactly that.
+type Blobs int
+
+// Blob access. BlobSign signs the browser's requests: a POST into the
+// upload bucket's incoming/ prefix and GETs of the chart bucket (a
+// presigned request carries the signer's rights, so those are the rights
+// it needs). BlobProcess reads, tags' reads and deletes uploads and puts
+// into the chart bucket, never deleting there.
+const (
+	BlobNone Blobs = iota
+	BlobSign
+	BlobProcess
 )
 
 // Access says what a function does with each table, so infra can grant
@@ -113,6 +135,8 @@ type Function struct {
 	// Sends is true when the function sends e-mail and texts, and so is
 	// told the sender identities.
 	Sends bool
+	// Blobs is its access to the attachment buckets.
+	Blobs Blobs
 }
 
 // Operation is what a route does. Handlers dispatch on it, never on the
@@ -154,6 +178,11 @@ const (
 	// OpChangeAudience moves a conversation to the care team only, or
 	// (a clinician, with a reason) back to the family.
 	OpChangeAudience Operation = "conversation.audience"
+	// Attachments: an upload slot for one file, and a file's record with
+	// its download link (under its conversation once sent; without, for
+	// its uploader before sending).
+	OpRequestUpload  Operation = "attachment.upload"
+	OpReadAttachment Operation = "attachment.read"
 )
 
 // Route is one HTTP API route.
@@ -202,6 +231,9 @@ func All() []Route {
 		// reads as the list and the chain, so it holds exactly what they
 		// show.
 		portal("GET", portalPatient+"/export", FnGetConversation, OpExportChart),
+		portal("POST", portalPatient+"/attachments", FnAttachments, OpRequestUpload),
+		portal("GET", portalPatient+"/attachments/{attachmentId}", FnAttachments, OpReadAttachment),
+		portal("GET", portalPatient+conv+"/attachments/{attachmentId}", FnAttachments, OpReadAttachment),
 		portal("GET", "/portal/me/notifications", FnPreferences, OpGetNotify),
 		portal("PUT", "/portal/me/notifications", FnPreferences, OpSetNotify),
 
@@ -229,6 +261,9 @@ func All() []Route {
 		staff("POST", staffPatient+conv+"/notes", FnManageConversation, OpAddNote),
 		staff("POST", staffPatient+conv+"/audience", FnMoveConversation, OpChangeAudience),
 		staff("GET", staffPatient+conv+"/log", FnInbox, OpReadWorklog),
+		staff("POST", staffPatient+"/attachments", FnAttachments, OpRequestUpload),
+		staff("GET", staffPatient+"/attachments/{attachmentId}", FnAttachments, OpReadAttachment),
+		staff("GET", staffPatient+conv+"/attachments/{attachmentId}", FnAttachments, OpReadAttachment),
 		staff("PUT", staffPatient+"/links/{portalUserId}", FnManageLinks, OpLink),
 		staff("DELETE", staffPatient+"/links/{portalUserId}", FnManageLinks, OpUnlink),
 		staff("GET", "/staff/templates", FnTemplates, OpListTemplates),
@@ -252,13 +287,15 @@ func Functions() []Function {
 	const dir, msg, idem, notes, audit = schema.Directory, schema.Messages, schema.Idempotency, schema.Notifications, schema.Audit
 	// The staff-only log is granted only to functions that serve no portal
 	// route (a test holds this), so no portal request can read a note.
-	const worklog = schema.Worklog
+	const worklog, att = schema.Worklog, schema.Attachments
 	return []Function{
 		{Name: FnDirectory, Tables: map[string]Access{dir: Read, audit: Append}},
 		{Name: FnListConversations, Tables: map[string]Access{dir: Read, msg: Read, audit: Append}, Cursors: true},
 		{Name: FnInbox, Tables: map[string]Access{dir: Read, msg: Read, worklog: Read, audit: Append}, Cursors: true},
 		{Name: FnGetConversation, Tables: map[string]Access{dir: Read, msg: Read, audit: Append}, Cursors: true},
-		{Name: FnWriteMessage, Tables: map[string]Access{dir: Read, msg: ReadWrite, idem: ReadWrite, audit: Append}},
+		// Updates an attachment only to bind it to the message that
+		// carries it, in the message's transaction.
+		{Name: FnWriteMessage, Tables: map[string]Access{dir: Read, msg: ReadWrite, idem: ReadWrite, att: ReadUpdate, audit: Append}},
 		{Name: FnMarkRead, Tables: map[string]Access{dir: Read, msg: ReadUpdate, audit: Append}},
 		{Name: FnManageConversation, Tables: map[string]Access{dir: Read, msg: ReadUpdate, worklog: Append, audit: Append}},
 		{Name: FnMoveConversation, Tables: map[string]Access{dir: Read, msg: Rekey, worklog: Append, audit: Append}},
@@ -271,6 +308,10 @@ func Functions() []Function {
 		// staff member's own templates and their count, each change with
 		// its audit record (package grants limits it to those partitions).
 		{Name: FnTemplates, Tables: map[string]Access{dir: ReadWriteDelete, audit: Append}},
+		// Decides access like a reply (the directory, the conversation's
+		// header), records upload slots and reads of files, and signs the
+		// browser's S3 requests.
+		{Name: FnAttachments, Tables: map[string]Access{dir: Read, msg: Read, att: ReadWrite, audit: Append}, Blobs: BlobSign},
 		// Notifications. The notifier turns new messages into pending
 		// notifications; the flusher sends what is due, audits each send
 		// and removes what it sent; ses-events marks bounced addresses.
@@ -282,6 +323,9 @@ func Functions() []Function {
 		// an audit record in one transaction) and records staff alerts,
 		// which the flusher sends.
 		{Name: FnEscalate, Tables: map[string]Access{dir: Read, msg: ReadUpdate, worklog: Append, notes: ReadWrite, audit: Append}, Trigger: EveryFiveMinutes},
+		// The processor records each scanned upload's outcome with its
+		// audit record (a conditional put of the pending item).
+		{Name: FnAttachProcess, Tables: map[string]Access{att: ReadWrite, audit: Append}, Trigger: MalwareScanResult, Blobs: BlobProcess},
 	}
 }
 

@@ -22,7 +22,10 @@ const (
 	// Worklog is the staff-only record of each conversation: internal
 	// notes and events. Only staff-only functions may read or write it.
 	Worklog = "Worklog"
-	Audit   = "Audit"
+	// Attachments holds each uploaded file's record: its upload slot, scan
+	// and processing result, and the message that carries it.
+	Attachments = "Attachments"
+	Audit       = "Audit"
 )
 
 // Index names.
@@ -207,6 +210,13 @@ func Tables() []Table {
 			PartitionKey: Key{AttrPK, String},
 			SortKey:      str(AttrSK),
 			AppendOnly:   true,
+		},
+		{
+			// PK is the patient ID, SK "ATT#<ulid>": one item per uploaded
+			// file. Part of the chart: no TTL, never deleted.
+			Name:         Attachments,
+			PartitionKey: Key{AttrPK, String},
+			SortKey:      str(AttrSK),
 		},
 		{
 			// PK is the patient ID, SK "<RFC3339 time>#<ulid>".

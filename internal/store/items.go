@@ -96,6 +96,9 @@ type msgItem struct {
 	// MovedAt marks a copy made when its conversation moved between
 	// audiences: the stream shows it as new, but it is news to nobody.
 	MovedAt *time.Time `dynamodbav:"movedAt,omitempty"`
+	// Attachments are the message's files as they were when it was
+	// written (package store's attachments.go).
+	Attachments []attachmentRefAttrs `dynamodbav:"attachments,omitempty"`
 }
 
 // entryItem is a note or event of a conversation's staff-only log
@@ -261,7 +264,7 @@ func (h headerAttrs) conversation() domain.Conversation {
 }
 
 func newMsgItem(m domain.Message) msgItem {
-	return msgItem{msgKey(m.PatientID, m.Audience, m.ConversationID, m.ID), m.ID, m.ConversationID, m.PatientID, m.Body, partyOf(m.Author), m.CreatedAt, m.Automatic, confidentialOnly(m.Audience), nil}
+	return msgItem{msgKey(m.PatientID, m.Audience, m.ConversationID, m.ID), m.ID, m.ConversationID, m.PatientID, m.Body, partyOf(m.Author), m.CreatedAt, m.Automatic, confidentialOnly(m.Audience), nil, refsOf(m.Attachments)}
 }
 
 // confidentialOnly keeps the family's items as they were before audiences:
@@ -274,7 +277,7 @@ func confidentialOnly(a domain.Audience) domain.Audience {
 }
 
 func (m msgItem) message() domain.Message {
-	return domain.Message{ID: m.ID, ConversationID: m.ConversationID, PatientID: m.PatientID, Body: m.Body, Author: m.Author.party(), CreatedAt: m.CreatedAt, Automatic: m.Automatic, Audience: m.Audience.OrFamily()}
+	return domain.Message{ID: m.ID, ConversationID: m.ConversationID, PatientID: m.PatientID, Body: m.Body, Author: m.Author.party(), CreatedAt: m.CreatedAt, Automatic: m.Automatic, Audience: m.Audience.OrFamily(), Attachments: refsFrom(m.Attachments)}
 }
 
 func newEntryItem(e domain.Entry) entryItem {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -92,7 +93,7 @@ func TestMoveConversationRekeysEveryItemAtOnce(t *testing.T) {
 	for i, m := range got.Items {
 		want := chain.Items[i]
 		want.Audience = domain.AudienceConfidential
-		if m != want {
+		if !reflect.DeepEqual(m, want) {
 			t.Errorf("message %d:\n %+v\nwant\n %+v", i, m, want)
 		}
 	}

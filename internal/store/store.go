@@ -42,6 +42,7 @@ type Tables struct {
 	Idempotency   string
 	Notifications string
 	Worklog       string
+	Attachments   string
 	Audit         string
 }
 
@@ -54,6 +55,7 @@ func TablesFrom(physical func(logical string) string) Tables {
 		Idempotency:   physical(schema.Idempotency),
 		Notifications: physical(schema.Notifications),
 		Worklog:       physical(schema.Worklog),
+		Attachments:   physical(schema.Attachments),
 		Audit:         physical(schema.Audit),
 	}
 }

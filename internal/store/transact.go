@@ -60,6 +60,17 @@ func failed(reasons []types.CancellationReason, i int) bool {
 	return i < len(reasons) && aws.ToString(reasons[i].Code) == "ConditionalCheckFailed"
 }
 
+// firstFailed is the position of the first item from start on that failed
+// its condition, or -1.
+func firstFailed(reasons []types.CancellationReason, start int) int {
+	for i := start; i < len(reasons); i++ {
+		if failed(reasons, i) {
+			return i
+		}
+	}
+	return -1
+}
+
 // requestToken makes an attempt idempotent: when the SDK resends it
 // because the answer was lost, DynamoDB answers as it did the first time
 // instead of applying it again (a second unlink would then fail its

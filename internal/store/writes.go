@@ -240,7 +240,15 @@ func (s *Store) writeMessage(ctx context.Context, header types.TransactWriteItem
 		}
 		tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.tables.Messages), Item: ack, ConditionExpression: aws.String(notExists)}})
 	}
+	// The message's files, each claimed in the same transaction.
+	firstAtt := len(tx)
+	for _, ref := range m.Attachments {
+		tx = append(tx, s.claimAttachment(m, ref, header.Put != nil))
+	}
 	reasons, err := s.transact(ctx, "write message", tx)
+	if i := firstFailed(reasons, firstAtt); i >= 0 && !failed(reasons, txIdem) {
+		return app.Written{}, domain.Invalid("attachmentIds", "attachment %s is not ready to send, was sent already, or is not yours", m.Attachments[i-firstAtt].ID)
+	}
 	switch {
 	case err == nil:
 		return app.Written{ConversationID: m.ConversationID, MessageID: m.ID, Audience: m.Audience.OrFamily()}, nil

@@ -36,7 +36,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	fmt.Println("Starting DynamoDB Local, the development issuer, the API gateway, the pages and the notification path…")
+	fmt.Println("Starting DynamoDB Local, the local S3, the development issuer, the API gateway, the pages and the notification path…")
 	started := time.Now()
 	st, err := devstack.Start(ctx, devstack.Options{
 		DataDir:     env("DEV_DATA_DIR", dataDir),
@@ -69,10 +69,11 @@ Patient-portal messaging is up (%.1fs), with %s.
   Issuer        %s            (sign-in page lists the demo users)
   E-mail sent   %s            (local SES: every notification e-mail)
   Texts sent    %s
+  Local S3      %s            (versitygw: buckets uploads and chart; uploads are scanned as GuardDuty would)
 
 Demo users (sign in by picking one; no passwords locally):
 `, time.Since(started).Seconds(), data, st.SiteURL, st.SiteURL, st.SiteURL, st.APIURL, st.IssuerURL,
-		st.Notifications.SESPageURL(), st.Notifications.SMS.OutboxURL())
+		st.Notifications.SESPageURL(), st.Notifications.SMS.OutboxURL(), st.Files.S3.Endpoint())
 	for _, u := range seed.Users() {
 		role := "portal user"
 		if len(u.Groups) > 0 {

@@ -1,0 +1,198 @@
+// Package attach makes an uploaded file safe to keep in the chart and to
+// open: it recognises the type by content (never by name or by what the
+// browser claims), re-encodes images so that nothing but pixels survives
+// (EXIF with a child's home GPS position, comments, appended payloads of a
+// polyglot), checks PDFs, and makes the thumbnail shown in the chain.
+//
+// Allowed: JPEG, PNG and PDF. HEIC/HEIF is refused: no decoder in Go's
+// standard library or x/image reads it, the C ones (libheif, libde265)
+// would need cgo in bootstraps built with CGO_ENABLED=0 and have a long CVE
+// record, and Safari on iPhones already converts a HEIC photo to JPEG when
+// the file input accepts only image/jpeg and image/png, as the pages' does.
+package attach
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
+
+	"golang.org/x/image/draw"
+)
+
+// MaxBytes is the largest upload: the POST policy's content-length-range
+// makes S3 itself refuse anything bigger.
+const MaxBytes = 10 << 20
+
+// MaxPixels bounds a decoded image (a decompression bomb declares a huge
+// canvas in a few bytes): 50 megapixels is above any phone camera.
+const MaxPixels = 50_000_000
+
+// ThumbSize is the longest side of a thumbnail, in pixels.
+const ThumbSize = 320
+
+// Content types the product stores.
+const (
+	TypeJPEG = "image/jpeg"
+	TypePNG  = "image/png"
+	TypePDF  = "application/pdf"
+)
+
+// Allowed reports whether a declared content type may be asked for.
+func Allowed(contentType string) bool {
+	return contentType == TypeJPEG || contentType == TypePNG || contentType == TypePDF
+}
+
+// ErrRefused is wrapped by every refusal of a file's content; its message
+// says why in words a person can act on.
+var ErrRefused = errors.New("file refused")
+
+func refuse(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, args...))
+}
+
+// Sniff names the type of data by its first bytes: JPEG, PNG or PDF.
+// Anything else (an SVG or HTML page renamed .png, HEIC, a program) is
+// refused.
+func Sniff(data []byte) (string, error) {
+	switch {
+	case bytes.HasPrefix(data, []byte{0xFF, 0xD8, 0xFF}):
+		return TypeJPEG, nil
+	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+		return TypePNG, nil
+	case bytes.HasPrefix(data, []byte("%PDF-")):
+		return TypePDF, nil
+	}
+	return "", refuse("only JPEG and PNG photos and PDF documents can be attached")
+}
+
+// Safe is a file made safe to store.
+type Safe struct {
+	Data        []byte
+	ContentType string
+	// Thumb is a JPEG of at most ThumbSize pixels a side, for images only.
+	Thumb         []byte
+	Width, Height int
+}
+
+// Make checks data against the declared content type and returns what is
+// stored: for an image, a fresh encoding of its pixels only (upright, as
+// the camera's orientation tag said) and a thumbnail; for a PDF, the same
+// bytes once they pass the checks. The original is never returned.
+func Make(declared string, data []byte) (Safe, error) {
+	if len(data) == 0 || len(data) > MaxBytes {
+		return Safe{}, refuse("a file must hold 1 byte to 10 MB")
+	}
+	kind, err := Sniff(data)
+	if err != nil {
+		return Safe{}, err
+	}
+	if kind != declared {
+		return Safe{}, refuse("the file's content is not what its name says")
+	}
+	if kind == TypePDF {
+		if err := checkPDF(data); err != nil {
+			return Safe{}, err
+		}
+		return Safe{Data: data, ContentType: TypePDF}, nil
+	}
+	return reencode(kind, data)
+}
+
+func reencode(kind string, data []byte) (Safe, error) {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return Safe{}, refuse("the image cannot be read")
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > MaxPixels {
+		return Safe{}, refuse("the image is larger than 50 megapixels")
+	}
+	var img image.Image
+	if kind == TypeJPEG {
+		img, err = jpeg.Decode(bytes.NewReader(data))
+	} else {
+		img, err = png.Decode(bytes.NewReader(data))
+	}
+	if err != nil {
+		return Safe{}, refuse("the image cannot be read")
+	}
+	if kind == TypeJPEG {
+		img = orient(img, jpegOrientation(data))
+	}
+	var out bytes.Buffer
+	if kind == TypeJPEG {
+		err = jpeg.Encode(&out, img, &jpeg.Options{Quality: 88})
+	} else {
+		err = (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&out, img)
+	}
+	if err != nil {
+		return Safe{}, fmt.Errorf("attach: encode: %w", err)
+	}
+	thumb, err := thumbnail(img)
+	if err != nil {
+		return Safe{}, err
+	}
+	b := img.Bounds()
+	return Safe{Data: out.Bytes(), ContentType: kind, Thumb: thumb, Width: b.Dx(), Height: b.Dy()}, nil
+}
+
+func thumbnail(img image.Image) ([]byte, error) {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if w > ThumbSize || h > ThumbSize {
+		if w >= h {
+			w, h = ThumbSize, max(1, h*ThumbSize/w)
+		} else {
+			w, h = max(1, w*ThumbSize/h), ThumbSize
+		}
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	// White under transparent PNG pixels, which JPEG cannot keep.
+	draw.Draw(dst, dst.Bounds(), image.White, image.Point{}, draw.Src)
+	draw.CatmullRom.Scale(dst, dst.Bounds(), img, b, draw.Over, nil)
+	var out bytes.Buffer
+	if err := jpeg.Encode(&out, dst, &jpeg.Options{Quality: 80}); err != nil {
+		return nil, fmt.Errorf("attach: thumbnail: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+// checkPDF accepts a PDF that ends as one does and carries nothing that
+// runs: no JavaScript, no launch or submit actions, no embedded files.
+// PDFs are served as downloads only, never inline, so a viewer's own
+// sandbox is the second line.
+func checkPDF(data []byte) error {
+	tail := data[max(0, len(data)-2048):]
+	if !bytes.Contains(tail, []byte("%%EOF")) {
+		return refuse("the PDF is incomplete or damaged")
+	}
+	for _, name := range []string{"/JavaScript", "/JS", "/Launch", "/EmbeddedFile", "/SubmitForm", "/RichMedia", "/XFA"} {
+		if containsName(data, name) {
+			return refuse("the PDF contains active content (%s); print it to a new PDF and attach that", name[1:])
+		}
+	}
+	return nil
+}
+
+// containsName reports whether a PDF name occurs as a whole name: /JS but
+// not /JSON.
+func containsName(data []byte, name string) bool {
+	n := []byte(name)
+	for i := 0; ; {
+		j := bytes.Index(data[i:], n)
+		if j < 0 {
+			return false
+		}
+		end := i + j + len(n)
+		if end == len(data) || !isNameChar(data[end]) {
+			return true
+		}
+		i = end
+	}
+}
+
+func isNameChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
+}
