@@ -35,6 +35,7 @@ type ChartReader interface {
 	Chain(ctx context.Context, patientID, convID string, limit int, start map[string]string) (*domain.Conversation, Page[domain.Message], error)
 	Inbox(ctx context.Context, practiceID string, f ConversationFilter, limit int, start map[string]string) (Page[domain.Conversation], error)
 	OpenSummary(ctx context.Context, practiceID, staffID string) (Summary, error)
+	NewsReader
 }
 
 // ChartWriter commits changes to the chart, each with its audit record in
@@ -107,6 +108,10 @@ type App struct {
 	// only chooses which partition to read alongside the access read; the
 	// decision always comes from the fresh directory record.
 	practices sync.Map
+	// linkedPatients remembers the patients linked to a portal user on
+	// their last summary, so a poll reads their news beside the links; the
+	// fresh links decide what goes out.
+	linkedPatients sync.Map
 	// practiceSettings caches office hours and response targets (they
 	// grant nothing) for the family's status lines.
 	practiceSettings settingsCache

@@ -23,6 +23,7 @@ type Store struct {
 	ChainFn              func(ctx context.Context, patientID, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error)
 	InboxFn              func(ctx context.Context, practiceID string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error)
 	OpenSummaryFn        func(ctx context.Context, practiceID, staffID string) (app.Summary, error)
+	PatientNewsFn        func(ctx context.Context, patientID string, window int) (app.PatientNews, error)
 	CreateConversationFn func(ctx context.Context, c domain.Conversation, m domain.Message, w app.Write) (app.Written, error)
 	AppendMessageFn      func(ctx context.Context, m domain.Message, w app.Write) (app.Written, error)
 	ReplayFn             func(ctx context.Context, patientID string, w app.Written) (*domain.Conversation, *domain.Message, error)
@@ -67,6 +68,11 @@ func (s *Store) Chain(ctx context.Context, patientID, convID string, limit int, 
 // Inbox calls InboxFn.
 func (s *Store) Inbox(ctx context.Context, practiceID string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
 	return s.InboxFn(ctx, practiceID, f, limit, start)
+}
+
+// PatientNews calls PatientNewsFn.
+func (s *Store) PatientNews(ctx context.Context, patientID string, window int) (app.PatientNews, error) {
+	return s.PatientNewsFn(ctx, patientID, window)
 }
 
 // OpenSummary calls OpenSummaryFn.

@@ -17,7 +17,7 @@ import (
 // index, projecting only what the counts need.
 func (s *Store) OpenSummary(ctx context.Context, practiceID, staffID string) (app.Summary, error) {
 	kc := expression.Key(aOpenPK).Equal(expression.Value(pfxPractice + practiceID))
-	proj := expression.NamesList(expression.Name(aStaffUnread), expression.Name(aPool), expression.Name(aAssigneeID), expression.Name(aLastActivityAt))
+	proj := expression.NamesList(expression.Name(aStaffUnread), expression.Name(aPool), expression.Name(aAssigneeID), expression.Name(aLastActivityAt), expression.Name(aPortalReadAt))
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).WithProjection(proj).Build()
 	if err != nil {
 		return app.Summary{}, fmt.Errorf("build query: %w", err)
@@ -60,7 +60,55 @@ func (s *Store) OpenSummary(ctx context.Context, practiceID, staffID string) (ap
 			if t := c.LastActivityAt; sum.LatestActivityAt == nil || t.After(*sum.LatestActivityAt) {
 				sum.LatestActivityAt = &t
 			}
+			if t := c.PortalReadAt; t != nil && (sum.LatestFamilyReadAt == nil || t.After(*sum.LatestFamilyReadAt)) {
+				sum.LatestFamilyReadAt = t
+			}
 		}
 	}
 	return sum, nil
+}
+
+// PatientNews reads a patient's window most recently active conversation
+// headers from the ByActivity index (strongly consistent, as an LSI can
+// be), projecting only the family's unread count and the two times: one
+// Query of at most window small items.
+func (s *Store) PatientNews(ctx context.Context, patientID string, window int) (app.PatientNews, error) {
+	kc := expression.Key(aPK).Equal(expression.Value(patientID))
+	proj := expression.NamesList(expression.Name(aPortalUnread), expression.Name(aLastActivityAt), expression.Name(aStaffReadAt))
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).WithProjection(proj).Build()
+	if err != nil {
+		return app.PatientNews{}, fmt.Errorf("build query: %w", err)
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.tables.Messages),
+		IndexName:                 aws.String(schema.IndexByActivity),
+		ConsistentRead:            aws.Bool(true),
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(window)),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ProjectionExpression:      expr.Projection(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	if err != nil {
+		return app.PatientNews{}, classify("query patient news", err)
+	}
+	var items []headerAttrs
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		return app.PatientNews{}, fmt.Errorf("decode conversations: %w", err)
+	}
+	n := app.PatientNews{PatientID: patientID}
+	for _, c := range items {
+		if c.PortalUnread > 0 {
+			n.Unread++
+			n.UnreadMessages += c.PortalUnread
+		}
+		if t := c.LastActivityAt; n.LatestActivityAt == nil || t.After(*n.LatestActivityAt) {
+			n.LatestActivityAt = &t
+		}
+		if t := c.StaffReadAt; t != nil && (n.LatestReadAt == nil || t.After(*n.LatestReadAt)) {
+			n.LatestReadAt = t
+		}
+	}
+	return n, nil
 }
