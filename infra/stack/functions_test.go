@@ -222,7 +222,7 @@ var (
 var wantTableAccess = map[string]map[string]tableAccess{
 	// Directory reads that return patient data are audited too.
 	// It alone queries the Search index (patient and portal-user search).
-	"directory":          {schema.Directory: {items: readItems, indexes: true, searchIndex: true, portalUserIndex: true}, schema.Audit: appendOnly},
+	"directory": {schema.Directory: {items: readItems, indexes: true, searchIndex: true, portalUserIndex: true}, schema.Audit: appendOnly},
 	// The portal summary reads the caller's links by the ByPortalUser index.
 	"list-conversations": {schema.Directory: {items: readItems, indexes: true, portalUserIndex: true}, schema.Messages: readTable, schema.Audit: appendOnly},
 	// Staff-only reads: the inbox and a conversation's notes and events.

@@ -212,7 +212,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		iss := s.Issuer.IssuerURL(aud)
 		return web.OIDCClient{
 			Issuer: iss, ClientID: s.Issuer.ClientID(aud),
-			AuthorizeURL: iss + "/oauth2/authorize", TokenURL: iss + "/oauth2/token", LogoutURL: iss + "/logout",
+			AuthorizeURL: iss + "/oauth2/authorize", TokenURL: iss + "/oauth2/token", RevokeURL: iss + "/oauth2/revoke", LogoutURL: iss + "/logout",
 			Scope: "openid " + aud + "/messages",
 		}
 	}

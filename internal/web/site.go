@@ -29,8 +29,11 @@ type OIDCClient struct {
 	ClientID     string `json:"clientId"`
 	AuthorizeURL string `json:"authorizeUrl"`
 	TokenURL     string `json:"tokenUrl"`
-	LogoutURL    string `json:"logoutUrl"`
-	Scope        string `json:"scope"` // "openid portal/messages" or "openid staff/messages"
+	// RevokeURL ends the refresh token on sign-out (RFC 7009); Cognito's
+	// is /oauth2/revoke beside the token endpoint, on the same origin.
+	RevokeURL string `json:"revokeUrl"`
+	LogoutURL string `json:"logoutUrl"`
+	Scope     string `json:"scope"` // "openid portal/messages" or "openid staff/messages"
 }
 
 // ConnectOrigins returns the distinct origins the pages fetch from: the API
