@@ -62,6 +62,9 @@ type Options struct {
 	// schedule does in AWS (make dev: every five minutes); 0 leaves it to
 	// Stack.Escalate.
 	EscalateEvery time.Duration
+	// PollSeconds sets the pages' polling pace (config.json); 0 keeps
+	// theirs.
+	PollSeconds int
 }
 
 // Stack is the running product.
@@ -217,9 +220,10 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	}
 	site := web.NewSiteHandler(siteDir, web.Config{
-		APIBaseURL: s.APIURL,
-		Portal:     client(string(routes.Portal)),
-		Staff:      client(string(routes.Staff)),
+		APIBaseURL:  s.APIURL,
+		Portal:      client(string(routes.Portal)),
+		Staff:       client(string(routes.Staff)),
+		PollSeconds: opts.PollSeconds,
 	}, web.CSP(s.APIURL, s.IssuerURL))
 
 	if opts.Notify != nil {

@@ -20,6 +20,10 @@ type Config struct {
 	// Portal and Staff are the OIDC clients of the two audiences.
 	Portal OIDCClient `json:"portal"`
 	Staff  OIDCClient `json:"staff"`
+	// PollSeconds, when set, is how often the pages poll their summaries
+	// instead of their own pace (staff 15 s, portal 30 s); the browser
+	// tests shorten it so news shows within a step.
+	PollSeconds int `json:"pollSeconds,omitempty"`
 }
 
 // OIDCClient is one audience's public OIDC client: the pages sign in with the

@@ -37,8 +37,8 @@ export class Api {
     this.auth = auth;
   }
 
-  async request(method, path, { body, query, idempotencyKey } = {}) {
-    const token = this.auth.accessToken();
+  async request(method, path, { body, query, idempotencyKey } = {}, renewed = false) {
+    const token = await this.auth.validToken();
     if (!token) {
       this.auth.expire();
       throw new ApiError(401, EXPIRED);
@@ -66,6 +66,11 @@ export class Api {
       throw new ApiError(0, NETWORK);
     }
     if (res.status === 401) {
+      // A token the API refused (revoked, say) may be replaced once by a
+      // renewal; only then does the session end.
+      if (!renewed && await this.auth.renew().catch(() => false)) {
+        return this.request(method, path, { body, query, idempotencyKey }, true);
+      }
       this.auth.expire();
       throw new ApiError(401, EXPIRED);
     }

@@ -3,6 +3,7 @@
 // new conversation.
 
 import { seg } from './api.js';
+import { keepDraft } from './drafts.js';
 import { roleName, timeEl } from './format.js';
 import {
   announce, createOnSubmit, errorBox, go, h, pager, replace, selectField, textField, validate,
@@ -110,7 +111,21 @@ export function messageChain({ api, path, data, item, onHeader }) {
     /** add appends a message just sent, but only when the chain is
      * complete; otherwise the next page will bring it. */
     add(m) { if (m?.id) sentIds.add(m.id); if (!cursor) messages.push(m); },
+    /** reset draws the chain anew from a fresh first page (firstPage's
+     * answer): new messages and statuses, in place. */
+    reset(d) {
+      messages.splice(0, messages.length, ...(d.messages || []));
+      cursor = d.nextCursor || null;
+      draw();
+    },
   };
+}
+
+/** draftNote says a form holds words restored from an unsent draft. */
+function draftNote(draft) {
+  return draft.restored
+    ? h('p', { class: 'draft-note status-ok', role: 'status' }, 'Your unsent draft was restored. It is kept in this tab until you send it or sign out.')
+    : null;
 }
 
 /**
@@ -123,7 +138,8 @@ export function replyForm({ api, path, label, hint = '', sent, tools = null, say
   const box = errorBox();
   const send = h('button', { class: 'btn', type: 'submit' }, 'Send reply');
   // tools(body), when given, adds helpers above the text (staff templates).
-  const form = h('form', { class: 'card', 'aria-label': 'Reply', novalidate: true }, box, tools ? tools(body) : null, body.el, h('div', { class: 'actions' }, send));
+  const draft = keepDraft(`reply:${path}`, [body]);
+  const form = h('form', { class: 'card', 'aria-label': 'Reply', novalidate: true }, box, draftNote(draft), tools ? tools(body) : null, body.el, h('div', { class: 'actions' }, send));
   createOnSubmit(form, {
     box,
     button: send,
@@ -132,6 +148,8 @@ export function replyForm({ api, path, label, hint = '', sent, tools = null, say
     create: (payload, key) => api.create(`${path}/messages`, payload, key),
     say,
     sent: async (res) => {
+      draft.clear();
+      form.querySelector('.draft-note')?.remove();
       await sent(res);
       body.reset();
       // Focus goes to the new message, marked Sent; when it is on a page
@@ -167,8 +185,10 @@ export function composeForm({
   const subject = textField({ label: 'Subject', max: 200, name: 'subject' });
   const body = textField({ label: 'Message', max: 5000, multiline: true, rows: 8, name: 'body' });
   const send = h('button', { class: 'btn', type: 'submit' }, 'Send message');
+  const draft = keepDraft(`new:${path}`, [pool, subject, body]);
   const form = h('form', { class: 'card', novalidate: true },
     box,
+    draftNote(draft),
     intro,
     pool.el, subject.el, tools ? tools(body, pool) : null, body.el,
     h('div', { class: 'actions' }, send, actions));
@@ -184,6 +204,7 @@ export function composeForm({
     },
     create: (payload, key) => api.create(path, payload, key),
     sent: (res) => {
+      draft.clear();
       sent(res);
       // The conversation opens with focus on this first message, marked Sent.
       if (res.message?.id) { sentIds.add(res.message.id); pendingFocus = res.message.id; }

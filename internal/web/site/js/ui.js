@@ -5,6 +5,7 @@
 import { h, replace, append, id, chars } from './dom.js';
 import { Auth } from './auth.js';
 import { Api, Submission } from './api.js';
+import { clearDrafts, useDrafts } from './drafts.js';
 
 async function loadConfig() {
   const res = await fetch('/config.json', { cache: 'no-store', credentials: 'omit' });
@@ -25,7 +26,9 @@ export function announce(text) {
 
 /**
  * boot loads config.json, finishes a sign-in return if this is one, and
- * either shows the signed-out screen or calls start({api, auth, main}).
+ * either shows the signed-out screen or calls start({api, auth, main,
+ * signedIn, pollMs}); signedIn is true when this page load completed a
+ * sign-in, and pollMs (0: the page's own pace) comes from config.json.
  */
 export async function boot({ audience, appName, intro, start }) {
   const main = $('#main');
@@ -43,12 +46,15 @@ export async function boot({ audience, appName, intro, start }) {
 
   let error = '';
   const hadSession = Boolean(auth.session());
+  let signedIn = false;
   try {
-    await auth.completeSignIn();
+    signedIn = (await auth.completeSignIn()) !== null;
   } catch (e) {
     error = e.message;
   }
-  if (!auth.accessToken()) {
+  // A token that ran out while the tab was closed or asleep is renewed
+  // silently when the refresh token still can.
+  if (!(await auth.validToken())) {
     const expired = hadSession && !error;
     sessionStorage.removeItem(auth.sessionKey);
     signedOutScreen(main, auth, { appName, intro, error, expired, signedOut: auth.justSignedOut() });
@@ -61,12 +67,14 @@ export async function boot({ audience, appName, intro, start }) {
     if (!dialog.open) dialog.showModal();
   };
   auth.watchExpiry();
+  useDrafts(audience, auth.session()?.sub || '');
+  auth.onSignOut = () => clearDrafts(audience);
 
   const signOut = $('#sign-out');
   signOut.hidden = false;
   signOut.addEventListener('click', () => auth.signOut());
   $('#nav').hidden = false;
-  await start({ api, auth, main });
+  await start({ api, auth, main, signedIn, pollMs: (Number(cfg.pollSeconds) || 0) * 1000 });
 }
 
 /** startSignIn leaves for the issuer, or says why it cannot: PKCE needs
@@ -367,6 +375,25 @@ export class Router {
       }
     });
   }
+}
+
+/**
+ * keepFocus runs fn, which redraws container, and puts the keyboard back on
+ * the element it was on there (found again by its ID or link), so that a
+ * refresh from the network never throws a reader back to the top.
+ */
+export async function keepFocus(container, fn) {
+  const el = document.activeElement;
+  const inside = el && el !== container && container.contains(el);
+  const href = inside && el.getAttribute('href');
+  const owner = inside ? el.closest('[id]') : null;
+  await fn();
+  if (!inside || container.contains(el)) return;
+  const again = (href && [...container.querySelectorAll('a[href]')].find((a) => a.getAttribute('href') === href))
+    || (owner && owner.id && document.getElementById(owner.id));
+  if (!again) return;
+  if (!again.matches('a[href], button, input, select, textarea, [tabindex]')) again.setAttribute('tabindex', '-1');
+  again.focus();
 }
 
 /** go navigates to a route; rendering happens on hashchange. */
