@@ -34,6 +34,11 @@ function cachedPractice() {
   try { return JSON.parse(sessionStorage.getItem(PRACTICE_KEY) || 'null'); } catch { return null; }
 }
 
+// Drawn before the first answer, so the header and the Current Patient
+// bar do not push the page down when it comes.
+drawPractice();
+reservePatientBar();
+
 boot({
   audience: 'portal',
   appName: 'Messages',
@@ -59,6 +64,15 @@ function emergencyNotice() {
       'If your child needs urgent care, call 911 or go to the nearest emergency room.'));
 }
 
+/** reservePatientBar keeps the Current Patient bar's place while the
+ * patients load, in a tab that holds a session. */
+function reservePatientBar() {
+  const bar = document.getElementById('patient-bar');
+  if (!bar || !sessionStorage.getItem('pp.portal.session') || location.hash.startsWith('#/notifications')) return;
+  bar.hidden = false;
+  bar.classList.add('pending');
+}
+
 /** drawPractice names the practice in the header: name, phone, hours. */
 function drawPractice() {
   const p = state.practice;
@@ -79,7 +93,7 @@ async function start(ctx) {
     api.get('/portal/patients'),
     api.get('/portal/summary').catch(() => null),
   ]));
-  if (!loaded) return;
+  if (!loaded) { document.getElementById('patient-bar').hidden = true; return; }
   const [list, summary] = loaded;
   state.patients = list.items || [];
   if (list.practice) {
@@ -90,6 +104,7 @@ async function start(ctx) {
   if (summary) applyNews(summary, { quiet: true });
   const notifications = notificationsView(() => api);
   if (!state.patients.length) {
+    document.getElementById('patient-bar').hidden = true;
     // Nothing to read or write yet, but the account's own settings work.
     const p = state.practice;
     const none = () => replace(ctx.main, h('h1', {}, 'Messages'),
@@ -142,6 +157,7 @@ function drawPatientBar() {
   if (!patientSelect) {
     const bar = document.getElementById('patient-bar');
     bar.hidden = false;
+    bar.classList.remove('pending');
     patientSelect = h('select', { id: 'current-patient' });
     patientSelect.addEventListener('change', () => {
       if (setCurrent(patientSelect.value)) {

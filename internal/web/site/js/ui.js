@@ -33,6 +33,11 @@ export function announce(text) {
 export async function boot({ audience, appName, intro, start }) {
   const main = $('#main');
   $('.skip-link')?.addEventListener('click', (e) => { e.preventDefault(); main.focus(); });
+  // A tab that holds a session draws its signed-in frame (navigation, name,
+  // Sign out) at once, before config.json and the API answer, so nothing
+  // moves under the reader when they do; a session found invalid takes it
+  // away again.
+  const frame = signedInFrame(audience, true);
 
   let cfg;
   try {
@@ -57,6 +62,7 @@ export async function boot({ audience, appName, intro, start }) {
   if (!(await auth.validToken())) {
     const expired = hadSession && !error;
     sessionStorage.removeItem(auth.sessionKey);
+    if (frame) signedInFrame(audience, false);
     signedOutScreen(main, auth, { appName, intro, error, expired, signedOut: auth.justSignedOut() });
     return;
   }
@@ -85,6 +91,19 @@ function startSignIn(auth, returnTo, box) {
       ? 'Sign-in could not start. Reload the page and try again.'
       : 'Sign-in needs a secure connection. Open this page over https (or on localhost).';
   });
+}
+
+/** signedInFrame shows (or hides) the navigation, the user's name and
+ * Sign out; it returns whether a session was stored to show it for. */
+function signedInFrame(audience, show) {
+  let s = null;
+  try { s = JSON.parse(sessionStorage.getItem(`pp.${audience}.session`) || 'null'); } catch { /* none */ }
+  if (show && !s?.accessToken) return false;
+  $('#nav').hidden = !show;
+  $('#sign-out').hidden = !show;
+  if (!show && $('#patient-bar')) $('#patient-bar').hidden = true;
+  setWho(show ? s.name || '' : '');
+  return true;
 }
 
 function signedOutScreen(main, auth, { appName, intro, error, expired, signedOut }) {
