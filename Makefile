@@ -62,13 +62,15 @@ $(BUILD_DIR)/%/bootstrap: FORCE
 	@mkdir -p $(dir $@)
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -tags lambda.norpc -o $@ ./functions/$*
 
-bench: tools-npm ## Benchmarks: per operation latency, round trips, calls and capacity; list and queue scaling; cold starts; patient search on 10,000 patients; notification delay.
+bench: tools ## Benchmarks: per operation latency, round trips, calls and capacity; list and queue scaling; cold starts; patient search on 10,000 patients; notification delay; Lighthouse scores of three screens.
 	$(GO) test -run '^$$' -bench 'Operations$$|ListScaling|QueueScaling' -benchtime 200x -count 1 ./internal/bench/
 	@echo "==> our code's time and allocations per operation, DynamoDB's answers replayed at no latency"
 	$(GO) test -run '^$$' -bench 'OperationsCPU' -benchmem -benchtime 300x -count 1 ./internal/bench/
 	$(GO) test -run '^$$' -bench ColdStart -benchtime 1x -count 1 ./internal/bench/
 	$(GO) test -run '^$$' -bench PatientSearchScaling -benchtime 1x -count 1 ./internal/bench/
 	$(GO) test -run '^$$' -bench NotificationDelay -benchtime 20x -count 1 ./internal/devstack/
+	@echo "==> Lighthouse (mobile) on the portal list, a portal conversation and the staff inbox"
+	$(GO) run ./internal/cmd/lighthouse
 
 synth: tools-npm build ## Synthesize the CloudFormation template offline into infra/cdk.out.
 	cd infra && ../$(TOOLS_DIR)/node_modules/.bin/cdk synth --no-notices --quiet -o cdk.out
