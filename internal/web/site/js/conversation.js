@@ -111,12 +111,23 @@ export function messageChain({ api, path, data, item, onHeader }) {
     /** add appends a message just sent, but only when the chain is
      * complete; otherwise the next page will bring it. */
     add(m) { if (m?.id) sentIds.add(m.id); if (!cursor) messages.push(m); },
-    /** reset draws the chain anew from a fresh first page (firstPage's
-     * answer): new messages and statuses, in place. */
-    reset(d) {
-      messages.splice(0, messages.length, ...(d.messages || []));
-      cursor = d.nextCursor || null;
+    /** reload reads the chain again, as many pages as are on screen (and
+     * what came since), and draws it in place: new messages and statuses.
+     * It returns the fresh header. */
+    async reload() {
+      const want = messages.length;
+      const first = await firstPage(api, path);
+      const fresh = [...(first.messages || [])];
+      let next = first.nextCursor || null;
+      while (next && fresh.length < want) {
+        const res = await api.get(path, { limit: CHAIN_PAGE, cursor: next });
+        fresh.push(...(res.messages || []));
+        next = res.nextCursor || null;
+      }
+      messages.splice(0, messages.length, ...fresh);
+      cursor = next;
       draw();
+      return first.conversation;
     },
   };
 }

@@ -67,8 +67,11 @@ function emergencyNotice() {
 /** reservePatientBar keeps the Current Patient bar's place while the
  * patients load, in a tab that holds a session. */
 function reservePatientBar() {
+  if (!sessionStorage.getItem('pp.portal.session')) return;
+  const line = document.getElementById('practice');
+  if (line && !state.practice) { line.hidden = false; line.classList.add('pending'); }
   const bar = document.getElementById('patient-bar');
-  if (!bar || !sessionStorage.getItem('pp.portal.session') || location.hash.startsWith('#/notifications')) return;
+  if (!bar || location.hash.startsWith('#/notifications')) return;
   bar.hidden = false;
   bar.classList.add('pending');
 }
@@ -82,6 +85,7 @@ function drawPractice() {
     p.phone ? h('span', {}, 'Phone ', phoneLink(p.phone)) : null,
     p.officeHours ? h('span', {}, `Office hours ${p.officeHours}`) : null);
   el.hidden = false;
+  el.classList.remove('pending');
 }
 
 async function start(ctx) {
@@ -93,7 +97,11 @@ async function start(ctx) {
     api.get('/portal/patients'),
     api.get('/portal/summary').catch(() => null),
   ]));
-  if (!loaded) { document.getElementById('patient-bar').hidden = true; return; }
+  if (!loaded) {
+    document.getElementById('patient-bar').hidden = true;
+    if (!state.practice) document.getElementById('practice').hidden = true;
+    return;
+  }
   const [list, summary] = loaded;
   state.patients = list.items || [];
   if (list.practice) {
@@ -101,6 +109,7 @@ async function start(ctx) {
     sessionStorage.setItem(PRACTICE_KEY, JSON.stringify(list.practice));
   }
   drawPractice();
+  if (!state.practice) document.getElementById('practice').hidden = true;
   if (summary) applyNews(summary, { quiet: true });
   const notifications = notificationsView(() => api);
   if (!state.patients.length) {
@@ -331,11 +340,7 @@ async function conversationView({ args: [pid, cid], live }) {
         refreshNews();
         // The chain again, for the status line the office's pace gives
         // the new message ("Received by the nurse line · usually …").
-        firstPage(api, path).then((d) => {
-          if (!live()) return;
-          conv = d.conversation;
-          keepFocus(chain.el, () => chain.reset(d));
-        }, () => {});
+        keepFocus(chain.el, async () => { const c = await chain.reload(); if (live() && c) conv = c; }).catch(() => {});
       },
     });
   }
@@ -361,10 +366,10 @@ async function conversationView({ args: [pid, cid], live }) {
   // is drawn in place; the reply being typed stays as it is.
   state.onNews = async (npid) => {
     if (!live() || npid !== pid) return;
-    const d = await firstPage(api, path).catch(() => null);
-    if (!d || !live()) return;
-    conv = d.conversation;
-    keepFocus(chain.el, () => chain.reset(d));
+    let fresh = null;
+    await keepFocus(chain.el, async () => { fresh = await chain.reload(); }).catch(() => {});
+    if (!fresh || !live()) return;
+    conv = fresh;
     markRead();
   };
 }

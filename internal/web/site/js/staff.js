@@ -402,7 +402,6 @@ async function conversationView({ args: [pid, cid], live }) {
   // still names the version this page shows.
   state.onFamilyRead = async () => {
     if (!live()) { state.onFamilyRead = null; return; }
-    if (conv.portalReadAt && ms(conv.portalReadAt) >= ms(conv.lastActivityAt)) return;
     const d = await firstPage(api, path).catch(() => null);
     const readAt = d?.conversation?.portalReadAt;
     if (!live() || !readAt || readAt === conv.portalReadAt) return;

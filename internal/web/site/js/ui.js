@@ -102,6 +102,7 @@ function signedInFrame(audience, show) {
   $('#nav').hidden = !show;
   $('#sign-out').hidden = !show;
   if (!show && $('#patient-bar')) $('#patient-bar').hidden = true;
+  if (!show && $('#practice.pending')) $('#practice').hidden = true;
   setWho(show ? s.name || '' : '');
   return true;
 }
