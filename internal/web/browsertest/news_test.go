@@ -175,7 +175,7 @@ func TestNewsWhereItIsSeen(t *testing.T) {
 	nurse.waitFor("not yet read", `(b) => [...document.querySelectorAll('.chain .msg.staff')].some((m) => m.querySelector('.body')?.textContent === b && m.querySelector('.receipt')?.textContent === 'Not yet read by family')`, nurseReply)
 	reloads := len(nurse.siteResponses())
 	apiCall(t, "portal", "parent.rivera", "POST", "/portal/patients/"+seed.Sofia+"/conversations/"+sofiaConv+"/read", nil, nil)
-	nurse.waitFor("read by family, in place", `(b) => [...document.querySelectorAll('.chain .msg.staff')].some((m) => m.querySelector('.body')?.textContent === b && m.querySelector('.receipt')?.textContent.startsWith('Read by family'))
+	nurse.waitForWithin(30*time.Second, "read by family, in place", `(b) => [...document.querySelectorAll('.chain .msg.staff')].some((m) => m.querySelector('.body')?.textContent === b && m.querySelector('.receipt')?.textContent.startsWith('Read by family'))
 		&& !document.querySelector('#family-read').textContent.includes('Not yet')`, nurseReply)
 	if n := len(nurse.siteResponses()); n != reloads {
 		nurse.fail("the staff page reloaded (%d page responses) to show the receipt", n-reloads)

@@ -461,7 +461,9 @@ export class Poller {
 
   async tick() {
     if (this.stopped) return;
-    if (document.hidden) { this.missed = true; return; }
+    // A hidden tab skips the request but keeps its pace, so polling goes
+    // on even if the browser never says the tab is visible again.
+    if (document.hidden) { this.missed = true; this.schedule(); return; }
     try {
       await this.fn();
       this.delay = this.base;
