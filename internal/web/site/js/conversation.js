@@ -96,11 +96,16 @@ export function messageChain({ api, path, data, item, onHeader }) {
     draw();
   });
   function draw() {
+    // A redraw (a reply arriving, a status changing) keeps the keyboard on
+    // the message it was on.
+    const focused = el.contains(document.activeElement) ? document.activeElement.closest('li.msg')?.id : '';
     replace(el, messages.map((m) => {
       const li = item(m);
       if (sentIds.has(m.id)) li.append(sentMark());
       return li;
     }));
+    const again = focused && document.getElementById(focused);
+    if (again) { again.setAttribute('tabindex', '-1'); again.focus(); }
     more.button.hidden = !cursor;
     if (pendingFocus && focusSent(pendingFocus)) pendingFocus = '';
   }
