@@ -67,7 +67,7 @@ func (c *client) uploadDeclaring(t testing.TB, side, name, typ string, size int,
 // pending, as the page does.
 func (c *client) waitProcessed(t *testing.T, side, id string) fileJSON {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second) // a loaded 2-core CI machine
 	for {
 		var f fileJSON
 		c.must(200, "GET", "/"+side+"/patients/"+seed.Mateo+"/attachments/"+id, nil).json(t, &f)

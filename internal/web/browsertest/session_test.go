@@ -92,7 +92,9 @@ func TestSilentRenewal(t *testing.T) {
 	// Ran out while the tab was away: renewed on load, straight into the app.
 	b.setExpiry("portal", -60_000)
 	b.do(chromedp.Reload())
-	b.waitFor("the app, not the sign-in screen", `() => !document.querySelector('#sign-out').hidden && document.querySelector('main .portal-conv')`)
+	// A reload signs in again through the renewal and loads the list: two
+	// steps, so twice a step's time on a loaded machine.
+	b.waitForWithin(2*stepTimeout, "the app, not the sign-in screen", `() => !document.querySelector('#sign-out').hidden && document.querySelector('main .portal-conv')`)
 
 	// Refused by the API (a bad signature): renewed once, the click works.
 	js[bool](b, `() => { const k = 'pp.portal.session'; const s = JSON.parse(sessionStorage.getItem(k)); s.accessToken = s.accessToken.slice(0, -4) + 'AAAA'; sessionStorage.setItem(k, JSON.stringify(s)); return true; }`)
