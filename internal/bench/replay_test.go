@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -93,6 +94,23 @@ func batchKeys(in *dynamodb.BatchGetItemInput) string {
 	return strings.Join(ks, ",")
 }
 
+// queryKey names what a Query asks for: table, index, key condition,
+// values and start key.
+func queryKey(in *dynamodb.QueryInput) string {
+	parts := []string{aws.ToString(in.TableName), aws.ToString(in.IndexName), aws.ToString(in.KeyConditionExpression)}
+	for _, m := range []map[string]types.AttributeValue{in.ExpressionAttributeValues, in.ExclusiveStartKey} {
+		var kv []string
+		for k, v := range m {
+			if s, ok := v.(*types.AttributeValueMemberS); ok {
+				kv = append(kv, k+"="+s.Value)
+			}
+		}
+		slices.Sort(kv)
+		parts = append(parts, strings.Join(kv, ","))
+	}
+	return strings.Join(parts, "|")
+}
+
 func (r *replay) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	out, err := r.answer("PutItem", func() (any, error) { return r.API.PutItem(ctx, in, o...) })
 	v, _ := out.(*dynamodb.PutItemOutput)
@@ -112,7 +130,9 @@ func (r *replay) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o
 }
 
 func (r *replay) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	out, err := r.answer("Query", func() (any, error) { return r.API.Query(ctx, in, o...) })
+	// Queries that run together (a download reads 16 chains at once) are
+	// told apart by what they ask for too.
+	out, err := r.answer("Query "+queryKey(in), func() (any, error) { return r.API.Query(ctx, in, o...) })
 	v, _ := out.(*dynamodb.QueryOutput)
 	return v, err
 }
