@@ -848,6 +848,19 @@ func TestResponses(t *testing.T) {
 			},
 		},
 		{
+			// What the Lambda runtime's JSON encoding does to it.
+			name: "invalid UTF-8 in a text body and a header",
+			handler: func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+				return events.APIGatewayV2HTTPResponse{StatusCode: 200, Body: "caf\xe9", Headers: map[string]string{"X-Name": "a\xffb"}}, nil
+			},
+			wantStatus: 200, wantBody: "caf\ufffd",
+			check: func(t *testing.T, h http.Header) {
+				if got := h.Get("X-Name"); got != "a\ufffdb" {
+					t.Errorf("X-Name = %q, want %q", got, "a\ufffdb")
+				}
+			},
+		},
+		{
 			name: "handler error",
 			handler: func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 				return events.APIGatewayV2HTTPResponse{StatusCode: 200, Body: "secret detail"}, errors.New("boom")
