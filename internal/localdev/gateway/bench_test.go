@@ -6,12 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/pedsportal/messaging/internal/bench"
 	"github.com/pedsportal/messaging/internal/localdev/gateway"
 )
 
@@ -41,7 +40,7 @@ func BenchmarkServe(b *testing.B) {
 	b.Run("inprocess", func(b *testing.B) {
 		g := s.srv.Config.Handler
 		b.ReportAllocs()
-		defer cpuPerOp(b)()
+		defer bench.CPUPerOp(b)()
 		for b.Loop() {
 			req := httptest.NewRequest(http.MethodGet, url, nil)
 			req.Header.Set("Authorization", tok)
@@ -55,7 +54,7 @@ func BenchmarkServe(b *testing.B) {
 	b.Run("http", func(b *testing.B) {
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 		b.ReportAllocs()
-		defer cpuPerOp(b)()
+		defer bench.CPUPerOp(b)()
 		for b.Loop() {
 			req, _ := http.NewRequest(http.MethodGet, url, nil)
 			req.Header.Set("Authorization", tok)
@@ -70,18 +69,4 @@ func BenchmarkServe(b *testing.B) {
 			}
 		}
 	})
-}
-
-// cpuPerOp starts counting the process's CPU time; the function it returns
-// reports it per operation.
-func cpuPerOp(b *testing.B) func() {
-	cpu := func() time.Duration {
-		var ru syscall.Rusage
-		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-			b.Fatal(err)
-		}
-		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	start := cpu()
-	return func() { b.ReportMetric(float64((cpu()-start).Microseconds())/float64(b.N), "cpu-µs/op") }
 }
