@@ -79,6 +79,8 @@ bench: tools tools-s3 ## Benchmarks: per operation latency of handler, HTTP and 
 	$(GO) test -run '^$$' -bench 'ListScaling|QueueScaling' -benchtime 200x -count 1 ./internal/bench/
 	@echo "==> our code's time and allocations per operation, DynamoDB's answers replayed at no latency"
 	$(GO) test -run '^$$' -bench 'OperationsCPU' -benchmem -benchtime 300x -count 1 ./internal/bench/
+	@echo "==> the local gateway's own time and CPU per authorized request"
+	$(GO) test -run '^$$' -bench 'Serve$$' -benchmem -benchtime 3000x -count 3 ./internal/localdev/gateway/
 	$(GO) test -run '^$$' -bench ColdStart -benchtime 1x -count 1 ./internal/bench/
 	$(GO) test -run '^$$' -bench PatientSearchScaling -benchtime 1x -count 1 ./internal/bench/
 	$(GO) test -run '^$$' -bench NotificationDelay -benchtime 20x -count 1 ./internal/devstack/

@@ -5,6 +5,7 @@ package routes
 
 import (
 	"slices"
+	"sync"
 
 	"github.com/pedsportal/messaging/internal/schema"
 )
@@ -344,14 +345,21 @@ func FunctionNamed(name string) (Function, bool) {
 }
 
 // ByKey returns the route with API Gateway route key "METHOD /path".
+// Every request looks its route up, so the table is indexed once; the
+// route returned has a Scopes slice of its own.
 func ByKey(key string) (Route, bool) {
-	for _, r := range All() {
-		if r.Key() == key {
-			return r, true
-		}
-	}
-	return Route{}, false
+	r, ok := byKey()[key]
+	r.Scopes = slices.Clone(r.Scopes)
+	return r, ok
 }
+
+var byKey = sync.OnceValue(func() map[string]Route {
+	m := map[string]Route{}
+	for _, r := range All() {
+		m[r.Key()] = r
+	}
+	return m
+})
 
 // FunctionNames returns the function names in route-table order.
 func FunctionNames() []string {

@@ -59,13 +59,12 @@ func (s *Store) LoadAccess(ctx context.Context, q authz.Query) (*authz.Facts, er
 		return nil, err
 	}
 	for _, it := range got[s.tables.Messages] {
-		var h convItem
-		if err := attributevalue.UnmarshalMap(it, &h); err != nil {
+		c, err := decodeHeader(it)
+		if err != nil {
 			return nil, fmt.Errorf("decode conversation: %w", err)
 		}
 		// messageCount exists only on headers.
-		if h.MessageCount > 0 {
-			c := h.conversation()
+		if c.MessageCount > 0 {
 			f.Conversation = &c
 		}
 	}
@@ -78,9 +77,12 @@ func (s *Store) LoadAccess(ctx context.Context, q authz.Query) (*authz.Facts, er
 }
 
 func decodeFact(it map[string]types.AttributeValue, q authz.Query, f *authz.Facts) error {
-	var k key
-	if err := attributevalue.UnmarshalMap(it, &k); err != nil {
-		return fmt.Errorf("decode key: %w", err)
+	// The key alone picks the item's type: read it by hand, not by a
+	// reflection pass over the whole item.
+	d := decoder{m: it}
+	k := key{PK: d.str(aPK), SK: d.str(aSK)}
+	if d.err != nil {
+		return fmt.Errorf("decode key: %w", d.err)
 	}
 	var err error
 	switch {

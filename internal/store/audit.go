@@ -48,24 +48,30 @@ var notExists = "attribute_not_exists(" + aPK + ")"
 // PutItem only, never BatchWriteItem, which could also delete.
 func (s *Store) AppendAudit(ctx context.Context, recs ...audit.Record) error {
 	errs := make([]error, len(recs))
-	var wg sync.WaitGroup
-	for i, r := range recs {
-		wg.Go(func() {
-			defer func() {
-				if v := recover(); v != nil {
-					errs[i] = fmt.Errorf("append audit: panic: %v", v)
-				}
-			}()
-			item, err := marshal(newAuditItem(auditKey(r), r))
-			if err != nil {
-				errs[i] = fmt.Errorf("encode audit record: %w", err)
-				return
+	put := func(i int, r audit.Record) {
+		defer func() {
+			if v := recover(); v != nil {
+				errs[i] = fmt.Errorf("append audit: panic: %v", v)
 			}
-			_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-				TableName: aws.String(s.tables.Audit), Item: item, ConditionExpression: aws.String(notExists),
-			})
-			errs[i] = classify("append audit", err)
+		}()
+		item, err := marshal(newAuditItem(auditKey(r), r))
+		if err != nil {
+			errs[i] = fmt.Errorf("encode audit record: %w", err)
+			return
+		}
+		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: aws.String(s.tables.Audit), Item: item, ConditionExpression: aws.String(notExists),
 		})
+		errs[i] = classify("append audit", err)
+	}
+	// Nearly every request has one record: it is put on the caller's own
+	// goroutine, the rest beside it.
+	var wg sync.WaitGroup
+	for i, r := range recs[min(1, len(recs)):] {
+		wg.Go(func() { put(i+1, r) })
+	}
+	if len(recs) > 0 {
+		put(0, recs[0])
 	}
 	wg.Wait()
 	return errors.Join(errs...)

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,7 +45,35 @@ type authorizer struct {
 
 	mu   sync.Mutex
 	keys keyfunc.Keyfunc
+
+	// verified holds tokens whose signature, issuer and audience checked
+	// out, with the key that verified them.
+	vmu      sync.Mutex
+	verified map[string]verifiedToken
 }
+
+// verifiedToken is a token that passed every check but the clock's.
+//
+// A client sends the same token with every request until it expires, and
+// the RSA verification and claim decoding were most of the gateway's own
+// time per request. A cached token is only reused while the JWKS still
+// maps its kid to the very key that verified it (a rotated or removed key
+// sends it through the full check again), and exp, nbf and iat are checked
+// against the request's time on every use, so a cached token is accepted
+// exactly when a fresh verification would accept it: issuer and audience
+// depend on the token alone, and scopes are checked per route after.
+type verifiedToken struct {
+	token  *jwt.Token
+	key    any
+	claims jwt.MapClaims
+}
+
+// maxVerified bounds the cache; a full cache is emptied (tokens live an
+// hour, and a local stack sees a handful of users).
+const maxVerified = 1024
+
+// publicKey is what every crypto public key implements.
+type publicKey interface{ Equal(crypto.PublicKey) bool }
 
 // denial is why a request was refused.
 type denial struct {
@@ -80,26 +109,9 @@ func (a *authorizer) authorize(ctx context.Context, r *http.Request, routeScopes
 		a.log.ErrorContext(ctx, "gateway: signing keys unavailable", "issuer", a.Issuer, "error", err)
 		return nil, nil, invalidToken("the signing keys could not be fetched")
 	}
-	claims := jwt.MapClaims{}
-	parser := jwt.NewParser(
-		jwt.WithValidMethods([]string{"RS256"}),
-		jwt.WithIssuer(a.Issuer),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithJSONNumber(),
-		jwt.WithTimeFunc(func() time.Time { return now }),
-	)
-	_, err = parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
-		if kid, _ := t.Header["kid"].(string); kid == "" {
-			return nil, errNoKID
-		}
-		return keys.KeyfuncCtx(ctx)(t)
-	})
-	if err != nil {
-		return nil, nil, invalidToken(describe(err))
-	}
-	if !a.audienceOK(claims) {
-		return nil, nil, invalidToken("the token does not have a valid audience")
+	claims, d := a.verify(ctx, keys, raw, now)
+	if d != nil {
+		return nil, nil, d
 	}
 	scopes := tokenScopes(claims)
 	if len(routeScopes) > 0 && !slices.ContainsFunc(routeScopes, func(s string) bool { return slices.Contains(scopes, s) }) {
@@ -107,6 +119,63 @@ func (a *authorizer) authorize(ctx context.Context, r *http.Request, routeScopes
 			`Bearer scope="` + strings.Join(routeScopes, " ") + `" error="insufficient_scope" error_description="the token does not have the required scope"`}
 	}
 	return claims, scopes, nil
+}
+
+// verify checks the token's signature, issuer, audience and times, and
+// returns its claims (shared: read them only).
+func (a *authorizer) verify(ctx context.Context, keys keyfunc.Keyfunc, raw string, now time.Time) (jwt.MapClaims, *denial) {
+	timeOpts := []jwt.ParserOption{
+		jwt.WithIssuer(a.Issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(func() time.Time { return now }),
+	}
+	a.vmu.Lock()
+	v, ok := a.verified[raw]
+	a.vmu.Unlock()
+	if ok {
+		if key, err := keys.KeyfuncCtx(ctx)(v.token); err == nil {
+			if k, isKey := key.(publicKey); isKey && k.Equal(v.key) {
+				if err := jwt.NewValidator(timeOpts...).Validate(v.claims); err != nil {
+					a.forget(raw)
+					return nil, invalidToken(describe(err))
+				}
+				return v.claims, nil
+			}
+		}
+		a.forget(raw)
+	}
+
+	claims := jwt.MapClaims{}
+	var used any
+	parser := jwt.NewParser(append(timeOpts, jwt.WithValidMethods([]string{"RS256"}), jwt.WithJSONNumber())...)
+	token, err := parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
+		if kid, _ := t.Header["kid"].(string); kid == "" {
+			return nil, errNoKID
+		}
+		key, err := keys.KeyfuncCtx(ctx)(t)
+		used = key
+		return key, err
+	})
+	if err != nil {
+		return nil, invalidToken(describe(err))
+	}
+	if !a.audienceOK(claims) {
+		return nil, invalidToken("the token does not have a valid audience")
+	}
+	a.vmu.Lock()
+	if len(a.verified) >= maxVerified || a.verified == nil {
+		a.verified = map[string]verifiedToken{}
+	}
+	a.verified[raw] = verifiedToken{token: token, key: used, claims: claims}
+	a.vmu.Unlock()
+	return claims, nil
+}
+
+func (a *authorizer) forget(raw string) {
+	a.vmu.Lock()
+	delete(a.verified, raw)
+	a.vmu.Unlock()
 }
 
 // describe names the first failed check, in the order AWS documents:

@@ -41,6 +41,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -317,8 +318,8 @@ func (g *Gateway) invoke(ctx context.Context, rt *route, ev events.APIGatewayV2H
 	if res.err != nil {
 		return events.APIGatewayV2HTTPResponse{}, http.StatusInternalServerError, fmt.Errorf("handler: %w", res.err)
 	}
-	var out events.APIGatewayV2HTTPResponse
-	if err := roundTrip(res.resp, &out); err != nil {
+	out, err := response(res.resp)
+	if err != nil {
 		return out, http.StatusInternalServerError, err
 	}
 	if out.StatusCode < 100 || out.StatusCode > 599 {
@@ -330,17 +331,72 @@ func (g *Gateway) invoke(ctx context.Context, rt *route, ev events.APIGatewayV2H
 // roundTrip marshals v and unmarshals it into out, refusing payloads over
 // Lambda's limit.
 func roundTrip(v, out any) error {
-	b, err := json.Marshal(v)
+	b, err := encode(v)
 	if err != nil {
-		return fmt.Errorf("encode payload: %w", err)
-	}
-	if len(b) > MaxInvokeBytes {
-		return fmt.Errorf("payload of %d bytes exceeds Lambda's %d-byte limit", len(b), MaxInvokeBytes)
+		return err
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("decode payload: %w", err)
 	}
 	return nil
+}
+
+// encode marshals a payload, refusing one over Lambda's limit.
+func encode(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode payload: %w", err)
+	}
+	if len(b) > MaxInvokeBytes {
+		return nil, fmt.Errorf("payload of %d bytes exceeds Lambda's %d-byte limit", len(b), MaxInvokeBytes)
+	}
+	return b, nil
+}
+
+// response is the function's response as API Gateway reads it: encoded
+// by the Lambda runtime, within Lambda's limit, and decoded. Encoding its
+// fields loses nothing but invalid UTF-8, which becomes U+FFFD, so when
+// every string is valid the decoding, which would give resp back, is
+// skipped: it was a third of the gateway's JSON time on a page of
+// conversations.
+func response(resp events.APIGatewayV2HTTPResponse) (events.APIGatewayV2HTTPResponse, error) {
+	if !validStrings(resp) {
+		var out events.APIGatewayV2HTTPResponse
+		err := roundTrip(resp, &out)
+		return out, err
+	}
+	if _, err := encode(resp); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	return resp, nil
+}
+
+// validStrings reports whether every string of resp is valid UTF-8.
+func validStrings(resp events.APIGatewayV2HTTPResponse) bool {
+	if !utf8.ValidString(resp.Body) {
+		return false
+	}
+	for k, v := range resp.Headers {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return false
+		}
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		if !utf8.ValidString(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return false
+			}
+		}
+	}
+	for _, c := range resp.Cookies {
+		if !utf8.ValidString(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // write sends the function's response.

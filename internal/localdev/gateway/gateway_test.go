@@ -287,6 +287,90 @@ func TestJWTAuthorizer(t *testing.T) {
 	}
 }
 
+// A token the gateway has verified once is still checked on every request
+// as if it were new: against the clock, and against the keys the gateway
+// holds now.
+func TestVerifiedTokenIsCheckedAgain(t *testing.T) {
+	t.Run("clock", func(t *testing.T) {
+		var mu sync.Mutex
+		now := time.Now()
+		s := newGateway(t, func(c *gateway.Config) {
+			c.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		})
+		setNow := func(t time.Time) { mu.Lock(); now = t; mu.Unlock() }
+		url := s.srv.URL + "/portal/patients/p-1/conversations"
+		tok := "Bearer " + mint(t, "portal", "parent1", issuer.WithExpiresIn(time.Hour))
+		start := now
+		for _, step := range []struct {
+			at         time.Time
+			wantStatus int
+			wantDesc   string
+		}{
+			{start, 200, ""},
+			{start.Add(2 * time.Hour), 401, "the token has expired"},
+			{start.Add(-time.Hour), 401, "the token was issued in the future"},
+			{start, 200, ""},
+		} {
+			setNow(step.at)
+			res := get(t, url, tok)
+			if res.status != step.wantStatus {
+				t.Fatalf("at %s: status = %d, want %d", step.at.Sub(start), res.status, step.wantStatus)
+			}
+			if ch := res.header.Get("WWW-Authenticate"); step.wantDesc != "" && !strings.Contains(ch, step.wantDesc) {
+				t.Errorf("at %s: www-authenticate = %q, want %q", step.at.Sub(start), ch, step.wantDesc)
+			}
+		}
+	})
+	t.Run("keys", func(t *testing.T) {
+		// The JWKS is served by the package's issuer, then by one with
+		// other keys under the same issuer URL.
+		other, err := issuer.New(issuer.Config{BaseURL: "http://" + issServer.Listener.Addr().String(),
+			Users: []issuer.User{{Sub: "sub-parent1", Username: "parent1", Name: "Pat Parent", Audience: "portal"}}, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		keys := iss
+		jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			body, err := keys.JWKS("portal")
+			mu.Unlock()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(body)
+		}))
+		t.Cleanup(jwks.Close)
+		s := newGateway(t, func(c *gateway.Config) {
+			a := c.Authorizers[routes.Portal]
+			a.JWKSURL = jwks.URL
+			c.Authorizers[routes.Portal] = a
+		})
+		url := s.srv.URL + "/portal/patients/p-1/conversations"
+		old := "Bearer " + mint(t, "portal", "parent1")
+		if res := get(t, url, old); res.status != 200 {
+			t.Fatalf("first request: status = %d", res.status)
+		}
+		mu.Lock()
+		keys = other
+		mu.Unlock()
+		// A token of the new key makes the gateway fetch the keys again.
+		tok, err := other.Mint("portal", "parent1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := get(t, url, "Bearer "+tok); res.status != 200 {
+			t.Fatalf("token of the new key: status = %d", res.status)
+		}
+		res := get(t, url, old)
+		if res.status != 401 || !strings.Contains(res.header.Get("WWW-Authenticate"), "the token's kid is not in the JWKS") {
+			t.Fatalf("token of the removed key: status = %d, www-authenticate = %q, want 401, kid not in the JWKS", res.status, res.header.Get("WWW-Authenticate"))
+		}
+	})
+}
+
 func TestEventShape(t *testing.T) {
 	s := newGateway(t, nil)
 	body := `{"body":"hello"}`
@@ -760,6 +844,19 @@ func TestResponses(t *testing.T) {
 				}
 				if got := h.Values("Set-Cookie"); !slices.Equal(got, []string{"s=1; HttpOnly", "t=2"}) {
 					t.Errorf("Set-Cookie = %v", got)
+				}
+			},
+		},
+		{
+			// What the Lambda runtime's JSON encoding does to it.
+			name: "invalid UTF-8 in a text body and a header",
+			handler: func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+				return events.APIGatewayV2HTTPResponse{StatusCode: 200, Body: "caf\xe9", Headers: map[string]string{"X-Name": "a\xffb"}}, nil
+			},
+			wantStatus: 200, wantBody: "caf\ufffd",
+			check: func(t *testing.T, h http.Header) {
+				if got := h.Get("X-Name"); got != "a\ufffdb" {
+					t.Errorf("X-Name = %q, want %q", got, "a\ufffdb")
 				}
 			},
 		},
