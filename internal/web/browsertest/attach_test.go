@@ -2,9 +2,8 @@ package browsertest
 
 import (
 	"bytes"
-	"image"
-	"image/color"
 	"image/jpeg"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,26 +12,19 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/pedsportal/messaging/internal/attach/attachtest"
 )
 
 // checkWithin bounds the wait for a file to be scanned and made safe: the
 // local scanner sweeps at once on S3's event, and every 2 s regardless.
 const checkWithin = 30 * time.Second
 
-// writeJPEG writes a small photo-like JPEG named name into dir.
+// writeJPEG writes a small phone photo, GPS position included, named
+// name into dir.
 func writeJPEG(t *testing.T, dir, name string) string {
 	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 96, 64))
-	for y := range 64 {
-		for x := range 96 {
-			img.Set(x, y, color.RGBA{uint8(x * 2), uint8(y * 3), 120, 255})
-		}
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, nil); err != nil {
-		t.Fatal(err)
-	}
-	return writeFile(t, dir, name, buf.Bytes())
+	return writeFile(t, dir, name, attachtest.PhotoWithGPS(96, 64, 1))
 }
 
 func writeFile(t *testing.T, dir, name string, data []byte) string {
@@ -71,7 +63,8 @@ const catchOpened = `() => {
 // TestAttachPhotoToReply: a parent attaches a JPEG to a reply on a phone
 // and on a desktop, watches its upload and check, sends it and sees the
 // thumbnail; staff see the thumbnail and download the file over its
-// short-lived link.
+// short-lived link, then answer with a PDF, which the family gets as a
+// download only.
 func TestAttachPhotoToReply(t *testing.T) {
 	dir := t.TempDir()
 	photo := writeJPEG(t, dir, "rash on arm.jpg")
@@ -121,10 +114,43 @@ func TestAttachPhotoToReply(t *testing.T) {
 	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "image/jpeg" {
 		t.Fatalf("download: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 	}
-	if _, err := jpeg.Decode(res.Body); err != nil {
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jpeg.Decode(bytes.NewReader(body)); err != nil {
 		t.Fatalf("download is not a JPEG: %v", err)
 	}
+	// What the practice downloads is the re-encoded copy: the phone's GPS
+	// position is gone with its EXIF block.
+	if bytes.Contains(body, []byte("Exif\x00")) {
+		t.Fatal("the downloaded photo still carries EXIF")
+	}
+
+	staff.attach(writeFile(t, dir, "care plan.pdf", attachtest.PDF(false)))
+	staff.fileState("care plan.pdf", "ready")
+	staff.typeInto(staff.fieldByLabel("Reply"), "The care plan is attached.")
+	staff.clickText("main button", "Send reply")
+	staff.waitFor("the PDF in the chain", `() => document.querySelector('.chain button[aria-label="Download care plan.pdf"]')`)
 	staff.assertClean()
+
+	parent.do(chromedp.Reload()) // the family opens the conversation again
+	parent.waitFor("the PDF for the family", `() => document.querySelector('.chain button[aria-label="Download care plan.pdf"]')`)
+	if js[bool](parent, `() => [...document.querySelectorAll('.chain img.thumb')].some((i) => i.alt === 'care plan.pdf')`) {
+		parent.fail("a PDF shows as an image")
+	}
+	js[bool](parent, catchOpened)
+	parent.clickFound(`() => document.querySelector('.chain button[aria-label="Download care plan.pdf"]')`)
+	parent.waitFor("the PDF's link", `() => window.__opened.length === 1`)
+	pdf, err := http.Get(js[string](parent, `() => window.__opened[0]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf.Body.Close()
+	if d := pdf.Header.Get("Content-Disposition"); pdf.StatusCode != http.StatusOK || !strings.HasPrefix(d, "attachment;") {
+		t.Fatalf("PDF download: %d, Content-Disposition %q; want 200 as an attachment", pdf.StatusCode, d)
+	}
+	parent.assertClean()
 }
 
 // eicar is the antivirus test file, built here so no scanner on the
