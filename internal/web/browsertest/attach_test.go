@@ -229,3 +229,24 @@ func TestAttachRefusals(t *testing.T) {
 	}
 	parent.assertClean()
 }
+
+// TestAttachRefusedByS3: a device that misreports a file's size gets past
+// the page's own check, and S3's POST policy refuses the upload; the page
+// says so in words and sends nothing.
+func TestAttachRefusedByS3(t *testing.T) {
+	big := writeFile(t, t.TempDir(), "scan.pdf", bytes.Repeat([]byte("%PDF-1.4 "), (11<<20)/9))
+	parent := newTab(t, "parent.chen")
+	parent.signIn("portal", "parent.chen")
+	parent.waitText("main h1", "Messages about")
+	parent.clickText("#nav a", "Write Message")
+	parent.waitText("main h1", "Write Message")
+	// The lie: every file claims to be 1 KB; what is posted is the file.
+	js[bool](parent, `() => { Object.defineProperty(Blob.prototype, 'size', { get() { return 1024; } }); return true; }`)
+	parent.attach(big)
+	s := parent.fileState("scan.pdf", "failed")
+	if !strings.Contains(s, "The file store refused this file: it is larger than 10 MB") {
+		parent.fail("S3's refusal reads %q", s)
+	}
+	// S3's 400 is in the console log; nothing else ran.
+	parent.assertNoScriptRan()
+}

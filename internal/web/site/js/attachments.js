@@ -128,7 +128,8 @@ export function picker(api, path) {
       if (item.gone) return;
       item.id = res.attachment.id;
       say('uploading', 'Uploading…');
-      await post(res.upload, item.file, (f) => { bar.value = Math.round(f * 100); status.textContent = `Uploading ${Math.round(f * 100)}%`; }, (xhr) => { item.xhr = xhr; });
+      // The percentage is the bar's; the status (read out) says the step.
+      await post(res.upload, item.file, (f) => { bar.value = Math.round(f * 100); }, (xhr) => { item.xhr = xhr; });
       item.xhr = null;
       bar.value = 100;
       say('checking', 'Uploaded. Checking the file for viruses…');
@@ -153,7 +154,8 @@ export function picker(api, path) {
   function add(file) {
     const type = typeOf(file);
     const why = refusal(file, type);
-    const status = h('span', { class: 'file-status' });
+    // Read out as it changes: Uploading, Checking, Ready or Blocked.
+    const status = h('span', { class: 'file-status', role: 'status' });
     const name = h('span', { class: 'file-name' }, file.name);
     const barLabel = `Upload of ${file.name}`;
     const bar = h('progress', { max: '100', value: '0', 'aria-label': barLabel });
@@ -297,6 +299,8 @@ export function files(api, path, m) {
         } catch { /* the name and Download stay; no thumbnail is no loss */ }
       };
       thumb.addEventListener('needed', load, { once: true });
+      // A link that expired before the image loaded: ask once for a fresh one.
+      thumb.addEventListener('error', () => { links.delete(`${ref.id} thumbnail`); load(); }, { once: true });
       // Observed once it is in the document (the chain draws it next).
       setTimeout(() => (thumbs ? thumbs.observe(thumb) : load()), 0);
     }
