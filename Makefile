@@ -71,7 +71,7 @@ $(BUILD_DIR)/%/bootstrap: FORCE
 	@mkdir -p $(dir $@)
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -tags $(BUILD_TAGS) -o $@ ./functions/$*
 
-bench: tools-npm tools-s3 ## Benchmarks: per operation latency of handler, HTTP and the direct call sequence, round trips, calls and capacity; throughput; list and queue scaling; cold starts; patient search on 10,000 patients; notification delay; upload-to-visible.
+bench: tools tools-s3 ## Benchmarks: per operation latency of handler, HTTP and the direct call sequence, round trips, calls and capacity; throughput; list and queue scaling; cold starts; patient search on 10,000 patients; notification delay; upload-to-visible; Lighthouse scores of three screens.
 	@echo "==> per operation: handler, local gateway over HTTP and the same DynamoDB calls issued directly, interleaved"
 	$(GO) test -run '^$$' -bench 'Operations$$' -benchtime 100x -count 1 ./internal/bench/
 	@echo "==> throughput at concurrency 1 and 8: handler, HTTP, direct"
@@ -84,6 +84,8 @@ bench: tools-npm tools-s3 ## Benchmarks: per operation latency of handler, HTTP 
 	$(GO) test -run '^$$' -bench NotificationDelay -benchtime 20x -count 1 ./internal/devstack/
 	@echo "==> upload-to-visible for a 5 MB photo on the local stack (slot, POST to S3, scan, re-encode, next poll)"
 	$(GO) test -run '^$$' -bench UploadToVisible -benchtime 20x -count 1 ./internal/devstack/
+	@echo "==> Lighthouse (mobile) on the portal list, a portal conversation and the staff inbox"
+	$(GO) run ./internal/cmd/lighthouse
 
 synth: tools-npm build ## Synthesize the CloudFormation template offline into infra/cdk.out.
 	cd infra && ../$(TOOLS_DIR)/node_modules/.bin/cdk synth --no-notices --quiet -o cdk.out

@@ -164,7 +164,8 @@ type tableAccess struct {
 	searchIndex bool
 	// portalUserIndex is true when the function may also Query the
 	// ByPortalUser index, which lists any portal user's links: the
-	// directory function and ses-events alone.
+	// directory function, list-conversations (the portal summary of the
+	// caller's own children) and ses-events alone.
 	portalUserIndex bool
 	// stream is true when the function may read the table's stream, and
 	// only the stream: its shards and records.
@@ -221,8 +222,9 @@ var (
 var wantTableAccess = map[string]map[string]tableAccess{
 	// Directory reads that return patient data are audited too.
 	// It alone queries the Search index (patient and portal-user search).
-	"directory":          {schema.Directory: {items: readItems, indexes: true, searchIndex: true, portalUserIndex: true}, schema.Audit: appendOnly},
-	"list-conversations": {schema.Directory: readTable, schema.Messages: readTable, schema.Audit: appendOnly},
+	"directory": {schema.Directory: {items: readItems, indexes: true, searchIndex: true, portalUserIndex: true}, schema.Audit: appendOnly},
+	// The portal summary reads the caller's links by the ByPortalUser index.
+	"list-conversations": {schema.Directory: {items: readItems, indexes: true, portalUserIndex: true}, schema.Messages: readTable, schema.Audit: appendOnly},
 	// Staff-only reads: the inbox and a conversation's notes and events.
 	"staff-inbox":      {schema.Directory: readTable, schema.Messages: readTable, schema.Worklog: readItemsOnly, schema.Audit: appendOnly},
 	"get-conversation": {schema.Directory: readTable, schema.Messages: readTable, schema.Audit: appendOnly},

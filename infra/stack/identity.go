@@ -207,6 +207,7 @@ func (p *pool) oidcClient() web.OIDCClient {
 		ClientID:     *p.client.UserPoolClientId(),
 		AuthorizeURL: *p.baseURL + "/oauth2/authorize",
 		TokenURL:     *p.baseURL + "/oauth2/token",
+		RevokeURL:    *p.baseURL + "/oauth2/revoke",
 		LogoutURL:    *p.baseURL + "/logout",
 		Scope:        "openid " + audienceScope(p.audience),
 	}

@@ -122,6 +122,11 @@ func TestAppClientsUseCodeFlowWithoutSecretAndSiteCallbacks(t *testing.T) {
 		if v, _ := c["RefreshTokenValidity"].(float64); v <= 0 || v > 24*60 {
 			t.Errorf("%s refresh token validity %v minutes, want at most a day", a, c["RefreshTokenValidity"])
 		}
+		// AND the pages may renew a session with the refresh token the code
+		// grant returns, and revoke it on sign-out
+		if !slices.Contains(strs(c["ExplicitAuthFlows"]), "ALLOW_REFRESH_TOKEN_AUTH") {
+			t.Errorf("%s auth flows %v lack ALLOW_REFRESH_TOKEN_AUTH", a, c["ExplicitAuthFlows"])
+		}
 		if c["EnableTokenRevocation"] != true || c["PreventUserExistenceErrors"] != "ENABLED" {
 			t.Errorf("%s revocation %v existence errors %v", a, c["EnableTokenRevocation"], c["PreventUserExistenceErrors"])
 		}

@@ -12,7 +12,8 @@ import "github.com/pedsportal/messaging/internal/routes"
 // Directory serves the read-only directory routes.
 func Directory(d Deps) Handler { return newHandler(routes.FnDirectory, directoryOps(), d) }
 
-// ListConversations serves a patient's conversation list.
+// ListConversations serves a patient's conversation list and the portal's
+// polled summary of unread counts.
 func ListConversations(d Deps) Handler {
 	return newHandler(routes.FnListConversations, listConversationsOps(), d)
 }
@@ -92,7 +93,10 @@ func directoryOps() map[routes.Operation]op {
 }
 
 func listConversationsOps() map[routes.Operation]op {
-	return map[routes.Operation]op{routes.OpListConversations: (*handler).listConversations}
+	return map[routes.Operation]op{
+		routes.OpListConversations: (*handler).listConversations,
+		routes.OpPortalSummary:     (*handler).portalSummary,
+	}
 }
 
 func inboxOps() map[routes.Operation]op {

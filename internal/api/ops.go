@@ -27,6 +27,13 @@ type linkedPatient struct {
 	ConfidentialPools []string `json:"confidentialPools,omitempty"`
 }
 
+// patientsResponse is the Current Patient list and the practice the
+// portal names.
+type patientsResponse struct {
+	Items    []linkedPatient   `json:"items"`
+	Practice *app.PracticeCard `json:"practice,omitempty"`
+}
+
 type patientLink struct {
 	PortalUserID   string              `json:"portalUserId"`
 	PortalUserName string              `json:"portalUserName"`
@@ -42,7 +49,7 @@ type member struct {
 }
 
 func (h *handler) listPatients(r *req) (response, error) {
-	links, err := h.app.ListPatients(r.ctx, r.call)
+	links, practice, err := h.app.ListPatients(r.ctx, r.call)
 	if err != nil {
 		return response{}, err
 	}
@@ -50,7 +57,7 @@ func (h *handler) listPatients(r *req) (response, error) {
 	for i, l := range links {
 		items[i] = linkedPatient{l.PatientID, l.PatientName, l.PatientDOB, l.Relationship, h.app.ConfidentialPools(r.ctx, r.call, l)}
 	}
-	return httpapi.JSON(http.StatusOK, listResponse[linkedPatient]{Items: items}), nil
+	return httpapi.JSON(http.StatusOK, patientsResponse{Items: items, Practice: practice}), nil
 }
 
 func (h *handler) listPools(r *req) (response, error) {
@@ -271,6 +278,14 @@ func (h *handler) inbox(r *req) (response, error) {
 
 func (h *handler) inboxSummary(r *req) (response, error) {
 	sum, err := h.app.InboxSummary(r.ctx, r.call)
+	if err != nil {
+		return response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, sum), nil
+}
+
+func (h *handler) portalSummary(r *req) (response, error) {
+	sum, err := h.app.PortalNews(r.ctx, r.call)
 	if err != nil {
 		return response{}, err
 	}

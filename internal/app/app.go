@@ -38,6 +38,7 @@ type ChartReader interface {
 	Chain(ctx context.Context, patientID string, auds []domain.Audience, convID string, limit int, start map[string]string) (*domain.Conversation, Page[domain.Message], error)
 	Inbox(ctx context.Context, practiceID string, f ConversationFilter, limit int, start map[string]string) (Page[domain.Conversation], error)
 	OpenSummary(ctx context.Context, practiceID, staffID string) (Summary, error)
+	NewsReader
 }
 
 // ChartWriter commits changes to the chart, each with its audit record in
@@ -124,6 +125,10 @@ type App struct {
 	// is read again without it. A guardian's account is never in it.
 	ownAccounts sync.Map
 	ownStores   atomic.Int64 // stores since ownAccounts was last cleared
+	// linkedPatients remembers the patients linked to a portal user on
+	// their last summary, so a poll reads their news beside the links; the
+	// fresh links decide what goes out.
+	linkedPatients sync.Map
 	// practiceSettings caches office hours and response targets (they
 	// grant nothing) for the family's status lines.
 	practiceSettings settingsCache

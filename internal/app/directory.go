@@ -10,10 +10,19 @@ import (
 	"github.com/pedsportal/messaging/internal/domain"
 )
 
+// PracticeCard is how the portal names the caller's practice: in its
+// header, its empty states and its emergency notice.
+type PracticeCard struct {
+	Name        string `json:"name"`
+	Phone       string `json:"phone,omitempty"`
+	OfficeHours string `json:"officeHours"` // in plain words: "Mon–Fri 8 AM–5 PM, Sat 9 AM–noon"
+}
+
 // ListPatients is the portal's Current Patient list: the patients linked to
-// the caller, whose account must be active. Each patient listed gets an
-// audit record before the list goes out. Errors: EForbidden.
-func (a *App) ListPatients(ctx context.Context, c *Call) ([]domain.Link, error) {
+// the caller, whose account must be active, and the caller's practice (nil
+// when its record cannot be read: the list still goes out). Each patient
+// listed gets an audit record before the list goes out. Errors: EForbidden.
+func (a *App) ListPatients(ctx context.Context, c *Call) ([]domain.Link, *PracticeCard, error) {
 	c.begin(audit.ListPatients, "", "")
 	facts, links, accErr, dataErr := both(ctx,
 		func(ctx context.Context) (*authz.Facts, error) {
@@ -21,14 +30,14 @@ func (a *App) ListPatients(ctx context.Context, c *Call) ([]domain.Link, error) 
 		},
 		func(ctx context.Context) ([]domain.Link, error) { return a.repo.PortalUserLinks(ctx, c.Principal.ID) })
 	if accErr != nil {
-		return nil, accErr
+		return nil, nil, accErr
 	}
 	u, err := authz.DecidePortalUser(c.Principal, facts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if dataErr != nil {
-		return nil, dataErr
+		return nil, nil, dataErr
 	}
 	// The index is eventually consistent: a link removed a moment ago may
 	// still be listed (name and birth date only; every route of the
@@ -45,9 +54,17 @@ func (a *App) ListPatients(ctx context.Context, c *Call) ([]domain.Link, error) 
 		recs, mine = append(recs, r), append(mine, l)
 	}
 	if err := a.release(ctx, c, recs...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return mine, nil
+	// The practice's settings are cached per container (they grant
+	// nothing), so this read is rare; without them the page says "the
+	// office" and the list still works.
+	s, err := a.settings(ctx, u.PracticeID)
+	if err != nil {
+		a.log.WarnContext(ctx, "practice card: settings unavailable", "practiceId", u.PracticeID, "error", err)
+		return mine, nil, nil
+	}
+	return mine, &PracticeCard{Name: s.Practice.Name, Phone: s.Practice.NurseLine, OfficeHours: s.Calendar.Describe()}, nil
 }
 
 // ConfidentialPools are the pools in which the portal caller, linked to a

@@ -141,6 +141,9 @@ func newWorld() *world {
 		return app.Page[domain.Conversation]{Items: []domain.Conversation{w.header}}, nil
 	}
 	w.OpenSummaryFn = func(context.Context, string, string) (app.Summary, error) { return app.Summary{Open: 1}, nil }
+	w.PatientNewsFn = func(_ context.Context, id string, _ []domain.Audience, _ int) (app.PatientNews, error) {
+		return app.PatientNews{PatientID: id, Unread: 1, UnreadMessages: 2}, nil
+	}
 	w.CreateConversationFn = func(_ context.Context, _ domain.Conversation, _ domain.Message, wr app.Write) (app.Written, error) {
 		w.commit("create", wr.Audit)
 		return app.Written{}, nil
@@ -284,6 +287,7 @@ var (
 var calls = []call{
 	{"GET /portal/patients", parent, nil, "", nil},
 	{"GET /portal/pools", parent, nil, "", nil},
+	{"GET /portal/summary", parent, nil, "", nil},
 	{"GET /portal/patients/{patientId}/conversations", parent, pat, "", nil},
 	{"POST /portal/patients/{patientId}/conversations", parent, pat, `{"poolId":"pool-nurse","subject":"Question","body":"Hello"}`, nil},
 	{"GET /portal/patients/{patientId}/conversations/{conversationId}", parent, patConv, "", nil},

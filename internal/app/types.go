@@ -32,6 +32,9 @@ type Summary struct {
 	AssignedToMe     int           `json:"assignedToMe"`
 	Pools            []PoolSummary `json:"pools"`
 	LatestActivityAt *time.Time    `json:"latestActivityAt"`
+	// LatestFamilyReadAt is the newest read by a family of an open
+	// conversation: an open staff page redraws its read receipt on it.
+	LatestFamilyReadAt *time.Time `json:"latestFamilyReadAt"`
 }
 
 // PoolSummary counts one pool's open conversations.

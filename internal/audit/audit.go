@@ -22,7 +22,10 @@ const (
 	Link               Action = "link.create"
 	Unlink             Action = "link.delete"
 	// Directory reads that return patient data.
-	ListPatients   Action = "patients.list"   // the portal's Current Patient list
+	ListPatients Action = "patients.list" // the portal's Current Patient list
+	// ReadSummary is the portal's polled summary: unread counts and
+	// times per patient, no content; one record per patient.
+	ReadSummary    Action = "summary.read"
 	SearchPatients Action = "patients.search" // staff search: one record per patient returned
 	ViewPatient    Action = "patient.view"    // staff view of a patient and its guardians
 	// SearchPortalUsers is an admin's search for portal users to link. It

@@ -87,6 +87,15 @@ func PreAudiences(p Principal, wasPatient bool) []domain.Audience {
 	return familyOnly
 }
 
+// LinkAudiences are the conversations a portal user linked by l may see:
+// every one for the patient's own account, the family's for a guardian.
+func LinkAudiences(l domain.Link) []domain.Audience {
+	if l.Relationship == domain.RelSelf {
+		return allAudiences
+	}
+	return familyOnly
+}
+
 // Reach makes the query load the named conversation's confidential
 // header too when auds (PreAudiences) include that audience.
 func (q *Query) Reach(auds []domain.Audience) {
@@ -167,10 +176,7 @@ func DecidePatient(p Principal, patientID string, extra Extra, f *Facts) (*Grant
 		g.Patient = domain.PatientRef{ID: patientID, DisplayName: f.Link.PatientName}
 		g.Actor.Name, g.Actor.Role = u.DisplayName, string(domain.SidePortal)
 		g.Actor.Relationship = f.Link.Relationship
-		g.Audiences = familyOnly
-		if f.Link.Relationship == domain.RelSelf {
-			g.Audiences = allAudiences
-		}
+		g.Audiences = LinkAudiences(*f.Link)
 	} else {
 		s, err := activeStaff(f)
 		if err != nil {

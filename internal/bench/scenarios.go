@@ -71,6 +71,9 @@ func Scenarios() []Scenario {
 		{"staff conversation log", "GET /staff/patients/{patientId}/conversations/{conversationId}/log", "nurse.kim", rash, "", 200, nil, 3 + 1 + 1},
 		{"inbox summary", "GET /staff/inbox/summary", "nurse.kim", nil, "", 200, nil, 1 + 1},
 		{"current patient list", "GET /portal/patients", "parent.rivera", nil, "", 200, nil, 1 + 1 + 2},
+		// Ana Rivera's two children: the account, the links (GSI), each
+		// child's headers (strongly consistent), one audit record each.
+		{"portal summary", "GET /portal/summary", "parent.rivera", nil, "", 200, nil, 1 + 0.5 + 2 + 2},
 		{"staff patient search", "POST /staff/patients/search", "nurse.kim", nil, `{"query":"rivera"}`, 200, nil, 1 + 1 + 2},
 		{"staff patient view", "GET /staff/patients/{patientId}", "nurse.kim", mateo, "", 200, nil, 2 + 1 + 1},
 		// Ana and Luis Rivera: the index page, their two accounts, their

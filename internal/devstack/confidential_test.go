@@ -154,6 +154,31 @@ func TestConfidentialMatrix(t *testing.T) {
 		}
 	}
 
+	// Counts: the polled summary's unread counts follow the audience too. A
+	// reply in a confidential conversation moves the teen's count and not
+	// the guardian's.
+	unread := func(c *client) int {
+		var s struct {
+			Patients []struct {
+				PatientID string `json:"patientId"`
+				Unread    int    `json:"unread"`
+			} `json:"patients"`
+		}
+		c.must(200, "GET", "/portal/summary", nil).json(t, &s)
+		for _, p := range s.Patients {
+			if p.PatientID == seed.Noah {
+				return p.Unread
+			}
+		}
+		t.Fatalf("no summary line for Noah: %+v", s)
+		return 0
+	}
+	momBefore, teenBefore := unread(mom), unread(noah)
+	dr.must(201, "POST", staffNoah+"/conversations/"+seed.ConvNoahPrivate+"/messages", map[string]string{"body": "We can talk at your visit."}, key()...)
+	momAfter, teenAfter := unread(mom), unread(noah)
+	cell("guardian summary count", momAfter == momBefore, "the guardian's unread count moved from ", momBefore, " to ", momAfter)
+	cell("teen summary count", teenAfter == teenBefore+1, "the teen's unread count moved from ", teenBefore, " to ", teenAfter)
+
 	// Who wrote it: the teen's messages say "self", the mother's "parent".
 	var ch chain
 	dr.must(200, "GET", staffNoah+"/conversations/"+seed.ConvSportsForm, nil).json(t, &ch)

@@ -65,6 +65,9 @@ type Options struct {
 	// schedule does in AWS (make dev: every five minutes); 0 leaves it to
 	// Stack.Escalate.
 	EscalateEvery time.Duration
+	// PollSeconds sets the pages' polling pace (config.json); 0 keeps
+	// theirs.
+	PollSeconds int
 }
 
 // Stack is the running product.
@@ -218,14 +221,15 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		iss := s.Issuer.IssuerURL(aud)
 		return web.OIDCClient{
 			Issuer: iss, ClientID: s.Issuer.ClientID(aud),
-			AuthorizeURL: iss + "/oauth2/authorize", TokenURL: iss + "/oauth2/token", LogoutURL: iss + "/logout",
+			AuthorizeURL: iss + "/oauth2/authorize", TokenURL: iss + "/oauth2/token", RevokeURL: iss + "/oauth2/revoke", LogoutURL: iss + "/logout",
 			Scope: "openid " + aud + "/messages",
 		}
 	}
 	site := web.NewSiteHandler(siteDir, web.Config{
-		APIBaseURL: s.APIURL,
-		Portal:     client(string(routes.Portal)),
-		Staff:      client(string(routes.Staff)),
+		APIBaseURL:  s.APIURL,
+		Portal:      client(string(routes.Portal)),
+		Staff:       client(string(routes.Staff)),
+		PollSeconds: opts.PollSeconds,
 	}, web.CSP(web.Origins{Connect: []string{s.APIURL, s.IssuerURL}, Uploads: s.Files.S3.Endpoint(), Files: s.Files.S3.Endpoint()}))
 
 	if opts.Notify != nil {

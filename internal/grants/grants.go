@@ -203,13 +203,15 @@ func IndexNames(table string) []string {
 //
 // ByPortalUser lists one portal user's links across patients (and
 // practices): the Current Patient list and the admin's portal-user search
-// (directory), marking a bounced address on each link (ses-events), and
-// checking that a patient's own account is no other patient's (manage-links).
-// No function that reads one patient's chart needs it.
+// (directory), the portal's polled summary of the caller's own children
+// (list-conversations), marking a bounced address on each link
+// (ses-events), and checking that a patient's own account is no other
+// patient's (manage-links). No function that reads one patient's chart
+// needs it.
 var indexReaders = map[string]map[string][]string{
 	schema.Directory: {
 		schema.IndexSearch:       {routes.FnDirectory},
-		schema.IndexByPortalUser: {routes.FnDirectory, routes.FnSESEvents, routes.FnManageLinks},
+		schema.IndexByPortalUser: {routes.FnDirectory, routes.FnListConversations, routes.FnSESEvents, routes.FnManageLinks},
 	},
 }
 

@@ -167,10 +167,11 @@ func TestAllows(t *testing.T) {
 		{dir, schema.Directory, Query, schema.IndexSearch, true},
 		{links, schema.Directory, Query, schema.IndexSearch, false},
 		{list, schema.Directory, Query, schema.IndexSearch, false},
-		// One portal user's links across patients: the Current Patient list
-		// and bounce marking only.
+		// One portal user's links across patients: the Current Patient
+		// list, the portal summary, bounce marking and the own-account
+		// check of links only.
 		{links, schema.Directory, Query, schema.IndexByPortalUser, true}, // a patient's own account, one patient only
-		{list, schema.Directory, Query, schema.IndexByPortalUser, false},
+		{list, schema.Directory, Query, schema.IndexByPortalUser, true},
 		{dir, schema.Audit, PutItem, "", true},
 		{dir, schema.Messages, Query, "", false},
 	}

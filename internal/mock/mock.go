@@ -24,6 +24,7 @@ type Store struct {
 	ChainFn              func(ctx context.Context, patientID string, auds []domain.Audience, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error)
 	InboxFn              func(ctx context.Context, practiceID string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error)
 	OpenSummaryFn        func(ctx context.Context, practiceID, staffID string) (app.Summary, error)
+	PatientNewsFn        func(ctx context.Context, patientID string, auds []domain.Audience, window int) (app.PatientNews, error)
 	CreateConversationFn func(ctx context.Context, c domain.Conversation, m domain.Message, w app.Write) (app.Written, error)
 	AppendMessageFn      func(ctx context.Context, m domain.Message, w app.Write) (app.Written, error)
 	ReplayFn             func(ctx context.Context, patientID string, w app.Written) (*domain.Conversation, *domain.Message, error)
@@ -68,6 +69,11 @@ func (s *Store) Chain(ctx context.Context, patientID string, auds []domain.Audie
 // Inbox calls InboxFn.
 func (s *Store) Inbox(ctx context.Context, practiceID string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
 	return s.InboxFn(ctx, practiceID, f, limit, start)
+}
+
+// PatientNews calls PatientNewsFn.
+func (s *Store) PatientNews(ctx context.Context, patientID string, auds []domain.Audience, window int) (app.PatientNews, error) {
+	return s.PatientNewsFn(ctx, patientID, auds, window)
 }
 
 // OpenSummary calls OpenSummaryFn.

@@ -146,6 +146,7 @@ type Operation string
 // Operations, one per route (a few serve both audiences).
 const (
 	OpListPatients       Operation = "patients.list"      // the portal's Current Patient list
+	OpPortalSummary      Operation = "portal.summary"     // content-free unread counts per patient, polled
 	OpListPools          Operation = "pools.list"         // recipient pools of the caller's practice
 	OpStaffProfile       Operation = "staff.me"           // the calling staff member
 	OpListStaff          Operation = "staff.list"         // the practice's active staff
@@ -222,6 +223,9 @@ func All() []Route {
 	return []Route{
 		portal("GET", "/portal/patients", FnDirectory, OpListPatients),
 		portal("GET", "/portal/pools", FnDirectory, OpListPools),
+		// Polled by the portal: unread counts and times per linked
+		// patient, no content (list-conversations reads the same headers).
+		portal("GET", "/portal/summary", FnListConversations, OpPortalSummary),
 		portal("GET", portalPatient+"/conversations", FnListConversations, OpListConversations),
 		portal("POST", portalPatient+"/conversations", FnWriteMessage, OpStartConversation),
 		portal("GET", portalPatient+conv, FnGetConversation, OpReadConversation),

@@ -20,6 +20,10 @@ type Config struct {
 	// Portal and Staff are the OIDC clients of the two audiences.
 	Portal OIDCClient `json:"portal"`
 	Staff  OIDCClient `json:"staff"`
+	// PollSeconds, when set, is how often the pages poll their summaries
+	// instead of their own pace (staff 15 s, portal 30 s); the browser
+	// tests shorten it so news shows within a step.
+	PollSeconds int `json:"pollSeconds,omitempty"`
 }
 
 // OIDCClient is one audience's public OIDC client: the pages sign in with the
@@ -29,8 +33,11 @@ type OIDCClient struct {
 	ClientID     string `json:"clientId"`
 	AuthorizeURL string `json:"authorizeUrl"`
 	TokenURL     string `json:"tokenUrl"`
-	LogoutURL    string `json:"logoutUrl"`
-	Scope        string `json:"scope"` // "openid portal/messages" or "openid staff/messages"
+	// RevokeURL ends the refresh token on sign-out (RFC 7009); Cognito's
+	// is /oauth2/revoke beside the token endpoint, on the same origin.
+	RevokeURL string `json:"revokeUrl"`
+	LogoutURL string `json:"logoutUrl"`
+	Scope     string `json:"scope"` // "openid portal/messages" or "openid staff/messages"
 }
 
 // ConnectOrigins returns the distinct origins the pages fetch from: the API

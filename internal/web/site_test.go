@@ -155,7 +155,7 @@ func TestSiteHandlerConfig(t *testing.T) {
 	if got, want := keys(raw), []string{"apiBaseUrl", "portal", "staff"}; !slices.Equal(got, want) {
 		t.Errorf("top-level keys = %v, want %v", got, want)
 	}
-	wantClient := []string{"authorizeUrl", "clientId", "issuer", "logoutUrl", "scope", "tokenUrl"}
+	wantClient := []string{"authorizeUrl", "clientId", "issuer", "logoutUrl", "revokeUrl", "scope", "tokenUrl"}
 	for _, aud := range []string{"portal", "staff"} {
 		m, _ := raw[aud].(map[string]any)
 		if got := keys(m); !slices.Equal(got, wantClient) {

@@ -47,7 +47,8 @@ func (i *Issuer) Handler() http.Handler {
 		mux.Handle("GET "+pre+"/.well-known/openid-configuration", i.cors(func(w http.ResponseWriter, r *http.Request) { i.discovery(w, aud) }))
 		mux.Handle("GET "+pre+"/.well-known/jwks.json", i.cors(func(w http.ResponseWriter, r *http.Request) { i.jwks(w, aud) }))
 		mux.Handle("POST "+pre+"/oauth2/token", i.cors(func(w http.ResponseWriter, r *http.Request) { i.token(w, r, aud) }))
-		for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/jwks.json", "/oauth2/token"} {
+		mux.Handle("POST "+pre+"/oauth2/revoke", i.cors(func(w http.ResponseWriter, r *http.Request) { i.revoke(w, r, aud) }))
+		for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/jwks.json", "/oauth2/token", "/oauth2/revoke"} {
 			mux.Handle("OPTIONS "+pre+path, i.cors(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 		}
 		mux.HandleFunc("GET "+pre+"/oauth2/authorize", func(w http.ResponseWriter, r *http.Request) { i.authorizePage(w, r, aud) })
@@ -107,8 +108,9 @@ func (i *Issuer) discovery(w http.ResponseWriter, aud string) {
 		"token_endpoint":                        iss + "/oauth2/token",
 		"jwks_uri":                              i.JWKSURL(aud),
 		"end_session_endpoint":                  iss + "/logout",
+		"revocation_endpoint":                   iss + "/oauth2/revoke",
 		"response_types_supported":              []string{"code"},
-		"grant_types_supported":                 []string{"authorization_code"},
+		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"token_endpoint_auth_methods_supported": []string{"none"},
@@ -304,10 +306,17 @@ type oauthError struct {
 }
 
 type tokenResponse struct {
-	AccessToken string `json:"access_token"`
-	IDToken     string `json:"id_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int    `json:"expires_in"`
+	AccessToken  string `json:"access_token"`
+	IDToken      string `json:"id_token"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+}
+
+// refreshGrant is what a refresh token stands for.
+type refreshGrant struct {
+	audience, clientID, username string
+	authTime, expires            time.Time
 }
 
 func (i *Issuer) token(w http.ResponseWriter, r *http.Request, aud string) {
@@ -316,7 +325,12 @@ func (i *Issuer) token(w http.ResponseWriter, r *http.Request, aud string) {
 		return
 	}
 	f := r.PostForm
-	if f.Get("grant_type") != "authorization_code" {
+	switch f.Get("grant_type") {
+	case "authorization_code":
+	case "refresh_token":
+		i.redeemRefresh(w, f, aud)
+		return
+	default:
 		writeJSON(w, http.StatusBadRequest, oauthError{"unsupported_grant_type", ""})
 		return
 	}
@@ -340,7 +354,60 @@ func (i *Issuer) token(w http.ResponseWriter, r *http.Request, aud string) {
 		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_grant", "code_verifier does not match the code_challenge"})
 		return
 	}
-	i.issue(w, aud, c.username, "authorization_code", withNonce(c.nonce), withAuthTime(c.authTime))
+	rt, err := randomID()
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, oauthError{"server_error", ""})
+		return
+	}
+	now := i.now()
+	i.mu.Lock()
+	for k, v := range i.refresh {
+		if now.After(v.expires) {
+			delete(i.refresh, k)
+		}
+	}
+	i.refresh[rt] = refreshGrant{audience: aud, clientID: c.clientID, username: c.username, authTime: c.authTime, expires: now.Add(i.refreshTTL)}
+	i.mu.Unlock()
+	i.issue(w, aud, c.username, "authorization_code", rt, withNonce(c.nonce), withAuthTime(c.authTime))
+}
+
+// redeemRefresh redeems a refresh token for fresh access and ID tokens
+// (RFC 6749 §6). An unknown, revoked or expired token, or one of another
+// client or pool, is invalid_grant, as Cognito answers.
+func (i *Issuer) redeemRefresh(w http.ResponseWriter, f url.Values, aud string) {
+	i.mu.Lock()
+	g, ok := i.refresh[f.Get("refresh_token")]
+	i.mu.Unlock()
+	if !ok || g.audience != aud || f.Get("client_id") != g.clientID || i.now().After(g.expires) {
+		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_grant", "unknown, revoked or expired refresh token"})
+		return
+	}
+	i.issue(w, aud, g.username, "refresh_token", "", withAuthTime(g.authTime))
+}
+
+// revoke ends a refresh token (RFC 7009 §2): it can no longer be redeemed.
+// As the RFC says, an unknown token is not an error; a token of another
+// client is left alone.
+func (i *Issuer) revoke(w http.ResponseWriter, r *http.Request, aud string) {
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request", "malformed form"})
+		return
+	}
+	f := r.PostForm
+	if f.Get("client_id") != i.clients[aud] {
+		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_client", "unknown client_id for this pool"})
+		return
+	}
+	if f.Get("token") == "" {
+		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request", "token is required"})
+		return
+	}
+	i.mu.Lock()
+	if g, ok := i.refresh[f.Get("token")]; ok && g.audience == aud && g.clientID == f.Get("client_id") {
+		delete(i.refresh, f.Get("token"))
+	}
+	i.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
 }
 
 // devToken is the shell's way in: curl -d username=parent1 .../portal/dev/token.
@@ -364,10 +431,12 @@ func (i *Issuer) devToken(w http.ResponseWriter, r *http.Request, aud string) {
 	if s := r.PostForm.Get("scope"); s != "" {
 		opts = append(opts, WithScope(s))
 	}
-	i.issue(w, aud, username, "dev", opts...)
+	i.issue(w, aud, username, "dev", "", opts...)
 }
 
-func (i *Issuer) issue(w http.ResponseWriter, aud, username, grant string, opts ...MintOption) {
+// issue answers with fresh access and ID tokens, and refresh when the
+// grant made one.
+func (i *Issuer) issue(w http.ResponseWriter, aud, username, grant, refresh string, opts ...MintOption) {
 	access, err := i.Mint(aud, username, opts...)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, oauthError{"server_error", ""})
@@ -381,7 +450,7 @@ func (i *Issuer) issue(w http.ResponseWriter, aud, username, grant string, opts 
 	// The sub is an opaque ID; usernames and names stay out of the log.
 	i.log.Info("issuer: tokens issued", "audience", aud, "sub", i.users[aud][username].Sub, "grant", grant)
 	w.Header().Set("Pragma", "no-cache")
-	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: access, IDToken: id, TokenType: "Bearer", ExpiresIn: int(i.ttl / time.Second)})
+	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: access, IDToken: id, RefreshToken: refresh, TokenType: "Bearer", ExpiresIn: int(i.ttl / time.Second)})
 }
 
 func (i *Issuer) logout(w http.ResponseWriter, r *http.Request, aud string) {

@@ -7,7 +7,8 @@
 //	GET  /.well-known/jwks.json             the pool's public key (RS256, kid)
 //	GET  /oauth2/authorize                  sign-in page listing the pool's demo users
 //	POST /oauth2/authorize                  the chosen user; redirects with code and state
-//	POST /oauth2/token                      authorization_code + PKCE (S256) grant
+//	POST /oauth2/token                      authorization_code + PKCE (S256) and refresh_token grants
+//	POST /oauth2/revoke                     revokes a refresh token (RFC 7009), as Cognito's does
 //	GET  /logout                            redirects to logout_uri
 //	POST /dev/token                         dev-only: username=... returns tokens (loopback callers only)
 //
@@ -75,6 +76,12 @@ type Config struct {
 	// TokenTTL is the lifetime of access and ID tokens. Default: one hour,
 	// Cognito's default.
 	TokenTTL time.Duration
+	// RefreshTTL is the lifetime of refresh tokens, which the code grant
+	// returns and the refresh_token grant redeems for fresh access and ID
+	// tokens (the refresh token itself is not rotated, as in Cognito
+	// without rotation). Default: 24 hours, the portal client's setting in
+	// infra.
+	RefreshTTL time.Duration
 	// AllowedOrigins may call the JSON endpoints (discovery, JWKS, token)
 	// from a browser page.
 	AllowedOrigins []string
@@ -106,8 +113,11 @@ type Issuer struct {
 	now      func() time.Time
 	log      *slog.Logger
 
-	mu    sync.Mutex
-	codes map[string]authCode
+	refreshTTL time.Duration
+
+	mu      sync.Mutex
+	codes   map[string]authCode
+	refresh map[string]refreshGrant
 
 	foreignOnce sync.Once
 	foreign     *rsa.PrivateKey
@@ -141,6 +151,12 @@ func New(cfg Config) (*Issuer, error) {
 		now:     cfg.Now,
 		log:     cfg.Logger,
 		codes:   map[string]authCode{},
+		refresh: map[string]refreshGrant{},
+
+		refreshTTL: cfg.RefreshTTL,
+	}
+	if i.refreshTTL <= 0 {
+		i.refreshTTL = 24 * time.Hour
 	}
 	if i.clients == nil {
 		i.clients = map[string]string{"portal": "portal-web", "staff": "staff-web"}

@@ -768,3 +768,97 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// A code grant returns a refresh token; it is redeemed for fresh tokens of
+// the same user (and no new refresh token, as Cognito without rotation),
+// only by its own client and pool, until it expires or is revoked.
+func TestRefreshTokens(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	iss, srv := serve(t, issuer.Config{Now: clk.Now, RefreshTTL: 12 * time.Hour})
+	verifier, challenge := pkce()
+	signInFor := func(t *testing.T) string {
+		t.Helper()
+		code := signIn(t, iss, srv, "staff", "drlee", challenge)
+		status, body := redeem(t, iss, srv, "staff", url.Values{
+			"grant_type": {"authorization_code"}, "code": {code}, "client_id": {"staff-web"},
+			"redirect_uri": {redirectURI}, "code_verifier": {verifier},
+		})
+		rt, _ := body["refresh_token"].(string)
+		if status != http.StatusOK || len(rt) < 20 {
+			t.Fatalf("code grant: %d %v, want a refresh token", status, body)
+		}
+		return rt
+	}
+	refresh := func(aud, client, rt string) (int, map[string]any) {
+		return redeem(t, iss, srv, aud, url.Values{"grant_type": {"refresh_token"}, "client_id": {client}, "refresh_token": {rt}})
+	}
+	revoke := func(aud string, form url.Values) int {
+		t.Helper()
+		res, err := srv.Client().PostForm(iss.IssuerURL(aud)+"/oauth2/revoke", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+
+	t.Run("redeemed for fresh tokens of the same user", func(t *testing.T) {
+		rt := signInFor(t)
+		clk.Add(50 * time.Minute)
+		status, body := refresh("staff", "staff-web", rt)
+		if status != http.StatusOK {
+			t.Fatalf("refresh: %d %v", status, body)
+		}
+		if _, again := body["refresh_token"]; again {
+			t.Errorf("refresh answered a new refresh token: %v", body)
+		}
+		access, err := verify(t, iss, srv, "staff", body["access_token"].(string))
+		if err != nil {
+			t.Fatalf("refreshed access token: %v", err)
+		}
+		if got, want := access["exp"].(float64), float64(clk.Now().Add(time.Hour).Unix()); access["sub"] != "sub-drlee" || got < want-2 {
+			t.Errorf("refreshed claims = %v, want sub-drlee expiring an hour after the refresh", access)
+		}
+		if status, _ := refresh("staff", "staff-web", rt); status != http.StatusOK {
+			t.Errorf("a second refresh: %d, want 200 (the token is not single-use)", status)
+		}
+	})
+	t.Run("refused for another client, another pool, after expiry", func(t *testing.T) {
+		rt := signInFor(t)
+		for _, tc := range []struct{ name, aud, client string }{
+			{"other client", "staff", "portal-web"},
+			{"other pool", "portal", "portal-web"},
+			{"unknown token", "staff", "staff-web"},
+		} {
+			token := rt
+			if tc.name == "unknown token" {
+				token = rt + "x"
+			}
+			if status, body := refresh(tc.aud, tc.client, token); status != http.StatusBadRequest || body["error"] != "invalid_grant" {
+				t.Errorf("%s: %d %v, want 400 invalid_grant", tc.name, status, body)
+			}
+		}
+		clk.Add(12*time.Hour + time.Second)
+		if status, body := refresh("staff", "staff-web", rt); status != http.StatusBadRequest || body["error"] != "invalid_grant" {
+			t.Errorf("expired: %d %v, want 400 invalid_grant", status, body)
+		}
+	})
+	t.Run("revoked on sign-out", func(t *testing.T) {
+		rt := signInFor(t)
+		if got := revoke("staff", url.Values{"client_id": {"portal-web"}, "token": {rt}}); got != http.StatusBadRequest {
+			t.Errorf("revoke by a client of another pool: %d, want 400", got)
+		}
+		if status, _ := refresh("staff", "staff-web", rt); status != http.StatusOK {
+			t.Fatalf("a refused revocation revoked the token (%d)", status)
+		}
+		if got := revoke("staff", url.Values{"client_id": {"staff-web"}, "token": {rt}}); got != http.StatusOK {
+			t.Errorf("revoke: %d, want 200", got)
+		}
+		if status, body := refresh("staff", "staff-web", rt); status != http.StatusBadRequest || body["error"] != "invalid_grant" {
+			t.Errorf("after revocation: %d %v, want 400 invalid_grant", status, body)
+		}
+		if got := revoke("staff", url.Values{"client_id": {"staff-web"}, "token": {rt}}); got != http.StatusOK {
+			t.Errorf("revoking again: %d, want 200 (RFC 7009 §2.2)", got)
+		}
+	})
+}

@@ -112,7 +112,7 @@ func TestStaffFlow(t *testing.T) {
 		parent2.switchPatient("Mateo Rivera")
 	}
 	parent2.waitFor("the selector to flag the sibling's news",
-		`() => [...document.querySelector('#current-patient').options].some((o) => o.textContent.includes('Sofia Rivera') && o.textContent.includes('new messages'))`)
+		`() => [...document.querySelector('#current-patient').options].some((o) => o.textContent.includes('Sofia Rivera') && / \(\d+ unread\)$/.test(o.textContent))`)
 	parent2.switchPatient("Sofia Rivera")
 	parent2.waitFor("the conversation with an unread badge", `(s) => [...document.querySelectorAll('main li')].some((li) =>
 		li.querySelector('h2')?.textContent === s && li.querySelector('.badge')?.textContent === '1 new' && li.querySelector('.conv.unread'))`, subject)

@@ -244,7 +244,9 @@ func TestReplyFocusAndHeader(t *testing.T) {
 	parent.assertFocusOnSent(reply)
 	parent.shoot("28-portal-reply-sent")
 
-	// The header title under the pointer: white on the header's blue.
+	// The header title under the pointer: white on the header's blue (at
+	// the top of the page, where the title is).
+	js[bool](parent, `() => { window.scrollTo(0, 0); return true; }`)
 	type pt struct{ X, Y float64 }
 	p := js[pt](parent, `() => { const r = document.querySelector('.brand').getBoundingClientRect(); return { X: r.left + 10, Y: r.top + r.height / 2 }; }`)
 	parent.do(chromedp.MouseEvent("mouseMoved", p.X, p.Y))

@@ -143,8 +143,9 @@ func TestScreens(t *testing.T) {
 	parent.typeInto(parent.fieldByLabel("Message"), "Can Mateo take his allergy medicine with the antibiotic?")
 	parent.shoot("22-portal-write")
 
-	// The session-expired prompt, forced by a token the API refuses.
-	staff.do(chromedp.Evaluate[chromedp.Void](`(() => { const k = 'pp.staff.session'; const s = JSON.parse(sessionStorage.getItem(k)); s.accessToken = 'expired.' + s.accessToken; sessionStorage.setItem(k, JSON.stringify(s)); })()`))
+	// The session-expired prompt, forced by a token the API refuses and a
+	// refresh token the issuer refuses (as after a revocation).
+	staff.do(chromedp.Evaluate[chromedp.Void](`(() => { const k = 'pp.staff.session'; const s = JSON.parse(sessionStorage.getItem(k)); s.accessToken = 'expired.' + s.accessToken; s.refreshToken = 'revoked'; sessionStorage.setItem(k, JSON.stringify(s)); })()`))
 	staff.clickText("#nav a", "Inbox")
 	staff.waitFor("the session prompt", `() => document.querySelector('#session-expired')?.open`)
 	staff.shoot("30-staff-session-expired")
@@ -153,16 +154,17 @@ func TestScreens(t *testing.T) {
 	parent.assertClean()
 }
 
-// TestSessionExpiryAndSignOut checks that a refused token leads to a clear
-// prompt and back in through the issuer, that an expired token is noticed
-// without a request, and that sign-out forgets the token.
+// TestSessionExpiryAndSignOut checks that a refused token that cannot be
+// renewed (its refresh token revoked) leads to a clear prompt and back in
+// through the issuer, that an expired token is noticed without a request,
+// and that sign-out forgets the token.
 func TestSessionExpiryAndSignOut(t *testing.T) {
 	b := newTab(t, "desk.lee")
 	b.signIn("staff", "desk.lee")
 	b.waitText("main h1", "Inbox")
 
 	// The API refuses the token (401): the prompt appears.
-	b.do(chromedp.Evaluate[chromedp.Void](`(() => { const k = 'pp.staff.session'; const s = JSON.parse(sessionStorage.getItem(k)); s.accessToken = s.accessToken.slice(0, -4) + 'AAAA'; sessionStorage.setItem(k, JSON.stringify(s)); })()`))
+	b.do(chromedp.Evaluate[chromedp.Void](`(() => { const k = 'pp.staff.session'; const s = JSON.parse(sessionStorage.getItem(k)); s.accessToken = s.accessToken.slice(0, -4) + 'AAAA'; s.refreshToken = 'revoked'; sessionStorage.setItem(k, JSON.stringify(s)); })()`))
 	b.clickText("#nav a", "Patients")
 	b.typeInto("#patient-q", "Rivera")
 	b.clickText("main button", "Search")
@@ -178,7 +180,7 @@ func TestSessionExpiryAndSignOut(t *testing.T) {
 	// A token that runs out while the page is open: the prompt appears on
 	// time, before any click fails (the page treats a token as expired 30 s
 	// early, so 31 s from now is one second away).
-	b.do(chromedp.Evaluate[chromedp.Void](`(() => { const k = 'pp.staff.session'; const s = JSON.parse(sessionStorage.getItem(k)); s.expiresAt = Date.now() + 31000; sessionStorage.setItem(k, JSON.stringify(s)); })()`))
+	b.do(chromedp.Evaluate[chromedp.Void](`(() => { const k = 'pp.staff.session'; const s = JSON.parse(sessionStorage.getItem(k)); s.expiresAt = Date.now() + 31000; s.refreshToken = 'revoked'; sessionStorage.setItem(k, JSON.stringify(s)); })()`))
 	b.do(chromedp.Reload())
 	b.waitFor("the app", `() => !document.querySelector('#sign-out').hidden`)
 	b.waitFor("the session prompt on expiry", `() => document.querySelector('#session-expired')?.open`)
@@ -187,7 +189,7 @@ func TestSessionExpiryAndSignOut(t *testing.T) {
 	b.waitFor("signed in again", `() => !document.querySelector('#sign-out').hidden && !document.querySelector('#session-expired')?.open`)
 
 	// A token past its expiry: the page says so on load, without calling the API.
-	b.do(chromedp.Evaluate[chromedp.Void](`(() => { const k = 'pp.staff.session'; const s = JSON.parse(sessionStorage.getItem(k)); s.expiresAt = Date.now() - 1000; sessionStorage.setItem(k, JSON.stringify(s)); })()`))
+	b.do(chromedp.Evaluate[chromedp.Void](`(() => { const k = 'pp.staff.session'; const s = JSON.parse(sessionStorage.getItem(k)); s.expiresAt = Date.now() - 1000; s.refreshToken = 'revoked'; sessionStorage.setItem(k, JSON.stringify(s)); })()`))
 	b.do(chromedp.Reload())
 	b.waitText("main", "Your session expired")
 	b.waitText("main button", "Sign in again")

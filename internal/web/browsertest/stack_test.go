@@ -29,7 +29,8 @@ func (s devStack) Issuer() string { return s.IssuerURL }
 func startStack(ctx context.Context) (stack, error) {
 	// Inside office hours: what the pages show must not depend on the
 	// hour the tests run at.
-	st, err := devstack.Start(ctx, devstack.Options{Now: officeclock.Open()})
+	// Polling every 2 s, so news reaches an open page within a step.
+	st, err := devstack.Start(ctx, devstack.Options{Now: officeclock.Open(), PollSeconds: 2})
 	if err != nil {
 		return nil, err
 	}

@@ -39,8 +39,8 @@ export class Api {
 
   /** request sends one call; raw returns the Response (a file) instead of
    * its JSON. */
-  async request(method, path, { body, query, idempotencyKey, raw } = {}) {
-    const token = this.auth.accessToken();
+  async request(method, path, { body, query, idempotencyKey, raw } = {}, renewed = false) {
+    const token = await this.auth.validToken();
     if (!token) {
       this.auth.expire();
       throw new ApiError(401, EXPIRED);
@@ -68,6 +68,11 @@ export class Api {
       throw new ApiError(0, NETWORK);
     }
     if (res.status === 401) {
+      // A token the API refused (revoked, say) may be replaced once by a
+      // renewal; only then does the session end.
+      if (!renewed && await this.auth.renew().catch(() => false)) {
+        return this.request(method, path, { body, query, idempotencyKey, raw }, true);
+      }
       this.auth.expire();
       throw new ApiError(401, EXPIRED);
     }

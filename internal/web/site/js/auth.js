@@ -1,9 +1,14 @@
 // OIDC authorization code flow with PKCE (S256) for a public client.
 // Tokens live in sessionStorage only: they survive a reload of this tab but
 // not the tab itself, are never written to cookies, and are sent only as an
-// Authorization header.
+// Authorization header. The refresh token the code grant returns renews the
+// access token shortly before it runs out, so a session lasts as long as
+// the pool's refresh token validity (a shift for staff, a day for families)
+// without a sign-in; sign-out revokes it.
 
 const SKEW_MS = 30_000; // treat a token as expired a little early
+const RENEW_AHEAD_MS = 120_000; // renew this long before the token runs out
+const RENEW_RETRY_MS = 15_000; // after a failed renewal that may succeed later
 
 function b64url(bytes) {
   let s = '';
@@ -80,7 +85,9 @@ export class Auth {
     this.sessionKey = `pp.${audience}.session`;
     this.flowKey = `pp.${audience}.flow`;
     this.expiryTimer = 0;
+    this.renewing = null;
     this.onExpired = () => {};
+    this.onSignOut = () => {};
   }
 
   /** signIn leaves the page for the issuer's sign-in screen. */
@@ -147,17 +154,76 @@ export class Auth {
     if (body.id_token && flow.nonce && claims(body.id_token).nonce && claims(body.id_token).nonce !== flow.nonce) {
       throw new AuthError('Sign-in response did not match this sign-in. Please try again.');
     }
+    this.store(body, '');
+    return flow.returnTo || '';
+  }
+
+  /** store keeps a token response as the session; refreshToken is kept
+   * when the response has none (a refresh grant answers without one). */
+  store(body, refreshToken) {
     const access = claims(body.access_token);
     let expiresAt = Date.now() + (Number(body.expires_in) || 3600) * 1000;
     if (access.exp) expiresAt = Math.min(expiresAt, access.exp * 1000);
     const id = body.id_token ? claims(body.id_token) : {};
     sessionStorage.setItem(this.sessionKey, JSON.stringify({
       accessToken: body.access_token,
+      refreshToken: body.refresh_token || refreshToken || '',
       expiresAt,
       name: id.name || id['cognito:username'] || access.username || id.email || '',
       sub: access.sub || id.sub || '',
     }));
-    return flow.returnTo || '';
+  }
+
+  /**
+   * renew trades the refresh token for a fresh access token (RFC 6749 §6).
+   * It returns true when the session was renewed; false when it cannot be
+   * (no refresh token, or the issuer refused it: revoked or expired), and
+   * throws when the issuer could not be reached, so the caller may retry.
+   * Concurrent callers share one request.
+   */
+  renew() {
+    if (!this.renewing) {
+      this.renewing = this.renewOnce().finally(() => { this.renewing = null; });
+    }
+    return this.renewing;
+  }
+
+  async renewOnce() {
+    const s = this.session();
+    if (!s?.refreshToken) return false;
+    let res;
+    try {
+      res = await fetch(this.client.tokenUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', client_id: this.client.clientId, refresh_token: s.refreshToken }),
+        credentials: 'omit',
+        cache: 'no-store',
+      });
+    } catch {
+      throw new AuthError('Could not reach the sign-in service.');
+    }
+    const body = await res.json().catch(() => ({}));
+    // A 4xx (invalid_grant: revoked or expired) will not get better; a
+    // 5xx might.
+    if (res.status >= 500) throw new AuthError(errorText(body.error));
+    if (!res.ok || !body.access_token) return false;
+    // The user may have signed out (or in as someone else) meanwhile.
+    if (this.session()?.refreshToken !== s.refreshToken) return false;
+    this.store(body, s.refreshToken);
+    this.watchExpiry();
+    return true;
+  }
+
+  /** validToken returns a token that is valid now, renewing it first when
+   * it has run out and a refresh token can renew it; null otherwise. */
+  async validToken() {
+    const t = this.accessToken();
+    if (t) return t;
+    try {
+      if (await this.renew()) return this.accessToken();
+    } catch { /* unreachable issuer: treated as expired */ }
+    return null;
   }
 
   /** justSignedOut reports (once) that the last page load signed out. */
@@ -180,15 +246,36 @@ export class Auth {
     return s.accessToken;
   }
 
-  /** watchExpiry calls onExpired when the token runs out, so the user is told
-   * before their next click fails rather than after. */
+  /** watchExpiry renews the token shortly before it runs out, silently;
+   * when it cannot be renewed, it calls onExpired as the token runs out, so
+   * the user is told before their next click fails rather than after. */
   watchExpiry() {
-    clearTimeout(this.expiryTimer);
     const s = this.session();
-    if (!s) return;
-    const ms = Math.max(0, s.expiresAt - SKEW_MS - Date.now());
-    // setTimeout overflows past ~24.8 days; no token lives that long.
-    this.expiryTimer = setTimeout(() => this.expire(), Math.min(ms, 2 ** 31 - 1));
+    if (!s) { clearTimeout(this.expiryTimer); return; }
+    const left = s.expiresAt - SKEW_MS - Date.now();
+    if (!s.refreshToken) this.later(left, () => this.expire());
+    else this.later(left - RENEW_AHEAD_MS, () => this.renewOrExpire());
+  }
+
+  /** later runs fn after ms, replacing any timer set before. setTimeout
+   * overflows past ~24.8 days; no token lives that long. */
+  later(ms, fn) {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = setTimeout(fn, Math.min(Math.max(0, ms), 2 ** 31 - 1));
+  }
+
+  /** renewOrExpire renews now; when the issuer cannot be reached it tries
+   * again while the token lasts, and when it refuses, the session ends. */
+  async renewOrExpire() {
+    try {
+      if (!(await this.renew())) this.expire(); // a renewal watches the new token
+    } catch {
+      const s = this.session();
+      if (!s) return;
+      const left = s.expiresAt - SKEW_MS - Date.now();
+      if (left <= 0) this.expire();
+      else this.later(Math.min(RENEW_RETRY_MS, left), () => this.renewOrExpire());
+    }
   }
 
   /** expire forgets the token and tells the page. */
@@ -199,11 +286,27 @@ export class Auth {
     this.onExpired();
   }
 
-  /** signOut forgets the tokens and ends the issuer's session too. */
-  signOut() {
+  /** signOut revokes the refresh token, forgets the tokens and ends the
+   * issuer's session too. onSignOut (drafts) runs first. */
+  async signOut() {
     clearTimeout(this.expiryTimer);
+    this.onSignOut();
+    const rt = this.session()?.refreshToken;
     sessionStorage.removeItem(this.sessionKey);
     sessionStorage.setItem(`pp.${this.audience}.signedOut`, '1');
+    if (rt && this.client.revokeUrl) {
+      // Awaited (briefly) so the token is dead before the page leaves;
+      // keepalive lets it finish if the navigation wins.
+      const revoked = fetch(this.client.revokeUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: rt, client_id: this.client.clientId }),
+        credentials: 'omit',
+        cache: 'no-store',
+        keepalive: true,
+      }).catch(() => {});
+      await Promise.race([revoked, new Promise((r) => setTimeout(r, 3000))]);
+    }
     if (this.client.logoutUrl) {
       const q = new URLSearchParams({ client_id: this.client.clientId, logout_uri: this.redirectUri });
       location.assign(`${this.client.logoutUrl}?${q}`);

@@ -5,6 +5,7 @@
 import { seg } from './api.js';
 import { authorRole } from './audience.js';
 import { files as messageFiles, picker as filePicker, sendable } from './attachments.js';
+import { keepDraft } from './drafts.js';
 import { roleName, timeEl } from './format.js';
 import {
   announce, createOnSubmit, errorBox, go, h, pager, replace, selectField, textField, validate,
@@ -97,6 +98,9 @@ export function messageChain({ api, path, data, item, onHeader }) {
     draw();
   });
   function draw() {
+    // A redraw (a reply arriving, a status changing) keeps the keyboard on
+    // the message it was on.
+    const focused = el.contains(document.activeElement) ? document.activeElement.closest('li.msg')?.id : '';
     replace(el, messages.map((m) => {
       const li = item(m);
       // attachments: the message's files, under its text.
@@ -104,6 +108,8 @@ export function messageChain({ api, path, data, item, onHeader }) {
       if (sentIds.has(m.id)) li.append(sentMark());
       return li;
     }));
+    const again = focused && document.getElementById(focused);
+    if (again) { again.setAttribute('tabindex', '-1'); again.focus(); }
     more.button.hidden = !cursor;
     if (pendingFocus && focusSent(pendingFocus)) pendingFocus = '';
   }
@@ -114,7 +120,32 @@ export function messageChain({ api, path, data, item, onHeader }) {
     /** add appends a message just sent, but only when the chain is
      * complete; otherwise the next page will bring it. */
     add(m) { if (m?.id) sentIds.add(m.id); if (!cursor) messages.push(m); },
+    /** reload reads the chain again, as many pages as are on screen (and
+     * what came since), and draws it in place: new messages and statuses.
+     * It returns the fresh header. */
+    async reload() {
+      const want = messages.length;
+      const first = await firstPage(api, path);
+      const fresh = [...(first.messages || [])];
+      let next = first.nextCursor || null;
+      while (next && fresh.length < want) {
+        const res = await api.get(path, { limit: CHAIN_PAGE, cursor: next });
+        fresh.push(...(res.messages || []));
+        next = res.nextCursor || null;
+      }
+      messages.splice(0, messages.length, ...fresh);
+      cursor = next;
+      draw();
+      return first.conversation;
+    },
   };
+}
+
+/** draftNote says a form holds words restored from an unsent draft. */
+function draftNote(draft) {
+  return draft.restored
+    ? h('p', { class: 'draft-note status-ok', role: 'status' }, 'Your unsent draft was restored. It is kept in this tab until you send it or sign out.')
+    : null;
 }
 
 /**
@@ -128,7 +159,8 @@ export function replyForm({ api, path, label, hint = '', sent, tools = null, say
   const send = h('button', { class: 'btn', type: 'submit' }, 'Send reply');
   const attach = filePicker(api, path); // attachments
   // tools(body), when given, adds helpers above the text (staff templates).
-  const form = h('form', { class: 'card', 'aria-label': 'Reply', novalidate: true }, box, tools ? tools(body) : null, body.el, attach.el, h('div', { class: 'actions' }, send));
+  const draft = keepDraft(`reply:${path}`, [body]);
+  const form = h('form', { class: 'card', 'aria-label': 'Reply', novalidate: true }, box, draftNote(draft), tools ? tools(body) : null, body.el, attach.el, h('div', { class: 'actions' }, send));
   createOnSubmit(form, {
     box,
     button: send,
@@ -137,6 +169,8 @@ export function replyForm({ api, path, label, hint = '', sent, tools = null, say
     create: (payload, key) => api.create(`${path}/messages`, payload, key),
     say,
     sent: async (res) => {
+      draft.clear();
+      form.querySelector('.draft-note')?.remove();
       await sent(res);
       body.reset();
       attach.reset();
@@ -173,9 +207,11 @@ export function composeForm({
   const subject = textField({ label: 'Subject', max: 200, name: 'subject' });
   const body = textField({ label: 'Message', max: 5000, multiline: true, rows: 8, name: 'body' });
   const send = h('button', { class: 'btn', type: 'submit' }, 'Send message');
+  const draft = keepDraft(`new:${path}`, [pool, subject, body]);
   const attach = filePicker(api, path); // attachments
   const form = h('form', { class: 'card', novalidate: true },
     box,
+    draftNote(draft),
     intro,
     pool.el, subject.el, tools ? tools(body, pool) : null, body.el, attach.el,
     h('div', { class: 'actions' }, send, actions));
@@ -191,6 +227,7 @@ export function composeForm({
     },
     create: (payload, key) => api.create(path, payload, key),
     sent: (res) => {
+      draft.clear();
       sent(res);
       // The conversation opens with focus on this first message, marked Sent.
       if (res.message?.id) { sentIds.add(res.message.id); pendingFocus = res.message.id; }

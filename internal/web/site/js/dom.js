@@ -2,7 +2,8 @@
 // subjects, bodies and names come from other people and may hold anything.
 
 const PROPS = new Set(['value', 'checked', 'disabled', 'selected', 'hidden', 'type', 'required']);
-const SAFE_HREF = /^(#|\/(?!\/)|https:\/\/|http:\/\/)/;
+// tel: only with a plain number, for the practice's phone.
+const SAFE_HREF = /^(#|\/(?!\/)|https:\/\/|http:\/\/|tel:\+?[0-9]+$)/;
 
 /**
  * h('p', {class: 'x', onclick: fn}, 'text', childNode) builds an element.

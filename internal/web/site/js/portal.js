@@ -1,6 +1,8 @@
 // The portal pages: Messages (per Current Patient), a conversation's whole
 // chain, Write Message, and Notifications (how the family is told a message
-// is waiting).
+// is waiting). A content-free summary, polled, puts each child's unread
+// count in the Current Patient control, the navigation and the title, and
+// brings the open list or conversation up to date in place.
 
 import { seg } from './api.js';
 import { audienceChip, careTeamChoice, isPrivate } from './audience.js';
@@ -9,19 +11,35 @@ import { downloadControls } from './download.js';
 import { birthDate, short } from './format.js';
 import { notificationsView } from './notifications.js';
 import {
-  announce, boot, errorBox, go, h, loadList, loadPage, pager, replace, Router, setWho, showError,
+  announce, boot, errorBox, go, h, keepFocus, loadList, loadPage, pager, Poller, replace, Router, setWho, showError,
 } from './ui.js';
 
 const PATIENT_KEY = 'pp.portal.patient';
+// The practice's name, phone and hours: public facts, kept for this tab so
+// the signed-out and session-expired screens can name the practice too.
+const PRACTICE_KEY = 'pp.portal.practice';
+// Families need news within minutes, not seconds; each poll is audited.
+const POLL_MS = 30_000;
 
 let api;
 let auth;
 const state = {
   patients: [],
   current: null,   // the Current Patient
-  unreadOf: {},    // patientId -> true when its first page has unread conversations
+  news: {},        // patientId -> {unread, unreadMessages, stamp} from GET /portal/summary
+  onNews: null,    // the open view's hook: (patientId) => bring it up to date
+  practice: cachedPractice(),
   pools: null,
 };
+
+function cachedPractice() {
+  try { return JSON.parse(sessionStorage.getItem(PRACTICE_KEY) || 'null'); } catch { return null; }
+}
+
+// Drawn before the first answer, so the header and the Current Patient
+// bar do not push the page down when it comes.
+drawPractice();
+reservePatientBar();
 
 boot({
   audience: 'portal',
@@ -32,31 +50,90 @@ boot({
   start,
 });
 
+/** phoneLink is the practice's number as a link a phone can call. */
+function phoneLink(phone) {
+  const digits = String(phone || '').replace(/[^0-9+]/g, '');
+  return digits ? h('a', { href: `tel:${digits}`, class: 'tel' }, phone) : null;
+}
+
 function emergencyNotice() {
+  const p = state.practice;
   return h('div', { class: 'notice emergency', role: 'note' },
     h('p', {}, h('strong', {}, 'Not for emergencies. '),
-      'Messages are read during office hours and may take a business day to answer. If your child needs urgent care, call 911 or go to the nearest emergency room.'));
+      p ? `${p.name} reads messages during office hours (${p.officeHours}), and an answer may take a business day. `
+        : 'Messages are read during office hours and may take a business day to answer. ',
+      p?.phone ? ['For a question that cannot wait, call ', phoneLink(p.phone), '. '] : null,
+      'If your child needs urgent care, call 911 or go to the nearest emergency room.'));
+}
+
+/** reservePatientBar keeps the Current Patient bar's place while the
+ * patients load, in a tab that holds a session. */
+function reservePatientBar() {
+  if (!sessionStorage.getItem('pp.portal.session')) return;
+  const line = document.getElementById('practice');
+  if (line && !state.practice) { line.hidden = false; line.classList.add('pending'); }
+  const bar = document.getElementById('patient-bar');
+  if (!bar || location.hash.startsWith('#/notifications')) return;
+  bar.hidden = false;
+  bar.classList.add('pending');
+}
+
+/** drawPractice names the practice in the header: name, phone, hours. */
+function drawPractice() {
+  const p = state.practice;
+  const el = document.getElementById('practice');
+  if (!el || !p) return;
+  replace(el, h('span', { class: 'name' }, p.name),
+    p.phone ? h('span', {}, 'Phone ', phoneLink(p.phone)) : null,
+    p.officeHours ? h('span', {}, `Office hours ${p.officeHours}`) : null);
+  el.hidden = false;
+  el.classList.remove('pending');
 }
 
 async function start(ctx) {
   api = ctx.api;
   auth = ctx.auth;
   setWho(auth.session()?.name || '');
-  const patients = await loadPage({ main: ctx.main, box: errorBox(), retry: () => location.reload() }, async () => (await api.get('/portal/patients')).items || []);
-  if (!patients) return;
-  state.patients = patients;
+  // The summary is news, not the page: without it the page still works.
+  const loaded = await loadPage({ main: ctx.main, box: errorBox(), retry: () => location.reload() }, () => Promise.all([
+    api.get('/portal/patients'),
+    api.get('/portal/summary').catch(() => null),
+  ]));
+  if (!loaded) {
+    document.getElementById('patient-bar').hidden = true;
+    if (!state.practice) document.getElementById('practice').hidden = true;
+    return;
+  }
+  const [list, summary] = loaded;
+  state.patients = list.items || [];
+  if (list.practice) {
+    state.practice = list.practice;
+    sessionStorage.setItem(PRACTICE_KEY, JSON.stringify(list.practice));
+  }
+  drawPractice();
+  if (!state.practice) document.getElementById('practice').hidden = true;
+  if (summary) applyNews(summary, { quiet: true });
   const notifications = notificationsView(() => api);
   if (!state.patients.length) {
+    document.getElementById('patient-bar').hidden = true;
     // Nothing to read or write yet, but the account's own settings work.
+    const p = state.practice;
     const none = () => replace(ctx.main, h('h1', {}, 'Messages'),
-      h('div', { class: 'notice' }, h('p', {}, 'No patients are linked to your account yet. Please call the office to have your child added.')));
+      h('div', { class: 'notice' }, h('p', {}, 'No patients are linked to your account yet. ',
+        p ? ['Please call ', p.name, p.phone ? [' at ', phoneLink(p.phone)] : null, p.officeHours ? ` (${p.officeHours})` : null, ' to have your child added.']
+          : 'Please call the office to have your child added.')),
+      emergencyNotice());
     new Router(ctx.main, { messages: none, notifications }, 'messages').render();
     return;
   }
+  // Right after signing in, the child with news comes first; a reload
+  // keeps the child the parent chose.
   const saved = sessionStorage.getItem(PATIENT_KEY);
-  state.current = state.patients.find((p) => p.id === saved) || state.patients[0];
+  const withNews = state.patients.find((p) => unreadOf(p.id) > 0);
+  state.current = (ctx.signedIn && withNews) || state.patients.find((p) => p.id === saved) || withNews || state.patients[0];
+  sessionStorage.setItem(PATIENT_KEY, state.current.id);
   drawPatientBar();
-  markUnreadSiblings();
+  new Poller(pollNews, { base: ctx.pollMs || POLL_MS }).start();
 
   // The Current Patient selector is for the screens about one child; the
   // account's notification settings cover them all.
@@ -91,6 +168,7 @@ function drawPatientBar() {
   if (!patientSelect) {
     const bar = document.getElementById('patient-bar');
     bar.hidden = false;
+    bar.classList.remove('pending');
     patientSelect = h('select', { id: 'current-patient' });
     patientSelect.addEventListener('change', () => {
       if (setCurrent(patientSelect.value)) {
@@ -101,8 +179,8 @@ function drawPatientBar() {
     replace(bar, h('div', { class: 'inner' }, h('label', { for: 'current-patient' }, 'Current patient'), patientSelect));
   }
   const opts = state.patients.map((p) => {
-    const news = state.unreadOf[p.id] && p.id !== state.current.id;
-    return h('option', { value: p.id, selected: p.id === state.current.id }, `${p.displayName}${news ? ' — new messages' : ''}`);
+    const n = unreadOf(p.id);
+    return h('option', { value: p.id, selected: p.id === state.current.id }, `${p.displayName}${n ? ` (${n} unread)` : ''}`);
   });
   const same = patientSelect.options.length === opts.length
     && opts.every((o, i) => patientSelect.options[i].textContent === o.textContent && patientSelect.options[i].value === o.value);
@@ -110,15 +188,63 @@ function drawPatientBar() {
   patientSelect.value = state.current.id;
 }
 
-/** markUnreadSiblings flags other linked patients with unread messages in
- * the selector, so a parent of two sees the sibling's news too. */
-async function markUnreadSiblings() {
-  const others = state.patients.filter((p) => p.id !== state.current.id);
-  const results = await Promise.allSettled(others.map((p) => api.get(`/portal/patients/${seg(p.id)}/conversations`, { limit: 20 })));
-  results.forEach((r, i) => {
-    if (r.status === 'fulfilled') state.unreadOf[others[i].id] = (r.value.items || []).some((c) => c.unread > 0);
-  });
-  if (Object.values(state.unreadOf).some(Boolean)) drawPatientBar();
+// ---- news ----------------------------------------------------------------------
+
+/** unreadOf is how many of a child's conversations hold unread messages. */
+const unreadOf = (pid) => state.news[pid]?.unread || 0;
+
+/** pollNews reads the summary: counts and times, no content. */
+async function pollNews() {
+  applyNews(await api.get('/portal/summary'));
+}
+
+/** refreshNews reads the summary after the family's own message, so that
+ * its own activity is not taken for news. */
+function refreshNews() {
+  api.get('/portal/summary').then((s) => applyNews(s, { quiet: true }), () => {});
+}
+
+/**
+ * applyNews takes a summary: it redraws the counts and, unless quiet, says
+ * when messages arrived and lets the open view catch up with each child
+ * whose conversations changed (a message, or the office reading one).
+ */
+function applyNews(s, { quiet = false } = {}) {
+  const changed = [];
+  let arrived = 0;
+  for (const n of s.patients || []) {
+    const stamp = `${n.latestActivityAt || ''}|${n.latestReadAt || ''}`;
+    const old = state.news[n.patientId];
+    if (old && old.stamp !== stamp) changed.push(n.patientId);
+    if (old) arrived += Math.max(0, n.unreadMessages - old.unreadMessages);
+    state.news[n.patientId] = { unread: n.unread, unreadMessages: n.unreadMessages, stamp };
+  }
+  drawCounts();
+  if (quiet) return;
+  if (arrived) announce(arrived === 1 ? 'A new message from the office.' : `${arrived} new messages from the office.`);
+  for (const pid of changed) state.onNews?.(pid);
+}
+
+/** readLocally counts a conversation the family just opened as read. */
+function readLocally(pid, messages) {
+  const n = state.news[pid];
+  if (!n) return;
+  n.unread = Math.max(0, n.unread - 1);
+  n.unreadMessages = Math.max(0, n.unreadMessages - messages);
+  drawCounts();
+}
+
+/** drawCounts puts the unread counts in the Current Patient control, the
+ * Messages link and the page title. */
+function drawCounts() {
+  const total = state.patients.reduce((sum, p) => sum + unreadOf(p.id), 0);
+  if (patientSelect) drawPatientBar();
+  const badge = document.getElementById('unread-badge');
+  if (badge) {
+    badge.hidden = total === 0;
+    badge.replaceChildren(String(total), h('span', { class: 'visually-hidden' }, ` unread ${total === 1 ? 'conversation' : 'conversations'}`));
+  }
+  document.title = `${total ? `(${total}) ` : ''}Messages${state.practice ? ` · ${state.practice.name}` : ''}`;
 }
 
 // ---- Messages -----------------------------------------------------------------
@@ -134,14 +260,6 @@ async function messagesView({ live }) {
   async function load(reset) {
     const res = await api.get(`/portal/patients/${seg(p.id)}/conversations`, { limit: 20, cursor: reset ? '' : cursor });
     const items = res.items || [];
-    if (reset) {
-      // Kept even when the user has already switched patient, so the
-      // selector still flags this one's news.
-      const news = items.some((c) => c.unread > 0);
-      const changed = Boolean(state.unreadOf[p.id]) !== news;
-      state.unreadOf[p.id] = news;
-      if (changed && p.id !== state.current.id) drawPatientBar();
-    }
     if (!live()) return;
     if (reset) list.replaceChildren();
     for (const c of items) list.append(item(c));
@@ -178,6 +296,12 @@ async function messagesView({ live }) {
       h('h2', { id: 'copy-h' }, 'Your copy'),
       h('p', {}, `Every message about ${p.displayName} you can read here: a page to read or print, or a FHIR file for other health apps.`),
       downloadControls(api, `/portal/patients/${seg(p.id)}`)));
+  // News about this child redraws the first page where it is, keeping
+  // the keyboard on the link it was on.
+  state.onNews = (pid) => {
+    if (!live() || pid !== p.id) return;
+    keepFocus(list, () => load(true)).catch(() => {});
+  };
   await loadList({ box, hide: [card] }, () => load(true));
 }
 
@@ -220,6 +344,10 @@ async function conversationView({ args: [pid, cid], live }) {
         if (res.conversation) conv = res.conversation;
         chain.add(res.message);
         chain.draw();
+        refreshNews();
+        // The chain again, for the status line the office's pace gives
+        // the new message ("Received by the nurse line · usually …").
+        keepFocus(chain.el, async () => { const c = await chain.reload(); if (live() && c) conv = c; }).catch(() => {});
       },
     });
   }
@@ -235,9 +363,22 @@ async function conversationView({ args: [pid, cid], live }) {
 
   // Opening the chain is reading it: tell the office. Not awaited, so the
   // screen is ready at once.
-  if (conv.unread > 0) {
-    api.post(`${path}/read`, {}).then(() => { state.unreadOf[pid] = false; }, (e) => showError(box, e));
-  }
+  const markRead = () => {
+    const n = conv.unread;
+    if (n > 0) api.post(`${path}/read`, {}).then(() => readLocally(pid, n), (e) => showError(box, e));
+  };
+  markRead();
+
+  // A reply from the office, or the office reading the family's message,
+  // is drawn in place; the reply being typed stays as it is.
+  state.onNews = async (npid) => {
+    if (!live() || npid !== pid) return;
+    let fresh = null;
+    await keepFocus(chain.el, async () => { fresh = await chain.reload(); }).catch(() => {});
+    if (!fresh || !live()) return;
+    conv = fresh;
+    markRead();
+  };
 }
 
 // ---- Write Message ------------------------------------------------------------

@@ -8,7 +8,7 @@ import { familyCard } from './family.js';
 import { at, birthDate, duration, roleName, short, timeEl, turnName, when } from './format.js';
 import { myTemplatesView, templatePicker } from './templates.js';
 import {
-  announce, attempt, boot, busy, checkField, errorBox, h, loadList, loadPage, markField, pager, Poller,
+  announce, attempt, boot, busy, checkField, errorBox, h, keepFocus, loadList, loadPage, markField, pager, Poller,
   replace, Router, selectField, setWho, showError, textField, validate,
 } from './ui.js';
 
@@ -25,6 +25,7 @@ const state = {
   baseline: null,    // latestActivityAt (ms) when the inbox list was last loaded
   newCount: 0,       // the badge's number; 0 hides it
   onSummary: null,   // set while the inbox is on screen
+  onFamilyRead: null, // set while a conversation is on screen
   reloadInbox: null, // set while the inbox is on screen
   lastSearch: null,  // {query, items}: kept in memory only, never in the URL
 };
@@ -80,7 +81,7 @@ async function start(ctx) {
     }
   });
   router.render();
-  new Poller(pollSummary, { base: POLL_MS }).start();
+  new Poller(pollSummary, { base: ctx.pollMs || POLL_MS }).start();
 }
 
 // ---- inbox ----------------------------------------------------------------
@@ -121,7 +122,9 @@ const latestOf = (s) => ms(s?.latestActivityAt);
 /** applySummary shows a summary: the badge when activity is newer than the
  * list on screen, and the counts when the inbox is showing. */
 function applySummary(s) {
+  const before = state.summary;
   state.summary = s;
+  if (before && ms(s.latestFamilyReadAt) > ms(before.latestFamilyReadAt)) state.onFamilyRead?.();
   if (state.baseline === null) state.baseline = latestOf(s);
   const fresh = latestOf(s) > state.baseline;
   setNewCount(fresh ? s.unread || 0 : 0);
@@ -395,6 +398,22 @@ async function conversationView({ args: [pid, cid], live }) {
     return h('p', { class: `receipt${read ? ' read' : ''}` },
       read ? `Read by family · ${when(conv.portalReadAt)}` : 'Not yet read by family');
   }
+
+  // A family reading the conversation while it is open here: the summary's
+  // newest family read moves, and the receipts are redrawn in place. Only
+  // the read time is taken from the fresh header, so a change made here
+  // still names the version this page shows.
+  state.onFamilyRead = async () => {
+    if (!live()) { state.onFamilyRead = null; return; }
+    const d = await firstPage(api, path).catch(() => null);
+    const readAt = d?.conversation?.portalReadAt;
+    if (!live() || !readAt || readAt === conv.portalReadAt) return;
+    conv.portalReadAt = readAt;
+    await keepFocus(chainArea, () => chain.draw());
+    const dd = document.getElementById('family-read');
+    if (dd) replace(dd, timeEl(readAt));
+    announce('The family has read this conversation.');
+  };
 
   let chain;
   function useChain(d) {

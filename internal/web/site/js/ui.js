@@ -5,6 +5,7 @@
 import { h, replace, append, id, chars } from './dom.js';
 import { Auth } from './auth.js';
 import { Api, Submission } from './api.js';
+import { clearDrafts, useDrafts } from './drafts.js';
 
 async function loadConfig() {
   const res = await fetch('/config.json', { cache: 'no-store', credentials: 'omit' });
@@ -25,11 +26,18 @@ export function announce(text) {
 
 /**
  * boot loads config.json, finishes a sign-in return if this is one, and
- * either shows the signed-out screen or calls start({api, auth, main}).
+ * either shows the signed-out screen or calls start({api, auth, main,
+ * signedIn, pollMs}); signedIn is true when this page load completed a
+ * sign-in, and pollMs (0: the page's own pace) comes from config.json.
  */
 export async function boot({ audience, appName, intro, start }) {
   const main = $('#main');
   $('.skip-link')?.addEventListener('click', (e) => { e.preventDefault(); main.focus(); });
+  // A tab that holds a session draws its signed-in frame (navigation, name,
+  // Sign out) at once, before config.json and the API answer, so nothing
+  // moves under the reader when they do; a session found invalid takes it
+  // away again.
+  const frame = signedInFrame(audience, true);
 
   let cfg;
   try {
@@ -43,14 +51,18 @@ export async function boot({ audience, appName, intro, start }) {
 
   let error = '';
   const hadSession = Boolean(auth.session());
+  let signedIn = false;
   try {
-    await auth.completeSignIn();
+    signedIn = (await auth.completeSignIn()) !== null;
   } catch (e) {
     error = e.message;
   }
-  if (!auth.accessToken()) {
+  // A token that ran out while the tab was closed or asleep is renewed
+  // silently when the refresh token still can.
+  if (!(await auth.validToken())) {
     const expired = hadSession && !error;
     sessionStorage.removeItem(auth.sessionKey);
+    if (frame) signedInFrame(audience, false);
     signedOutScreen(main, auth, { appName, intro, error, expired, signedOut: auth.justSignedOut() });
     return;
   }
@@ -61,12 +73,14 @@ export async function boot({ audience, appName, intro, start }) {
     if (!dialog.open) dialog.showModal();
   };
   auth.watchExpiry();
+  useDrafts(audience, auth.session()?.sub || '');
+  auth.onSignOut = () => clearDrafts(audience);
 
   const signOut = $('#sign-out');
   signOut.hidden = false;
   signOut.addEventListener('click', () => auth.signOut());
   $('#nav').hidden = false;
-  await start({ api, auth, main });
+  await start({ api, auth, main, signedIn, pollMs: (Number(cfg.pollSeconds) || 0) * 1000 });
 }
 
 /** startSignIn leaves for the issuer, or says why it cannot: PKCE needs
@@ -77,6 +91,20 @@ function startSignIn(auth, returnTo, box) {
       ? 'Sign-in could not start. Reload the page and try again.'
       : 'Sign-in needs a secure connection. Open this page over https (or on localhost).';
   });
+}
+
+/** signedInFrame shows (or hides) the navigation, the user's name and
+ * Sign out; it returns whether a session was stored to show it for. */
+function signedInFrame(audience, show) {
+  let s = null;
+  try { s = JSON.parse(sessionStorage.getItem(`pp.${audience}.session`) || 'null'); } catch { /* none */ }
+  if (show && !s?.accessToken) return false;
+  $('#nav').hidden = !show;
+  $('#sign-out').hidden = !show;
+  if (!show && $('#patient-bar')) $('#patient-bar').hidden = true;
+  if (!show && $('#practice.pending')) $('#practice').hidden = true;
+  setWho(show ? s.name || '' : '');
+  return true;
 }
 
 function signedOutScreen(main, auth, { appName, intro, error, expired, signedOut }) {
@@ -369,6 +397,25 @@ export class Router {
   }
 }
 
+/**
+ * keepFocus runs fn, which redraws container, and puts the keyboard back on
+ * the element it was on there (found again by its ID or link), so that a
+ * refresh from the network never throws a reader back to the top.
+ */
+export async function keepFocus(container, fn) {
+  const el = document.activeElement;
+  const inside = el && el !== container && container.contains(el);
+  const href = inside && el.getAttribute('href');
+  const owner = inside ? el.closest('[id]') : null;
+  await fn();
+  if (!inside || container.contains(el)) return;
+  const again = (href && [...container.querySelectorAll('a[href]')].find((a) => a.getAttribute('href') === href))
+    || (owner && owner.id && document.getElementById(owner.id));
+  if (!again) return;
+  if (!again.matches('a[href], button, input, select, textarea, [tabindex]')) again.setAttribute('tabindex', '-1');
+  again.focus();
+}
+
 /** go navigates to a route; rendering happens on hashchange. */
 export function go(hash) {
   if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));
@@ -414,7 +461,9 @@ export class Poller {
 
   async tick() {
     if (this.stopped) return;
-    if (document.hidden) { this.missed = true; return; }
+    // A hidden tab skips the request but keeps its pace, so polling goes
+    // on even if the browser never says the tab is visible again.
+    if (document.hidden) { this.missed = true; this.schedule(); return; }
     try {
       await this.fn();
       this.delay = this.base;
