@@ -134,6 +134,16 @@ func TestAttachPhotoToReply(t *testing.T) {
 	staff.typeInto(staff.fieldByLabel("Reply"), "The care plan is attached.")
 	staff.clickText("main button", "Send reply")
 	staff.waitFor("the PDF in the chain", `() => document.querySelector('.chain button[aria-label="Download care plan.pdf"]')`)
+	// The redraw after sending kept the photo's thumbnail: one link asked for.
+	thumbLinks := 0
+	for _, r := range staff.apiRequests() {
+		if strings.Contains(r.URL, "variant=thumbnail") {
+			thumbLinks++
+		}
+	}
+	if thumbLinks != 1 || !js[bool](staff, `(n) => Boolean((`+thumb+`)(n))`, "rash on arm.jpg") {
+		staff.fail("after the redraw: %d thumbnail links asked for, want 1, and the thumbnail shown", thumbLinks)
+	}
 	staff.assertClean()
 
 	parent.do(chromedp.Reload()) // the family opens the conversation again

@@ -239,6 +239,9 @@ function open(url) {
   a.remove();
 }
 
+/** loaded are the thumbnails shown, by attachment ID. */
+const loaded = new Map();
+
 /** thumbs loads an image's thumbnail when it scrolls into view: links
  * last a minute, so none is asked for before it is shown. */
 const thumbs = typeof IntersectionObserver === 'function'
@@ -287,10 +290,13 @@ export function files(api, path, m) {
         }
       },
     }, 'Download');
-    const thumb = ref.thumbnail && ref.contentType.startsWith('image/')
+    // A thumbnail already shown moves to the redrawn chain as it is, so
+    // a redraw (a reply, the chain's refresh) asks for no link again.
+    const kept = loaded.get(ref.id);
+    const thumb = kept || (ref.thumbnail && ref.contentType.startsWith('image/')
       ? h('img', { class: 'thumb', alt: ref.name })
-      : null;
-    if (thumb) {
+      : null);
+    if (thumb && !kept) {
       const load = async () => {
         try {
           const got = await link(api, path, ref, 'thumbnail');
@@ -299,6 +305,7 @@ export function files(api, path, m) {
         } catch { /* the name and Download stay; no thumbnail is no loss */ }
       };
       thumb.addEventListener('needed', load, { once: true });
+      thumb.addEventListener('load', () => loaded.set(ref.id, thumb), { once: true });
       // A link that expired before the image loaded: ask once for a fresh one.
       thumb.addEventListener('error', () => { links.delete(`${ref.id} thumbnail`); load(); }, { once: true });
       // Observed once it is in the document (the chain draws it next).
