@@ -95,10 +95,25 @@ func (m *messaging) apiOrigin() string {
 	return "https://*.execute-api." + *m.stack.Region() + "." + *m.stack.UrlSuffix()
 }
 
+// bucketOrigin is the origin of the attachment buckets' presigned URLs
+// (virtual-hosted: <bucket>.s3.<region>.<suffix>), as a wildcard over the
+// region's buckets for the same reason as apiOrigin: each bucket's CORS
+// rule names the distribution's domain, so the distribution's CSP cannot
+// name the bucket. Only this region's S3, over HTTPS.
+func (m *messaging) bucketOrigin() string {
+	return "https://*.s3." + *m.stack.Region() + "." + *m.stack.UrlSuffix()
+}
+
 // ContentSecurityPolicy is the site's CSP: web.CSP with the API and the two
-// hosted UI domains (token endpoint) as the origins the pages call.
+// hosted UI domains (token endpoint) as the origins the pages call, the
+// upload bucket for the files they post, and the chart bucket for
+// thumbnails.
 func (m *messaging) contentSecurityPolicy() string {
-	return web.CSP(m.apiOrigin(), *m.pools[routes.Portal].baseURL, *m.pools[routes.Staff].baseURL)
+	return web.CSP(web.Origins{
+		Connect: []string{m.apiOrigin(), *m.pools[routes.Portal].baseURL, *m.pools[routes.Staff].baseURL},
+		Uploads: m.bucketOrigin(),
+		Files:   m.bucketOrigin(),
+	})
 }
 
 // ResponseHeaders maps web.SecurityHeaders onto CloudFront's response

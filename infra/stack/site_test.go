@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -262,7 +263,7 @@ func TestResponseHeadersPolicyIsTheLocalServersHeaders(t *testing.T) {
 	}
 	// THEN every header the local server sends is there with the same value
 	// (the CSP is compared by its directives: its origins are tokens here)
-	want := web.SecurityHeaders(web.CSP("https://api", "https://auth"))
+	want := web.SecurityHeaders(web.CSP(web.Origins{Connect: []string{"https://api", "https://auth"}, Uploads: "https://up", Files: "https://files"}))
 	if !slices.Equal(sortedKeys(got), sortedKeys(want)) {
 		t.Errorf("headers %v, want %v", sortedKeys(got), sortedKeys(want))
 	}
@@ -296,11 +297,21 @@ func TestResponseHeadersPolicyIsTheLocalServersHeaders(t *testing.T) {
 	if !strings.Contains(csp, "https://"+testAPIDomain) || !strings.Contains(csp, ".amazoncognito.com") {
 		t.Errorf("CSP connect-src misses the API or Cognito: %s", csp)
 	}
+	// AND it lets them post files to S3 and show thumbnails from it, and
+	// reach no other origin for images
+	for _, d := range []string{"connect-src", "img-src"} {
+		if !regexp.MustCompile(d + ` [^;]*https://\*\.s3\.`).MatchString(csp) {
+			t.Errorf("CSP %s misses the attachment buckets: %s", d, csp)
+		}
+	}
+	if !regexp.MustCompile(`img-src 'self' data: https://\*\.s3\.[^ ;]+;`).MatchString(csp) {
+		t.Errorf("CSP img-src allows more than the chart bucket: %s", csp)
+	}
 }
 
 func TestResponseHeadersMapping(t *testing.T) {
 	// GIVEN the local server's headers WHEN mapped THEN nothing is dropped
-	sec, custom, err := stack.ResponseHeaders(web.SecurityHeaders(web.CSP("https://api.example.org")))
+	sec, custom, err := stack.ResponseHeaders(web.SecurityHeaders(web.CSP(web.Origins{Connect: []string{"https://api.example.org"}})))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -230,7 +230,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		Portal:      client(string(routes.Portal)),
 		Staff:       client(string(routes.Staff)),
 		PollSeconds: opts.PollSeconds,
-	}, web.CSP(s.APIURL, s.IssuerURL))
+	}, web.CSP(web.Origins{Connect: []string{s.APIURL, s.IssuerURL}, Uploads: s.Files.S3.Endpoint(), Files: s.Files.S3.Endpoint()}))
 
 	if opts.Notify != nil {
 		if s.Notifications, err = s.startNotifications(ctx, *opts.Notify, s.Store, endpoint, tables.Messages, log); err != nil {

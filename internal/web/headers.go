@@ -14,19 +14,40 @@ const SiteDir = "internal/web/site"
 // stack outputs; the dev server generates it.
 const ConfigFile = "config.json"
 
-// CSP returns the Content-Security-Policy for the pages. connectSrc lists the
-// origins the pages call: the API and the token endpoints. No inline script,
+// Origins are the origins besides the pages' own that the CSP names, each
+// for what the pages do with it and nothing more.
+type Origins struct {
+	// Connect are the origins the pages fetch from: the API and the token
+	// endpoints (also the targets of the sign-in forms).
+	Connect []string
+	// Uploads is the upload bucket's origin: files are posted there
+	// (XMLHttpRequest, connect-src), never read from it.
+	Uploads string
+	// Files is the chart bucket's origin: thumbnails load from it as
+	// images (img-src). Downloads are navigations, which the CSP does not
+	// govern.
+	Files string
+}
+
+// CSP returns the Content-Security-Policy for the pages. No inline script,
 // no eval, no framing, no plugins.
-func CSP(connectSrc ...string) string {
-	connect := append([]string{"'self'"}, connectSrc...)
+func CSP(o Origins) string {
+	connect := append([]string{"'self'"}, o.Connect...)
+	if o.Uploads != "" {
+		connect = append(connect, o.Uploads)
+	}
+	img := []string{"'self'", "data:"}
+	if o.Files != "" {
+		img = append(img, o.Files)
+	}
 	return strings.Join([]string{
 		"default-src 'none'",
 		"script-src 'self'",
 		"style-src 'self'",
-		"img-src 'self' data:",
+		"img-src " + strings.Join(img, " "),
 		"font-src 'self'",
 		"connect-src " + strings.Join(connect, " "),
-		"form-action 'self' " + strings.Join(connectSrc, " "),
+		"form-action 'self' " + strings.Join(o.Connect, " "),
 		"manifest-src 'self'",
 		"object-src 'none'",
 		"base-uri 'none'",

@@ -76,7 +76,7 @@ func serve(t *testing.T, h http.Handler, method, target string) *http.Response {
 
 func TestSiteHandler(t *testing.T) {
 	dir, _ := siteFixture(t)
-	csp := CSP(testConfig.ConnectOrigins()...)
+	csp := CSP(Origins{Connect: testConfig.ConnectOrigins()})
 	h := NewSiteHandler(dir, testConfig, csp)
 
 	tests := []struct {
@@ -135,7 +135,7 @@ func TestSiteHandler(t *testing.T) {
 
 func TestSiteHandlerConfig(t *testing.T) {
 	dir, _ := siteFixture(t)
-	res := serve(t, NewSiteHandler(dir, testConfig, CSP()), "GET", "/config.json")
+	res := serve(t, NewSiteHandler(dir, testConfig, CSP(Origins{})), "GET", "/config.json")
 	if got, want := res.Header.Get("Cache-Control"), "no-store"; got != want {
 		t.Errorf("Cache-Control = %q, want %q", got, want)
 	}
@@ -173,9 +173,27 @@ func TestConnectOrigins(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("ConnectOrigins = %v, want %v", got, want)
 	}
-	csp := CSP(got...)
+	csp := CSP(Origins{Connect: got})
 	if !strings.Contains(csp, "connect-src 'self' http://127.0.0.1:9002 http://127.0.0.1:9003;") {
 		t.Errorf("CSP connect-src wrong: %s", csp)
+	}
+}
+
+// TestCSPFileOrigins: the upload bucket may be posted to and the chart
+// bucket may serve images, each for that alone.
+func TestCSPFileOrigins(t *testing.T) {
+	csp := CSP(Origins{Connect: []string{"https://api"}, Uploads: "https://up", Files: "https://files"})
+	for _, want := range []string{
+		"connect-src 'self' https://api https://up;",
+		"img-src 'self' data: https://files;",
+		"form-action 'self' https://api;",
+	} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP lacks %q: %s", want, csp)
+		}
+	}
+	if strings.Count(csp, "https://up") != 1 || strings.Count(csp, "https://files") != 1 {
+		t.Errorf("a bucket's origin is allowed for more than its use: %s", csp)
 	}
 }
 
@@ -274,7 +292,7 @@ var hostilePaths = []string{
 
 func TestSiteRedirectsNeverLeaveTheSite(t *testing.T) {
 	dir, _ := siteFixture(t)
-	h := NewSiteHandler(dir, testConfig, CSP())
+	h := NewSiteHandler(dir, testConfig, CSP(Origins{}))
 	const base = "http://site.test/"
 	for _, p := range hostilePaths {
 		// GIVEN a hostile path, both as the decoded path a server sees and,

@@ -4,6 +4,7 @@
 
 import { seg } from './api.js';
 import { authorRole } from './audience.js';
+import { files as messageFiles, picker as filePicker, sendable } from './attachments.js';
 import { keepDraft } from './drafts.js';
 import { roleName, timeEl } from './format.js';
 import {
@@ -102,6 +103,8 @@ export function messageChain({ api, path, data, item, onHeader }) {
     const focused = el.contains(document.activeElement) ? document.activeElement.closest('li.msg')?.id : '';
     replace(el, messages.map((m) => {
       const li = item(m);
+      // attachments: the message's files, under its text.
+      li.querySelector('.body')?.after(messageFiles(api, path, m) || '');
       if (sentIds.has(m.id)) li.append(sentMark());
       return li;
     }));
@@ -154,14 +157,15 @@ export function replyForm({ api, path, label, hint = '', sent, tools = null, say
   const body = textField({ label, max: 5000, multiline: true, name: 'body', hint });
   const box = errorBox();
   const send = h('button', { class: 'btn', type: 'submit' }, 'Send reply');
+  const attach = filePicker(api, path); // attachments
   // tools(body), when given, adds helpers above the text (staff templates).
   const draft = keepDraft(`reply:${path}`, [body]);
-  const form = h('form', { class: 'card', 'aria-label': 'Reply', novalidate: true }, box, draftNote(draft), tools ? tools(body) : null, body.el, h('div', { class: 'actions' }, send));
+  const form = h('form', { class: 'card', 'aria-label': 'Reply', novalidate: true }, box, draftNote(draft), tools ? tools(body) : null, body.el, attach.el, h('div', { class: 'actions' }, send));
   createOnSubmit(form, {
     box,
     button: send,
     fields: [body],
-    payload: () => (validate(box, [body]) ? { body: body.value() } : null),
+    payload: () => (validate(box, [body]) && sendable(box, attach) ? { body: body.value(), ...attach.payload() } : null),
     create: (payload, key) => api.create(`${path}/messages`, payload, key),
     say,
     sent: async (res) => {
@@ -169,6 +173,7 @@ export function replyForm({ api, path, label, hint = '', sent, tools = null, say
       form.querySelector('.draft-note')?.remove();
       await sent(res);
       body.reset();
+      attach.reset();
       // Focus goes to the new message, marked Sent; when it is on a page
       // not loaded yet, the status says where it is.
       if (focusSent(res.message?.id)) {
@@ -203,11 +208,12 @@ export function composeForm({
   const body = textField({ label: 'Message', max: 5000, multiline: true, rows: 8, name: 'body' });
   const send = h('button', { class: 'btn', type: 'submit' }, 'Send message');
   const draft = keepDraft(`new:${path}`, [pool, subject, body]);
+  const attach = filePicker(api, path); // attachments
   const form = h('form', { class: 'card', novalidate: true },
     box,
     draftNote(draft),
     intro,
-    pool.el, subject.el, tools ? tools(body, pool) : null, body.el,
+    pool.el, subject.el, tools ? tools(body, pool) : null, body.el, attach.el,
     h('div', { class: 'actions' }, send, actions));
   const fields = [pool, subject, body];
   createOnSubmit(form, {
@@ -216,8 +222,8 @@ export function composeForm({
     fields,
     payload: () => {
       const extra = to(form);
-      if (!extra || !validate(box, fields)) return null;
-      return { ...extra, poolId: pool.select.value, subject: subject.value().trim(), body: body.value() };
+      if (!extra || !validate(box, fields) || !sendable(box, attach)) return null;
+      return { ...extra, poolId: pool.select.value, subject: subject.value().trim(), body: body.value(), ...attach.payload() };
     },
     create: (payload, key) => api.create(path, payload, key),
     sent: (res) => {
