@@ -34,7 +34,7 @@ var over = map[string]int64{
 	// The two functions that link the S3 client (about 1.7 MB of
 	// generated code with its presigner and checksums); attach-process
 	// also links the image codecs. Only these import package
-	// lambdaapp/blobs. Each is about 9.8 MB.
+	// lambdaapp/blobs. Each is about 8.9 MB.
 	"attachments":    11 << 20,
 	"attach-process": 11 << 20,
 	// get-conversation also serves the family's download and the staff
