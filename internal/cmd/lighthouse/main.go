@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/pedsportal/messaging/internal/devstack"
+	"github.com/pedsportal/messaging/internal/localdev/childproc"
 	"github.com/pedsportal/messaging/internal/seed"
 )
 
@@ -46,7 +47,7 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	root, err := moduleRoot()
+	root, err := childproc.RepoRoot(".")
 	if err != nil {
 		return err
 	}
@@ -113,21 +114,4 @@ func chromium() (string, error) {
 		return p, nil
 	}
 	return "", errors.New("chromium is not installed: run `make tools`, which installs Debian's chromium with apt")
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
