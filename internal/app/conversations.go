@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -473,8 +474,9 @@ func (a *App) grant(ctx context.Context, c *Call, patientID string, extra authz.
 
 // grantAlongside is grant with data read concurrently with the access
 // read, naming the audiences authz.PreAudiences allows before the
-// decision. The data is the caller's to use only when the grant reaches
-// what it read. err is the access error, dataErr the data's.
+// decision; when the grant reaches other audiences, the data is read again
+// with exactly those, so what it returns is always the grant's. err is the
+// access error, dataErr the data's.
 func grantAlongside[T any](ctx context.Context, a *App, c *Call, patientID string, extra authz.Extra, data func(context.Context, []domain.Audience) (T, error)) (g *authz.Grant, val T, err, dataErr error) {
 	q, err := authz.PatientQuery(c.Principal, patientID, extra)
 	if err != nil {
@@ -487,8 +489,16 @@ func grantAlongside[T any](ctx context.Context, a *App, c *Call, patientID strin
 	if err != nil {
 		return nil, val, err, dataErr
 	}
-	g, err = a.decide(ctx, c, patientID, extra, f)
-	return g, val, err, dataErr
+	if g, err = a.decide(ctx, c, patientID, extra, f); err != nil {
+		return nil, val, err, dataErr
+	}
+	if !slices.Equal(g.Audiences, pre) {
+		// The decision reaches other audiences than the data read could
+		// name (the patient's own account, on its first request here):
+		// read again, naming exactly those.
+		val, dataErr = data(ctx, g.Audiences)
+	}
+	return g, val, nil, dataErr
 }
 
 // decide decides access from the facts f of the access read.

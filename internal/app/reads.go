@@ -70,29 +70,10 @@ func (a *App) ReadConversation(ctx context.Context, c *Call, patientID, convID s
 // account's first request to a container only.
 func readPatient[T any](ctx context.Context, a *App, c *Call, patientID string, extra authz.Extra, conversation bool, data func(context.Context, []domain.Audience) (T, error)) (T, *authz.Grant, error) {
 	var zero T
-	q, err := authz.PatientQuery(c.Principal, patientID, extra)
+	g, val, err, dataErr := grantAlongside(ctx, a, c, patientID, extra, data)
 	if err != nil {
 		return zero, nil, err
 	}
-	pre := a.preAudiences(c.Principal, patientID)
-	q.Reach(pre)
-	facts, val, accErr, dataErr := both(ctx, func(ctx context.Context) (*authz.Facts, error) { return a.repo.LoadAccess(ctx, q) },
-		func(ctx context.Context) (T, error) { return data(ctx, pre) })
-	if accErr != nil {
-		return zero, nil, accErr
-	}
-	c.read(facts)
-	g, err := authz.DecidePatient(c.Principal, patientID, extra, facts)
-	a.rememberAccount(c.Principal, patientID, g)
-	if err != nil {
-		return zero, nil, err
-	}
-	if !slices.Equal(g.Audiences, pre) {
-		if val, dataErr, err = rereadReaching(ctx, a, g, extra, data); err != nil {
-			return zero, nil, err
-		}
-	}
-	c.granted(g)
 	if dataErr != nil {
 		return zero, nil, dataErr
 	}
@@ -103,27 +84,6 @@ func readPatient[T any](ctx context.Context, a *App, c *Call, patientID string, 
 		return zero, nil, err
 	}
 	return val, g, nil
-}
-
-// rereadReaching reads data again for g's audiences and, when the
-// conversation extra names is still pending (authz.Grant.ConversationPending),
-// its header from the confidential partition at the same time, then
-// admits it. err is the access error; dataErr the data's.
-func rereadReaching[T any](ctx context.Context, a *App, g *authz.Grant, extra authz.Extra, data func(context.Context, []domain.Audience) (T, error)) (val T, dataErr, err error) {
-	if !g.ConversationPending {
-		val, dataErr = data(ctx, g.Audiences)
-		return val, dataErr, nil
-	}
-	q, err := authz.ConfidentialQuery(g, extra.ConversationID)
-	if err != nil {
-		return val, nil, err
-	}
-	facts, val, accErr, dataErr := both(ctx, func(ctx context.Context) (*authz.Facts, error) { return a.repo.LoadAccess(ctx, q) },
-		func(ctx context.Context) (T, error) { return data(ctx, g.Audiences) })
-	if accErr != nil {
-		return val, nil, accErr
-	}
-	return val, dataErr, g.Admit(facts.Conversation)
 }
 
 // Inbox lists the practice's conversations across patients, newest
