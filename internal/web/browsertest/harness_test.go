@@ -345,6 +345,21 @@ func (b *tab) clickFound(finder string, args ...any) {
 	b.do(chromedp.MouseClickXY(p.X, p.Y))
 }
 
+// openFromNav clicks the navigation link text right after sign-in and, if
+// the page was still starting and the address did not move to hash, clicks
+// again, as a person would when a first tap is lost.
+func (b *tab) openFromNav(text, hash string) {
+	b.t.Helper()
+	for try := 0; try < 3; try++ {
+		b.clickText("#nav a", text)
+		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if js[bool](b, `(h) => location.hash === h`, hash) {
+				return
+			}
+		}
+	}
+}
+
 // typeInto focuses the field and types v with key events, as a person does.
 func (b *tab) typeInto(css, v string) {
 	b.t.Helper()

@@ -193,7 +193,7 @@ func TestPracticeIdentity(t *testing.T) {
 
 	p := newTab(t, "parent.chen")
 	p.signIn("portal", "parent.chen")
-	p.clickText("#nav a", "Write Message")
+	p.openFromNav("Write Message", "#/write")
 	p.waitText("main h1", "Write Message")
 	for _, want := range []string{name + " reads messages during office hours (" + hours + ")", seed.NurseLine, "call 911"} {
 		p.waitText("main .notice.emergency", want)

@@ -123,7 +123,7 @@ func TestSilentRenewal(t *testing.T) {
 func TestDraftsKept(t *testing.T) {
 	b := newTab(t, "parent.chen")
 	b.signIn("portal", "parent.chen")
-	b.clickText("#nav a", "Write Message")
+	b.openFromNav("Write Message", "#/write")
 	b.waitText("main h1", "Write Message")
 	subject, body := "Draft kept "+runID, "Lily has had a cough for three days. "+runID
 	b.choose(b.fieldByLabel("To"), "Nurse line")
