@@ -71,20 +71,37 @@ func replayed(reason types.CancellationReason, idem app.Idempotency) (app.Writte
 }
 
 func (s *Store) capUpdate(patientID string, c app.DailyCap) (types.TransactWriteItem, error) {
-	update := expression.Add(expression.Name(aCount), expression.Value(1)).
-		Set(expression.Name(schema.AttrExpiresAt), expression.Value(c.ResetAt.Add(IdempotencyTTL).Unix()))
-	cond := expression.AttributeNotExists(expression.Name(aCount)).
-		Or(expression.Name(aCount).LessThan(expression.Value(c.Limit)))
-	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
+	fill := make(filling, capSlots)
+	x, err := capExprs.get(struct{}{}, capCount(c, fill))
 	if err != nil {
 		return types.TransactWriteItem{}, fmt.Errorf("build counter update: %w", err)
 	}
 	return types.TransactWriteItem{Update: &types.Update{
 		TableName: aws.String(s.tables.Idempotency), Key: counterKey(patientID, c.CallerID, c.Day).av(),
-		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		UpdateExpression: x.update, ConditionExpression: x.cond,
+		ExpressionAttributeNames: x.names, ExpressionAttributeValues: x.values(fill),
 	}}, nil
 }
+
+// capCount assembles the daily counter's update with values from b.
+func capCount(c app.DailyCap, b binder) expression.Builder {
+	update := expression.Add(expression.Name(aCount), b.val(cOne, 1)).
+		Set(expression.Name(schema.AttrExpiresAt), b.val(cExpires, c.ResetAt.Add(IdempotencyTTL).Unix()))
+	cond := expression.AttributeNotExists(expression.Name(aCount)).
+		Or(expression.Name(aCount).LessThan(b.val(cLimit, c.Limit)))
+	return expression.NewBuilder().WithUpdate(update).WithCondition(cond)
+}
+
+// The slots of the daily counter's update.
+const (
+	cOne slot = iota
+	cExpires
+	cLimit
+	capSlots
+)
+
+// capExprs holds the daily counter's update, which has one shape.
+var capExprs shapes[struct{}]
 
 func capReached(c app.DailyCap, now time.Time) error {
 	return &domain.Error{

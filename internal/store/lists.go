@@ -20,19 +20,19 @@ import (
 	"github.com/pedsportal/messaging/internal/schema"
 )
 
-func filterCondition(f app.ConversationFilter) (expression.ConditionBuilder, bool) {
+func filterCondition(f app.ConversationFilter, b binder) (expression.ConditionBuilder, bool) {
 	var conds []expression.ConditionBuilder
 	if f.Status != "" {
-		conds = append(conds, expression.Name(aStatus).Equal(expression.Value(f.Status)))
+		conds = append(conds, expression.Name(aStatus).Equal(b.val(qStatus, string(f.Status))))
 	}
 	if f.PoolID != "" {
-		conds = append(conds, expression.Name(aPoolID).Equal(expression.Value(f.PoolID)))
+		conds = append(conds, expression.Name(aPoolID).Equal(b.val(qPool, f.PoolID)))
 	}
 	if f.AssigneeID != "" {
-		conds = append(conds, expression.Name(aAssigneeID).Equal(expression.Value(f.AssigneeID)))
+		conds = append(conds, expression.Name(aAssigneeID).Equal(b.val(qAssignee, f.AssigneeID)))
 	}
 	if f.UnreadOnly {
-		conds = append(conds, expression.Name(aStaffUnread).GreaterThan(expression.Value(0)))
+		conds = append(conds, expression.Name(aStaffUnread).GreaterThan(b.val(qZero, 0)))
 	}
 	switch len(conds) {
 	case 0:
@@ -42,6 +42,37 @@ func filterCondition(f app.ConversationFilter) (expression.ConditionBuilder, boo
 	default:
 		return expression.And(conds[0], conds[1], conds[2:]...), true
 	}
+}
+
+// The slots of a list's query.
+const (
+	qKey slot = iota
+	qStatus
+	qPool
+	qAssignee
+	qZero
+	querySlots
+)
+
+// queryShape is what decides the text of a list's query: the partition
+// key's attribute and which filters it has.
+type queryShape struct {
+	key                            string
+	status, pool, assignee, unread bool
+}
+
+var queryExprs shapes[queryShape]
+
+// listQuery assembles the query of the partition whose keyAttr is key,
+// filtered by f, with values from b.
+func listQuery(keyAttr, key string, f app.ConversationFilter, b binder) (queryShape, expression.Builder, bool) {
+	sh := queryShape{key: keyAttr, status: f.Status != "", pool: f.PoolID != "", assignee: f.AssigneeID != "", unread: f.UnreadOnly}
+	eb := expression.NewBuilder().WithKeyCondition(expression.Key(keyAttr).Equal(b.val(qKey, key)))
+	cond, filtered := filterCondition(f, b)
+	if filtered {
+		eb = eb.WithFilter(cond)
+	}
+	return sh, eb, filtered
 }
 
 // Conversations lists a patient's conversations of the audiences auds,
@@ -80,12 +111,11 @@ func (s *Store) Conversations(ctx context.Context, patientID string, auds []doma
 }
 
 func (s *Store) partitionConversations(ctx context.Context, pk string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
-	kc := expression.Key(aPK).Equal(expression.Value(pk))
 	return s.queryConversations(ctx, &dynamodb.QueryInput{
 		TableName:      aws.String(s.tables.Messages),
 		IndexName:      aws.String(schema.IndexByActivity),
 		ConsistentRead: aws.Bool(true),
-	}, kc, f, limit, start)
+	}, aPK, pk, f, limit, start)
 }
 
 // partPage is one partition's share of a merged list page.
@@ -213,22 +243,21 @@ func merged(parts []partPage, limit int) app.Page[domain.Conversation] {
 // Inbox index.
 func (s *Store) Inbox(ctx context.Context, practiceID string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
 	if f.Awaiting == "" {
-		kc := expression.Key(aInboxPK).Equal(expression.Value(pfxPractice + practiceID))
 		return s.queryConversations(ctx, &dynamodb.QueryInput{
 			TableName: aws.String(s.tables.Messages),
 			IndexName: aws.String(schema.IndexInbox),
-		}, kc, f, limit, start)
+		}, aInboxPK, pfxPractice+practiceID, f, limit, start)
 	}
 	q := queueOf(domain.Conversation{PracticeID: practiceID, Awaiting: f.Awaiting, Pool: domain.PoolRef{ID: f.PoolID}})
-	kc := expression.Key(aQueuePK).Equal(expression.Value(q.pk))
+	keyAttr, key := aQueuePK, q.pk
 	in := &dynamodb.QueryInput{TableName: aws.String(s.tables.Messages), IndexName: aws.String(schema.IndexQueue)}
 	if f.PoolID != "" {
-		kc = expression.Key(aPoolQueuePK).Equal(expression.Value(q.poolPK))
+		keyAttr, key = aPoolQueuePK, q.poolPK
 		in.IndexName = aws.String(schema.IndexPoolQueue)
 	}
 	in.ScanIndexForward = aws.Bool(f.Awaiting != domain.AwaitingNone)
 	// The partition is the view: only the assignee remains to filter.
-	return s.queryConversations(ctx, in, kc, app.ConversationFilter{AssigneeID: f.AssigneeID}, limit, start)
+	return s.queryConversations(ctx, in, keyAttr, key, app.ConversationFilter{AssigneeID: f.AssigneeID}, limit, start)
 }
 
 // maxFilteredReads bounds the Queries one filtered page may take: DynamoDB
@@ -239,20 +268,17 @@ const maxFilteredReads = 4
 // each reads up to 1 MB of a queue whose items all wait on one turn.
 const maxQueueReads = 16
 
-func (s *Store) queryConversations(ctx context.Context, in *dynamodb.QueryInput, kc expression.KeyConditionBuilder, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
-	b := expression.NewBuilder().WithKeyCondition(kc)
-	cond, filtered := filterCondition(f)
-	if filtered {
-		b = b.WithFilter(cond)
-	}
-	expr, err := b.Build()
+func (s *Store) queryConversations(ctx context.Context, in *dynamodb.QueryInput, keyAttr, key string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+	fill := make(filling, querySlots)
+	sh, b, filtered := listQuery(keyAttr, key, f, fill)
+	x, err := queryExprs.get(sh, b)
 	if err != nil {
-		return app.Page[domain.Conversation]{}, fmt.Errorf("build query: %w", err)
+		return app.Page[domain.Conversation]{}, err
 	}
-	in.KeyConditionExpression = expr.KeyCondition()
-	in.FilterExpression = expr.Filter()
-	in.ExpressionAttributeNames = expr.Names()
-	in.ExpressionAttributeValues = expr.Values()
+	in.KeyConditionExpression = x.keyCond
+	in.FilterExpression = x.filter
+	in.ExpressionAttributeNames = x.names
+	in.ExpressionAttributeValues = x.values(fill)
 	if in.ScanIndexForward == nil {
 		in.ScanIndexForward = aws.Bool(false)
 	}
@@ -352,13 +378,29 @@ func (s *Store) laterChainPage(ctx context.Context, patientID string, a domain.A
 	return nil, page, err
 }
 
+// The slots of a chain's query, which has one shape.
+const (
+	chPK slot = iota
+	chPrefix
+	chainSlots
+)
+
+var chainExprs shapes[struct{}]
+
+// chainQuery assembles the query of conversation convID in partition pk,
+// header first, with values from b.
+func chainQuery(pk, convID string, b binder) expression.Builder {
+	kc := expression.Key(aPK).Equal(b.val(chPK, pk)).
+		And(expression.Key(aSK).BeginsWith(b.text(chPrefix, pfxConv+convID)))
+	return expression.NewBuilder().WithKeyCondition(kc)
+}
+
 func (s *Store) partitionChain(ctx context.Context, pk, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error) {
 	var page app.Page[domain.Message]
-	kc := expression.Key(aPK).Equal(expression.Value(pk)).
-		And(expression.Key(aSK).BeginsWith(pfxConv + convID))
-	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	fill := make(filling, chainSlots)
+	x, err := chainExprs.get(struct{}{}, chainQuery(pk, convID, fill))
 	if err != nil {
-		return nil, page, fmt.Errorf("build query: %w", err)
+		return nil, page, err
 	}
 	n := int32(limit)
 	if start == nil {
@@ -366,9 +408,9 @@ func (s *Store) partitionChain(ctx context.Context, pk, convID string, limit int
 	}
 	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.tables.Messages),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
+		KeyConditionExpression:    x.keyCond,
+		ExpressionAttributeNames:  x.names,
+		ExpressionAttributeValues: x.values(fill),
 		ExclusiveStartKey:         toAV(start),
 		ConsistentRead:            aws.Bool(true),
 		Limit:                     aws.Int32(n),

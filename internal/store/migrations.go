@@ -263,7 +263,7 @@ func MigrateTurns(ctx context.Context, db MigrationAPI, t Tables) (int, error) {
 			c.Awaiting, c.AwaitingSince = domain.TurnAfter(last.Author.Side), last.CreatedAt
 		}
 		expr, err := expression.NewBuilder().
-			WithUpdate(queueOf(c).set(expression.UpdateBuilder{}, c)).
+			WithUpdate(queueOf(c).set(expression.UpdateBuilder{}, c, plain{})).
 			WithCondition(expression.AttributeNotExists(expression.Name(aAwaiting)).And(expression.AttributeExists(expression.Name(aMessageCount)))).
 			Build()
 		if err != nil {

@@ -23,12 +23,32 @@ import (
 // instead, so the read marks exactly what was seen. Errors: domain.ErrStale
 // when a message arrived meanwhile.
 func (s *Store) MarkRead(ctx context.Context, c domain.Conversation, side domain.Side, at time.Time, rec audit.Record) error {
-	update := expression.
-		Set(expression.Name(unreadAttr(side)), expression.Value(0)).
-		Set(expression.Name(readAtAttr(side)), expression.Value(at))
-	cond := expression.Name(aMessageCount).Equal(expression.Value(c.MessageCount))
-	return s.updateHeader(ctx, c, update, cond, nil, rec)
+	fill := make(filling, markSlots)
+	x, err := markExprs.get(side, markUpdate(c, side, at, fill))
+	if err != nil {
+		return err
+	}
+	return s.updateHeader(ctx, c, x.with(fill), nil, rec)
 }
+
+// markUpdate assembles a read mark with values from b; its shape is side.
+func markUpdate(c domain.Conversation, side domain.Side, at time.Time, b binder) expression.Builder {
+	update := expression.
+		Set(expression.Name(unreadAttr(side)), b.val(sZero, 0)).
+		Set(expression.Name(readAtAttr(side)), b.val(mAt, at))
+	cond := expression.Name(aMessageCount).Equal(b.val(mCount, c.MessageCount))
+	return headerUpdate(update, cond)
+}
+
+// The slots of a read mark's update (sZero too).
+const (
+	mAt slot = iota + 1
+	mCount
+	markSlots
+)
+
+// markExprs holds a read mark's update per side.
+var markExprs shapes[domain.Side]
 
 // ChangeConversation applies ch to c with rec, and with the history
 // entries that record it, in one transaction; the result is c.Changed(ch).
@@ -53,20 +73,31 @@ func (s *Store) ChangeConversation(ctx context.Context, c domain.Conversation, c
 	if after.Pool != c.Pool {
 		update = update.Set(expression.Name(aPool), expression.Value(poolRefAttrs(after.Pool)))
 	}
-	update = queueOf(after).set(update, after)
+	update = queueOf(after).set(update, after, plain{})
 	cond := expression.Name(aVersion).Equal(expression.Value(c.Version))
-	return s.updateHeader(ctx, c, update, cond, entries, rec)
+	return s.updateBuilt(ctx, c, update, cond, entries, rec)
 }
 
-// updateHeader commits update on c's header, conditional on what the
-// caller read (cond), with the history entries and the audit record.
-func (s *Store) updateHeader(ctx context.Context, c domain.Conversation, update expression.UpdateBuilder, cond expression.ConditionBuilder, entries []domain.Entry, rec audit.Record) error {
+// headerUpdate is the builder of an update on a conversation header,
+// conditional on what the caller read (cond).
+func headerUpdate(update expression.UpdateBuilder, cond expression.ConditionBuilder) expression.Builder {
 	// messageCount exists only on conversation headers.
 	cond = expression.AttributeExists(expression.Name(aMessageCount)).And(cond)
-	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
+	return expression.NewBuilder().WithUpdate(update).WithCondition(cond)
+}
+
+// updateBuilt builds a header update on this call and commits it.
+func (s *Store) updateBuilt(ctx context.Context, c domain.Conversation, update expression.UpdateBuilder, cond expression.ConditionBuilder, entries []domain.Entry, rec audit.Record) error {
+	expr, err := headerUpdate(update, cond).Build()
 	if err != nil {
 		return fmt.Errorf("build update: %w", err)
 	}
+	return s.updateHeader(ctx, c, readyOf(expr), entries, rec)
+}
+
+// updateHeader commits x on c's header with the history entries and the
+// audit record.
+func (s *Store) updateHeader(ctx context.Context, c domain.Conversation, x ready, entries []domain.Entry, rec audit.Record) error {
 	a, err := s.auditPut(rec)
 	if err != nil {
 		return err
@@ -74,10 +105,10 @@ func (s *Store) updateHeader(ctx context.Context, c domain.Conversation, update 
 	tx := []types.TransactWriteItem{{Update: &types.Update{
 		TableName:                 aws.String(s.tables.Messages),
 		Key:                       convKey(c.Patient.ID, c.Audience, c.ID).av(),
-		UpdateExpression:          expr.Update(),
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
+		UpdateExpression:          x.update,
+		ConditionExpression:       x.cond,
+		ExpressionAttributeNames:  x.names,
+		ExpressionAttributeValues: x.values,
 	}}, a}
 	for _, e := range entries {
 		put, err := s.entryPut(e)
@@ -158,6 +189,6 @@ func (s *Store) Worklog(ctx context.Context, patientID, convID string, limit int
 // is no manager's change). Errors: domain.ErrStale when c moved on.
 func (s *Store) MarkOverdue(ctx context.Context, c domain.Conversation, at time.Time, e domain.Entry, rec audit.Record) error {
 	update := expression.Set(expression.Name(aOverdueAt), expression.Value(at))
-	cond := waitIs(c).And(expression.AttributeNotExists(expression.Name(aOverdueAt)))
-	return s.updateHeader(ctx, c, update, cond, []domain.Entry{e}, rec)
+	cond := waitIs(c, plain{}).And(expression.AttributeNotExists(expression.Name(aOverdueAt)))
+	return s.updateBuilt(ctx, c, update, cond, []domain.Entry{e}, rec)
 }

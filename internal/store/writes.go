@@ -38,16 +38,16 @@ func queueOf(c domain.Conversation) queue {
 }
 
 // set adds the queue keys, and the turn they come from, to an update.
-func (q queue) set(update expression.UpdateBuilder, c domain.Conversation) expression.UpdateBuilder {
+func (q queue) set(update expression.UpdateBuilder, c domain.Conversation, b binder) expression.UpdateBuilder {
 	if q.pk == "" {
 		return update
 	}
 	update = update.
-		Set(expression.Name(aAwaiting), expression.Value(c.Awaiting)).
-		Set(expression.Name(aAwaitingSince), expression.Value(c.AwaitingSince)).
-		Set(expression.Name(aQueuePK), expression.Value(q.pk)).
-		Set(expression.Name(aPoolQueuePK), expression.Value(q.poolPK)).
-		Set(expression.Name(aQueueSK), expression.Value(q.sk))
+		Set(expression.Name(aAwaiting), b.val(sTurn, string(c.Awaiting))).
+		Set(expression.Name(aAwaitingSince), b.val(sTurnSince, c.AwaitingSince)).
+		Set(expression.Name(aQueuePK), b.val(sQueuePK, q.pk)).
+		Set(expression.Name(aPoolQueuePK), b.val(sPoolQueuePK, q.poolPK)).
+		Set(expression.Name(aQueueSK), b.val(sQueueSK, q.sk))
 	// The mark goes only with the practice's turn: a change that read the
 	// header before the escalator marked it must not clear the mark.
 	if c.Awaiting != domain.AwaitingStaff {
@@ -58,21 +58,21 @@ func (q queue) set(update expression.UpdateBuilder, c domain.Conversation) expre
 
 // turnIs is the condition that the header still shows the turn it was read
 // with (none at all on a header from before turns were kept).
-func turnIs(a domain.Awaiting) expression.ConditionBuilder {
+func turnIs(a domain.Awaiting, b binder) expression.ConditionBuilder {
 	if a == "" {
 		return expression.AttributeNotExists(expression.Name(aAwaiting))
 	}
-	return expression.Name(aAwaiting).Equal(expression.Value(a))
+	return expression.Name(aAwaiting).Equal(b.val(sWasTurn, string(a)))
 }
 
 // waitIs is the condition that the header's queue keys still come from
 // what c shows: the same turn, since the same moment, in the same pool. A
 // reroute or a change of turn meanwhile fails it (domain.ErrStale), and
 // the caller reads again rather than write stale queue keys.
-func waitIs(c domain.Conversation) expression.ConditionBuilder {
-	cond := turnIs(c.Awaiting).And(expression.Name(aPoolID).Equal(expression.Value(c.Pool.ID)))
+func waitIs(c domain.Conversation, b binder) expression.ConditionBuilder {
+	cond := turnIs(c.Awaiting, b).And(expression.Name(aPoolID).Equal(b.val(sWasPool, c.Pool.ID)))
 	if c.Awaiting != "" {
-		cond = cond.And(expression.Name(aAwaitingSince).Equal(expression.Value(c.AwaitingSince)))
+		cond = cond.And(expression.Name(aAwaitingSince).Equal(b.val(sWasSince, c.AwaitingSince)))
 	}
 	return cond
 }
@@ -142,67 +142,121 @@ func (s *Store) AppendMessage(ctx context.Context, m domain.Message, w app.Write
 // errNewerActivity means the header already shows a later message.
 var errNewerActivity = errors.New("conversation has newer activity")
 
+// The slots of a reply's header update, and of the queue helpers that
+// other updates share (set, turnIs, waitIs).
+const (
+	sZero slot = iota
+	sOne
+	sCount
+	sOpen
+	sAt
+	sActivity
+	sInboxSK
+	sPreview
+	sTurn
+	sTurnSince
+	sQueuePK
+	sPoolQueuePK
+	sQueueSK
+	sWasTurn
+	sWasPool
+	sWasSince
+	sAckWindow
+	sWasAckWindow
+	replySlots
+)
+
+// replyShape is what decides the text of a reply's header update; every
+// value it uses fills a slot.
+type replyShape struct {
+	own         domain.Side
+	activity    bool
+	before      bool // the header as read is known: the turn moves
+	wasTurn     bool // ... and shows a turn (not a header from before turns)
+	queued      bool // the turn after the reply is a valid one
+	staffTurn   bool // ... and it is the practice's
+	acked       bool // an acknowledgement goes with the reply
+	wasAckedWin bool // ... and the header had acknowledged a window before
+}
+
+var replyExprs shapes[replyShape]
+
 // appendUpdate is the header update of a reply. With activity, it also
 // moves last activity, sort keys and preview forward, on condition that
 // they are older than this message, so that concurrent replies never move
 // them back.
 func appendUpdate(table string, m domain.Message, w app.Write, activity bool) types.TransactWriteItem {
+	fill := make(filling, replySlots)
+	sh, b := replyUpdate(m, w, activity, fill)
+	// The builder cannot fail for these fixed names and slots; the tests
+	// build every shape.
+	x, err := replyExprs.get(sh, b)
+	if err != nil {
+		panic(err)
+	}
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:                           aws.String(table),
+		Key:                                 convKey(m.PatientID, m.Audience, m.ConversationID).av(),
+		UpdateExpression:                    x.update,
+		ConditionExpression:                 x.cond,
+		ExpressionAttributeNames:            x.names,
+		ExpressionAttributeValues:           x.values(fill),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}
+}
+
+// replyUpdate assembles a reply's header update with values from b, and
+// says its shape.
+func replyUpdate(m domain.Message, w app.Write, activity bool, b binder) (replyShape, expression.Builder) {
 	before := w.Before
 	own, other := m.Author.Side, domain.SideStaff
 	if own == domain.SideStaff {
 		other = domain.SidePortal
 	}
+	sh := replyShape{own: own, activity: activity, acked: w.Ack != nil && before != nil}
 	act := activitySK(m.CreatedAt, m.ConversationID)
-	acked := w.Ack != nil && before != nil
 	count := 1
-	if acked {
+	if sh.acked {
 		count = 2 // the acknowledgement is a message of the chain too
 	}
 	update := expression.
-		Set(expression.Name(unreadAttr(own)), expression.Value(0)).
-		Add(expression.Name(unreadAttr(other)), expression.Value(1)).
-		Add(expression.Name(aMessageCount), expression.Value(count)).
-		Add(expression.Name(aVersion), expression.Value(1))
+		Set(expression.Name(unreadAttr(own)), b.val(sZero, 0)).
+		Add(expression.Name(unreadAttr(other)), b.val(sOne, 1)).
+		Add(expression.Name(aMessageCount), b.val(sCount, count)).
+		Add(expression.Name(aVersion), b.val(sOne, 1))
 	// messageCount exists only on headers: a key that reached any other
 	// item fails the condition instead of writing to it.
 	cond := expression.AttributeExists(expression.Name(aMessageCount)).
-		And(expression.Name(aStatus).Equal(expression.Value(domain.StatusOpen)))
+		And(expression.Name(aStatus).Equal(b.val(sOpen, string(domain.StatusOpen))))
 	if activity {
 		update = update.
-			Set(expression.Name(aLastActivityAt), expression.Value(m.CreatedAt)).
-			Set(expression.Name(aActivitySK), expression.Value(act)).
-			Set(expression.Name(aInboxSK), expression.Value(inboxSK(m.CreatedAt, m.PatientID, m.ConversationID))).
-			Set(expression.Name(aPreview), expression.Value(domain.Preview(m.Body))).
-			Set(expression.Name(readAtAttr(own)), expression.Value(m.CreatedAt))
-		cond = cond.And(expression.Name(aActivitySK).LessThan(expression.Value(act)))
+			Set(expression.Name(aLastActivityAt), b.val(sAt, m.CreatedAt)).
+			Set(expression.Name(aActivitySK), b.val(sActivity, act)).
+			Set(expression.Name(aInboxSK), b.val(sInboxSK, inboxSK(m.CreatedAt, m.PatientID, m.ConversationID))).
+			Set(expression.Name(aPreview), b.val(sPreview, domain.Preview(m.Body))).
+			Set(expression.Name(readAtAttr(own)), b.val(sAt, m.CreatedAt))
+		cond = cond.And(expression.Name(aActivitySK).LessThan(b.val(sActivity, act)))
 	}
 	if before != nil {
 		after := before.Replied(own, m.CreatedAt)
-		update = queueOf(after).set(update, after)
-		cond = cond.And(waitIs(*before))
+		sh.before, sh.wasTurn = true, before.Awaiting != ""
+		sh.queued, sh.staffTurn = after.Awaiting.Valid(), after.Awaiting == domain.AwaitingStaff
+		update = queueOf(after).set(update, after, b)
+		cond = cond.And(waitIs(*before, b))
 	}
-	if acked {
+	if sh.acked {
 		// The family has read the acknowledgement as they wrote.
 		// Conditional on the window the read saw, so two messages at once
 		// in one window get one acknowledgement.
-		update = update.Set(expression.Name(aAckedWindow), expression.Value(w.AckWindow))
+		update = update.Set(expression.Name(aAckedWindow), b.val(sAckWindow, w.AckWindow))
 		if before.AckedWindow == nil {
 			cond = cond.And(expression.AttributeNotExists(expression.Name(aAckedWindow)))
 		} else {
-			cond = cond.And(expression.Name(aAckedWindow).Equal(expression.Value(*before.AckedWindow)))
+			sh.wasAckedWin = true
+			cond = cond.And(expression.Name(aAckedWindow).Equal(b.val(sWasAckWindow, *before.AckedWindow)))
 		}
 	}
-	// The builder cannot fail for these fixed names and values.
-	expr, _ := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
-	return types.TransactWriteItem{Update: &types.Update{
-		TableName:                           aws.String(table),
-		Key:                                 convKey(m.PatientID, m.Audience, m.ConversationID).av(),
-		UpdateExpression:                    expr.Update(),
-		ConditionExpression:                 expr.Condition(),
-		ExpressionAttributeNames:            expr.Names(),
-		ExpressionAttributeValues:           expr.Values(),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}}
+	return sh, expression.NewBuilder().WithUpdate(update).WithCondition(cond)
 }
 
 // writeMessage commits header (the header's put or update) with the
