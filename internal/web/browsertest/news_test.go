@@ -91,8 +91,8 @@ func (b *tab) assertCounts(t *testing.T, user string) {
 // the total in the navigation and the title; an office reply about the
 // other child shows up there without a reload; an open conversation draws
 // a new reply and the office's read in place, keeping the reply being
-// typed. (The staff page's live read receipt has no browser test yet: run
-// after TestStaffFlow, its summary did not show the family's read.)
+// typed; and the staff conversation page shows the family's read receipt
+// without a reload.
 func TestNewsWhereItIsSeen(t *testing.T) {
 	sofiaSubject := "Bedtime routine " + runID
 	sofiaConv := startAnswered(t, seed.Sofia, sofiaSubject)
@@ -160,7 +160,33 @@ func TestNewsWhereItIsSeen(t *testing.T) {
 	apiCall(t, "staff", "nurse.kim", "POST", "/staff/patients/"+seed.Sofia+"/conversations/"+sofiaConv+"/read", nil, nil)
 	parent.waitFor("seen by the office, without a reload", `(b) => [...document.querySelectorAll('.chain .msg.portal')].some((m) => m.querySelector('.body')?.textContent === b && m.querySelector('.msg-status')?.textContent.includes('Seen by the office'))`, reply)
 
+	// The staff page: the family reads the nurse's reply while it is open,
+	// and its receipt turns to read without a reload.
+	parent.clickText("main .back a", "All messages")
+	parent.waitText("main h1", "Messages about Sofia Rivera")
+	nurse := newTab(t, "nurse.kim")
+	nurse.signIn("staff", "nurse.kim")
+	nurse.waitText("main h1", "Inbox")
+	nurse.navigate(env.stack.Site() + "/staff/#/c/" + seed.Sofia + "/" + sofiaConv)
+	nurse.waitFor("the chain", `() => document.querySelector('.chain .msg')`)
+	nurseReply := "Let us know how the first week goes. " + runID
+	nurse.typeInto(nurse.fieldByLabel("Reply"), nurseReply)
+	nurse.clickText("main button", "Send reply")
+	nurse.waitFor("not yet read", `(b) => [...document.querySelectorAll('.chain .msg.staff')].some((m) => m.querySelector('.body')?.textContent === b && m.querySelector('.receipt')?.textContent === 'Not yet read by family')`, nurseReply)
+	reloads := len(nurse.siteResponses())
+	polls := len(nurse.apiRequests())
+	apiCall(t, "portal", "parent.rivera", "POST", "/portal/patients/"+seed.Sofia+"/conversations/"+sofiaConv+"/read", nil, nil)
+	nurse.waitForWithin(30*time.Second, "read by family, in place", `(b) => [...document.querySelectorAll('.chain .msg.staff')].some((m) => m.querySelector('.body')?.textContent === b && m.querySelector('.receipt')?.textContent.startsWith('Read by family'))
+		&& !document.querySelector('#family-read').textContent.includes('Not yet')`, nurseReply)
+	if n := len(nurse.siteResponses()); n != reloads {
+		nurse.fail("the staff page reloaded (%d page responses) to show the receipt", n-reloads)
+	}
+	if n := len(nurse.apiRequests()) - polls; n < 1 {
+		nurse.fail("the receipt changed without a request (%d)", n)
+	}
+	nurse.shoot("42-staff-read-receipt-live")
 	parent.assertClean()
+	nurse.assertClean()
 }
 
 // otherThan is a linked child of Ana Rivera other than id.
@@ -193,6 +219,19 @@ func TestPracticeIdentity(t *testing.T) {
 
 	p := newTab(t, "parent.chen")
 	p.signIn("portal", "parent.chen")
+	// Back from sign-in, the practice line arrives with the API's answer
+	// above the navigation: its place is held, so the navigation never
+	// moves under a first tap (the browser's own layout-shift record).
+	p.waitText("#practice", name)
+	if moved := js[[]string](p, `() => new Promise((done) => {
+		const nav = document.getElementById('nav');
+		new PerformanceObserver((list) => done(list.getEntries().flatMap((e) => e.sources || [])
+			.filter((s) => s.node && (s.node === nav || nav.contains(s.node) || s.node.contains?.(nav)))
+			.map((s) => (s.node.id || s.node.nodeName) + ' ' + s.node.textContent.trim().slice(0, 30) + ' ' + JSON.stringify([s.previousRect, s.currentRect])))).observe({ type: 'layout-shift', buffered: true });
+		setTimeout(() => done([]), 1000);
+	})`); len(moved) > 0 {
+		p.fail("the navigation moved while the page started: %q", moved)
+	}
 	p.openFromNav("Write Message", "#/write")
 	p.waitText("main h1", "Write Message")
 	for _, want := range []string{name + " reads messages during office hours (" + hours + ")", seed.NurseLine, "call 911"} {

@@ -93,6 +93,10 @@ function drawPractice() {
 async function start(ctx) {
   api = ctx.api;
   auth = ctx.auth;
+  // On the return from sign-in the session is new, so nothing was held at
+  // load; held now, in the task that shows the navigation, the practice
+  // line cannot push the navigation down under a first tap.
+  reservePatientBar();
   setWho(auth.session()?.name || '');
   // The summary is news, not the page: without it the page still works.
   const loaded = await loadPage({ main: ctx.main, box: errorBox(), retry: () => location.reload() }, () => Promise.all([
