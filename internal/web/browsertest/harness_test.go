@@ -238,7 +238,25 @@ func (b *tab) fail(format string, args ...any) {
 	shot := b.debugShot()
 	loc, _ := chromedp.Run(b.ctx, chromedp.Location())
 	text, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 1500) : ''`))
-	b.t.Fatalf("%s: %s\n  at %s\n  screenshot: %s\n  page text:\n%s", b.name, fmt.Sprintf(format, args...), loc, shot, text)
+	b.t.Fatalf("%s: %s\n  at %s\n  screenshot: %s\n  last API responses:\n%s  page text:\n%s", b.name, fmt.Sprintf(format, args...), loc, shot, b.lastAPIResponses(8), text)
+}
+
+// lastAPIResponses lists the tab's last n answers from the API, oldest
+// first, for a failure's report.
+func (b *tab) lastAPIResponses(n int) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var api []*network.Response
+	for _, r := range b.responses {
+		if strings.HasPrefix(r.URL, env.stack.API()+"/") {
+			api = append(api, r)
+		}
+	}
+	var sb strings.Builder
+	for _, r := range api[max(0, len(api)-n):] {
+		fmt.Fprintf(&sb, "    %d %s\n", r.Status, strings.TrimPrefix(r.URL, env.stack.API()))
+	}
+	return sb.String()
 }
 
 func (b *tab) debugShot() string {

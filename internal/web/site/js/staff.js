@@ -26,6 +26,7 @@ const state = {
   newCount: 0,       // the badge's number; 0 hides it
   onSummary: null,   // set while the inbox is on screen
   onFamilyRead: null, // set while a conversation is on screen
+  familyReadSeen: 0, // the newest family read (ms) the open conversation has caught up with
   reloadInbox: null, // set while the inbox is on screen
   lastSearch: null,  // {query, items}: kept in memory only, never in the URL
 };
@@ -124,7 +125,9 @@ const latestOf = (s) => ms(s?.latestActivityAt);
 function applySummary(s) {
   const before = state.summary;
   state.summary = s;
-  if (before && ms(s.latestFamilyReadAt) > ms(before.latestFamilyReadAt)) state.onFamilyRead?.();
+  // Level, not edge: a refresh that failed is tried again on the next
+  // summary, until the open conversation has caught up.
+  if (before && ms(s.latestFamilyReadAt) > state.familyReadSeen) state.onFamilyRead?.(ms(s.latestFamilyReadAt));
   if (state.baseline === null) state.baseline = latestOf(s);
   const fresh = latestOf(s) > state.baseline;
   setNewCount(fresh ? s.unread || 0 : 0);
@@ -369,6 +372,7 @@ async function conversationView({ args: [pid, cid], live }) {
   const main = document.getElementById('main');
   const box = errorBox();
   const path = `/staff/patients/${seg(pid)}/conversations/${seg(cid)}`;
+  const summaryBefore = state.summary; // read before the header below
   const loaded = await loadPage({ main, box, live, before: [backLink()] }, () => Promise.all([
     firstPage(api, path),
     members(),
@@ -402,18 +406,29 @@ async function conversationView({ args: [pid, cid], live }) {
   // A family reading the conversation while it is open here: the summary's
   // newest family read moves, and the receipts are redrawn in place. Only
   // the read time is taken from the fresh header, so a change made here
-  // still names the version this page shows.
-  state.onFamilyRead = async () => {
-    if (!live()) { state.onFamilyRead = null; return; }
-    const d = await firstPage(api, path).catch(() => null);
-    const readAt = d?.conversation?.portalReadAt;
-    if (!live() || !readAt || readAt === conv.portalReadAt) return;
+  // still names the version this page shows. The header on screen
+  // already shows every read the summary before it counted.
+  state.familyReadSeen = ms(summaryBefore?.latestFamilyReadAt);
+  let refreshing = false;
+  const onFamilyRead = async (upTo) => {
+    if (!live()) {
+      if (state.onFamilyRead === onFamilyRead) state.onFamilyRead = null;
+      return;
+    }
+    if (refreshing) return;
+    refreshing = true;
+    const d = await firstPage(api, path).catch(() => null).finally(() => { refreshing = false; });
+    if (!live() || !d) return;
+    state.familyReadSeen = Math.max(state.familyReadSeen, upTo);
+    const readAt = d.conversation?.portalReadAt;
+    if (!readAt || readAt === conv.portalReadAt) return;
     conv.portalReadAt = readAt;
     await keepFocus(chainArea, () => chain.draw());
     const dd = document.getElementById('family-read');
     if (dd) replace(dd, timeEl(readAt));
     announce('The family has read this conversation.');
   };
+  state.onFamilyRead = onFamilyRead;
 
   let chain;
   function useChain(d) {
