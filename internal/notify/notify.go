@@ -15,7 +15,7 @@ import (
 )
 
 // The recorded notifications and their repository live in package outbox,
-// so that package store links them without the templates; here they keep
+// so that package store links them without the rendering; here they keep
 // their names.
 type (
 	// Kind is who a recipient is.
@@ -39,7 +39,7 @@ const (
 )
 
 // Email is one e-mail to send. It carries no PHI by construction: the
-// templates take only the practice and a link.
+// rendering reads only view: the practice, links and a count.
 type Email struct {
 	To          string
 	Subject     string

@@ -1,8 +1,8 @@
 // Package outbox holds what the notifier records and the flusher sends:
 // recipients, pending notifications and the repository they live in. It
-// is apart from package notify, which renders e-mails with html/template,
-// so that package store (linked by every function) does not link the
-// templates; package notify names these types by alias.
+// is apart from package notify, which renders the e-mails, so that
+// package store (linked by every function) does not link the rendering;
+// package notify names these types by alias.
 package outbox
 
 import (
