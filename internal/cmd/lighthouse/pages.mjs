@@ -51,6 +51,26 @@ async function score(page, screen, url) {
     .filter((r) => r.weight > 0 && lhr.audits[r.id].score !== null && lhr.audits[r.id].score < 1)
     .map((r) => r.id);
   const metric = (id) => lhr.audits[id]?.displayValue || '';
+  // What moved, when layout shift cost points (Lighthouse's own
+  // layout-shifts audit fails on this chromium's traces): the page's own
+  // record of its first 5 s, after the run; later entries are Lighthouse
+  // switching the emulated screen back.
+  const moved = (lhr.audits['cumulative-layout-shift']?.score ?? 1) >= 1 ? [] : await page.evaluate(() => new Promise((done) => {
+    const out = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        if (e.startTime > 5000) continue;
+        for (const src of e.sources || []) {
+          const n = src.node;
+          const name = n ? `${n.nodeName.toLowerCase()}${n.id ? `#${n.id}` : ''}${n.className && typeof n.className === 'string' ? `.${n.className.trim().split(/\s+/).join('.')}` : ''}` : '?';
+          out.push(`${e.value.toFixed(3)} ${name} y ${Math.round(src.previousRect.y)}->${Math.round(src.currentRect.y)} h ${Math.round(src.previousRect.height)}->${Math.round(src.currentRect.height)}`);
+        }
+      }
+      done(out);
+    }).observe({ type: 'layout-shift', buffered: true });
+    setTimeout(() => done(out), 500);
+  }));
+  for (const m of moved) console.error(`${screen}: layout shift ${m}`);
   console.log(JSON.stringify({
     screen, performance: pct('performance'), accessibility: pct('accessibility'), bestPractices: pct('best-practices'),
     failed: [...new Set(failed)],

@@ -289,24 +289,27 @@ async function messagesView({ live }) {
         h('a', { class: 'more', href: `#/c/${seg(p.id)}/${seg(c.id)}`, 'aria-describedby': subjectId }, 'Details / Read More')));
   }
 
-  const card = h('div', { class: 'card' }, list, h('div', { class: 'list-foot' }, more.el));
+  // Both cards come with the first page, so the list arriving does not
+  // push the download card down under a reader.
+  const card = h('div', { class: 'card', hidden: true }, list, h('div', { class: 'list-foot' }, more.el));
+  const copy = h('section', { class: 'card', 'aria-labelledby': 'copy-h', hidden: true },
+    h('h2', { id: 'copy-h' }, 'Your copy'),
+    h('p', {}, `Every message about ${p.displayName} you can read here: a page to read or print, or a FHIR file for other health apps.`),
+    downloadControls(api, `/portal/patients/${seg(p.id)}`));
   replace(main,
     h('div', { class: 'page-head' },
       h('h1', { id: 'messages-h' }, `Messages about ${p.displayName}`),
       h('a', { class: 'btn', href: '#/write' }, 'Write Message')),
     box,
     card,
-    h('section', { class: 'card', 'aria-labelledby': 'copy-h' },
-      h('h2', { id: 'copy-h' }, 'Your copy'),
-      h('p', {}, `Every message about ${p.displayName} you can read here: a page to read or print, or a FHIR file for other health apps.`),
-      downloadControls(api, `/portal/patients/${seg(p.id)}`)));
+    copy);
   // News about this child redraws the first page where it is, keeping
   // the keyboard on the link it was on.
   state.onNews = (pid) => {
     if (!live() || pid !== p.id) return;
     keepFocus(list, () => load(true)).catch(() => {});
   };
-  await loadList({ box, hide: [card] }, () => load(true));
+  await loadList({ box, hide: [card, copy] }, () => load(true));
 }
 
 // ---- conversation -------------------------------------------------------------

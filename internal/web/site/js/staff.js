@@ -337,7 +337,9 @@ async function inboxView({ live }) {
   for (const el of [views.el, pool.select, status.select, unread.input, mine.input]) el.addEventListener('change', onFilter);
   refresh.addEventListener('click', () => busy(refresh, 'Refreshing…', reload));
 
-  const listCard = h('div', { class: 'card' }, order, list, h('div', { class: 'list-foot' }, more.el));
+  // Shown with the first page and the counts above it, so their arrival
+  // moves nothing on screen.
+  const listCard = h('div', { class: 'card', hidden: true }, order, list, h('div', { class: 'list-foot' }, more.el));
   state.onSummary = (s, fresh) => {
     if (!live()) { state.onSummary = null; return; }
     renderCounts(s);

@@ -38,6 +38,9 @@ export async function boot({ audience, appName, intro, start }) {
   // moves under the reader when they do; a session found invalid takes it
   // away again.
   const frame = signedInFrame(audience, true);
+  // The frame is drawn now: js/frame.js's first-paint classes have done
+  // their work (the page's own module drew its bars before this).
+  document.documentElement.classList.remove('frame', 'frame-bar');
 
   let cfg;
   try {
