@@ -165,10 +165,17 @@ func merged(parts []partPage, limit int) app.Page[domain.Conversation] {
 			frontier = max(frontier, p.page.LastKey[aActivitySK])
 		}
 	}
-	slices.SortFunc(all, func(a, b item) int { return strings.Compare(b.sk, a.sk) })
+	// Sorted through pointers: slices.SortFunc's code for pointers is
+	// linked anyway, and a copy of it for item would add about 12 KB to
+	// every bootstrap that lists (see internal/cmd/sizecheck).
+	order := make([]*item, len(all))
+	for i := range all {
+		order[i] = &all[i]
+	}
+	slices.SortFunc(order, func(a, b *item) int { return strings.Compare(b.sk, a.sk) })
 	taken := make([]int, len(parts))
 	var page app.Page[domain.Conversation]
-	for _, it := range all {
+	for _, it := range order {
 		if len(page.Items) == limit || it.sk < frontier {
 			break
 		}
