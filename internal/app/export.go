@@ -201,7 +201,7 @@ func (a *App) exportHeaders(ctx context.Context, patientID string, auds []domain
 	var all []domain.Conversation
 	var start map[string]string
 	for {
-		page, err := a.repo.Conversations(ctx, patientID, auds, ConversationFilter{}, exportPage, start)
+		page, err := a.repo.ChartConversations(ctx, patientID, auds, exportPage, start)
 		if err != nil {
 			return nil, err
 		}

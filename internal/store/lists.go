@@ -44,11 +44,40 @@ func filterCondition(f app.ConversationFilter) (expression.ConditionBuilder, boo
 	}
 }
 
+// A filter adds a listing's filter to its query's expression and reports
+// whether there is one. A function, not the filter itself, so that a
+// bootstrap whose listings never filter (export-chart: a download reads
+// every conversation) does not link the condition builder, about 10 KB
+// (see internal/cmd/sizecheck).
+type filter func(expression.Builder) (expression.Builder, bool)
+
+func filterBy(f app.ConversationFilter) filter {
+	return func(b expression.Builder) (expression.Builder, bool) {
+		cond, ok := filterCondition(f)
+		if ok {
+			b = b.WithFilter(cond)
+		}
+		return b, ok
+	}
+}
+
+func unfiltered(b expression.Builder) (expression.Builder, bool) { return b, false }
+
 // Conversations lists a patient's conversations of the audiences auds,
 // newest activity first, from the ByActivity LSI with strong consistency:
 // one Query per page and partition. Only the partitions auds name are
 // read; two are read concurrently and merged (see merged).
 func (s *Store) Conversations(ctx context.Context, patientID string, auds []domain.Audience, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+	return s.conversations(ctx, patientID, auds, filterBy(f), limit, start)
+}
+
+// ChartConversations is Conversations without a filter: every
+// conversation of the audiences auds, for a download of the chart.
+func (s *Store) ChartConversations(ctx context.Context, patientID string, auds []domain.Audience, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+	return s.conversations(ctx, patientID, auds, unfiltered, limit, start)
+}
+
+func (s *Store) conversations(ctx context.Context, patientID string, auds []domain.Audience, f filter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
 	if len(auds) == 1 {
 		pk := chartPK(patientID, auds[0])
 		from, ok := onePartStart(start, pk)
@@ -79,7 +108,7 @@ func (s *Store) Conversations(ctx context.Context, patientID string, auds []doma
 	return merged(parts, limit), nil
 }
 
-func (s *Store) partitionConversations(ctx context.Context, pk string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+func (s *Store) partitionConversations(ctx context.Context, pk string, f filter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
 	kc := expression.Key(aPK).Equal(expression.Value(pk))
 	return s.queryConversations(ctx, &dynamodb.QueryInput{
 		TableName:      aws.String(s.tables.Messages),
@@ -224,7 +253,7 @@ func (s *Store) Inbox(ctx context.Context, practiceID string, f app.Conversation
 		return s.queryConversations(ctx, &dynamodb.QueryInput{
 			TableName: aws.String(s.tables.Messages),
 			IndexName: aws.String(schema.IndexInbox),
-		}, kc, f, limit, start)
+		}, kc, filterBy(f), limit, start)
 	}
 	q := queueOf(domain.Conversation{PracticeID: practiceID, Awaiting: f.Awaiting, Pool: domain.PoolRef{ID: f.PoolID}})
 	kc := expression.Key(aQueuePK).Equal(expression.Value(q.pk))
@@ -235,7 +264,7 @@ func (s *Store) Inbox(ctx context.Context, practiceID string, f app.Conversation
 	}
 	in.ScanIndexForward = aws.Bool(f.Awaiting != domain.AwaitingNone)
 	// The partition is the view: only the assignee remains to filter.
-	return s.queryConversations(ctx, in, kc, app.ConversationFilter{AssigneeID: f.AssigneeID}, limit, start)
+	return s.queryConversations(ctx, in, kc, filterBy(app.ConversationFilter{AssigneeID: f.AssigneeID}), limit, start)
 }
 
 // maxFilteredReads bounds the Queries one filtered page may take: DynamoDB
@@ -246,12 +275,8 @@ const maxFilteredReads = 4
 // each reads up to 1 MB of a queue whose items all wait on one turn.
 const maxQueueReads = 16
 
-func (s *Store) queryConversations(ctx context.Context, in *dynamodb.QueryInput, kc expression.KeyConditionBuilder, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
-	b := expression.NewBuilder().WithKeyCondition(kc)
-	cond, filtered := filterCondition(f)
-	if filtered {
-		b = b.WithFilter(cond)
-	}
+func (s *Store) queryConversations(ctx context.Context, in *dynamodb.QueryInput, kc expression.KeyConditionBuilder, f filter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+	b, filtered := f(expression.NewBuilder().WithKeyCondition(kc))
 	expr, err := b.Build()
 	if err != nil {
 		return app.Page[domain.Conversation]{}, fmt.Errorf("build query: %w", err)
