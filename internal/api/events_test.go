@@ -119,14 +119,14 @@ func TestSampleEvents(t *testing.T) {
 		"list-conversations": {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"School physical form"`}, nil, ""},
 		"get-conversation":   {http.StatusOK, []string{`"id":"` + seed.ConvRash + `"`, `"messages":[{`}, nil, ""},
 		// The family's download, as a FHIR R4 Bundle.
-		"get-conversation.export": {http.StatusOK, []string{`"resourceType":"Bundle"`, `"contentString":"Mateo started amoxicillin`}, nil, ""},
-		"write-message":           {http.StatusCreated, []string{`"subject":"Fever since last night"`, `"messageCount":1`}, nil, ""},
-		"mark-read":               {http.StatusOK, []string{`"portalUnread":0`, `"portalReadAt":"`}, nil, ""},
-		"staff-inbox":             {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"Question about last statement"`}, []string{seed.Mateo, seed.Lily}, ""},
-		"manage-conversation":     {http.StatusOK, []string{`"assignee":{"id":"` + seed.NurseKim + `"`}, nil, ""},
-		"move-conversation":       {http.StatusOK, []string{`"audience":"confidential"`, `"id":"` + seed.ConvSportsForm + `"`}, nil, ""},
-		"manage-links":            {http.StatusOK, []string{`"relationship":"guardian"`, `"patientId":"pt-9H3X6B2R"`}, nil, ""},
-		"preferences":             {http.StatusOK, []string{`"email":false`, `"sms":true`, `"smsAvailable":true`}, nil, seed.ParentChen},
+		"export-chart":        {http.StatusOK, []string{`"resourceType":"Bundle"`, `"contentString":"Mateo started amoxicillin`}, nil, ""},
+		"write-message":       {http.StatusCreated, []string{`"subject":"Fever since last night"`, `"messageCount":1`}, nil, ""},
+		"mark-read":           {http.StatusOK, []string{`"portalUnread":0`, `"portalReadAt":"`}, nil, ""},
+		"staff-inbox":         {http.StatusOK, []string{`"subject":"Rash after starting amoxicillin"`, `"subject":"Question about last statement"`}, []string{seed.Mateo, seed.Lily}, ""},
+		"manage-conversation": {http.StatusOK, []string{`"assignee":{"id":"` + seed.NurseKim + `"`}, nil, ""},
+		"move-conversation":   {http.StatusOK, []string{`"audience":"confidential"`, `"id":"` + seed.ConvSportsForm + `"`}, nil, ""},
+		"manage-links":        {http.StatusOK, []string{`"relationship":"guardian"`, `"patientId":"pt-9H3X6B2R"`}, nil, ""},
+		"preferences":         {http.StatusOK, []string{`"email":false`, `"sms":true`, `"smsAvailable":true`}, nil, seed.ParentChen},
 		// Ana asks for an upload slot in Mateo's rash conversation: a
 		// pending record and a signed POST policy.
 		"attachments": {http.StatusCreated, []string{`"state":"pending"`, `"name":"rash.jpg"`, `"X-Amz-Signature":"`, `"maxBytes":10485760`}, nil, ""},

@@ -47,7 +47,7 @@ func (h *handler) exportChart(r *req) (response, error) {
 		if err != nil {
 			return response{}, err
 		}
-		next = r.ev.RawPath + "?" + url.Values{"format": {format}, "part": {c}}.Encode()
+		next = r.ev.RawPath + "?format=" + format + "&part=" + url.QueryEscape(c)
 	}
 	name := "messages-" + pid + "-" + e.At.Format(time.DateOnly)
 	if e.Part > 1 || next != "" {

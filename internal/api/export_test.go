@@ -50,7 +50,7 @@ var nextLink = regexp.MustCompile(`^<([^>]+)>; rel="next"$`)
 func TestExportInParts(t *testing.T) {
 	deps, s := newDeps(t)
 	deps.ExportBudget = 3 * app.ExportMessageOverhead // two or three short messages a part
-	h := api.Constructors["get-conversation"](deps)
+	h := api.Constructors["export-chart"](deps)
 	write := api.Constructors["write-message"](deps)
 	for i, body := range []string{"One", "Two", "Three", "Four", "Five"} {
 		ev := staffEvent(seed.NurseKim, "POST", "/staff/patients/{patientId}/conversations/{conversationId}/messages", "/x",

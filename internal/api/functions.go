@@ -21,11 +21,14 @@ func ListConversations(d Deps) Handler {
 // Inbox serves the staff inbox, its badge counts and a conversation's log.
 func Inbox(d Deps) Handler { return newHandler(routes.FnInbox, inboxOps(), d) }
 
-// GetConversation serves a conversation's chain and the download of a
-// patient's conversations.
+// GetConversation serves a conversation's chain.
 func GetConversation(d Deps) Handler {
 	return newHandler(routes.FnGetConversation, getConversationOps(), d)
 }
+
+// ExportChart serves the download of a patient's conversations, as HTML
+// or FHIR: only it links package export.
+func ExportChart(d Deps) Handler { return newHandler(routes.FnExportChart, exportChartOps(), d) }
 
 // WriteMessage starts conversations and adds replies.
 func WriteMessage(d Deps) Handler { return newHandler(routes.FnWriteMessage, writeMessageOps(), d) }
@@ -66,6 +69,7 @@ var Constructors = map[string]func(Deps) Handler{
 	routes.FnListConversations:  ListConversations,
 	routes.FnInbox:              Inbox,
 	routes.FnGetConversation:    GetConversation,
+	routes.FnExportChart:        ExportChart,
 	routes.FnWriteMessage:       WriteMessage,
 	routes.FnMarkRead:           MarkRead,
 	routes.FnManageConversation: ManageConversation,
@@ -110,8 +114,11 @@ func inboxOps() map[routes.Operation]op {
 func getConversationOps() map[routes.Operation]op {
 	return map[routes.Operation]op{
 		routes.OpReadConversation: (*handler).readConversation,
-		routes.OpExportChart:      (*handler).exportChart,
 	}
+}
+
+func exportChartOps() map[routes.Operation]op {
+	return map[routes.Operation]op{routes.OpExportChart: (*handler).exportChart}
 }
 
 func writeMessageOps() map[routes.Operation]op {

@@ -13,6 +13,7 @@ var opTables = map[string]func() map[routes.Operation]op{
 	routes.FnListConversations:  listConversationsOps,
 	routes.FnInbox:              inboxOps,
 	routes.FnGetConversation:    getConversationOps,
+	routes.FnExportChart:        exportChartOps,
 	routes.FnWriteMessage:       writeMessageOps,
 	routes.FnMarkRead:           markReadOps,
 	routes.FnManageConversation: manageConversationOps,

@@ -55,7 +55,7 @@ func TestStaffStayInTheirPractice(t *testing.T) {
 		{"assign to other practice's staff", "manage-conversation", staffEvent(seed.NurseKim, "PATCH", conv, "/x", rash, `{"assigneeId":"sub-elm-nurse"}`), 422},
 		{"note", "manage-conversation", staffEvent("sub-elm-nurse", "POST", conv+"/notes", "/x", rash, `{"text":"x"}`), 404},
 		{"log", "staff-inbox", staffEvent("sub-elm-nurse", "GET", conv+"/log", "/x", rash, ""), 404},
-		{"download", "get-conversation", staffEvent("sub-elm-nurse", "GET", "/staff/patients/{patientId}/export", "/x", mateo, ""), 404},
+		{"download", "export-chart", staffEvent("sub-elm-nurse", "GET", "/staff/patients/{patientId}/export", "/x", mateo, ""), 404},
 		{"reroute", "manage-conversation", staffEvent("sub-elm-nurse", "PATCH", conv, "/x", rash, `{"poolId":"pool-front-desk","reason":"x"}`), 404},
 		{"reroute to other practice's pool", "manage-conversation", staffEvent(seed.NurseKim, "PATCH", conv, "/x", rash, `{"poolId":"pool-elm","reason":"x"}`), 422},
 		{"note on a missing conversation", "manage-conversation", staffEvent(seed.NurseKim, "POST", conv+"/notes", "/x",

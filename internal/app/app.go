@@ -35,6 +35,10 @@ import (
 // confidential one.
 type ChartReader interface {
 	Conversations(ctx context.Context, patientID string, auds []domain.Audience, f ConversationFilter, limit int, start map[string]string) (Page[domain.Conversation], error)
+	// ChartConversations is Conversations with no filter, for the
+	// download: a method of its own, so that export-chart links no filter
+	// code.
+	ChartConversations(ctx context.Context, patientID string, auds []domain.Audience, limit int, start map[string]string) (Page[domain.Conversation], error)
 	Chain(ctx context.Context, patientID string, auds []domain.Audience, convID string, limit int, start map[string]string) (*domain.Conversation, Page[domain.Message], error)
 	Inbox(ctx context.Context, practiceID string, f ConversationFilter, limit int, start map[string]string) (Page[domain.Conversation], error)
 	OpenSummary(ctx context.Context, practiceID, staffID string) (Summary, error)

@@ -1,6 +1,8 @@
 package export_test
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -151,6 +153,13 @@ func TestHTMLEscapesAndRunsNothing(t *testing.T) {
 	}
 	if !strings.Contains(page, `content="`+strings.ReplaceAll(export.CSP, "'", "&#39;")+`"`) {
 		t.Errorf("the file does not carry its own policy")
+	}
+	// The policy allows exactly the file's style, by its hash.
+	_, css, _ := strings.Cut(page, "<style>")
+	css, _, _ = strings.Cut(css, "</style>")
+	sum := sha256.Sum256([]byte(css))
+	if want := "style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; css == "" || !strings.Contains(export.CSP, want) {
+		t.Errorf("policy %q does not allow the file's style: want %s", export.CSP, want)
 	}
 	if strings.Index(page, "Rash") > strings.Index(page, "Lab results") {
 		t.Errorf("conversations out of order")

@@ -61,6 +61,12 @@ func (s *Store) Conversations(ctx context.Context, patientID string, auds []doma
 	return s.ConversationsFn(ctx, patientID, auds, f, limit, start)
 }
 
+// ChartConversations calls ConversationsFn with no filter, as the store
+// does.
+func (s *Store) ChartConversations(ctx context.Context, patientID string, auds []domain.Audience, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+	return s.ConversationsFn(ctx, patientID, auds, app.ConversationFilter{}, limit, start)
+}
+
 // Chain calls ChainFn.
 func (s *Store) Chain(ctx context.Context, patientID string, auds []domain.Audience, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error) {
 	return s.ChainFn(ctx, patientID, auds, convID, limit, start)

@@ -49,6 +49,10 @@ const (
 	// function that may delete chart items, each in the transaction that
 	// writes its copy.
 	FnMoveConversation = "move-conversation"
+	// FnExportChart serves the family's download and the staff chart
+	// export: a function of its own, so that only it links the HTML and
+	// FHIR encoders and get-conversation stays small.
+	FnExportChart = "export-chart"
 	// FnAttachments issues upload slots and download links.
 	FnAttachments = "attachments"
 	// Functions no route serves: they react to events (Trigger).
@@ -235,7 +239,7 @@ func All() []Route {
 		// The family's copy of its messages (45 CFR 164.524): the same
 		// reads as the list and the chain, so it holds exactly what they
 		// show.
-		portal("GET", portalPatient+"/export", FnGetConversation, OpExportChart),
+		portal("GET", portalPatient+"/export", FnExportChart, OpExportChart),
 		portal("POST", portalPatient+"/attachments", FnAttachments, OpRequestUpload),
 		portal("GET", portalPatient+"/attachments/{attachmentId}", FnAttachments, OpReadAttachment),
 		portal("GET", portalPatient+conv+"/attachments/{attachmentId}", FnAttachments, OpReadAttachment),
@@ -261,7 +265,7 @@ func All() []Route {
 		staff("POST", staffPatient+conv+"/read", FnMarkRead, OpMarkRead),
 		// The chart's conversations for staff; the Worklog stays out (see
 		// README), so the function needs no grant on it.
-		staff("GET", staffPatient+"/export", FnGetConversation, OpExportChart),
+		staff("GET", staffPatient+"/export", FnExportChart, OpExportChart),
 		staff("PATCH", staffPatient+conv, FnManageConversation, OpManageConversation),
 		staff("POST", staffPatient+conv+"/notes", FnManageConversation, OpAddNote),
 		staff("POST", staffPatient+conv+"/audience", FnMoveConversation, OpChangeAudience),
@@ -298,6 +302,9 @@ func Functions() []Function {
 		{Name: FnListConversations, Tables: map[string]Access{dir: Read, msg: Read, audit: Append}, Cursors: true},
 		{Name: FnInbox, Tables: map[string]Access{dir: Read, msg: Read, worklog: Read, audit: Append}, Cursors: true},
 		{Name: FnGetConversation, Tables: map[string]Access{dir: Read, msg: Read, audit: Append}, Cursors: true},
+		// Reads what the list and the chain read, and the practice's
+		// settings; signs the position of each next part.
+		{Name: FnExportChart, Tables: map[string]Access{dir: Read, msg: Read, audit: Append}, Cursors: true},
 		// Updates an attachment only to bind it to the message that
 		// carries it, in the message's transaction.
 		{Name: FnWriteMessage, Tables: map[string]Access{dir: Read, msg: ReadWrite, idem: ReadWrite, att: ReadUpdate, audit: Append}},

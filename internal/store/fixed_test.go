@@ -160,12 +160,12 @@ func TestQueriesAreTheBuilders(t *testing.T) {
 				f.UnreadOnly = mask&8 != 0
 				key := "pt-" + strconv.Itoa(round) + "#" + strconv.Itoa(n)
 				fill := make(filling, querySlots)
-				sh, b, _ := listQuery(keyAttr, key, f, fill)
+				sh, b := listQuery(keyAttr, key, filterBy(f), fill)
 				x, err := queryExprs.get(sh, b)
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, want, _ := listQuery(keyAttr, key, f, plain{})
+				_, want := listQuery(keyAttr, key, filterBy(f), plain{})
 				w, err := want.Build()
 				if err != nil {
 					t.Fatal(err)

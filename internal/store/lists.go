@@ -57,22 +57,38 @@ const (
 // queryShape is what decides the text of a list's query: the partition
 // key's attribute and which filters it has.
 type queryShape struct {
-	key                            string
-	status, pool, assignee, unread bool
+	key string
+	filters
 }
+
+// filters says which filters a listing has.
+type filters struct{ status, pool, assignee, unread bool }
 
 var queryExprs shapes[queryShape]
 
+// A filter adds a listing's filter, with values from b, to its query's
+// builder and says which filters it has. A function, not the filter
+// itself, so that a bootstrap whose listings never filter (export-chart:
+// a download reads every conversation) does not link the condition
+// builder, about 10 KB (see internal/cmd/sizecheck).
+type filter func(eb expression.Builder, b binder) (expression.Builder, filters)
+
+func filterBy(f app.ConversationFilter) filter {
+	return func(eb expression.Builder, b binder) (expression.Builder, filters) {
+		if cond, ok := filterCondition(f, b); ok {
+			eb = eb.WithFilter(cond)
+		}
+		return eb, filters{status: f.Status != "", pool: f.PoolID != "", assignee: f.AssigneeID != "", unread: f.UnreadOnly}
+	}
+}
+
+func unfiltered(eb expression.Builder, _ binder) (expression.Builder, filters) { return eb, filters{} }
+
 // listQuery assembles the query of the partition whose keyAttr is key,
 // filtered by f, with values from b.
-func listQuery(keyAttr, key string, f app.ConversationFilter, b binder) (queryShape, expression.Builder, bool) {
-	sh := queryShape{key: keyAttr, status: f.Status != "", pool: f.PoolID != "", assignee: f.AssigneeID != "", unread: f.UnreadOnly}
-	eb := expression.NewBuilder().WithKeyCondition(expression.Key(keyAttr).Equal(b.val(qKey, key)))
-	cond, filtered := filterCondition(f, b)
-	if filtered {
-		eb = eb.WithFilter(cond)
-	}
-	return sh, eb, filtered
+func listQuery(keyAttr, key string, f filter, b binder) (queryShape, expression.Builder) {
+	eb, fs := f(expression.NewBuilder().WithKeyCondition(expression.Key(keyAttr).Equal(b.val(qKey, key))), b)
+	return queryShape{key: keyAttr, filters: fs}, eb
 }
 
 // Conversations lists a patient's conversations of the audiences auds,
@@ -80,6 +96,16 @@ func listQuery(keyAttr, key string, f app.ConversationFilter, b binder) (querySh
 // one Query per page and partition. Only the partitions auds name are
 // read; two are read concurrently and merged (see merged).
 func (s *Store) Conversations(ctx context.Context, patientID string, auds []domain.Audience, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+	return s.conversations(ctx, patientID, auds, filterBy(f), limit, start)
+}
+
+// ChartConversations is Conversations without a filter: every
+// conversation of the audiences auds, for a download of the chart.
+func (s *Store) ChartConversations(ctx context.Context, patientID string, auds []domain.Audience, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+	return s.conversations(ctx, patientID, auds, unfiltered, limit, start)
+}
+
+func (s *Store) conversations(ctx context.Context, patientID string, auds []domain.Audience, f filter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
 	if len(auds) == 1 {
 		pk := chartPK(patientID, auds[0])
 		from, ok := onePartStart(start, pk)
@@ -110,7 +136,7 @@ func (s *Store) Conversations(ctx context.Context, patientID string, auds []doma
 	return merged(parts, limit), nil
 }
 
-func (s *Store) partitionConversations(ctx context.Context, pk string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+func (s *Store) partitionConversations(ctx context.Context, pk string, f filter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
 	return s.queryConversations(ctx, &dynamodb.QueryInput{
 		TableName:      aws.String(s.tables.Messages),
 		IndexName:      aws.String(schema.IndexByActivity),
@@ -246,7 +272,7 @@ func (s *Store) Inbox(ctx context.Context, practiceID string, f app.Conversation
 		return s.queryConversations(ctx, &dynamodb.QueryInput{
 			TableName: aws.String(s.tables.Messages),
 			IndexName: aws.String(schema.IndexInbox),
-		}, aInboxPK, pfxPractice+practiceID, f, limit, start)
+		}, aInboxPK, pfxPractice+practiceID, filterBy(f), limit, start)
 	}
 	q := queueOf(domain.Conversation{PracticeID: practiceID, Awaiting: f.Awaiting, Pool: domain.PoolRef{ID: f.PoolID}})
 	keyAttr, key := aQueuePK, q.pk
@@ -257,7 +283,7 @@ func (s *Store) Inbox(ctx context.Context, practiceID string, f app.Conversation
 	}
 	in.ScanIndexForward = aws.Bool(f.Awaiting != domain.AwaitingNone)
 	// The partition is the view: only the assignee remains to filter.
-	return s.queryConversations(ctx, in, keyAttr, key, app.ConversationFilter{AssigneeID: f.AssigneeID}, limit, start)
+	return s.queryConversations(ctx, in, keyAttr, key, filterBy(app.ConversationFilter{AssigneeID: f.AssigneeID}), limit, start)
 }
 
 // maxFilteredReads bounds the Queries one filtered page may take: DynamoDB
@@ -268,9 +294,10 @@ const maxFilteredReads = 4
 // each reads up to 1 MB of a queue whose items all wait on one turn.
 const maxQueueReads = 16
 
-func (s *Store) queryConversations(ctx context.Context, in *dynamodb.QueryInput, keyAttr, key string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+func (s *Store) queryConversations(ctx context.Context, in *dynamodb.QueryInput, keyAttr, key string, f filter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
 	fill := make(filling, querySlots)
-	sh, b, filtered := listQuery(keyAttr, key, f, fill)
+	sh, b := listQuery(keyAttr, key, f, fill)
+	filtered := sh.filters != filters{}
 	x, err := queryExprs.get(sh, b)
 	if err != nil {
 		return app.Page[domain.Conversation]{}, err

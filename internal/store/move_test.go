@@ -116,11 +116,12 @@ func TestMoveConversationRekeysEveryItemAtOnce(t *testing.T) {
 // WHEN a reader of both audiences pages through the open ones, 2 at a time
 // THEN the pages hold every open conversation once, newest first: a
 // filtered partition that returns a short page does not let the other's
-// older items jump ahead.
+// older items jump ahead; and ChartConversations (the download's listing)
+// pages through all of them, closed ones too, in the same order.
 func TestMergedPagesAcrossPartitionsWithAFilter(t *testing.T) {
 	s := newStore(t)
 	t0 := time.Now().UTC().Add(-time.Hour)
-	var want []string
+	var want, all []string
 	for i := range 12 {
 		aud := domain.AudienceFamily
 		if i%3 == 0 {
@@ -133,6 +134,7 @@ func TestMergedPagesAcrossPartitionsWithAFilter(t *testing.T) {
 			Status: domain.StatusOpen, CreatedAt: at, LastActivityAt: at, MessageCount: 1, Version: 1,
 			StartedBy: domain.Party{ID: seed.TeenNoah, Side: domain.SidePortal},
 		}
+		all = append([]string{c.ID}, all...)
 		if i%4 == 1 {
 			c.Status = domain.StatusClosed
 		} else {
@@ -144,21 +146,36 @@ func TestMergedPagesAcrossPartitionsWithAFilter(t *testing.T) {
 		}
 	}
 	both := []domain.Audience{domain.AudienceFamily, domain.AudienceConfidential}
-	var got []string
-	var start map[string]string
-	for range 20 {
-		page, err := s.Conversations(t.Context(), seed.Noah, both, app.ConversationFilter{Status: domain.StatusOpen}, 2, start)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range page.Items {
-			got = append(got, c.ID)
-		}
-		if start = page.LastKey; start == nil {
-			break
-		}
-	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("pages = %v\nwant    %v", got, want)
+	for _, tc := range []struct {
+		name string
+		list func(start map[string]string) (app.Page[domain.Conversation], error)
+		want []string
+	}{
+		{"open", func(start map[string]string) (app.Page[domain.Conversation], error) {
+			return s.Conversations(t.Context(), seed.Noah, both, app.ConversationFilter{Status: domain.StatusOpen}, 2, start)
+		}, want},
+		{"unfiltered", func(start map[string]string) (app.Page[domain.Conversation], error) {
+			return s.ChartConversations(t.Context(), seed.Noah, both, 2, start)
+		}, all},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			var start map[string]string
+			for range 20 {
+				page, err := tc.list(start)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range page.Items {
+					got = append(got, c.ID)
+				}
+				if start = page.LastKey; start == nil {
+					break
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("pages = %v\nwant    %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -3,7 +3,9 @@
 // grow with package size.
 //
 // A bootstrap links only its own handlers (package api has one constructor
-// per function), reads its AWS configuration with package awsenv rather
+// per function; the download has its own, export-chart, so that only it
+// links the HTML and FHIR encoders and the unfiltered listing), reads
+// its AWS configuration with package awsenv rather
 // than config.LoadDefaultConfig, links the notification records without
 // the e-mail rendering (package notify/outbox), links the Secrets Manager
 // client only if it is given the cursor key (package lambdaapp/secretkey),
@@ -40,10 +42,6 @@ var over = map[string]int64{
 	// lambdaapp/blobs. Each is about 8.9 MB.
 	"attachments":    11 << 20,
 	"attach-process": 11 << 20,
-	// get-conversation also serves the family's download and the staff
-	// export (the HTML and FHIR encoders): 8.06 MB. Moving the download to
-	// a function of its own would bring it back under the budget.
-	"get-conversation": 8<<20 + 256<<10,
 }
 
 func main() {
