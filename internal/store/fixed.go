@@ -20,7 +20,9 @@ import (
 // few choices, its shape. So those expressions are built with the same
 // builder code once per shape, with each value replaced by the marker of
 // a numbered slot; a later call of that shape fills the slots and reuses
-// the text and names.
+// the text and names. The writes take them (a reply, a read mark, the
+// daily counter); a read's key condition is small next to decoding its
+// items, and building it fixed would put export-chart over its 8 MB.
 
 // A slot numbers one value of a fixed expression.
 type slot int
@@ -28,50 +30,35 @@ type slot int
 // A binder gives the value operands of an expression as it is built.
 type binder interface {
 	val(s slot, v any) expression.ValueBuilder
-	// text is for the builder's methods that take a string value
-	// (BeginsWith, Contains).
-	text(s slot, v string) string
 }
 
 // plain puts each value itself into an expression built on every call.
 type plain struct{}
 
 func (plain) val(_ slot, v any) expression.ValueBuilder { return expression.Value(v) }
-func (plain) text(_ slot, v string) string              { return v }
 
 // filling is one call of a fixed expression: it keeps each value,
 // encoded, in its slot, and puts the slot's marker into the expression.
-type filling []types.AttributeValue
+type filling struct{ slots []types.AttributeValue }
 
-func (f filling) val(s slot, v any) expression.ValueBuilder {
-	f[s] = encodeValue(v)
+func newFilling(n slot) *filling { return &filling{make([]types.AttributeValue, n)} }
+
+func (f *filling) val(s slot, v any) expression.ValueBuilder {
+	f.slots[s] = encodeValue(v)
 	return markers[s]
 }
 
-func (f filling) text(s slot, v string) string {
-	f[s] = &types.AttributeValueMemberS{Value: v}
-	return markerTexts[s]
-}
-
 // maxSlots bounds the values of one fixed expression.
-const maxSlots = 32
+const maxSlots = 20
 
 const markerPrefix = "\x00slot:"
 
-var (
-	markerTexts = func() (m [maxSlots]string) {
-		for i := range m {
-			m[i] = markerPrefix + strconv.Itoa(i)
-		}
-		return m
-	}()
-	markers = func() (m [maxSlots]expression.ValueBuilder) {
-		for i := range m {
-			m[i] = expression.Value(markerTexts[i])
-		}
-		return m
-	}()
-)
+var markers = func() (m [maxSlots]expression.ValueBuilder) {
+	for i := range m {
+		m[i] = expression.Value(markerPrefix + strconv.Itoa(i))
+	}
+	return m
+}()
 
 // encodeValue encodes v as expression.Value would (attributevalue's
 // defaults), without reflection for the kinds the hot paths use.
@@ -98,19 +85,21 @@ func encodeValue(v any) types.AttributeValue {
 // A fixedExpr is an expression's text and names, built once, and which
 // slot each value placeholder holds.
 type fixedExpr struct {
-	update, cond, keyCond, filter *string
-	names                         map[string]string
-	slots                         map[string]slot
+	update, cond *string
+	names        map[string]string
+	slots        map[string]slot
 }
 
-// shapes caches the fixed expressions of one kind by shape. A kind has a
-// few dozen shapes at most, so the cache needs no bound.
-type shapes[K comparable] struct{ m sync.Map }
+// shapes caches the fixed expressions of one kind by shape, a comparable
+// value. A kind has a few dozen shapes at most, so the cache needs no
+// bound. (Not generic: one copy of get in every bootstrap, not one per
+// kind, keeps export-chart under its size budget.)
+type shapes struct{ m sync.Map }
 
 // get returns the fixed expression of shape k. On the first call of a
 // shape it builds b, the builder as the caller assembled it with a
 // filling binder.
-func (c *shapes[K]) get(k K, b expression.Builder) (*fixedExpr, error) {
+func (c *shapes) get(k any, b expression.Builder) (*fixedExpr, error) {
 	if f, ok := c.m.Load(k); ok {
 		return f.(*fixedExpr), nil
 	}
@@ -119,7 +108,7 @@ func (c *shapes[K]) get(k K, b expression.Builder) (*fixedExpr, error) {
 		return nil, fmt.Errorf("build expression: %w", err)
 	}
 	f := &fixedExpr{
-		update: expr.Update(), cond: expr.Condition(), keyCond: expr.KeyCondition(), filter: expr.Filter(),
+		update: expr.Update(), cond: expr.Condition(),
 		names: expr.Names(), slots: make(map[string]slot, len(expr.Values())),
 	}
 	for p, av := range expr.Values() {
@@ -138,13 +127,13 @@ func (c *shapes[K]) get(k K, b expression.Builder) (*fixedExpr, error) {
 }
 
 // values is the ExpressionAttributeValues of one call.
-func (f *fixedExpr) values(fill filling) map[string]types.AttributeValue {
+func (f *fixedExpr) values(fill *filling) map[string]types.AttributeValue {
 	if len(f.slots) == 0 {
 		return nil
 	}
 	m := make(map[string]types.AttributeValue, len(f.slots))
 	for p, s := range f.slots {
-		m[p] = fill[s]
+		m[p] = fill.slots[s]
 	}
 	return m
 }
@@ -157,7 +146,7 @@ type ready struct {
 }
 
 // with is f as one call fills it.
-func (f *fixedExpr) with(fill filling) ready {
+func (f *fixedExpr) with(fill *filling) ready {
 	return ready{update: f.update, cond: f.cond, names: f.names, values: f.values(fill)}
 }
 

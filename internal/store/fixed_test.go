@@ -109,7 +109,7 @@ func TestMarkReadAndCounterAreTheBuilders(t *testing.T) {
 	at := time.Date(2026, 12, 1, 14, 3, 4, 0, time.UTC)
 	for i, side := range []domain.Side{domain.SidePortal, domain.SideStaff, domain.SidePortal, domain.SideStaff} {
 		c := domain.Conversation{MessageCount: 3 + i}
-		fill := make(filling, markSlots)
+		fill := newFilling(markSlots)
 		x, err := markExprs.get(side, markUpdate(c, side, at.Add(time.Duration(i)*time.Second), fill))
 		if err != nil {
 			t.Fatal(err)
@@ -132,62 +132,9 @@ func TestMarkReadAndCounterAreTheBuilders(t *testing.T) {
 // A value the fixed expression does not take from a slot is refused, not
 // frozen into the text.
 func TestFixedRefusesAnUnboundValue(t *testing.T) {
-	var c shapes[int]
+	var c shapes
 	b := expression.NewBuilder().WithCondition(expression.Name("a").Equal(expression.Value("kept")))
 	if _, err := c.get(1, b); err == nil {
 		t.Fatal("a value outside the slots was accepted")
-	}
-}
-
-// TestQueriesAreTheBuilders covers every filter combination of a list's
-// query on each of its partition keys, and the chain's query.
-func TestQueriesAreTheBuilders(t *testing.T) {
-	n := 0
-	for _, keyAttr := range []string{aPK, aInboxPK, aQueuePK, aPoolQueuePK} {
-		for mask := range 16 {
-			for round := range 2 {
-				n++
-				var f app.ConversationFilter
-				if mask&1 != 0 {
-					f.Status = domain.StatusOpen
-				}
-				if mask&2 != 0 {
-					f.PoolID = "pool-" + strconv.Itoa(n)
-				}
-				if mask&4 != 0 {
-					f.AssigneeID = "st-" + strconv.Itoa(n)
-				}
-				f.UnreadOnly = mask&8 != 0
-				key := "pt-" + strconv.Itoa(round) + "#" + strconv.Itoa(n)
-				fill := make(filling, querySlots)
-				sh, b := listQuery(keyAttr, key, filterBy(f), fill)
-				x, err := queryExprs.get(sh, b)
-				if err != nil {
-					t.Fatal(err)
-				}
-				_, want := listQuery(keyAttr, key, filterBy(f), plain{})
-				w, err := want.Build()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if deref(x.keyCond) != deref(w.KeyCondition()) || deref(x.filter) != deref(w.Filter()) ||
-					!reflect.DeepEqual(x.names, w.Names()) || !reflect.DeepEqual(x.values(fill), w.Values()) {
-					t.Errorf("query %s %+v: got %s / %s %v, want %s / %s %v", keyAttr, f,
-						deref(x.keyCond), deref(x.filter), avText(x.values(fill)), deref(w.KeyCondition()), deref(w.Filter()), avText(w.Values()))
-				}
-			}
-		}
-	}
-	for i := range 2 {
-		pk, conv := "pt-"+strconv.Itoa(i), "01J"+strconv.Itoa(i)
-		fill := make(filling, chainSlots)
-		x, err := chainExprs.get(struct{}{}, chainQuery(pk, conv, fill))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, _ := chainQuery(pk, conv, plain{}).Build()
-		if deref(x.keyCond) != deref(w.KeyCondition()) || !reflect.DeepEqual(x.names, w.Names()) || !reflect.DeepEqual(x.values(fill), w.Values()) {
-			t.Errorf("chain: got %s %v, want %s %v", deref(x.keyCond), avText(x.values(fill)), deref(w.KeyCondition()), avText(w.Values()))
-		}
 	}
 }

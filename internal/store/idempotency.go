@@ -71,7 +71,7 @@ func replayed(reason types.CancellationReason, idem app.Idempotency) (app.Writte
 }
 
 func (s *Store) capUpdate(patientID string, c app.DailyCap) (types.TransactWriteItem, error) {
-	fill := make(filling, capSlots)
+	fill := newFilling(capSlots)
 	x, err := capExprs.get(struct{}{}, capCount(c, fill))
 	if err != nil {
 		return types.TransactWriteItem{}, fmt.Errorf("build counter update: %w", err)
@@ -101,7 +101,7 @@ const (
 )
 
 // capExprs holds the daily counter's update, which has one shape.
-var capExprs shapes[struct{}]
+var capExprs shapes // one shape: struct{}{}
 
 func capReached(c app.DailyCap, now time.Time) error {
 	return &domain.Error{

@@ -20,19 +20,19 @@ import (
 	"github.com/pedsportal/messaging/internal/schema"
 )
 
-func filterCondition(f app.ConversationFilter, b binder) (expression.ConditionBuilder, bool) {
+func filterCondition(f app.ConversationFilter) (expression.ConditionBuilder, bool) {
 	var conds []expression.ConditionBuilder
 	if f.Status != "" {
-		conds = append(conds, expression.Name(aStatus).Equal(b.val(qStatus, string(f.Status))))
+		conds = append(conds, expression.Name(aStatus).Equal(expression.Value(f.Status)))
 	}
 	if f.PoolID != "" {
-		conds = append(conds, expression.Name(aPoolID).Equal(b.val(qPool, f.PoolID)))
+		conds = append(conds, expression.Name(aPoolID).Equal(expression.Value(f.PoolID)))
 	}
 	if f.AssigneeID != "" {
-		conds = append(conds, expression.Name(aAssigneeID).Equal(b.val(qAssignee, f.AssigneeID)))
+		conds = append(conds, expression.Name(aAssigneeID).Equal(expression.Value(f.AssigneeID)))
 	}
 	if f.UnreadOnly {
-		conds = append(conds, expression.Name(aStaffUnread).GreaterThan(b.val(qZero, 0)))
+		conds = append(conds, expression.Name(aStaffUnread).GreaterThan(expression.Value(0)))
 	}
 	switch len(conds) {
 	case 0:
@@ -44,52 +44,24 @@ func filterCondition(f app.ConversationFilter, b binder) (expression.ConditionBu
 	}
 }
 
-// The slots of a list's query.
-const (
-	qKey slot = iota
-	qStatus
-	qPool
-	qAssignee
-	qZero
-	querySlots
-)
-
-// queryShape is what decides the text of a list's query: the partition
-// key's attribute and which filters it has.
-type queryShape struct {
-	key string
-	filters
-}
-
-// filters says which filters a listing has.
-type filters struct{ status, pool, assignee, unread bool }
-
-var queryExprs shapes[queryShape]
-
-// A filter adds a listing's filter, with values from b, to its query's
-// builder and says which filters it has. A function, not the filter
-// itself, so that a bootstrap whose listings never filter (export-chart:
-// a download reads every conversation) does not link the condition
-// builder, about 10 KB (see internal/cmd/sizecheck).
-type filter func(eb expression.Builder, b binder) (expression.Builder, filters)
+// A filter adds a listing's filter to its query's expression and reports
+// whether there is one. A function, not the filter itself, so that a
+// bootstrap whose listings never filter (export-chart: a download reads
+// every conversation) does not link the condition builder, about 10 KB
+// (see internal/cmd/sizecheck).
+type filter func(expression.Builder) (expression.Builder, bool)
 
 func filterBy(f app.ConversationFilter) filter {
-	return func(eb expression.Builder, b binder) (expression.Builder, filters) {
-		if cond, ok := filterCondition(f, b); ok {
-			eb = eb.WithFilter(cond)
+	return func(b expression.Builder) (expression.Builder, bool) {
+		cond, ok := filterCondition(f)
+		if ok {
+			b = b.WithFilter(cond)
 		}
-		return eb, filters{status: f.Status != "", pool: f.PoolID != "", assignee: f.AssigneeID != "", unread: f.UnreadOnly}
+		return b, ok
 	}
 }
 
-func unfiltered(eb expression.Builder, _ binder) (expression.Builder, filters) { return eb, filters{} }
-
-// listQuery assembles the query of the partition whose keyAttr is key,
-// filtered by f, with values from b.
-func listQuery(keyAttr, key string, f filter, b binder) (queryShape, expression.Builder) {
-	eb, fs := f(expression.NewBuilder().WithKeyCondition(expression.Key(keyAttr).Equal(b.val(qKey, key))), b)
-	return queryShape{key: keyAttr, filters: fs}, eb
-}
+func unfiltered(b expression.Builder) (expression.Builder, bool) { return b, false }
 
 // Conversations lists a patient's conversations of the audiences auds,
 // newest activity first, from the ByActivity LSI with strong consistency:
@@ -137,11 +109,12 @@ func (s *Store) conversations(ctx context.Context, patientID string, auds []doma
 }
 
 func (s *Store) partitionConversations(ctx context.Context, pk string, f filter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+	kc := expression.Key(aPK).Equal(expression.Value(pk))
 	return s.queryConversations(ctx, &dynamodb.QueryInput{
 		TableName:      aws.String(s.tables.Messages),
 		IndexName:      aws.String(schema.IndexByActivity),
 		ConsistentRead: aws.Bool(true),
-	}, aPK, pk, f, limit, start)
+	}, kc, f, limit, start)
 }
 
 // partPage is one partition's share of a merged list page.
@@ -221,10 +194,17 @@ func merged(parts []partPage, limit int) app.Page[domain.Conversation] {
 			frontier = max(frontier, p.page.LastKey[aActivitySK])
 		}
 	}
-	slices.SortFunc(all, func(a, b item) int { return strings.Compare(b.sk, a.sk) })
+	// Sorted through pointers: slices.SortFunc's code for pointers is
+	// linked anyway, and a copy of it for item would add about 12 KB to
+	// every bootstrap that lists (see internal/cmd/sizecheck).
+	order := make([]*item, len(all))
+	for i := range all {
+		order[i] = &all[i]
+	}
+	slices.SortFunc(order, func(a, b *item) int { return strings.Compare(b.sk, a.sk) })
 	taken := make([]int, len(parts))
 	var page app.Page[domain.Conversation]
-	for _, it := range all {
+	for _, it := range order {
 		if len(page.Items) == limit || it.sk < frontier {
 			break
 		}
@@ -269,21 +249,22 @@ func merged(parts []partPage, limit int) app.Page[domain.Conversation] {
 // Inbox index.
 func (s *Store) Inbox(ctx context.Context, practiceID string, f app.ConversationFilter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
 	if f.Awaiting == "" {
+		kc := expression.Key(aInboxPK).Equal(expression.Value(pfxPractice + practiceID))
 		return s.queryConversations(ctx, &dynamodb.QueryInput{
 			TableName: aws.String(s.tables.Messages),
 			IndexName: aws.String(schema.IndexInbox),
-		}, aInboxPK, pfxPractice+practiceID, filterBy(f), limit, start)
+		}, kc, filterBy(f), limit, start)
 	}
 	q := queueOf(domain.Conversation{PracticeID: practiceID, Awaiting: f.Awaiting, Pool: domain.PoolRef{ID: f.PoolID}})
-	keyAttr, key := aQueuePK, q.pk
+	kc := expression.Key(aQueuePK).Equal(expression.Value(q.pk))
 	in := &dynamodb.QueryInput{TableName: aws.String(s.tables.Messages), IndexName: aws.String(schema.IndexQueue)}
 	if f.PoolID != "" {
-		keyAttr, key = aPoolQueuePK, q.poolPK
+		kc = expression.Key(aPoolQueuePK).Equal(expression.Value(q.poolPK))
 		in.IndexName = aws.String(schema.IndexPoolQueue)
 	}
 	in.ScanIndexForward = aws.Bool(f.Awaiting != domain.AwaitingNone)
 	// The partition is the view: only the assignee remains to filter.
-	return s.queryConversations(ctx, in, keyAttr, key, filterBy(app.ConversationFilter{AssigneeID: f.AssigneeID}), limit, start)
+	return s.queryConversations(ctx, in, kc, filterBy(app.ConversationFilter{AssigneeID: f.AssigneeID}), limit, start)
 }
 
 // maxFilteredReads bounds the Queries one filtered page may take: DynamoDB
@@ -294,18 +275,16 @@ const maxFilteredReads = 4
 // each reads up to 1 MB of a queue whose items all wait on one turn.
 const maxQueueReads = 16
 
-func (s *Store) queryConversations(ctx context.Context, in *dynamodb.QueryInput, keyAttr, key string, f filter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
-	fill := make(filling, querySlots)
-	sh, b := listQuery(keyAttr, key, f, fill)
-	filtered := sh.filters != filters{}
-	x, err := queryExprs.get(sh, b)
+func (s *Store) queryConversations(ctx context.Context, in *dynamodb.QueryInput, kc expression.KeyConditionBuilder, f filter, limit int, start map[string]string) (app.Page[domain.Conversation], error) {
+	b, filtered := f(expression.NewBuilder().WithKeyCondition(kc))
+	expr, err := b.Build()
 	if err != nil {
-		return app.Page[domain.Conversation]{}, err
+		return app.Page[domain.Conversation]{}, fmt.Errorf("build query: %w", err)
 	}
-	in.KeyConditionExpression = x.keyCond
-	in.FilterExpression = x.filter
-	in.ExpressionAttributeNames = x.names
-	in.ExpressionAttributeValues = x.values(fill)
+	in.KeyConditionExpression = expr.KeyCondition()
+	in.FilterExpression = expr.Filter()
+	in.ExpressionAttributeNames = expr.Names()
+	in.ExpressionAttributeValues = expr.Values()
 	if in.ScanIndexForward == nil {
 		in.ScanIndexForward = aws.Bool(false)
 	}
@@ -405,29 +384,13 @@ func (s *Store) laterChainPage(ctx context.Context, patientID string, a domain.A
 	return nil, page, err
 }
 
-// The slots of a chain's query, which has one shape.
-const (
-	chPK slot = iota
-	chPrefix
-	chainSlots
-)
-
-var chainExprs shapes[struct{}]
-
-// chainQuery assembles the query of conversation convID in partition pk,
-// header first, with values from b.
-func chainQuery(pk, convID string, b binder) expression.Builder {
-	kc := expression.Key(aPK).Equal(b.val(chPK, pk)).
-		And(expression.Key(aSK).BeginsWith(b.text(chPrefix, pfxConv+convID)))
-	return expression.NewBuilder().WithKeyCondition(kc)
-}
-
 func (s *Store) partitionChain(ctx context.Context, pk, convID string, limit int, start map[string]string) (*domain.Conversation, app.Page[domain.Message], error) {
 	var page app.Page[domain.Message]
-	fill := make(filling, chainSlots)
-	x, err := chainExprs.get(struct{}{}, chainQuery(pk, convID, fill))
+	kc := expression.Key(aPK).Equal(expression.Value(pk)).
+		And(expression.Key(aSK).BeginsWith(pfxConv + convID))
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
 	if err != nil {
-		return nil, page, err
+		return nil, page, fmt.Errorf("build query: %w", err)
 	}
 	n := int32(limit)
 	if start == nil {
@@ -435,9 +398,9 @@ func (s *Store) partitionChain(ctx context.Context, pk, convID string, limit int
 	}
 	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.tables.Messages),
-		KeyConditionExpression:    x.keyCond,
-		ExpressionAttributeNames:  x.names,
-		ExpressionAttributeValues: x.values(fill),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
 		ExclusiveStartKey:         toAV(start),
 		ConsistentRead:            aws.Bool(true),
 		Limit:                     aws.Int32(n),

@@ -23,7 +23,7 @@ import (
 // instead, so the read marks exactly what was seen. Errors: domain.ErrStale
 // when a message arrived meanwhile.
 func (s *Store) MarkRead(ctx context.Context, c domain.Conversation, side domain.Side, at time.Time, rec audit.Record) error {
-	fill := make(filling, markSlots)
+	fill := newFilling(markSlots)
 	x, err := markExprs.get(side, markUpdate(c, side, at, fill))
 	if err != nil {
 		return err
@@ -48,7 +48,7 @@ const (
 )
 
 // markExprs holds a read mark's update per side.
-var markExprs shapes[domain.Side]
+var markExprs shapes // by domain.Side
 
 // ChangeConversation applies ch to c with rec, and with the history
 // entries that record it, in one transaction; the result is c.Changed(ch).

@@ -179,14 +179,14 @@ type replyShape struct {
 	wasAckedWin bool // ... and the header had acknowledged a window before
 }
 
-var replyExprs shapes[replyShape]
+var replyExprs shapes // by replyShape
 
 // appendUpdate is the header update of a reply. With activity, it also
 // moves last activity, sort keys and preview forward, on condition that
 // they are older than this message, so that concurrent replies never move
 // them back.
 func appendUpdate(table string, m domain.Message, w app.Write, activity bool) types.TransactWriteItem {
-	fill := make(filling, replySlots)
+	fill := newFilling(replySlots)
 	sh, b := replyUpdate(m, w, activity, fill)
 	// The builder cannot fail for these fixed names and slots; the tests
 	// build every shape.
