@@ -56,6 +56,9 @@ func BenchmarkColdStart(b *testing.B) {
 			MailFrom: "messages@example.com", SMSOrigin: "+15555550100", APIURL: "https://api.example",
 		})
 		env["AWS_ENDPOINT_URL_"+awsenv.SecretsManager] = sm.Endpoint()
+		if f.Blobs != routes.BlobNone { // as infra names them
+			env[envvar.UploadsBucket], env[envvar.ChartBucket] = "uploads", "chart"
+		}
 		reads := sm.Calls()
 		var inits []time.Duration
 		for range 15 {
