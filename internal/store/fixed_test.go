@@ -3,6 +3,7 @@ package store
 import (
 	"reflect"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +20,8 @@ func sameRequest(t *testing.T, name string, b expression.Builder, update, cond *
 	t.Helper()
 	want, err := b.Build()
 	if err != nil {
-		t.Fatalf("%s: build: %v", name, err)
+		t.Errorf("%s: build: %v", name, err) // not Fatal: it runs on other goroutines too
+		return
 	}
 	if got, w := deref(update), deref(want.Update()); got != w {
 		t.Errorf("%s: update\n got %s\nwant %s", name, got, w)
@@ -137,4 +139,21 @@ func TestFixedRefusesAnUnboundValue(t *testing.T) {
 	if _, err := c.get(1, b); err == nil {
 		t.Fatal("a value outside the slots was accepted")
 	}
+}
+
+// Many requests at once share the cache and its maps; each keeps its own
+// values (run with -race).
+func TestFixedExpressionsAtOnce(t *testing.T) {
+	base := time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			side := []domain.Side{domain.SidePortal, domain.SideStaff}[i%2]
+			m := domain.Message{ID: "m" + strconv.Itoa(i), ConversationID: "c" + strconv.Itoa(i), PatientID: "pt", Author: domain.Party{Side: side}, Body: strconv.Itoa(i), CreatedAt: base.Add(time.Duration(i) * time.Second)}
+			got := appendUpdate("Messages", m, app.Write{}, i%3 != 0).Update
+			_, b := replyUpdate(m, app.Write{}, i%3 != 0, plain{})
+			sameRequest(t, "reply at once "+strconv.Itoa(i), b, got.UpdateExpression, got.ConditionExpression, got.ExpressionAttributeNames, got.ExpressionAttributeValues)
+		})
+	}
+	wg.Wait()
 }

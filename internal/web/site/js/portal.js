@@ -69,7 +69,10 @@ function emergencyNotice() {
 /** reservePatientBar keeps the Current Patient bar's place while the
  * patients load, in a tab that holds a session. */
 function reservePatientBar() {
-  if (!sessionStorage.getItem('pp.portal.session')) return;
+  let session = null;
+  try { session = JSON.parse(sessionStorage.getItem('pp.portal.session') || 'null'); } catch { /* none */ }
+  if (!session?.accessToken) return; // as js/frame.js and boot decide
+
   const line = document.getElementById('practice');
   if (line && !state.practice) { line.hidden = false; line.classList.add('pending'); }
   const bar = document.getElementById('patient-bar');
@@ -264,7 +267,7 @@ async function messagesView({ live }) {
   async function load(reset) {
     const res = await api.get(`/portal/patients/${seg(p.id)}/conversations`, { limit: 20, cursor: reset ? '' : cursor });
     const items = res.items || [];
-    if (!live()) return;
+    if (!live()) return false;
     if (reset) list.replaceChildren();
     for (const c of items) list.append(item(c));
     if (reset && !items.length) list.append(h('li', { class: 'empty' }, `No messages about ${p.displayName} yet.`));
@@ -307,7 +310,11 @@ async function messagesView({ live }) {
   // the keyboard on the link it was on.
   state.onNews = (pid) => {
     if (!live() || pid !== p.id) return;
-    keepFocus(list, () => load(true)).catch(() => {});
+    // A list whose first load failed comes through loadList, so it shows
+    // up (and its error goes) when news brings it; one on screen is
+    // refreshed quietly, and stays if the refresh fails.
+    if (card.hidden) loadList({ box, hide: [card, copy] }, () => load(true));
+    else keepFocus(list, () => load(true)).catch(() => {});
   };
   await loadList({ box, hide: [card, copy] }, () => load(true));
 }

@@ -293,7 +293,7 @@ async function inboxView({ live }) {
       api.get('/staff/inbox', { ...inboxQuery(f), limit: 20, cursor: reset ? '' : cursor }),
       reset ? api.get('/staff/inbox/summary').catch(() => null) : null,
     ]);
-    if (!live() || mine !== epoch) return;
+    if (!live() || mine !== epoch) return false; // overtaken: its answer is not the list's
     const page = res.items || [];
     if (reset) {
       items = 0;
@@ -419,7 +419,13 @@ async function conversationView({ args: [pid, cid], live }) {
     }
     if (refreshing) return;
     refreshing = true;
-    const d = await firstPage(api, path).catch(() => null).finally(() => { refreshing = false; });
+    let refused = false;
+    const d = await firstPage(api, path)
+      .catch((e) => { refused = e?.status >= 400 && e.status < 500 && e.status !== 429; return null; })
+      .finally(() => { refreshing = false; });
+    // A refusal (the conversation moved out of reach, say) is not tried
+    // again on every poll; a failure on the way is.
+    if (refused) state.familyReadSeen = Math.max(state.familyReadSeen, upTo);
     if (!live() || !d) return;
     state.familyReadSeen = Math.max(state.familyReadSeen, upTo);
     const readAt = d.conversation?.portalReadAt;
@@ -724,7 +730,7 @@ function workPanel({ path, live, change, current }) {
     if (reset) { epoch += 1; more.button.hidden = true; }
     const mine = epoch;
     const res = await api.get(`${path}/log`, { limit: LOG_PAGE, cursor: reset ? '' : cursor });
-    if (!live() || mine !== epoch) return;
+    if (!live() || mine !== epoch) return false; // overtaken: its answer is not the list's
     if (reset) history.replaceChildren();
     for (const e of res.items || []) history.append(entryItem(e));
     if (!history.firstChild) history.append(h('li', { class: 'empty' }, 'No notes or changes yet.'));
@@ -901,7 +907,7 @@ async function chartView({ args: [pid], live }) {
     const mine = epoch;
     const q = { limit: 20, status: status.select.value === 'all' ? '' : status.select.value, cursor: reset ? '' : cursor };
     const res = await api.get(`/staff/patients/${seg(pid)}/conversations`, q);
-    if (!live() || mine !== epoch) return;
+    if (!live() || mine !== epoch) return false; // overtaken: its answer is not the list's
     if (reset) list.replaceChildren();
     for (const c of res.items || []) list.append(convItem(c, { showPatient: false }));
     if (!list.firstChild) list.append(h('li', { class: 'empty' }, 'No conversations in this chart yet.'));

@@ -188,7 +188,8 @@ export async function loadList({ box, hide = [] }, load) {
     // the screen's heading rather than being lost, and the list is said.
     const retried = box.contains(document.activeElement);
     try {
-      await load();
+      // false: overtaken by a newer load, whose outcome is the one to show.
+      if (await load() === false) return;
       box.textContent = '';
       for (const el of hide) el.hidden = false;
       const heading = retried ? document.querySelector('main h1') : null;
