@@ -51,6 +51,8 @@ async function score(page, screen, url) {
     .filter((r) => r.weight > 0 && lhr.audits[r.id].score !== null && lhr.audits[r.id].score < 1)
     .map((r) => r.id);
   const metric = (id) => lhr.audits[id]?.displayValue || '';
+  // A run Lighthouse could not complete scores 0: say why, not just 0.
+  if (lhr.runtimeError) console.error(`${screen}: Lighthouse could not measure it: ${lhr.runtimeError.code} ${lhr.runtimeError.message}`);
   // What moved, when layout shift cost points (Lighthouse's own
   // layout-shifts audit fails on this chromium's traces): the page's own
   // record of its first 5 s, after the run; later entries are Lighthouse

@@ -6,11 +6,16 @@
 (() => {
   const root = document.documentElement;
   try {
-    const s = JSON.parse(sessionStorage.getItem(`pp.${root.dataset.app}.session`) || 'null');
-    if (!s?.accessToken) return;
+    const app = root.dataset.app;
+    const s = JSON.parse(sessionStorage.getItem(`pp.${app}.session`) || 'null');
+    // The return from the issuer (?code= for a sign-in this tab started)
+    // will hold a session in a moment: drawn signed in too.
+    const flow = new URLSearchParams(location.search).has('code') && JSON.parse(sessionStorage.getItem(`pp.${app}.flow`) || 'null');
+    if (!s?.accessToken && !flow) return;
     root.classList.add('frame');
     // The account's Notifications screen has no Current Patient bar.
-    if (!location.hash.startsWith('#/notifications')) root.classList.add('frame-bar');
+    const hash = flow ? flow.returnTo || '' : location.hash;
+    if (!hash.startsWith('#/notifications')) root.classList.add('frame-bar');
   } catch {
     // No storage: drawn signed out, as before.
   }

@@ -38,14 +38,18 @@ export async function boot({ audience, appName, intro, start }) {
   // moves under the reader when they do; a session found invalid takes it
   // away again.
   const frame = signedInFrame(audience, true);
-  // The frame is drawn now: js/frame.js's first-paint classes have done
-  // their work (the page's own module drew its bars before this).
-  document.documentElement.classList.remove('frame', 'frame-bar');
+  // js/frame.js's first-paint classes hold the frame's place until the
+  // script draws it: now for a stored session (the page's own module drew
+  // its bars before this), after the sign-in completes for a return from
+  // the issuer.
+  const unframe = () => document.documentElement.classList.remove('frame', 'frame-bar');
+  if (frame) unframe();
 
   let cfg;
   try {
     cfg = await loadConfig();
   } catch {
+    unframe();
     replace(main, h('div', { class: 'alert', role: 'alert' }, 'This page could not load its settings. Reload the page to try again.'));
     return;
   }
@@ -66,6 +70,7 @@ export async function boot({ audience, appName, intro, start }) {
     const expired = hadSession && !error;
     sessionStorage.removeItem(auth.sessionKey);
     if (frame) signedInFrame(audience, false);
+    unframe();
     signedOutScreen(main, auth, { appName, intro, error, expired, signedOut: auth.justSignedOut() });
     return;
   }
@@ -83,7 +88,11 @@ export async function boot({ audience, appName, intro, start }) {
   signOut.hidden = false;
   signOut.addEventListener('click', () => auth.signOut());
   $('#nav').hidden = false;
-  await start({ api, auth, main, signedIn, pollMs: (Number(cfg.pollSeconds) || 0) * 1000 });
+  // start draws what it holds in place (the portal's bars) before its
+  // first await, so the classes go in the same task.
+  const started = start({ api, auth, main, signedIn, pollMs: (Number(cfg.pollSeconds) || 0) * 1000 });
+  unframe();
+  await started;
 }
 
 /** startSignIn leaves for the issuer, or says why it cannot: PKCE needs
