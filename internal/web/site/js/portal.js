@@ -11,7 +11,7 @@ import { downloadControls } from './download.js';
 import { birthDate, short } from './format.js';
 import { notificationsView } from './notifications.js';
 import {
-  announce, boot, errorBox, go, h, keepFocus, loadList, loadPage, pager, Poller, replace, Router, setWho, showError,
+  announce, boot, errorBox, go, h, keepFocus, loadList, loadPage, pager, Poller, replace, Router, setWho, showError, storedSession,
 } from './ui.js';
 
 const PATIENT_KEY = 'pp.portal.patient';
@@ -69,10 +69,7 @@ function emergencyNotice() {
 /** reservePatientBar keeps the Current Patient bar's place while the
  * patients load, in a tab that holds a session. */
 function reservePatientBar() {
-  let session = null;
-  try { session = JSON.parse(sessionStorage.getItem('pp.portal.session') || 'null'); } catch { /* none */ }
-  if (!session?.accessToken) return; // as js/frame.js and boot decide
-
+  if (!storedSession('portal')) return;
   const line = document.getElementById('practice');
   if (line && !state.practice) { line.hidden = false; line.classList.add('pending'); }
   const bar = document.getElementById('patient-bar');

@@ -105,12 +105,23 @@ function startSignIn(auth, returnTo, box) {
   });
 }
 
+/** storedSession is the tab's stored session of audience when it holds
+ * a token (null otherwise): what decides whether the page is drawn signed
+ * in before the API answers (js/frame.js decides the same way). */
+export function storedSession(audience) {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(`pp.${audience}.session`) || 'null');
+    return s?.accessToken ? s : null;
+  } catch {
+    return null;
+  }
+}
+
 /** signedInFrame shows (or hides) the navigation, the user's name and
  * Sign out; it returns whether a session was stored to show it for. */
 function signedInFrame(audience, show) {
-  let s = null;
-  try { s = JSON.parse(sessionStorage.getItem(`pp.${audience}.session`) || 'null'); } catch { /* none */ }
-  if (show && !s?.accessToken) return false;
+  const s = storedSession(audience);
+  if (show && !s) return false;
   $('#nav').hidden = !show;
   $('#sign-out').hidden = !show;
   if (!show && $('#patient-bar')) $('#patient-bar').hidden = true;
