@@ -3,6 +3,6 @@
 // (re-encoded images, checked PDFs) in the chart bucket, or blocks it.
 package main
 
-import "github.com/pedsportal/messaging/internal/lambdaapp/blobs"
+import "github.com/pedsportal/messaging/internal/lambdaapp/scans"
 
-func main() { blobs.StartProcessor() }
+func main() { scans.StartProcessor() }

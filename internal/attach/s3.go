@@ -12,6 +12,7 @@ import (
 
 	"github.com/pedsportal/messaging/internal/app"
 	"github.com/pedsportal/messaging/internal/domain"
+	"github.com/pedsportal/messaging/internal/envvar"
 )
 
 // Buckets are the two buckets of attachments.
@@ -24,6 +25,15 @@ import (
 type Buckets struct {
 	Uploads string
 	Chart   string
+}
+
+// BucketsFrom reads the bucket names from env; both are required.
+func BucketsFrom(env func(string) string) (Buckets, error) {
+	b := Buckets{Uploads: env(envvar.UploadsBucket), Chart: env(envvar.ChartBucket)}
+	if b.Uploads == "" || b.Chart == "" {
+		return b, fmt.Errorf("missing settings: %s and %s are required", envvar.UploadsBucket, envvar.ChartBucket)
+	}
+	return b, nil
 }
 
 // Slot and link lifetimes: long enough for a phone on a slow network to
@@ -43,8 +53,8 @@ func ChartKey(patientID, id string) string { return patientID + "/" + id }
 // under it (a file-system backed S3 cannot hold both "a" and "a/b").
 func ThumbKey(patientID, id string) string { return ChartKey(patientID, id) + ".thumbnail.jpg" }
 
-// parseUploadKey returns the patient and attachment IDs of an upload key.
-func parseUploadKey(k string) (patientID, id string, ok bool) {
+// ParseUploadKey returns the patient and attachment IDs of an upload key.
+func ParseUploadKey(k string) (patientID, id string, ok bool) {
 	rest, ok := strings.CutPrefix(k, "incoming/")
 	if !ok {
 		return "", "", false

@@ -17,7 +17,7 @@ import (
 
 	"github.com/pedsportal/messaging/internal/attach"
 	"github.com/pedsportal/messaging/internal/envvar"
-	"github.com/pedsportal/messaging/internal/lambdaapp/blobs"
+	"github.com/pedsportal/messaging/internal/lambdaapp/scans"
 	"github.com/pedsportal/messaging/internal/localdev/s3local"
 	"github.com/pedsportal/messaging/internal/routes"
 )
@@ -88,7 +88,7 @@ func (s *Stack) startFiles(ctx context.Context, dataDir, siteURL string, log *sl
 		}
 	}
 	fn, _ := routes.FunctionNamed(routes.FnAttachProcess)
-	process, err := blobs.Processor(s.source(fn, log), f.Client)
+	process, err := scans.Processor(s.source(fn, log), f.Client)
 	if err != nil {
 		f.Stop()
 		return nil, err

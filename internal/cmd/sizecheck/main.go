@@ -6,7 +6,8 @@
 //
 // A bootstrap links only its own handlers (package api has one constructor
 // per function; the download has its own, export-chart, so that only it
-// links the HTML and FHIR encoders and the unfiltered listing), reads
+// links the HTML and FHIR encoders and the unfiltered listing; only
+// attach-process, the image codecs, package attach/safe), reads
 // its AWS configuration with package awsenv rather
 // than config.LoadDefaultConfig, links the notification records without
 // the e-mail rendering (package notify/outbox), links the Secrets Manager

@@ -1,79 +1,23 @@
-package attach
+package safe
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/pedsportal/messaging/internal/attach"
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/domain"
 )
-
-// ScanResult is GuardDuty's verdict on one uploaded object.
-type ScanResult struct {
-	Bucket, Key string
-	// Status is the scan result status (ScanClean, ScanThreats, …).
-	Status string
-	// EventID identifies the event, recorded as the audit record's
-	// request ID.
-	EventID string
-}
-
-// scanEventDetail is the detail of GuardDuty's "GuardDuty Malware
-// Protection Object Scan Result" EventBridge event.
-type scanEventDetail struct {
-	ScanStatus      string `json:"scanStatus"`
-	S3ObjectDetails struct {
-		BucketName string `json:"bucketName"`
-		ObjectKey  string `json:"objectKey"`
-	} `json:"s3ObjectDetails"`
-	ScanResultDetails struct {
-		ScanResultStatus string `json:"scanResultStatus"`
-	} `json:"scanResultDetails"`
-}
-
-// ScanEventType is the detail-type of GuardDuty's scan result events.
-const ScanEventType = "GuardDuty Malware Protection Object Scan Result"
-
-// ScanResultOf reads GuardDuty's EventBridge event.
-func ScanResultOf(ev events.CloudWatchEvent) (ScanResult, error) {
-	if ev.DetailType != ScanEventType {
-		return ScanResult{}, fmt.Errorf("attach: not a scan result: %q", ev.DetailType)
-	}
-	var d scanEventDetail
-	if err := json.Unmarshal(ev.Detail, &d); err != nil {
-		return ScanResult{}, fmt.Errorf("attach: scan result detail: %w", err)
-	}
-	status := d.ScanResultDetails.ScanResultStatus
-	if d.ScanStatus != "COMPLETED" && status == "" {
-		status = ScanFailed
-	}
-	return ScanResult{Bucket: d.S3ObjectDetails.BucketName, Key: d.S3ObjectDetails.ObjectKey, Status: status, EventID: ev.ID}, nil
-}
-
-// ScanEvent builds the EventBridge event GuardDuty sends, for the local
-// scanner and tests.
-func ScanEvent(r ScanResult, at time.Time) events.CloudWatchEvent {
-	var d scanEventDetail
-	d.ScanStatus = "COMPLETED"
-	d.S3ObjectDetails.BucketName, d.S3ObjectDetails.ObjectKey = r.Bucket, r.Key
-	d.ScanResultDetails.ScanResultStatus = r.Status
-	detail, _ := json.Marshal(d) // plain strings: cannot fail
-	return events.CloudWatchEvent{
-		Version: "0", ID: r.EventID, DetailType: ScanEventType, Source: "aws.guardduty", Time: at.UTC(), Detail: detail,
-	}
-}
 
 // S3API is what the processor does with S3.
 type S3API interface {
@@ -92,7 +36,7 @@ type Records interface {
 // Processor turns a scanned upload into a ready or blocked attachment.
 type Processor struct {
 	S3      S3API
-	Buckets Buckets
+	Buckets attach.Buckets
 	Records Records
 	Log     *slog.Logger
 	Now     func() time.Time
@@ -108,8 +52,8 @@ const ProcessorID = "attach-process"
 // (threats, not scanned, content refused) makes it blocked, for good. An
 // upload that names no pending attachment is ignored (a redelivered
 // event, say). An error means "try again": nothing was recorded.
-func (p *Processor) Process(ctx context.Context, r ScanResult) error {
-	patientID, id, ok := parseUploadKey(r.Key)
+func (p *Processor) Process(ctx context.Context, r attach.ScanResult) error {
+	patientID, id, ok := attach.ParseUploadKey(r.Key)
 	if !ok || r.Bucket != p.Buckets.Uploads {
 		p.log().WarnContext(ctx, "attach: scan result for an object that is no upload; ignored", "bucket", r.Bucket, "key", r.Key)
 		return nil
@@ -126,7 +70,7 @@ func (p *Processor) Process(ctx context.Context, r ScanResult) error {
 		return nil
 	}
 	status := r.Status
-	if status == ScanClean {
+	if status == attach.ScanClean {
 		// The tag on the object is GuardDuty's own word; an event that says
 		// clean about an object tagged otherwise is not believed.
 		if status, err = p.tag(ctx, r.Key); err != nil {
@@ -136,7 +80,7 @@ func (p *Processor) Process(ctx context.Context, r ScanResult) error {
 	now := p.now()
 	done := *att
 	done.ProcessedAt = &now
-	if reason := BlockedReason(status); reason != "" {
+	if reason := attach.BlockedReason(status); reason != "" {
 		done.State, done.Blocked = domain.AttachmentBlocked, reason
 		done.Problem = "This file did not pass the virus check and cannot be opened or sent."
 		if reason == "unscanned" {
@@ -148,7 +92,7 @@ func (p *Processor) Process(ctx context.Context, r ScanResult) error {
 	if err != nil {
 		return err
 	}
-	safe, err := Make(att.ContentType, data)
+	made, err := Make(att.ContentType, data)
 	if errors.Is(err, ErrRefused) {
 		done.State, done.Blocked, done.Problem = domain.AttachmentBlocked, "content", refusalText(err)
 		return p.finish(ctx, done, r)
@@ -156,17 +100,17 @@ func (p *Processor) Process(ctx context.Context, r ScanResult) error {
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256(safe.Data)
-	if err := p.put(ctx, ChartKey(patientID, id), safe.ContentType, safe.Data); err != nil {
+	sum := sha256.Sum256(made.Data)
+	if err := p.put(ctx, attach.ChartKey(patientID, id), made.ContentType, made.Data); err != nil {
 		return err
 	}
-	if safe.Thumb != nil {
-		if err := p.put(ctx, ThumbKey(patientID, id), TypeJPEG, safe.Thumb); err != nil {
+	if made.Thumb != nil {
+		if err := p.put(ctx, attach.ThumbKey(patientID, id), attach.TypeJPEG, made.Thumb); err != nil {
 			return err
 		}
 	}
-	done.State, done.ContentType, done.Size, done.SHA256 = domain.AttachmentReady, safe.ContentType, int64(len(safe.Data)), hex.EncodeToString(sum[:])
-	done.Width, done.Height, done.Thumbnail = safe.Width, safe.Height, safe.Thumb != nil
+	done.State, done.ContentType, done.Size, done.SHA256 = domain.AttachmentReady, made.ContentType, int64(len(made.Data)), hex.EncodeToString(sum[:])
+	done.Width, done.Height, done.Thumbnail = made.Width, made.Height, made.Thumb != nil
 	if err := p.finish(ctx, done, r); err != nil {
 		return err
 	}
@@ -186,7 +130,7 @@ func refusalText(err error) string {
 	return "This file was refused: " + msg + "."
 }
 
-func (p *Processor) finish(ctx context.Context, a domain.Attachment, r ScanResult) error {
+func (p *Processor) finish(ctx context.Context, a domain.Attachment, r attach.ScanResult) error {
 	rec := audit.Record{
 		PatientID: a.PatientID, At: p.now(), ActorID: ProcessorID, ActorSide: "system", ActorRole: "system",
 		Action: audit.ProcessAttachment, ConversationID: a.ConversationID, Outcome: audit.Success, Status: 200,
@@ -208,11 +152,11 @@ func (p *Processor) tag(ctx context.Context, key string) (string, error) {
 		return "", fmt.Errorf("attach: read scan tag: %w", err)
 	}
 	for _, t := range out.TagSet {
-		if aws.ToString(t.Key) == ScanTag {
+		if aws.ToString(t.Key) == attach.ScanTag {
 			return aws.ToString(t.Value), nil
 		}
 	}
-	return ScanFailed, nil
+	return attach.ScanFailed, nil
 }
 
 func (p *Processor) read(ctx context.Context, key string) ([]byte, error) {
@@ -221,7 +165,7 @@ func (p *Processor) read(ctx context.Context, key string) ([]byte, error) {
 		return nil, fmt.Errorf("attach: read upload: %w", err)
 	}
 	defer out.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(out.Body, MaxBytes+1))
+	data, err := io.ReadAll(io.LimitReader(out.Body, attach.MaxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("attach: read upload: %w", err)
 	}

@@ -1,4 +1,4 @@
-// Package attach makes an uploaded file safe to keep in the chart and to
+// Package safe makes an uploaded file safe to keep in the chart and to
 // open: it recognises the type by content (never by name or by what the
 // browser claims), re-encodes images so that nothing but pixels survives
 // (EXIF with a child's home GPS position, comments, appended payloads of a
@@ -9,7 +9,7 @@
 // would need cgo in bootstraps built with CGO_ENABLED=0 and have a long CVE
 // record, and Safari on iPhones already converts a HEIC photo to JPEG when
 // the file input accepts only image/jpeg and image/png, as the pages' does.
-package attach
+package safe
 
 import (
 	"bytes"
@@ -20,11 +20,9 @@ import (
 	"image/png"
 
 	"golang.org/x/image/draw"
-)
 
-// MaxBytes is the largest upload: the POST policy's content-length-range
-// makes S3 itself refuse anything bigger.
-const MaxBytes = 10 << 20
+	"github.com/pedsportal/messaging/internal/attach"
+)
 
 // MaxPixels bounds a decoded image (a decompression bomb declares a huge
 // canvas in a few bytes): 50 megapixels is above any phone camera.
@@ -32,18 +30,6 @@ const MaxPixels = 50_000_000
 
 // ThumbSize is the longest side of a thumbnail, in pixels.
 const ThumbSize = 320
-
-// Content types the product stores.
-const (
-	TypeJPEG = "image/jpeg"
-	TypePNG  = "image/png"
-	TypePDF  = "application/pdf"
-)
-
-// Allowed reports whether a declared content type may be asked for.
-func Allowed(contentType string) bool {
-	return contentType == TypeJPEG || contentType == TypePNG || contentType == TypePDF
-}
 
 // ErrRefused is wrapped by every refusal of a file's content; its message
 // says why in words a person can act on.
@@ -59,11 +45,11 @@ func refuse(format string, args ...any) error {
 func Sniff(data []byte) (string, error) {
 	switch {
 	case bytes.HasPrefix(data, []byte{0xFF, 0xD8, 0xFF}):
-		return TypeJPEG, nil
+		return attach.TypeJPEG, nil
 	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
-		return TypePNG, nil
+		return attach.TypePNG, nil
 	case bytes.HasPrefix(data, []byte("%PDF-")):
-		return TypePDF, nil
+		return attach.TypePDF, nil
 	}
 	return "", refuse("only JPEG and PNG photos and PDF documents can be attached")
 }
@@ -82,7 +68,7 @@ type Safe struct {
 // the camera's orientation tag said) and a thumbnail; for a PDF, the same
 // bytes once they pass the checks. The original is never returned.
 func Make(declared string, data []byte) (Safe, error) {
-	if len(data) == 0 || len(data) > MaxBytes {
+	if len(data) == 0 || len(data) > attach.MaxBytes {
 		return Safe{}, refuse("a file must hold 1 byte to 10 MB")
 	}
 	kind, err := Sniff(data)
@@ -92,11 +78,11 @@ func Make(declared string, data []byte) (Safe, error) {
 	if kind != declared {
 		return Safe{}, refuse("the file's content is not what its name says")
 	}
-	if kind == TypePDF {
+	if kind == attach.TypePDF {
 		if err := checkPDF(data); err != nil {
 			return Safe{}, err
 		}
-		return Safe{Data: data, ContentType: TypePDF}, nil
+		return Safe{Data: data, ContentType: attach.TypePDF}, nil
 	}
 	return reencode(kind, data)
 }
@@ -110,7 +96,7 @@ func reencode(kind string, data []byte) (Safe, error) {
 		return Safe{}, refuse("the image is larger than 50 megapixels")
 	}
 	var img image.Image
-	if kind == TypeJPEG {
+	if kind == attach.TypeJPEG {
 		img, err = jpeg.Decode(bytes.NewReader(data))
 	} else {
 		img, err = png.Decode(bytes.NewReader(data))
@@ -118,11 +104,11 @@ func reencode(kind string, data []byte) (Safe, error) {
 	if err != nil {
 		return Safe{}, refuse("the image cannot be read")
 	}
-	if kind == TypeJPEG {
+	if kind == attach.TypeJPEG {
 		img = orient(img, jpegOrientation(data))
 	}
 	var out bytes.Buffer
-	if kind == TypeJPEG {
+	if kind == attach.TypeJPEG {
 		err = jpeg.Encode(&out, img, &jpeg.Options{Quality: 88})
 	} else {
 		err = (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&out, img)

@@ -1,4 +1,4 @@
-package blobs_test
+package scans_test
 
 import (
 	"bytes"
@@ -9,13 +9,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/pedsportal/messaging/internal/attach"
-	"github.com/pedsportal/messaging/internal/envvar"
-	"github.com/pedsportal/messaging/internal/lambdaapp/blobs"
 )
 
 // The sample of GuardDuty's scan result event decodes strictly as the
 // EventBridge event Lambda receives and names the upload and its verdict.
-// (The pipeline over real parts is package attach's test.)
+// (The pipeline over real parts is package attach/safe's test.)
 func TestSampleScanResultEvent(t *testing.T) {
 	raw, err := os.ReadFile("../../../events/attach-process.json")
 	if err != nil {
@@ -33,16 +31,5 @@ func TestSampleScanResultEvent(t *testing.T) {
 	}
 	if r.Bucket != "pedsportal-uploads-123456789012" || r.Key != attach.UploadKey("pt-7K2M9Q4D", "01KSEEDATTACHMENT000000001") || r.Status != attach.ScanClean {
 		t.Fatalf("scan result %+v", r)
-	}
-}
-
-func TestBucketsAreRequired(t *testing.T) {
-	env := map[string]string{envvar.UploadsBucket: "u"}
-	if _, err := blobs.BucketsFrom(func(k string) string { return env[k] }); err == nil {
-		t.Fatal("a missing chart bucket was accepted")
-	}
-	env[envvar.ChartBucket] = "c"
-	if b, err := blobs.BucketsFrom(func(k string) string { return env[k] }); err != nil || b != (attach.Buckets{Uploads: "u", Chart: "c"}) {
-		t.Fatalf("%+v, %v", b, err)
 	}
 }

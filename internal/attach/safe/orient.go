@@ -1,4 +1,4 @@
-package attach
+package safe
 
 import (
 	"encoding/binary"

@@ -1,4 +1,4 @@
-package attach_test
+package safe_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/pedsportal/messaging/internal/attach"
 	"github.com/pedsportal/messaging/internal/attach/attachtest"
+	"github.com/pedsportal/messaging/internal/attach/safe"
 )
 
 func hasExif(j []byte) bool { return bytes.Contains(j, []byte("Exif\x00\x00")) }
@@ -21,7 +22,7 @@ func TestPhotoLosesEXIFAndGPSAndStaysUpright(t *testing.T) {
 	if !hasExif(in) || !bytes.Contains(in, []byte(attachtest.GPSMarker)) {
 		t.Fatal("fixture has no EXIF with GPS")
 	}
-	got, err := attach.Make(attach.TypeJPEG, in)
+	got, err := safe.Make(attach.TypeJPEG, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func TestPNGTextChunksAreDropped(t *testing.T) {
 	if !bytes.Contains(in, []byte(attachtest.GPSMarker)) {
 		t.Fatal("fixture lacks the text chunk")
 	}
-	got, err := attach.Make(attach.TypePNG, in)
+	got, err := safe.Make(attach.TypePNG, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestPNGTextChunksAreDropped(t *testing.T) {
 }
 
 func TestPolyglotIsNeutralised(t *testing.T) {
-	got, err := attach.Make(attach.TypeJPEG, attachtest.Polyglot())
+	got, err := safe.Make(attach.TypeJPEG, attachtest.Polyglot())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,8 +89,8 @@ func TestRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := attach.Make(tt.declared, tt.data)
-			if !errors.Is(err, attach.ErrRefused) || !strings.Contains(err.Error(), tt.want) {
+			_, err := safe.Make(tt.declared, tt.data)
+			if !errors.Is(err, safe.ErrRefused) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want a refusal saying %q", err, tt.want)
 			}
 		})
@@ -102,15 +103,15 @@ func TestDecompressionBombIsRefusedBeforeDecoding(t *testing.T) {
 	if _, _, err := image.DecodeConfig(bytes.NewReader(bomb)); err != nil {
 		t.Fatalf("fixture header does not decode: %v", err)
 	}
-	_, err := attach.Make(attach.TypePNG, bomb)
-	if !errors.Is(err, attach.ErrRefused) {
+	_, err := safe.Make(attach.TypePNG, bomb)
+	if !errors.Is(err, safe.ErrRefused) {
 		t.Fatalf("err = %v, want refusal", err)
 	}
 }
 
 func TestPDFIsKeptAsIs(t *testing.T) {
 	in := attachtest.PDF(false)
-	got, err := attach.Make(attach.TypePDF, in)
+	got, err := safe.Make(attach.TypePDF, in)
 	if err != nil || !bytes.Equal(got.Data, in) || got.Thumb != nil {
 		t.Fatalf("got %v, %v", got.ContentType, err)
 	}

@@ -1,4 +1,4 @@
-package attach_test
+package safe_test
 
 import (
 	"bytes"
@@ -21,6 +21,7 @@ import (
 	"github.com/pedsportal/messaging/internal/app"
 	"github.com/pedsportal/messaging/internal/attach"
 	"github.com/pedsportal/messaging/internal/attach/attachtest"
+	"github.com/pedsportal/messaging/internal/attach/safe"
 	"github.com/pedsportal/messaging/internal/audit"
 	"github.com/pedsportal/messaging/internal/authz"
 	"github.com/pedsportal/messaging/internal/domain"
@@ -72,7 +73,7 @@ func newStack(t *testing.T) *stack {
 	// IDs are unique.
 	c := s3local.NewClient(s3srv.Endpoint())
 	signer := attach.NewSigner(c, buckets)
-	proc := &attach.Processor{S3: c, Buckets: buckets, Records: st}
+	proc := &safe.Processor{S3: c, Buckets: buckets, Records: st}
 	return &stack{
 		app:    app.New(st, st, app.Options{Attachments: st, Blobs: signer}),
 		store:  st,
