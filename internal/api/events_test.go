@@ -133,7 +133,7 @@ func TestSampleEvents(t *testing.T) {
 		"templates":   {http.StatusOK, []string{`"text":"Thank you for writing about Mateo. Our office hours are Mon–Fri 8 AM–5 PM, Sat 9 AM–noon.`, `nurse line at ` + seed.NurseLine, `"unresolved":[]`}, nil, ""},
 	}
 	// Every sample on disk is replayed: here, by TestTriggeredSampleEvents,
-	// or (attach-process, GuardDuty's event) by package lambdaapp/scans.
+	// or (attach-process, GuardDuty's event) by package attach.
 	files, _ := filepath.Glob(filepath.Join(repoRoot, "events", "*.json"))
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".json")

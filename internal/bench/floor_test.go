@@ -413,8 +413,9 @@ func BenchmarkOperations(b *testing.B) {
 }
 
 // inCalls is how long at least one of calls was in flight: what of a
-// handler's time DynamoDB had; the rest is ours (decoding the event,
-// deciding, encoding the response, waking between round trips).
+// handler's time was spent in the DynamoDB client (the SDK's encoding,
+// signing and decoding count as the call's); the rest is ours (decoding
+// the event, deciding, encoding the response, waking between round trips).
 func inCalls(calls []calltrace.Call) time.Duration {
 	var in time.Duration
 	var end time.Time

@@ -88,7 +88,7 @@ func (s *Stack) startFiles(ctx context.Context, dataDir, siteURL string, log *sl
 		}
 	}
 	fn, _ := routes.FunctionNamed(routes.FnAttachProcess)
-	process, err := scans.Processor(s.source(fn, log), f.Client)
+	process, err := scans.Handler(s.source(fn, log), f.Client)
 	if err != nil {
 		f.Stop()
 		return nil, err

@@ -54,8 +54,8 @@ func Sniff(data []byte) (string, error) {
 	return "", refuse("only JPEG and PNG photos and PDF documents can be attached")
 }
 
-// Safe is a file made safe to store.
-type Safe struct {
+// File is a file made safe to store.
+type File struct {
 	Data        []byte
 	ContentType string
 	// Thumb is a JPEG of at most ThumbSize pixels a side, for images only.
@@ -67,33 +67,33 @@ type Safe struct {
 // stored: for an image, a fresh encoding of its pixels only (upright, as
 // the camera's orientation tag said) and a thumbnail; for a PDF, the same
 // bytes once they pass the checks. The original is never returned.
-func Make(declared string, data []byte) (Safe, error) {
+func Make(declared string, data []byte) (File, error) {
 	if len(data) == 0 || len(data) > attach.MaxBytes {
-		return Safe{}, refuse("a file must hold 1 byte to 10 MB")
+		return File{}, refuse("a file must hold 1 byte to 10 MB")
 	}
 	kind, err := Sniff(data)
 	if err != nil {
-		return Safe{}, err
+		return File{}, err
 	}
 	if kind != declared {
-		return Safe{}, refuse("the file's content is not what its name says")
+		return File{}, refuse("the file's content is not what its name says")
 	}
 	if kind == attach.TypePDF {
 		if err := checkPDF(data); err != nil {
-			return Safe{}, err
+			return File{}, err
 		}
-		return Safe{Data: data, ContentType: attach.TypePDF}, nil
+		return File{Data: data, ContentType: attach.TypePDF}, nil
 	}
 	return reencode(kind, data)
 }
 
-func reencode(kind string, data []byte) (Safe, error) {
+func reencode(kind string, data []byte) (File, error) {
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return Safe{}, refuse("the image cannot be read")
+		return File{}, refuse("the image cannot be read")
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > MaxPixels {
-		return Safe{}, refuse("the image is larger than 50 megapixels")
+		return File{}, refuse("the image is larger than 50 megapixels")
 	}
 	var img image.Image
 	if kind == attach.TypeJPEG {
@@ -102,7 +102,7 @@ func reencode(kind string, data []byte) (Safe, error) {
 		img, err = png.Decode(bytes.NewReader(data))
 	}
 	if err != nil {
-		return Safe{}, refuse("the image cannot be read")
+		return File{}, refuse("the image cannot be read")
 	}
 	if kind == attach.TypeJPEG {
 		img = orient(img, jpegOrientation(data))
@@ -114,14 +114,14 @@ func reencode(kind string, data []byte) (Safe, error) {
 		err = (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&out, img)
 	}
 	if err != nil {
-		return Safe{}, fmt.Errorf("attach: encode: %w", err)
+		return File{}, fmt.Errorf("safe: encode: %w", err)
 	}
 	thumb, err := thumbnail(img)
 	if err != nil {
-		return Safe{}, err
+		return File{}, err
 	}
 	b := img.Bounds()
-	return Safe{Data: out.Bytes(), ContentType: kind, Thumb: thumb, Width: b.Dx(), Height: b.Dy()}, nil
+	return File{Data: out.Bytes(), ContentType: kind, Thumb: thumb, Width: b.Dx(), Height: b.Dy()}, nil
 }
 
 func thumbnail(img image.Image) ([]byte, error) {
@@ -140,7 +140,7 @@ func thumbnail(img image.Image) ([]byte, error) {
 	draw.CatmullRom.Scale(dst, dst.Bounds(), img, b, draw.Over, nil)
 	var out bytes.Buffer
 	if err := jpeg.Encode(&out, dst, &jpeg.Options{Quality: 80}); err != nil {
-		return nil, fmt.Errorf("attach: thumbnail: %w", err)
+		return nil, fmt.Errorf("safe: thumbnail: %w", err)
 	}
 	return out.Bytes(), nil
 }

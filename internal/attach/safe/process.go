@@ -55,12 +55,12 @@ const ProcessorID = "attach-process"
 func (p *Processor) Process(ctx context.Context, r attach.ScanResult) error {
 	patientID, id, ok := attach.ParseUploadKey(r.Key)
 	if !ok || r.Bucket != p.Buckets.Uploads {
-		p.log().WarnContext(ctx, "attach: scan result for an object that is no upload; ignored", "bucket", r.Bucket, "key", r.Key)
+		p.log().WarnContext(ctx, "safe: scan result for an object that is no upload; ignored", "bucket", r.Bucket, "key", r.Key)
 		return nil
 	}
 	att, err := p.Records.Attachment(ctx, patientID, id)
 	if domain.ErrorCode(err) == domain.ENotFound {
-		p.log().WarnContext(ctx, "attach: upload without a record; ignored", "patientId", patientID, "attachmentId", id)
+		p.log().WarnContext(ctx, "safe: upload without a record; ignored", "patientId", patientID, "attachmentId", id)
 		return nil
 	}
 	if err != nil {
@@ -117,7 +117,7 @@ func (p *Processor) Process(ctx context.Context, r attach.ScanResult) error {
 	// The original goes only once the safe copy is recorded; should this
 	// fail, the upload bucket's lifecycle rule removes it within a day.
 	if _, err := p.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(p.Buckets.Uploads), Key: aws.String(r.Key)}); err != nil {
-		p.log().WarnContext(ctx, "attach: original not deleted; the lifecycle rule will", "attachmentId", id, "error", err)
+		p.log().WarnContext(ctx, "safe: original not deleted; the lifecycle rule will", "attachmentId", id, "error", err)
 	}
 	return nil
 }
@@ -141,7 +141,7 @@ func (p *Processor) finish(ctx context.Context, a domain.Attachment, r attach.Sc
 		return nil // processed meanwhile by a redelivery
 	}
 	if err == nil {
-		p.log().InfoContext(ctx, "attach: processed", "attachmentId", a.ID, "state", string(a.State), "blocked", a.Blocked)
+		p.log().InfoContext(ctx, "safe: processed", "attachmentId", a.ID, "state", string(a.State), "blocked", a.Blocked)
 	}
 	return err
 }
@@ -149,7 +149,7 @@ func (p *Processor) finish(ctx context.Context, a domain.Attachment, r attach.Sc
 func (p *Processor) tag(ctx context.Context, key string) (string, error) {
 	out, err := p.S3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(p.Buckets.Uploads), Key: aws.String(key)})
 	if err != nil {
-		return "", fmt.Errorf("attach: read scan tag: %w", err)
+		return "", fmt.Errorf("safe: read scan tag: %w", err)
 	}
 	for _, t := range out.TagSet {
 		if aws.ToString(t.Key) == attach.ScanTag {
@@ -162,12 +162,12 @@ func (p *Processor) tag(ctx context.Context, key string) (string, error) {
 func (p *Processor) read(ctx context.Context, key string) ([]byte, error) {
 	out, err := p.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(p.Buckets.Uploads), Key: aws.String(key)})
 	if err != nil {
-		return nil, fmt.Errorf("attach: read upload: %w", err)
+		return nil, fmt.Errorf("safe: read upload: %w", err)
 	}
 	defer out.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(out.Body, attach.MaxBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("attach: read upload: %w", err)
+		return nil, fmt.Errorf("safe: read upload: %w", err)
 	}
 	return data, nil
 }
@@ -180,7 +180,7 @@ func (p *Processor) put(ctx context.Context, key, contentType string, data []byt
 		ContentType: aws.String(contentType), ContentLength: aws.Int64(int64(len(data))),
 	})
 	if err != nil {
-		return fmt.Errorf("attach: store: %w", err)
+		return fmt.Errorf("safe: store: %w", err)
 	}
 	return nil
 }

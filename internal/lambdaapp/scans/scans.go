@@ -20,9 +20,9 @@ import (
 	"github.com/pedsportal/messaging/internal/routes"
 )
 
-// Processor builds attach-process's handler of GuardDuty's scan result
+// Handler builds attach-process's handler of GuardDuty's scan result
 // events over s3c and the function's own tables.
-func Processor(src compose.Source, s3c safe.S3API) (func(context.Context, events.CloudWatchEvent) error, error) {
+func Handler(src compose.Source, s3c safe.S3API) (func(context.Context, events.CloudWatchEvent) error, error) {
 	st, err := compose.StoreFor(routes.FnAttachProcess, src)
 	if err != nil {
 		return nil, err
@@ -47,7 +47,7 @@ func Processor(src compose.Source, s3c safe.S3API) (func(context.Context, events
 func StartProcessor() {
 	log := lambdacontext.NewLogger().With("function", routes.FnAttachProcess)
 	cfg := awsenv.Config()
-	h, err := Processor(compose.Source{
+	h, err := Handler(compose.Source{
 		Env: os.Getenv, DynamoDB: dynamodb.NewFromConfig(awsenv.For(cfg, awsenv.DynamoDB)), Log: log,
 	}, s3.NewFromConfig(awsenv.For(cfg, awsenv.S3)))
 	if err != nil {

@@ -1,4 +1,4 @@
-package scans_test
+package attach_test
 
 import (
 	"bytes"
@@ -13,9 +13,10 @@ import (
 
 // The sample of GuardDuty's scan result event decodes strictly as the
 // EventBridge event Lambda receives and names the upload and its verdict.
-// (The pipeline over real parts is package attach/safe's test.)
+// (The pipeline over real parts is package attach/safe's test, and the
+// local stack's, through package lambdaapp/scans.)
 func TestSampleScanResultEvent(t *testing.T) {
-	raw, err := os.ReadFile("../../../events/attach-process.json")
+	raw, err := os.ReadFile("../../events/attach-process.json")
 	if err != nil {
 		t.Fatal(err)
 	}
