@@ -100,8 +100,8 @@ func run(dir string) error {
 		if err != nil {
 			return err
 		}
-		if how != nil && (!slices.Equal(h.env, how.env) || !slices.Equal(h.flags, how.flags)) {
-			return fmt.Errorf("%s was built unlike the others (%v %v, not %v %v); run make build", p, h.env, h.flags, how.env, how.flags)
+		if how != nil && (h.goVersion != how.goVersion || !slices.Equal(h.env, how.env) || !slices.Equal(h.flags, how.flags)) {
+			return fmt.Errorf("%s was built unlike the others (%s %v %v, not %s %v %v); run make build", p, h.goVersion, h.env, h.flags, how.goVersion, how.env, how.flags)
 		}
 		boots, how = append(boots, b), h
 	}
@@ -143,6 +143,11 @@ func check(boots []bootstrap, over map[string][]string, extra func(tags []string
 		seen[b.fn] = true
 		limit, note := int64(budget), ""
 		if tags, ok := over[b.fn]; ok {
+			for _, t := range tags {
+				if _, ok := clients[t]; !ok {
+					problems = append(problems, fmt.Sprintf("over gives %s the unknown client %q (command floor has no such tag)", b.fn, t))
+				}
+			}
 			want := slices.Sorted(slices.Values(tags))
 			if !slices.Equal(slices.Compact(slices.Clone(want)), want) {
 				problems = append(problems, fmt.Sprintf("over gives %s a client twice: %v", b.fn, tags))
@@ -179,6 +184,7 @@ func check(boots []bootstrap, over map[string][]string, extra func(tags []string
 // build is how the functions were built, read back from a bootstrap: the
 // environment and flags to build command floor the same way, into dir.
 type build struct {
+	goVersion  string
 	env, flags []string
 	dir        string
 }
@@ -219,7 +225,9 @@ func read(p string) (bootstrap, *build, error) {
 	if err != nil {
 		return b, nil, fmt.Errorf("%s: %v", p, err)
 	}
-	h := &build{flags: []string{"-ldflags", "-s -w"}}
+	// The link flags are not recorded under -trimpath; stripped, as
+	// checked above, they are make build's -s -w.
+	h := &build{goVersion: info.GoVersion, flags: []string{"-ldflags", "-s -w"}}
 	for _, s := range info.Settings {
 		switch s.Key {
 		case "GOOS", "GOARCH", "CGO_ENABLED", "GOARM64", "GOAMD64":
@@ -231,6 +239,9 @@ func read(p string) (bootstrap, *build, error) {
 		case "-tags":
 			h.flags = append(h.flags, "-tags", s.Value)
 		}
+	}
+	if !slices.Contains(h.env, "GOOS=linux") || !slices.Contains(h.env, "GOARCH=arm64") {
+		return b, nil, fmt.Errorf("%s is built for %v, not linux/arm64 as Lambda runs it; run make build", p, h.env)
 	}
 	return b, h, nil
 }
@@ -253,6 +264,13 @@ func (h *build) floor(tags []string) (int64, error) {
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		return 0, fmt.Errorf("building the floor with %v: %v", tags, err)
+	}
+	// The floor must come from the bootstraps' toolchain: make build may
+	// have been given another one (GO=...) than the go on PATH.
+	if info, err := buildinfo.ReadFile(out); err != nil {
+		return 0, err
+	} else if info.GoVersion != h.goVersion {
+		return 0, fmt.Errorf("the floor was built with %s, the bootstraps with %s: run sizecheck with the go that built them", info.GoVersion, h.goVersion)
 	}
 	fi, err := os.Stat(out)
 	if err != nil {

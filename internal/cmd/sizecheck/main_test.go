@@ -46,6 +46,8 @@ func TestCheck(t *testing.T) {
 			map[string][]string{"attach-process": {"s3", "presign"}}, []string{"attach-process links the clients [s3], but over gives it [presign s3]"}},
 		{"a client named twice", []bootstrap{{fn: "attach-process", size: 9 * mb, clients: []string{"s3"}}},
 			map[string][]string{"attach-process": {"s3", "s3"}}, []string{"over gives attach-process a client twice", "links the clients [s3], but over gives it [s3 s3]"}},
+		{"an unknown client", []bootstrap{{fn: "attach-process", size: 9 * mb, clients: []string{"s3"}}},
+			map[string][]string{"attach-process": {"s3", "sqs"}}, []string{`over gives attach-process the unknown client "sqs"`, "but over gives it [s3 sqs]"}},
 		{"an exception without a bootstrap", []bootstrap{{fn: "write-message", size: 7 * mb}},
 			map[string][]string{"attach-process": {"s3"}}, []string{"over names attach-process, which has no bootstrap"}},
 	} {
@@ -70,10 +72,11 @@ func TestCheck(t *testing.T) {
 // back how it was built, and refuses one that is not stripped.
 func TestReadBootstrap(t *testing.T) {
 	dir := t.TempDir()
+	arch := "arm64"
 	build := func(name string, args ...string) string {
 		out := filepath.Join(dir, name, "bootstrap")
 		cmd := exec.Command("go", append(append([]string{"build"}, args...), "-o", out, "../../../functions/attachments")...)
-		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "CGO_ENABLED=0")
 		if msg, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%v: %s", err, msg)
 		}
@@ -97,5 +100,9 @@ func TestReadBootstrap(t *testing.T) {
 	}
 	if _, _, err := read(build("unstripped", "-trimpath")); err == nil || !strings.Contains(err.Error(), "not stripped") {
 		t.Errorf("an unstripped bootstrap: %v", err)
+	}
+	arch = "amd64"
+	if _, _, err := read(build("amd64", "-trimpath", "-ldflags", "-s -w")); err == nil || !strings.Contains(err.Error(), "not linux/arm64") {
+		t.Errorf("an amd64 bootstrap: %v", err)
 	}
 }
